@@ -1,0 +1,7 @@
+"""``python -m ltbounds`` is the ``ltbounds`` console script."""
+
+import sys
+
+from ltbounds.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""Result types shared by every bound evaluator.
+
+Convention: a ``BoundResult`` states ``measured <= value``. ``value`` is the bound (an upper bound
+on a risk, or the right-hand side of an inequality); ``measured`` is the quantity it is about (the
+risk measured on a held-out or test split, or the left-hand side). ``slack = value - measured``.
+A statement whose natural direction is ``>=`` is reported with its sides swapped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ltbounds.outputs import Outputs
+
+FORMS = ("as_printed", "certified", "corrected", "shape")
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One assumption a statement relies on, and whether these inputs satisfy it."""
+
+    name: str
+    description: str
+    satisfied: bool
+
+
+@dataclass(frozen=True)
+class BoundResult:
+    """One evaluated statement: the bound, its terms and its assumptions (``measured <= value``)."""
+
+    statement: str  # statement id, e.g. "elm.prop1"
+    form: str  # one of FORMS
+    value: float  # the bound / right-hand side
+    measured: float = math.nan  # the bounded quantity / left-hand side (nan: not measured)
+    terms: Mapping[str, float] = field(default_factory=dict)
+    assumptions: tuple[Assumption, ...] = ()
+    class_index: int | None = None  # None: the statement is about all classes
+    split: str = ""  # split the bound was computed on
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.form not in FORMS:
+            raise ValueError(f"form must be one of {FORMS}, got {self.form!r}")
+
+    @property
+    def valid(self) -> bool:
+        """Every assumption held for these inputs."""
+        return all(assumption.satisfied for assumption in self.assumptions)
+
+    @property
+    def assumptions_violated(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.assumptions if not a.satisfied)
+
+    @property
+    def slack(self) -> float:
+        return self.value - self.measured
+
+    @property
+    def holds(self) -> bool | None:
+        """``measured <= value`` (with a 1e-12 relative tolerance); None when nothing was measured."""
+        if math.isnan(self.measured) or math.isnan(self.value):
+            return None
+        return self.measured <= self.value + 1e-12 * max(1.0, abs(self.value))
+
+
+@dataclass(frozen=True)
+class EvaluationSplits:
+    """What a statement evaluator sees for one checkpoint.
+
+    ``train``: the training split (empirical terms). ``heldout``: a split the model never trained on,
+    used for bounds that need a fixed model (certified there). ``test``: the balanced test split on
+    which ``measured`` risks are computed. ``heldout`` and ``test`` may be the same object.
+    """
+
+    train: Outputs
+    heldout: Outputs | None = None
+    test: Outputs | None = None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A printed statement of a seed paper and its evaluator on concrete outputs.
+
+    ``evaluate(splits, delta)`` returns the statement's results for one checkpoint (per class and/or
+    overall, in each applicable form). ``kind`` is "bound" (probabilistic, with delta),
+    "inequality" (deterministic), "identity" or "symbolic" (checked by SymPy; its evaluator reports
+    the check on the checkpoint's class counts when that makes sense, or returns no rows).
+    """
+
+    id: str
+    source: str  # e.g. "000, Proposition 1"
+    kind: str
+    summary: str
+    evaluate: Callable[[EvaluationSplits, float], list[BoundResult]]

@@ -1,0 +1,105 @@
+"""Input validation shared by losses, bounds and evaluation.
+
+Every check raises ``InputError`` (a ``ValueError``) whose message names the offending argument and
+says how to fix it, so a user never meets a silent NaN or a traceback from deep inside. The CLI
+turns ``InputError`` into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+class InputError(ValueError):
+    """Bad user input: the message names the argument and the fix."""
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    # Accept torch tensors without importing torch here.
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def check_delta(delta: float, name: str = "delta") -> float:
+    """Confidence level: must be a finite number strictly inside (0, 1)."""
+    try:
+        value = float(delta)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name} must be a number in (0, 1), got {delta!r}") from error
+    if not (0.0 < value < 1.0) or math.isnan(value):
+        raise InputError(f"{name} must lie strictly inside (0, 1), got {delta!r}; e.g. {name}=0.05")
+    return value
+
+
+def check_finite(array: Any, name: str) -> np.ndarray:
+    """Array with no NaN or infinity."""
+    values = _as_numpy(array)
+    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        raise InputError(f"{name} contains {bad} non-finite value(s) (NaN or inf); clean them first")
+    return values
+
+
+def check_matrix(array: Any, name: str, rows: int | None = None, columns: int | None = None) -> np.ndarray:
+    """A finite 2-D float64 array, optionally with a given number of rows and/or columns."""
+    values = check_finite(array, name)
+    if values.ndim != 2:
+        raise InputError(f"{name} must be 2-D (samples x features), got shape {values.shape}")
+    if rows is not None and values.shape[0] != rows:
+        raise InputError(f"{name} has {values.shape[0]} rows but {rows} were expected (one per sample)")
+    if columns is not None and values.shape[1] != columns:
+        raise InputError(f"{name} has {values.shape[1]} columns but {columns} were expected")
+    return values.astype(np.float64, copy=False)
+
+
+def check_class_counts(class_counts: Any, name: str = "class_counts", minimum: int = 1) -> np.ndarray:
+    """1-D integer array of per-class training counts (index = class id), each >= ``minimum``."""
+    counts = _as_numpy(class_counts)
+    if counts.ndim != 1 or counts.size == 0:
+        raise InputError(f"{name} must be a non-empty 1-D array of per-class counts, got shape {counts.shape}")
+    if counts.dtype.kind == "f":
+        if not np.all(np.isfinite(counts)) or not np.all(counts == np.round(counts)):
+            raise InputError(f"{name} must hold whole numbers, got {counts.tolist()}")
+    elif counts.dtype.kind not in "iu":
+        raise InputError(f"{name} must be numeric, got dtype {counts.dtype}")
+    counts = counts.astype(np.int64)
+    small = np.flatnonzero(counts < minimum)
+    if small.size:
+        raise InputError(
+            f"{name} must be >= {minimum} for every class; class(es) {small.tolist()[:10]} have "
+            f"{counts[small].tolist()[:10]}: drop empty classes or merge them"
+        )
+    return counts
+
+
+def check_labels(labels: Any, num_classes: int, name: str = "labels", length: int | None = None) -> np.ndarray:
+    """1-D integer labels in [0, num_classes), optionally of a given length."""
+    values = _as_numpy(labels)
+    if values.ndim != 1:
+        raise InputError(f"{name} must be 1-D (one class id per sample), got shape {values.shape}")
+    if values.dtype.kind not in "iu":
+        if values.dtype.kind == "f" and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            values = values.astype(np.int64)
+        else:
+            raise InputError(f"{name} must hold integer class ids, got dtype {values.dtype}")
+    if length is not None and values.shape[0] != length:
+        raise InputError(f"{name} has {values.shape[0]} entries but {length} samples were given")
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
+        raise InputError(f"{name} must lie in [0, {num_classes}); found {int(values.min())}..{int(values.max())}")
+    return values.astype(np.int64, copy=False)
+
+
+def check_samples_per_class(labels: np.ndarray, num_classes: int, minimum: int, statement: str) -> np.ndarray:
+    """Per-class sample counts of ``labels``; every class must have at least ``minimum`` samples."""
+    counts = np.bincount(labels, minlength=num_classes)
+    short = np.flatnonzero(counts < minimum)
+    if short.size:
+        raise InputError(
+            f"{statement} needs at least {minimum} sample(s) per class in labels; class(es) "
+            f"{short.tolist()[:10]} have {counts[short].tolist()[:10]}"
+        )
+    return counts

@@ -1,0 +1,15 @@
+"""training: trains models with the long-tail loss methods of the seeds and writes checkpoints.
+
+- ``training.data``         long-tail datasets: embedded (MNIST-5k, digits, Gaussian mixture,
+                            two-moons), local CIFAR-10/100 and image folders; tensors on the device
+- ``training.models``       ResNet-32 (CIFAR), ResNet-50, MLP, small CNN; each exposes its
+                            penultimate embedding and linear head
+- ``training.methods``      a registry of named recipes (CE, LDAM-DRW, VS+TLA+ADRW, ELM, DRO-LT, ...)
+- ``training.schedules``    learning-rate schedules and the DRW / ADRW / TLA switches
+- ``training.sam``          sharpness-aware minimisation on top of any method
+- ``training.loop``         the training loop (GPU-first, CPU fallback), metrics.jsonl
+- ``training.checkpoints``  self-describing checkpoints, atomic writes, weights_only loads
+- ``training.distributed``  DDP under torchrun
+
+``training`` imports ``ltbounds.losses``; ``ltbounds`` never imports ``training`` at module level.
+"""
