@@ -1,0 +1,98 @@
+"""What every figure script shares: reading a study's results and saving PNG + PDF with a caption.
+
+A figure script defines ``NAME``, ``STUDY`` (the study whose results it reads), ``TITLE`` and
+``draw(results: Path) -> matplotlib.figure.Figure``; it reads files only (``read_table``), never
+trains. ``render`` adds the caption line (study + the command that made it, from the study's
+manifest) and writes ``<out>/<NAME>.png`` and ``.pdf``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+
+from ltbounds.checks import InputError
+
+
+class MissingResults(InputError):
+    """The results a figure reads are not there: the message says which study to run."""
+
+
+def study_command(study: str) -> str:
+    return f"ltbounds study {study} --quick"
+
+
+def read_table(results: str | Path, study: str, table: str | None = None) -> pd.DataFrame:
+    """``results/<study>/<table>.csv`` (default: the study's main table), or ``MissingResults``."""
+    path = Path(results) / study / f"{table or study}.csv"
+    if not path.exists():
+        raise MissingResults(
+            f"{path} is missing: run `{study_command(study)}` (or without --quick for the full setting) first"
+        )
+    frame = pd.read_csv(path)
+    if frame.empty:
+        raise MissingResults(f"{path} has no rows: the study ran nothing; see {path.parent / 'manifest.json'}")
+    return frame
+
+
+def read_manifest(results: str | Path, study: str) -> dict:
+    path = Path(results) / study / "manifest.json"
+    if not path.exists():
+        raise MissingResults(f"{path} is missing: run `{study_command(study)}` first")
+    return json.loads(path.read_text())
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingResults(f"{what} lacks column(s) {missing}: re-run the study with this version of ltbounds")
+
+
+def caption(results: str | Path, study: str, title: str) -> str:
+    manifest = read_manifest(results, study)
+    command = manifest.get("command") or study_command(study)
+    if isinstance(command, list):
+        command = " ".join(command)
+    setting = manifest.get("setting", "?")
+    return f"{title}. Study: {study} ({setting} setting). Made by: {command}"
+
+
+def render(script: ModuleType, results: str | Path = "results", out: str | Path = "figures") -> list[Path]:
+    """Draw ``script``'s figure from ``results`` and write ``out/<NAME>.png`` and ``.pdf``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = script.draw(Path(results))
+    text = caption(results, script.STUDY, script.TITLE)
+    figure.text(0.01, 0.005, text, fontsize=6.5, ha="left", va="bottom", wrap=True, color="0.25")
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    directory = Path(out)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in ("png", "pdf"):
+        path = directory / f"{script.NAME}.{suffix}"
+        figure.savefig(path, dpi=150)
+        written.append(path)
+    plt.close(figure)
+    return written
+
+
+def script_main(script: ModuleType) -> int:
+    """``python -m paper_figures.<name> [RESULTS] [OUT]``: the same as ``ltbounds figures NAME``."""
+    import sys
+
+    arguments = sys.argv[1:]
+    results = arguments[0] if arguments else "results"
+    out = arguments[1] if len(arguments) > 1 else "figures"
+    try:
+        for path in render(script, results, out):
+            print(path)
+    except MissingResults as error:
+        print(f"{script.NAME}: {error}", file=sys.stderr)
+        return 2
+    return 0

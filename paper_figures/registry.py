@@ -1,0 +1,19 @@
+"""Figure name -> (script module, study whose results it reads). ``ltbounds figures`` iterates this."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ltbounds.checks import InputError
+
+FIGURES: dict[str, tuple[str, str]] = {
+    "sharpness_ratio": ("paper_figures.sharpness_ratio", "sharpness"),
+    "sharpness_symbolic": ("paper_figures.sharpness_symbolic", "sharpness"),
+}
+
+
+def load_figure(name: str) -> ModuleType:
+    if name not in FIGURES:
+        raise InputError(f"unknown figure {name!r}; valid figures: {', '.join(FIGURES)}")
+    return importlib.import_module(FIGURES[name][0])
