@@ -6,15 +6,54 @@ test split). Arrays are float64 NumPy (bounds compute in float64).
 
 Logits are ``embeddings @ head_weight.T + head_bias`` for a plain linear head; for a cosine
 (normalised) head, ``head_kind == "cosine"`` and ``head_scale`` is the logit scale s.
+
+Three ways in:
+
+- ``Outputs(...)`` from arrays you already have;
+- ``Outputs.from_module(model, x, labels, class_counts, features=..., head=...)`` from any
+  ``torch.nn.Module`` (one batched pass under ``torch.inference_mode()``);
+- ``outputs_from_checkpoint(path)`` from an ``ltbounds train`` checkpoint (rebuilds model and data);
+- ``load_outputs(path)`` from an ``.npz`` / ``.pt`` file exported by your own code, in the format of
+  ``docs/outputs_format.md`` (``save_outputs`` writes it).
+
+The file format (version 1), one model, one or more splits::
+
+    format          "ltbounds.outputs"      optional in files you write yourself
+    format_version  1                       optional
+    class_counts    (C,) int                required: TRAINING counts, index = class id
+    head_weight     (C, d) float            required
+    head_bias       (C,) float              optional, zeros when absent
+    head_kind       "linear" | "cosine"     optional, "linear"
+    head_scale      float                   optional, 1.0 (the logit scale s of a cosine head)
+    name, method    str                     optional: the row key and method name in reports
+    <split>/embeddings  (n, d) float        required for each split (train, val, test, ...)
+    <split>/labels      (n,) int            required
+    <split>/logits      (n, C) float        optional for a linear head (computed as E W^T + b)
+
+A single split may be written without the ``<split>/`` prefix (keys ``embeddings``, ``labels``,
+``logits``) with its name in the string key ``split`` (default ``"train"``).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ltbounds.checks import InputError, check_class_counts, check_labels, check_matrix
+
+OUTPUTS_FORMAT = "ltbounds.outputs"
+OUTPUTS_FORMAT_VERSION = 1
+CHECKPOINT_FORMAT = "ltbounds.checkpoint"
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+_SPLIT_KEYS = ("embeddings", "labels", "logits")
+_MODEL_KEYS = ("class_counts", "head_weight", "head_bias", "head_kind", "head_scale", "name", "method")
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,3 +108,432 @@ class Outputs:
     def priors(self) -> np.ndarray:
         """Training class priors pi_y = n_y / N."""
         return self.class_counts / self.class_counts.sum()
+
+    @classmethod
+    def from_module(
+        cls,
+        model: Any,
+        x: Any,
+        labels: Any,
+        class_counts: Any,
+        *,
+        features: str | Callable[[Any], Any] | None = None,
+        head: str | Any | None = None,
+        batch_size: int = 512,
+        device: Any = None,
+        split: str = "test",
+        name: str = "model",
+        method: str = "unknown",
+        metadata: dict | None = None,
+    ) -> Outputs:
+        """Outputs of any ``torch.nn.Module`` on inputs ``x``: one batched pass under inference mode.
+
+        The feature/head hook (how the penultimate embeddings and the head are found):
+
+        - ``features=None`` (default): ``model.embed(x)`` gives the embeddings (every model of
+          ``training.models`` has it), ``head`` defaults to ``model.head``, logits = ``head(embeddings)``;
+        - ``features=callable``: ``features(x_batch)`` gives the embeddings, logits = ``head(embeddings)``;
+        - ``features="layer.name"``: a forward hook on that sub-module captures its output
+          (flattened) while ``model(x_batch)`` gives the logits; e.g. a torchvision ResNet uses
+          ``features="avgpool", head="fc"``.
+
+        ``head`` is an ``nn.Linear`` (W, b), a cosine head with ``weight`` and ``scale`` (LDAM's
+        normalised linear layer), or the dotted name of such a sub-module. The model is put in eval
+        mode for the pass and its previous mode restored. ``class_counts`` are the TRAINING counts.
+        """
+        import torch
+
+        if not isinstance(model, torch.nn.Module):
+            raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if int(batch_size) < 1:
+            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        head_module = _resolve_head(model, head)
+        weight, bias, head_kind, head_scale = _head_parameters(head_module)
+        if device is None:
+            device = _module_device(model)
+        x_tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+        if x_tensor.ndim < 1 or x_tensor.shape[0] == 0:
+            raise InputError(f"x must hold at least one sample along its first axis, got shape {tuple(x_tensor.shape)}")
+        embed = _embedding_function(model, features, head_module)
+        was_training = model.training
+        model.eval()
+        embedding_batches, logit_batches = [], []
+        try:
+            with torch.inference_mode():
+                for start in range(0, x_tensor.shape[0], int(batch_size)):
+                    batch = x_tensor[start : start + int(batch_size)].to(device, non_blocking=True)
+                    if batch.is_floating_point() is False and batch.dtype != torch.long:
+                        batch = batch.float()
+                    embeddings, logits = embed(batch)
+                    embedding_batches.append(embeddings.reshape(embeddings.shape[0], -1).double().cpu())
+                    logit_batches.append(logits.reshape(logits.shape[0], -1).double().cpu())
+        finally:
+            model.train(was_training)
+        return cls(
+            logits=torch.cat(logit_batches).numpy(),
+            embeddings=torch.cat(embedding_batches).numpy(),
+            labels=labels,
+            head_weight=weight,
+            head_bias=bias,
+            class_counts=class_counts,
+            split=split,
+            name=name,
+            method=method,
+            head_kind=head_kind,
+            head_scale=head_scale,
+            metadata=dict(metadata or {}),
+        )
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write this single split to ``path`` (``.npz`` or ``.pt``); see ``save_outputs``."""
+        return save_outputs(path, self)
+
+
+def _resolve_head(model: Any, head: Any) -> Any:
+    if head is None:
+        if not hasattr(model, "head"):
+            raise InputError(
+                "the model has no 'head' attribute: pass head=<the final linear layer> or its name, e.g. head='fc'"
+            )
+        return model.head
+    if isinstance(head, str):
+        return _submodule(model, head, "head")
+    return head
+
+
+def _submodule(model: Any, dotted: str, argument: str) -> Any:
+    try:
+        return model.get_submodule(dotted)
+    except AttributeError as error:
+        names = [name for name, _ in model.named_modules() if name][:12]
+        raise InputError(f"{argument}={dotted!r} is not a sub-module of the model; some names: {names}") from error
+
+
+def _head_parameters(head: Any) -> tuple[np.ndarray, np.ndarray, str, float]:
+    """(W (C, d), b (C,), kind, scale) of a linear or cosine head."""
+    import torch
+
+    weight = getattr(head, "weight", None)
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 2:
+        raise InputError(
+            f"head must be an nn.Linear or a cosine head with a 2-D 'weight', got {type(head).__name__}; "
+            "pass head=<final layer>"
+        )
+    weight = weight.detach().double().cpu().numpy()
+    scale = getattr(head, "scale", getattr(head, "s", None))
+    if isinstance(head, torch.nn.Linear) or scale is None:
+        bias = getattr(head, "bias", None)
+        bias = np.zeros(weight.shape[0]) if bias is None else bias.detach().double().cpu().numpy()
+        return weight, bias, "linear", 1.0
+    # A cosine head may store W as (d, C) (LDAM's reference NormedLinear) or (C, d).
+    out_features = getattr(head, "out_features", None)
+    if out_features is not None and weight.shape[0] != out_features and weight.shape[1] == out_features:
+        weight = weight.T
+    scale_value = float(scale.detach().cpu().item() if isinstance(scale, torch.Tensor) else scale)
+    return np.ascontiguousarray(weight), np.zeros(weight.shape[0]), "cosine", scale_value
+
+
+def _module_device(model: Any) -> Any:
+    import torch
+
+    for parameter in model.parameters():
+        return parameter.device
+    return torch.device("cpu")
+
+
+def _embedding_function(model: Any, features: Any, head: Any) -> Callable[[Any], tuple[Any, Any]]:
+    """A function batch -> (embeddings, logits) implementing the documented feature hook."""
+    if features is None:
+        if not callable(getattr(model, "embed", None)):
+            raise InputError(
+                "the model has no embed(x) method: pass features=<callable x -> embeddings> or the "
+                "name of the penultimate sub-module, e.g. features='avgpool'"
+            )
+        return lambda batch: _embed_then_head(model.embed, head, batch)
+    if callable(features):
+        return lambda batch: _embed_then_head(features, head, batch)
+    if isinstance(features, str):
+        layer = _submodule(model, features, "features")
+        captured: list[Any] = []
+
+        def run(batch: Any) -> tuple[Any, Any]:
+            handle = layer.register_forward_hook(lambda _module, _inputs, output: captured.append(output))
+            try:
+                logits = model(batch)
+            finally:
+                handle.remove()
+            if not captured:
+                raise InputError(f"features={features!r} did not run during model(x); name a layer on the forward path")
+            embeddings = captured.pop()
+            captured.clear()
+            return embeddings.flatten(1), logits
+
+        return run
+    raise InputError(f"features must be None, a callable or a sub-module name, got {type(features).__name__}")
+
+
+def _embed_then_head(embed: Callable[[Any], Any], head: Any, batch: Any) -> tuple[Any, Any]:
+    embeddings = embed(batch)
+    return embeddings, head(embeddings)
+
+
+def save_outputs(path: str | os.PathLike, outputs: Outputs | Mapping[str, Outputs]) -> Path:
+    """Write one model's outputs (one ``Outputs`` or a mapping split -> ``Outputs``) to ``path``.
+
+    ``.npz`` (NumPy, no pickle) or ``.pt`` (``torch.save`` of tensors and strings, loadable with
+    ``weights_only=True``), in the format of the module docstring / ``docs/outputs_format.md``.
+    Every split must share the head and class counts. Written atomically.
+    """
+    from ltbounds.artifacts import atomic_write_bytes
+
+    splits = {outputs.split: outputs} if isinstance(outputs, Outputs) else dict(outputs)
+    if not splits:
+        raise InputError("outputs must hold at least one split")
+    first = next(iter(splits.values()))
+    record: dict[str, Any] = {
+        "format": OUTPUTS_FORMAT,
+        "format_version": OUTPUTS_FORMAT_VERSION,
+        "class_counts": first.class_counts,
+        "head_weight": first.head_weight,
+        "head_bias": first.head_bias,
+        "head_kind": first.head_kind,
+        "head_scale": float(first.head_scale),
+        "name": first.name,
+        "method": first.method,
+    }
+    for split, item in splits.items():
+        if not isinstance(item, Outputs):
+            raise InputError(f"outputs[{split!r}] must be an Outputs, got {type(item).__name__}")
+        if not _SPLIT_NAME.match(str(split)):
+            raise InputError(f"split name {split!r} must use letters, digits, '_' or '-' only")
+        if not (
+            np.array_equal(item.class_counts, first.class_counts)
+            and np.array_equal(item.head_weight, first.head_weight)
+            and np.array_equal(item.head_bias, first.head_bias)
+        ):
+            raise InputError(f"split {split!r} has another head or other class_counts: one file holds one model")
+        record[f"{split}/embeddings"] = item.embeddings
+        record[f"{split}/labels"] = item.labels
+        record[f"{split}/logits"] = item.logits
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".npz":
+        import io
+
+        buffer = io.BytesIO()
+        np.savez(buffer, **{key: np.asarray(value) for key, value in record.items()})
+        return atomic_write_bytes(target, buffer.getvalue())
+    if suffix == ".pt":
+        import io
+
+        import torch
+
+        tensors = {
+            key: torch.as_tensor(value) if isinstance(value, np.ndarray) else value for key, value in record.items()
+        }
+        buffer = io.BytesIO()
+        torch.save(tensors, buffer)
+        return atomic_write_bytes(target, buffer.getvalue())
+    raise InputError(f"outputs path must end in .npz or .pt, got {str(path)!r}")
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw key -> value record of an ``.npz`` or ``.pt`` file (arrays as NumPy, strings as str).
+
+    Raises ``InputError`` naming the file when it is missing, corrupt or not a dictionary.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise InputError(f"{source}: no such file")
+    if source.is_dir():
+        raise InputError(f"{source} is a directory; give a checkpoint (.pt) or an outputs file (.npz/.pt)")
+    suffix = source.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(source, allow_pickle=False) as archive:
+                return {key: _plain(archive[key]) for key in archive.files}
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as error:
+            raise InputError(f"{source} is not a readable .npz file ({type(error).__name__}: {error})") from error
+    import pickle
+
+    import torch
+
+    try:
+        loaded = torch.load(source, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"{source} is corrupt or not a torch file ({first_line[:160]})") from error
+    if not isinstance(loaded, dict):
+        raise InputError(f"{source} holds a {type(loaded).__name__}, not a dictionary: not an ltbounds file")
+    return {key: _plain(value) for key, value in loaded.items()}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "USO":
+        return str(value.item())
+    return value
+
+
+def is_outputs_record(record: Mapping[str, Any]) -> bool:
+    """Whether a raw record looks like an outputs file (and not a checkpoint)."""
+    if record.get("format") == OUTPUTS_FORMAT:
+        return True
+    if "format" in record:
+        return False
+    return "class_counts" in record and any(key == "embeddings" or key.endswith("/embeddings") for key in record)
+
+
+def outputs_from_record(record: Mapping[str, Any], source: str = "outputs") -> dict[str, Outputs]:
+    """Validate a raw outputs record (see the module docstring) into split name -> ``Outputs``."""
+    if record.get("format", OUTPUTS_FORMAT) != OUTPUTS_FORMAT:
+        raise InputError(f"{source}: format is {record.get('format')!r}, expected {OUTPUTS_FORMAT!r}")
+    version = record.get("format_version", OUTPUTS_FORMAT_VERSION)
+    if int(np.asarray(version)) != OUTPUTS_FORMAT_VERSION:
+        raise InputError(f"{source}: format_version {version!r} is not supported (expected {OUTPUTS_FORMAT_VERSION})")
+    for key in ("class_counts", "head_weight"):
+        if key not in record:
+            raise InputError(f"{source}: missing required key {key!r} (see docs/outputs_format.md)")
+    split_names = sorted({key.split("/", 1)[0] for key in record if "/" in key})
+    flat = {key: record[key] for key in _SPLIT_KEYS if key in record}
+    if flat:
+        if split_names:
+            raise InputError(f"{source}: mixes flat keys {sorted(flat)} with per-split keys; use one layout")
+        flat_split = str(record.get("split", "train"))
+        record = {**record, **{f"{flat_split}/{key}": value for key, value in flat.items()}}
+        split_names = [flat_split]
+    if not split_names:
+        raise InputError(f"{source}: no split found; expected keys like 'train/embeddings' and 'train/labels'")
+    head_weight = np.asarray(record["head_weight"], dtype=np.float64)
+    head_bias = record.get("head_bias")
+    head_kind = str(record.get("head_kind", "linear"))
+    common = {
+        "head_weight": head_weight,
+        "head_bias": np.zeros(head_weight.shape[0]) if head_bias is None else head_bias,
+        "class_counts": record["class_counts"],
+        "name": str(record.get("name", Path(source).stem)),
+        "method": str(record.get("method", "unknown")),
+        "head_kind": head_kind,
+        "head_scale": float(np.asarray(record.get("head_scale", 1.0))),
+    }
+    splits: dict[str, Outputs] = {}
+    for split in split_names:
+        unknown = {key for key in record if key.startswith(f"{split}/")} - {f"{split}/{k}" for k in _SPLIT_KEYS}
+        if unknown:
+            raise InputError(f"{source}: unknown key(s) {sorted(unknown)}; per-split keys are {list(_SPLIT_KEYS)}")
+        for key in ("embeddings", "labels"):
+            if f"{split}/{key}" not in record:
+                raise InputError(f"{source}: split {split!r} lacks {split}/{key}")
+        embeddings = record[f"{split}/embeddings"]
+        logits = record.get(f"{split}/logits")
+        if logits is None:
+            if head_kind != "linear":
+                raise InputError(f"{source}: split {split!r} lacks {split}/logits, required for a {head_kind} head")
+            embeddings = check_matrix(embeddings, f"{split}/embeddings")
+            if embeddings.shape[1] != head_weight.shape[-1]:
+                raise InputError(
+                    f"{source}: {split}/embeddings has {embeddings.shape[1]} columns but head_weight has "
+                    f"{head_weight.shape[-1]}"
+                )
+            logits = embeddings @ head_weight.T + np.asarray(common["head_bias"], dtype=np.float64)
+        try:
+            splits[split] = Outputs(
+                logits=logits, embeddings=embeddings, labels=record[f"{split}/labels"], split=split, **common
+            )
+        except InputError as error:
+            raise InputError(f"{source}, split {split!r}: {error}") from error
+    return splits
+
+
+def load_outputs(path: str | os.PathLike) -> dict[str, Outputs]:
+    """Read an exported outputs file (``.npz`` or ``.pt``): split name -> ``Outputs``.
+
+    The format is in the module docstring and ``docs/outputs_format.md``. A file that is corrupt,
+    is a checkpoint, or misses a required key raises ``InputError`` naming the file.
+    """
+    record = read_record(path)
+    if record.get("format") == CHECKPOINT_FORMAT:
+        raise InputError(f"{path} is a training checkpoint, not an outputs file: use outputs_from_checkpoint")
+    if not is_outputs_record(record):
+        raise InputError(
+            f"{path} is neither an ltbounds checkpoint nor an outputs file (keys: {sorted(record)[:8]}); "
+            "see docs/outputs_format.md"
+        )
+    return outputs_from_record(record, str(path))
+
+
+def checkpoint_name(path: str | os.PathLike) -> str:
+    """Report key of a checkpoint file: ``parent/stem`` (``runs/vs/last.pt`` -> ``vs/last``)."""
+    source = Path(path)
+    parent = source.parent.name
+    return f"{parent}/{source.stem}" if parent and parent not in (".", "") else source.stem
+
+
+def outputs_from_checkpoint(
+    checkpoint: str | os.PathLike | Mapping[str, Any],
+    splits: tuple[str, ...] = ("train", "test"),
+    *,
+    data_root: str | os.PathLike | None = None,
+    device: Any = "cpu",
+    batch_size: int = 512,
+    name: str | None = None,
+) -> dict[str, Outputs]:
+    """Outputs of an ``ltbounds train`` checkpoint on the requested splits of its own dataset.
+
+    Rebuilds the model (``training.checkpoints.model_from_checkpoint``) and the data
+    (``training.data.load_dataset`` with the stored ``DatasetSpec``), checks that the stored class
+    counts are those of the data, then runs one batched inference pass per split. ``training`` is
+    imported here, never at module level.
+    """
+    from training.checkpoints import load_checkpoint, model_from_checkpoint
+    from training.data import DatasetSpec, load_dataset
+
+    if data_root is not None and not Path(data_root).is_dir():
+        raise InputError(f"--data-root {data_root} is not a directory; point it at the folder holding the dataset")
+    if isinstance(checkpoint, Mapping):
+        ckpt, label = dict(checkpoint), name or "checkpoint"
+    else:
+        ckpt, label = load_checkpoint(checkpoint), name or checkpoint_name(checkpoint)
+    for key in ("model", "dataset", "class_counts", "state"):
+        if key not in ckpt:
+            raise InputError(f"checkpoint {label} lacks {key!r}: not a complete ltbounds checkpoint")
+    try:
+        spec = DatasetSpec(**ckpt["dataset"])
+    except TypeError as error:
+        raise InputError(f"checkpoint {label}: its dataset spec {ckpt['dataset']!r} is not valid ({error})") from error
+    data = load_dataset(spec, None if data_root is None else str(data_root), device)
+    stored = np.asarray(ckpt["class_counts"], dtype=np.int64)
+    actual = np.asarray(data.class_counts, dtype=np.int64)
+    if stored.shape != actual.shape or not np.array_equal(stored, actual):
+        raise InputError(
+            f"checkpoint {label}: its class_counts ({_short(stored)}) do not match the training counts of "
+            f"dataset {spec.name!r} ({_short(actual)}); was it trained on other data or another --data-root?"
+        )
+    model = model_from_checkpoint(ckpt).to(device)
+    method = ckpt.get("method") or {}
+    method_name = str(method.get("name", "unknown")) if isinstance(method, Mapping) else str(method)
+    result: dict[str, Outputs] = {}
+    for split in splits:
+        if not hasattr(data, split):
+            raise InputError(f"dataset {spec.name!r} has no split {split!r}; choose from train, val, test")
+        part = getattr(data, split)
+        outputs = Outputs.from_module(
+            model,
+            part.x,
+            part.y.cpu().numpy(),
+            stored,
+            batch_size=batch_size,
+            device=device,
+            split=split,
+            name=label,
+            method=method_name,
+            metadata={"dataset": dict(ckpt["dataset"]), "epoch": ckpt.get("epoch"), "method_spec": method},
+        )
+        result[split] = outputs
+    return result
+
+
+def _short(values: np.ndarray) -> str:
+    listed = values.tolist()
+    return str(listed) if len(listed) <= 8 else f"{listed[:4]} ... {listed[-2:]} ({len(listed)} classes)"

@@ -1,14 +1,66 @@
-"""(not built yet: this subcommand arrives with its issue)."""
+"""Evaluate every bound of the registry on checkpoints or exported outputs, next to the measured risk.
+
+  ltbounds evaluate runs/vs/last.pt runs/ce/last.pt --out reports/vs_vs_ce
+  ltbounds evaluate my_model_outputs.npz --out reports/mine --delta 0.01 --heldout val
+
+Each source is an `ltbounds train` checkpoint (its dataset is rebuilt, `--data-root` for CIFAR or
+image folders) or an outputs file exported from your own code (.npz/.pt, docs/outputs_format.md).
+DIR receives bounds.csv (one row per checkpoint x bound x form x class), per_class.csv,
+checkpoints.csv, report.md, plots (PNG + PDF) and manifest.json, all at once or not at all.
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.add_argument("sources", nargs="+", metavar="CKPT_OR_OUTPUTS", help="checkpoints (.pt) or outputs files")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write (replaced as a whole)")
+    parser.add_argument("--delta", type=float, default=0.05, help="confidence parameter, bounds hold w.p. 1 - delta")
+    parser.add_argument(
+        "--heldout", choices=("test", "val"), default="test", help="split fixed-model bounds are certified on"
+    )
+    parser.add_argument("--data-root", default=None, metavar="DIR", help="folder with local datasets (CIFAR, ...)")
+    parser.add_argument("--device", default="auto", help="inference device: auto (cuda if available), cpu, cuda")
+    parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots")
+
+
+def _device(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def run(args: argparse.Namespace) -> int:
-    print("ltbounds evaluate: not built yet", flush=True)
-    return 2
+    from ltbounds.checks import InputError, check_delta
+    from ltbounds.evaluate import evaluate
+
+    started = time.perf_counter()
+    check_delta(args.delta, "--delta")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    evaluation = evaluate(
+        args.sources,
+        delta=args.delta,
+        heldout=args.heldout,
+        data_root=args.data_root,
+        device=_device(args.device),
+        batch_size=args.batch_size,
+    )
+    command = ["ltbounds", "evaluate", *args.sources, "--out", args.out, "--delta", str(args.delta)]
+    command += ["--heldout", args.heldout, "--device", args.device, "--batch-size", str(args.batch_size)]
+    command += (["--data-root", args.data_root] if args.data_root else []) + (["--no-plots"] if args.no_plots else [])
+    evaluation.write(args.out, plots=not args.no_plots, command=command, wall_time_s=time.perf_counter() - started)
+    ok = evaluation.bounds[evaluation.bounds["status"] == "ok"]
+    print(
+        f"ltbounds evaluate: {len(evaluation.checkpoints)} checkpoint(s), {len(ok)} bound rows "
+        f"({int((evaluation.bounds['status'] != 'ok').sum())} statement(s) not evaluated) -> {args.out}/report.md"
+    )
+    for row in evaluation.checkpoints.itertuples(index=False):
+        print(f"  {row.checkpoint}: balanced test error {row.balanced_error:.4f} ({row.method})")
+    return 0

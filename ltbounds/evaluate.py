@@ -1,0 +1,533 @@
+"""Checkpoints or exported outputs -> tidy tables of every bound next to the risk measured.
+
+``evaluate(sources, delta=0.05, heldout="test")`` returns an ``Evaluation`` with three pandas
+tables and the text of ``report.md``:
+
+- ``bounds``: one row per (checkpoint, bound id, form, class or "all"): ``value`` (the bound),
+  ``measured`` (the quantity it is about), ``slack = value - measured``, ``valid`` (every
+  assumption held), ``assumptions_violated``, ``trivial`` / ``non_vacuous`` / ``tight`` / ``holds``,
+  ``status`` (ok | not_applicable | error) and ``note``. A statement that cannot be evaluated on
+  these inputs (its evaluator raised ``InputError``) is one row with ``valid=False`` and the reason.
+- ``per_class``: per checkpoint and class: training count, Many/Medium/Few group, train and test
+  accuracy, B_y(f), minimal margin, variance trace of the embeddings, Omega_pull, ELM Prop. 1's
+  left side, mu_y.
+- ``checkpoints``: one row per checkpoint: balanced test error, Many/Medium/Few accuracy.
+
+A source is a checkpoint path, an exported outputs file (``.npz``/``.pt``, docs/outputs_format.md),
+a mapping split -> ``Outputs``, or an ``EvaluationSplits``. ``Evaluation.write(directory)`` writes
+bounds.csv, per_class.csv, checkpoints.csv, report.md, the plots and manifest.json atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ltbounds.bounds.result import BoundResult, EvaluationSplits, Statement
+from ltbounds.checks import InputError, check_delta
+from ltbounds.outputs import (
+    CHECKPOINT_FORMAT,
+    Outputs,
+    checkpoint_name,
+    is_outputs_record,
+    load_outputs,
+    outputs_from_checkpoint,
+    read_record,
+)
+
+HELDOUT_CHOICES = ("test", "val")
+BOUND_COLUMNS = (
+    "checkpoint",
+    "method",
+    "bound",
+    "source",
+    "kind",
+    "form",
+    "class",
+    "split",
+    "value",
+    "measured",
+    "slack",
+    "valid",
+    "assumptions_violated",
+    "holds",
+    "trivial",
+    "non_vacuous",
+    "tight",
+    "status",
+    "note",
+    "terms",
+)
+DEFAULT_ELM_EXPONENT = 0.5  # alpha_y = pi_y ** a with a = 1/2 when the checkpoint says nothing (000, Sec. 3.1)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The tables of one evaluation run and the text of its report."""
+
+    bounds: pd.DataFrame
+    per_class: pd.DataFrame
+    checkpoints: pd.DataFrame
+    report_text: str
+    delta: float
+    heldout: str
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    def write(
+        self,
+        directory: str | os.PathLike,
+        *,
+        plots: bool = True,
+        command: str | list[str] | None = None,
+        wall_time_s: float | None = None,
+    ) -> Path:
+        """Write every artefact into ``directory`` atomically (a temporary sibling moved into place)."""
+        from ltbounds.artifacts import atomic_directory, write_manifest
+
+        started = time.perf_counter()
+        with atomic_directory(directory) as staging:
+            self.bounds.to_csv(staging / "bounds.csv", index=False)
+            self.per_class.to_csv(staging / "per_class.csv", index=False)
+            self.checkpoints.to_csv(staging / "checkpoints.csv", index=False)
+            figures: list[str] = []
+            if plots:
+                from ltbounds.evaluation_plots import write_plots
+
+                figures = [path.name for path in write_plots(self, staging)]
+            report = self.report_text
+            if figures:
+                report = report.rstrip("\n") + "\n\n## Figures\n\n" + "".join(f"- `{f}`\n" for f in figures)
+            (staging / "report.md").write_text(report, encoding="utf-8")
+            seeds = sorted({int(s) for s in self.checkpoints.get("seed", pd.Series(dtype=float)).dropna()})
+            write_manifest(
+                staging,
+                command=command,
+                seeds=seeds or None,
+                wall_time_s=(wall_time_s or 0.0) + (time.perf_counter() - started),
+                extra={
+                    "delta": self.delta,
+                    "heldout": self.heldout,
+                    "checkpoints": self.checkpoints["checkpoint"].tolist(),
+                    "files": ["bounds.csv", "per_class.csv", "checkpoints.csv", "report.md", *figures],
+                    "timings_s": dict(self.timings),
+                },
+            )
+        return Path(directory)
+
+
+def evaluate(
+    checkpoints_or_outputs: Any,
+    delta: float = 0.05,
+    heldout: str = "test",
+    *,
+    data_root: str | os.PathLike | None = None,
+    device: Any = "cpu",
+    batch_size: int = 512,
+    statements: Mapping[str, Statement] | None = None,
+    strict: bool = False,
+) -> Evaluation:
+    """Evaluate every statement of ``statements`` (default ``bounds.STATEMENTS``) on each source.
+
+    ``checkpoints_or_outputs``: one source or a list of them (checkpoint path, outputs file path,
+    mapping split -> ``Outputs``, ``EvaluationSplits``). ``heldout`` ("test" or "val") is the split
+    a fixed-model bound is certified on; measured risks come from the balanced test split.
+    ``strict=True`` re-raises an evaluator's unexpected exception instead of recording it as a row.
+    """
+    delta = check_delta(delta)
+    if heldout not in HELDOUT_CHOICES:
+        raise InputError(f"heldout must be one of {HELDOUT_CHOICES}, got {heldout!r}")
+    if statements is None:
+        from ltbounds import bounds
+
+        statements = bounds.STATEMENTS
+    sources = _as_source_list(checkpoints_or_outputs)
+    if not sources:
+        raise InputError("give at least one checkpoint or outputs file to evaluate")
+    timings = {"inference_s": 0.0, "bounds_s": 0.0, "per_class_s": 0.0}
+    bound_frames, class_frames, summaries = [], [], []
+    used_names: set[str] = set()
+    for position, source in enumerate(sources):
+        started = time.perf_counter()
+        name, splits, info = load_splits(
+            source, heldout, data_root=data_root, device=device, batch_size=batch_size, position=position
+        )
+        timings["inference_s"] += time.perf_counter() - started
+        name = _unique(name, used_names)
+        started = time.perf_counter()
+        bound_frames.append(bound_table(name, splits, delta, statements, strict=strict))
+        timings["bounds_s"] += time.perf_counter() - started
+        started = time.perf_counter()
+        class_frames.append(per_class_table(name, splits, info.get("method_spec")))
+        summaries.append(checkpoint_summary(name, splits, info))
+        timings["per_class_s"] += time.perf_counter() - started
+    bounds_table = pd.concat(bound_frames, ignore_index=True) if bound_frames else _empty_bounds()
+    per_class = pd.concat(class_frames, ignore_index=True)
+    checkpoints = pd.DataFrame(summaries)
+    from ltbounds.report import build_report
+
+    report_text = build_report(bounds_table, per_class, checkpoints, delta=delta, heldout=heldout)
+    return Evaluation(bounds_table, per_class, checkpoints, report_text, delta, heldout, timings)
+
+
+def _as_source_list(value: Any) -> list[Any]:
+    if isinstance(value, (str, os.PathLike, EvaluationSplits, Outputs)) or isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, Sequence):
+        return list(value)
+    raise InputError(
+        f"checkpoints_or_outputs must be a path, a mapping split -> Outputs, EvaluationSplits or a list of them, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, index = name, 2
+    while candidate in used:
+        candidate, index = f"{name}#{index}", index + 1
+    used.add(candidate)
+    return candidate
+
+
+def load_splits(
+    source: Any,
+    heldout: str = "test",
+    *,
+    data_root: str | os.PathLike | None = None,
+    device: Any = "cpu",
+    batch_size: int = 512,
+    position: int = 0,
+) -> tuple[str, EvaluationSplits, dict[str, Any]]:
+    """(name, EvaluationSplits, info) of one source; checkpoints get one inference pass per split."""
+    info: dict[str, Any] = {}
+    if isinstance(source, EvaluationSplits):
+        return source.train.name, source, {"method": source.train.method}
+    if isinstance(source, Outputs):
+        raise InputError(
+            "a single Outputs is one split; give a mapping {'train': ..., 'test': ...} so bounds can use both"
+        )
+    if isinstance(source, Mapping):
+        outputs = dict(source)
+        name = next(iter(outputs.values())).name if outputs else f"model{position}"
+    else:
+        path = Path(source)
+        record = read_record(path)
+        if record.get("format") == CHECKPOINT_FORMAT:
+            needed = tuple(dict.fromkeys(("train", heldout, "test")))
+            outputs = outputs_from_checkpoint(path, needed, data_root=data_root, device=device, batch_size=batch_size)
+            name = checkpoint_name(path)
+            dataset = record.get("dataset") or {}
+            info.update(dataset=dataset.get("name"), imbalance=dataset.get("imbalance"), seed=dataset.get("seed"))
+            info.update(epoch=record.get("epoch"), method_spec=record.get("method"))
+        elif is_outputs_record(record):
+            outputs = load_outputs(path)
+            name = next(iter(outputs.values())).name
+        else:
+            found = record.get("format")
+            what = f"its format is {found!r}" if found else f"its keys are {sorted(record)[:6]}"
+            raise InputError(
+                f"{path} is neither an ltbounds checkpoint nor an outputs file ({what}); see docs/outputs_format.md"
+            )
+    for split, item in outputs.items():
+        if not isinstance(item, Outputs):
+            raise InputError(f"split {split!r} must be an Outputs, got {type(item).__name__}")
+    if "train" not in outputs:
+        raise InputError(f"{name}: no 'train' split; the bounds need the training split's outputs")
+    if heldout not in outputs:
+        raise InputError(f"{name}: no {heldout!r} split for --heldout {heldout}; available: {sorted(outputs)}")
+    train = outputs["train"]
+    for split, item in outputs.items():
+        if not np.array_equal(item.class_counts, train.class_counts):
+            raise InputError(f"{name}: split {split!r} has other class_counts than 'train'; one model per source")
+    info.setdefault("method", train.method)
+    if info.get("method_spec") is None:
+        info["method_spec"] = train.metadata.get("method_spec")
+    splits = EvaluationSplits(train=train, heldout=outputs[heldout], test=outputs.get("test", outputs[heldout]))
+    return name, splits, info
+
+
+def bound_table(
+    name: str,
+    splits: EvaluationSplits,
+    delta: float,
+    statements: Mapping[str, Statement],
+    *,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """The rows of ``bounds.csv`` for one checkpoint (one per statement result, or one per failure)."""
+    from ltbounds.report import classify_row
+
+    method = splits.train.method
+    rows: list[dict[str, Any]] = []
+    for statement_id, statement in statements.items():
+        try:
+            results = list(statement.evaluate(splits, delta))
+        except InputError as error:
+            rows.append(_failure_row(name, method, statement_id, statement, "not_applicable", str(error)))
+            continue
+        except Exception as error:  # noqa: BLE001 - one broken evaluator must not kill the report
+            if strict:
+                raise
+            message = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+            rows.append(_failure_row(name, method, statement_id, statement, "error", message))
+            continue
+        for result in results:
+            if not isinstance(result, BoundResult):
+                rows.append(
+                    _failure_row(name, method, statement_id, statement, "error", f"returned {type(result).__name__}")
+                )
+                continue
+            row = {
+                "checkpoint": name,
+                "method": method,
+                "bound": result.statement or statement_id,
+                "source": statement.source,
+                "kind": statement.kind,
+                "form": result.form,
+                "class": "all" if result.class_index is None else int(result.class_index),
+                "split": result.split,
+                "value": float(result.value),
+                "measured": float(result.measured),
+                "slack": float(result.slack),
+                "valid": bool(result.valid),
+                "assumptions_violated": ";".join(result.assumptions_violated),
+                "holds": result.holds,
+                "status": "ok",
+                "note": result.note,
+                "terms": json.dumps({k: _json_number(v) for k, v in dict(result.terms).items()}, sort_keys=True),
+            }
+            row.update(classify_row(row, dict(result.terms)))
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(BOUND_COLUMNS))
+    return frame
+
+
+def _json_number(value: Any) -> Any:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else str(number)
+
+
+def _failure_row(name: str, method: str, statement_id: str, statement: Statement, status: str, note: str) -> dict:
+    return {
+        "checkpoint": name,
+        "method": method,
+        "bound": statement_id,
+        "source": statement.source,
+        "kind": statement.kind,
+        "form": "",
+        "class": "all",
+        "split": "",
+        "value": math.nan,
+        "measured": math.nan,
+        "slack": math.nan,
+        "valid": False,
+        "assumptions_violated": "",
+        "holds": None,
+        "trivial": math.nan,
+        "non_vacuous": None,
+        "tight": None,
+        "status": status,
+        "note": note,
+        "terms": "{}",
+    }
+
+
+def _empty_bounds() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(BOUND_COLUMNS))
+
+
+# ---------------------------------------------------------------- per-class quantities (NumPy)
+
+
+def class_groups(class_counts: np.ndarray) -> np.ndarray:
+    """Many (> 100) / Medium (20-100) / Few (< 20) training samples, the long-tail convention."""
+    counts = np.asarray(class_counts)
+    return np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
+
+
+def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """(accuracy per class, samples per class) of argmax predictions; nan where a class has none."""
+    correct = (np.argmax(outputs.logits, axis=1) == outputs.labels).astype(np.float64)
+    samples = np.bincount(outputs.labels, minlength=outputs.num_classes)
+    hits = np.bincount(outputs.labels, weights=correct, minlength=outputs.num_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(samples > 0, hits / np.maximum(samples, 1), np.nan)
+    return accuracy, samples
+
+
+def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y and
+    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Lemma 4 and Remark 2); nan if S_y is empty."""
+    logits, labels, classes = outputs.logits, outputs.labels, outputs.num_classes
+    rows = np.arange(labels.shape[0])
+    target = logits[rows, labels]
+    others = logits.copy()
+    others[rows, labels] = -np.inf
+    margins = target - others.max(axis=1) if classes > 1 else np.full_like(target, np.inf)
+    b_y = np.full(classes, np.inf)
+    margin = np.full(classes, np.inf)
+    np.minimum.at(b_y, labels, target)
+    np.minimum.at(margin, labels, margins)
+    empty = np.bincount(labels, minlength=classes) == 0
+    b_y[empty] = np.nan
+    margin[empty] = np.nan
+    return b_y, margin
+
+
+def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """(tr C_y, ||mu_y||): trace of the empirical (1/n) covariance of the class's embeddings, i.e.
+    sum_j V_hat[Phi_j | y] of 000, Proposition 1, and the norm of its centroid mu_y; nan if empty."""
+    embeddings, labels, classes = outputs.embeddings, outputs.labels, outputs.num_classes
+    samples = np.bincount(labels, minlength=classes).astype(np.float64)
+    sums = np.zeros((classes, embeddings.shape[1]))
+    np.add.at(sums, labels, embeddings)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroids = sums / samples[:, None]
+    deviations = embeddings - centroids[labels]
+    squared = np.bincount(labels, weights=np.einsum("ij,ij->i", deviations, deviations), minlength=classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trace = np.where(samples > 0, squared / samples, np.nan)
+    return trace, np.linalg.norm(centroids, axis=1)
+
+
+def omega_pull_means(embeddings: np.ndarray, labels: np.ndarray, alpha: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Per class mean of Omega_pull(x, y) = log[1 + sum_{x+ in S_y, x+ != x} exp(||Phi(x) - Phi(x+)||^2 - alpha_y)]
+    over x in S_y (000, eq. 4 and Proposition 1), by a stable log-sum-exp in row chunks of at most
+    ``chunk`` pairs (memory bounded for a class of 50,000). nan for a class with fewer than 2 samples."""
+    classes = alpha.shape[0]
+    result = np.full(classes, np.nan)
+    for y in range(classes):
+        members = embeddings[labels == y]
+        n = members.shape[0]
+        if n < 2:
+            continue
+        norms = np.einsum("ij,ij->i", members, members)
+        rows_per_chunk = max(1, chunk // n)
+        total = 0.0
+        for start in range(0, n, rows_per_chunk):
+            block = members[start : start + rows_per_chunk]
+            distances = norms[start : start + rows_per_chunk, None] + norms[None, :] - 2.0 * block @ members.T
+            np.maximum(distances, 0.0, out=distances)
+            exponent = distances - alpha[y]
+            exponent[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = -np.inf
+            peak = exponent.max(axis=1)
+            log_sum = peak + np.log(np.exp(exponent - peak[:, None]).sum(axis=1))
+            total += float(np.logaddexp(0.0, log_sum).sum())
+        result[y] = total / n
+    return result
+
+
+def elm_alpha(class_counts: np.ndarray, method_spec: Any) -> np.ndarray:
+    """alpha_y = scale * pi_y ** a (000, Sec. 3.1): from an ELM checkpoint's hyper-parameters when it
+    has them (``alpha_scale``/``alpha`` and ``a``), else scale 1 and a = 1/2."""
+    hparams = method_spec.get("hparams", {}) if isinstance(method_spec, Mapping) else {}
+    priors = np.asarray(class_counts, dtype=np.float64) / np.sum(class_counts)
+    exponent = float(hparams.get("a", hparams.get("alpha_exponent", DEFAULT_ELM_EXPONENT)))
+    scale = hparams.get("alpha_scale", hparams.get("alpha", 1.0))
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        scale = 1.0
+    return scale * priors**exponent
+
+
+def local_lipschitz(train: Outputs, b_y: np.ndarray, method_spec: Any) -> np.ndarray:
+    """mu_y of 003, Lemma 4 (eq. 15) from ``bounds.vs_local_lipschitz`` when the bounds module has it
+    (it owns the reading of "softmax(beta_y B_y(f) + Delta_y)"); nan otherwise."""
+    try:
+        from ltbounds import bounds
+
+        function = getattr(bounds, "vs_local_lipschitz", None)
+        if function is None:
+            return np.full(train.num_classes, np.nan)
+        value = function(train.class_counts, b_y)
+    except Exception:  # noqa: BLE001 - an optional column: nan rather than no report
+        return np.full(train.num_classes, np.nan)
+    values = np.asarray(getattr(value, "mu", value), dtype=np.float64).reshape(-1)
+    return values if values.shape == (train.num_classes,) else np.full(train.num_classes, np.nan)
+
+
+def per_class_table(name: str, splits: EvaluationSplits, method_spec: Any = None) -> pd.DataFrame:
+    """The rows of ``per_class.csv`` for one checkpoint (training quantities on the train split)."""
+    train, test = splits.train, splits.test if splits.test is not None else splits.heldout
+    counts = train.class_counts
+    train_accuracy, train_samples = per_class_accuracy(train)
+    test_accuracy, test_samples = per_class_accuracy(test) if test is not None else (np.nan, 0)
+    b_y, margin = minimal_predictions(train)
+    trace, centroid_norm = class_geometry(train)
+    alpha = elm_alpha(counts, method_spec)
+    omega = omega_pull_means(train.embeddings, train.labels, alpha)
+    n = train_samples.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prop1_left = np.where(n >= 2, 2 * n / (n - 1) * trace - alpha + np.log(np.maximum(n - 1, 1)), np.nan)
+    return pd.DataFrame(
+        {
+            "checkpoint": name,
+            "method": train.method,
+            "class": np.arange(train.num_classes),
+            "train_count": counts,
+            "train_samples": train_samples,
+            "test_samples": test_samples,
+            "group": class_groups(counts),
+            "train_accuracy": train_accuracy,
+            "test_accuracy": test_accuracy,
+            "B_y": b_y,
+            "min_margin": margin,
+            "variance_trace": trace,
+            "centroid_norm": centroid_norm,
+            "alpha_y": alpha,
+            "omega_pull": omega,
+            "elm_prop1_left": prop1_left,
+            "mu_y": local_lipschitz(train, b_y, method_spec),
+        }
+    )
+
+
+def checkpoint_summary(name: str, splits: EvaluationSplits, info: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of ``checkpoints.csv``: balanced test error and Many/Medium/Few accuracy."""
+    test = splits.test if splits.test is not None else splits.heldout
+    accuracy, samples = per_class_accuracy(test)
+    groups = class_groups(splits.train.class_counts)
+    present = samples > 0
+    row = {
+        "checkpoint": name,
+        "method": splits.train.method,
+        "dataset": info.get("dataset"),
+        "imbalance": info.get("imbalance"),
+        "seed": info.get("seed"),
+        "epoch": info.get("epoch"),
+        "num_classes": splits.train.num_classes,
+        "train_samples": splits.train.num_samples,
+        "test_split": test.split,
+        "test_samples": test.num_samples,
+        "balanced_error": float(1.0 - np.mean(accuracy[present])) if present.any() else math.nan,
+    }
+    for group in ("many", "medium", "few"):
+        chosen = present & (groups == group)
+        row[f"{group}_accuracy"] = float(np.mean(accuracy[chosen])) if chosen.any() else math.nan
+    return row
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``ltbounds.evaluate`` binds the *module* to the package attribute ``evaluate``;
+    making the module callable keeps ``from ltbounds import evaluate; evaluate(...)`` working in
+    whatever order things were imported."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Evaluation:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

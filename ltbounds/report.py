@@ -1,0 +1,331 @@
+"""Judging bounds against measurements, and the ``report.md`` a newcomer reads.
+
+Definitions used in the tables and the report (one place, so the CSV and the text agree):
+
+- ``holds``: ``measured <= value`` (the bound was not violated on these inputs).
+- ``trivial``: the value any bound on that quantity gets for free: the ``"trivial"`` term when the
+  statement's evaluator reports one, else 1 for a probabilistic bound ("bound" kind) whose measured
+  quantity lies in [0, 1] (a 0-1 or balanced risk); unknown (nan) otherwise.
+- ``non_vacuous``: ``value < trivial`` (only where ``trivial`` is known).
+- ``tight``: the bound holds and ``slack <= TIGHT_RELATIVE * max(|value|, |measured|)``, i.e. the
+  bound is within 10% of what it bounds.
+- Ranking: Kendall's tau (tau-b) between a bound's overall value and the measured balanced test
+  error across checkpoints; +1 means the bound orders the checkpoints exactly as their error does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TIGHT_RELATIVE = 0.10
+
+# Balanced test accuracy (%) the papers report, for comparison (FIELD_NOTES; 003 README, ResNet-32,
+# 200 epochs). Keyed by (dataset, imbalance).
+REFERENCE_ACCURACY: dict[tuple[str, float], dict[str, float]] = {
+    ("cifar10", 100.0): {"ce": 71.25, "ldam_drw": 77.97, "vs": 80.29, "vs_tla_adrw": 80.81},
+    ("cifar100", 100.0): {"ce": 38.06, "ldam_drw": 42.73, "vs": 42.67, "vs_tla_adrw": 43.20},
+}
+
+
+def trivial_value(kind: str, measured: float, terms: Mapping[str, Any]) -> float:
+    """The trivial bound of a row (see the module docstring); nan when unknown."""
+    if "trivial" in terms:
+        try:
+            return float(terms["trivial"])
+        except (TypeError, ValueError):
+            return math.nan
+    if kind == "bound" and math.isfinite(measured) and 0.0 <= measured <= 1.0:
+        return 1.0
+    return math.nan
+
+
+def classify_row(row: Mapping[str, Any], terms: Mapping[str, Any]) -> dict[str, Any]:
+    """``trivial``, ``non_vacuous`` and ``tight`` of one evaluated bound row."""
+    value, measured = float(row["value"]), float(row["measured"])
+    trivial = trivial_value(str(row.get("kind", "")), measured, terms)
+    non_vacuous = None if math.isnan(trivial) or math.isnan(value) else bool(value < trivial)
+    tight = None
+    if math.isfinite(value) and math.isfinite(measured):
+        scale = max(abs(value), abs(measured))
+        slack = value - measured
+        tight = bool(slack >= -1e-12 * max(1.0, scale) and slack <= TIGHT_RELATIVE * scale)
+    return {"trivial": trivial, "non_vacuous": non_vacuous, "tight": tight}
+
+
+def kendall_tau_table(bounds: pd.DataFrame, checkpoints: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's tau-b between each overall bound (bound, form, split) and the balanced test error.
+
+    Only rows with ``class == "all"`` and a finite value count; a bound needs finite values on at
+    least two checkpoints. Columns: bound, form, split, checkpoints, tau, p_value.
+    """
+    from scipy.stats import kendalltau
+
+    columns = ["bound", "form", "split", "checkpoints", "tau", "p_value"]
+    if bounds.empty or len(checkpoints) < 2:
+        return pd.DataFrame(columns=columns)
+    error = checkpoints.set_index("checkpoint")["balanced_error"]
+    overall = bounds[(bounds["class"].astype(str) == "all") & (bounds["status"] == "ok")]
+    overall = overall[np.isfinite(overall["value"].astype(float))]
+    rows = []
+    for (bound, form, split), group in overall.groupby(["bound", "form", "split"], sort=True):
+        per_checkpoint = group.groupby("checkpoint")["value"].first()
+        errors = error.reindex(per_checkpoint.index)
+        keep = np.isfinite(errors.to_numpy(dtype=float))
+        if keep.sum() < 2:
+            continue
+        values, measured = per_checkpoint.to_numpy(dtype=float)[keep], errors.to_numpy(dtype=float)[keep]
+        if np.ptp(values) == 0 or np.ptp(measured) == 0:
+            tau, p_value = math.nan, math.nan
+        else:
+            result = kendalltau(values, measured)
+            tau, p_value = float(result.statistic), float(result.pvalue)
+        rows.append(
+            {
+                "bound": bound,
+                "form": form,
+                "split": split,
+                "checkpoints": int(keep.sum()),
+                "tau": tau,
+                "p_value": p_value,
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
+    """Per (bound, form): rows, valid, holds, non-vacuous and tight counts, median value and measured."""
+    columns = [
+        "bound",
+        "form",
+        "rows",
+        "valid",
+        "holds",
+        "violated",
+        "non_vacuous",
+        "known_trivial",
+        "tight",
+        "median_value",
+        "median_measured",
+        "assumptions_failed",
+    ]
+    ok = bounds[bounds["status"] == "ok"]
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (bound, form), group in ok.groupby(["bound", "form"], sort=True):
+        holds = group["holds"].dropna().astype(bool)
+        non_vacuous = group["non_vacuous"].dropna().astype(bool)
+        tight = group["tight"].dropna().astype(bool)
+        failed = sorted(
+            {name for text in group["assumptions_violated"].fillna("") for name in str(text).split(";") if name}
+        )
+        rows.append(
+            {
+                "bound": bound,
+                "form": form,
+                "rows": len(group),
+                "valid": int(group["valid"].astype(bool).sum()),
+                "holds": int(holds.sum()),
+                "violated": int((~holds).sum()),
+                "non_vacuous": int(non_vacuous.sum()),
+                "known_trivial": len(non_vacuous),
+                "tight": int(tight.sum()),
+                "median_value": float(np.nanmedian(group["value"].astype(float))) if len(group) else math.nan,
+                "median_measured": _nanmedian(group["measured"].astype(float)),
+                "assumptions_failed": ", ".join(failed),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _nanmedian(values: pd.Series) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.median()) if len(finite) else math.nan
+
+
+def _number(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "-"
+    if number != 0 and (abs(number) >= 1e4 or abs(number) < 1e-3):
+        return f"{number:.3g}"
+    return f"{number:.4g}"
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(none)\n"
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = [
+        "| " + " | ".join(_number(v) if not isinstance(v, str) else v for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def build_report(
+    bounds: pd.DataFrame,
+    per_class: pd.DataFrame,
+    checkpoints: pd.DataFrame,
+    *,
+    delta: float,
+    heldout: str,
+    figures: list[str] | None = None,
+) -> str:
+    """The text of ``report.md``: checkpoints, then what each bound says about them, in plain words."""
+    lines = ["# Bounds vs measured risk", ""]
+    lines.append(
+        f"Every statement of the registry evaluated on {len(checkpoints)} checkpoint(s) at confidence "
+        f"1 - delta = {1 - delta:g} (delta = {delta:g}). Fixed-model bounds are certified on the "
+        f"`{heldout}` split; measured risks come from the balanced test split. Full rows: `bounds.csv` "
+        "(one per checkpoint x bound x form x class), `per_class.csv`, `checkpoints.csv`."
+    )
+    lines += ["", "## Checkpoints", ""]
+    shown = (
+        checkpoints[
+            ["checkpoint", "method", "balanced_error", "many_accuracy", "medium_accuracy", "few_accuracy"]
+        ].copy()
+        if not checkpoints.empty
+        else checkpoints
+    )
+    lines.append(_markdown_table(shown))
+    lines.append(
+        "Balanced error = 1 - mean per-class accuracy on the balanced test split; Many/Medium/Few "
+        "= classes with > 100 / 20-100 / < 20 training samples."
+    )
+    lines += _reference_lines(checkpoints)
+
+    summary = bound_summary(bounds)
+    lines += ["", "## What the bounds say", ""]
+    if summary.empty:
+        lines.append("No statement produced a result on these inputs.")
+    else:
+        non_vacuous = summary[summary["non_vacuous"] > 0]
+        tight = summary[summary["tight"] > 0]
+        violated = summary[summary["violated"] > 0]
+        lines.append(
+            f"- **{len(summary)}** (statement, form) pairs produced results ({int(summary['rows'].sum())} rows)."
+        )
+        lines.append(
+            "- **Non-vacuous** (bound below the trivial value, e.g. < 1 for a 0-1 risk), in at least one row: "
+            + (
+                ", ".join(f"`{b}` ({f})" for b, f in zip(non_vacuous["bound"], non_vacuous["form"], strict=True))
+                or "none"
+            )
+            + "."
+        )
+        lines.append(
+            f"- **Tight** (holds, within {TIGHT_RELATIVE:.0%} of the measured value), in at least one row: "
+            + (", ".join(f"`{b}` ({f})" for b, f in zip(tight["bound"], tight["form"], strict=True)) or "none")
+            + "."
+        )
+        lines.append(
+            "- **Violated** (measured > bound) in at least one row: "
+            + (
+                ", ".join(
+                    f"`{b}` ({f}): {n} row(s)"
+                    for b, f, n in zip(violated["bound"], violated["form"], violated["violated"], strict=True)
+                )
+                or "none"
+            )
+            + ". A violated *certified* form on valid rows is a bug or a 1-in-1/delta event; a violated "
+            "*as_printed* form is what the errata registry (`ltbounds errata`) explains."
+        )
+        lines += [
+            "",
+            _markdown_table(
+                summary[
+                    [
+                        "bound",
+                        "form",
+                        "rows",
+                        "valid",
+                        "holds",
+                        "non_vacuous",
+                        "known_trivial",
+                        "tight",
+                        "median_value",
+                        "median_measured",
+                    ]
+                ]
+            ),
+        ]
+        lines.append(
+            "`valid` counts rows whose every assumption held; `known_trivial` counts rows where a trivial "
+            "bound is known (so non-vacuity can be judged)."
+        )
+
+    lines += ["", "## Ranking the checkpoints", ""]
+    if len(checkpoints) < 2:
+        lines.append("One checkpoint: ranking needs at least two (pass several to `ltbounds evaluate`).")
+    else:
+        taus = kendall_tau_table(bounds, checkpoints)
+        if taus.empty:
+            lines.append("No overall bound had finite values on two or more checkpoints.")
+        else:
+            same = taus[taus["tau"] == 1.0]
+            lines.append(
+                "Kendall's tau between each overall bound and the measured balanced test error "
+                "(+1: same order, -1: reversed, `-`: a constant bound or error cannot rank)."
+            )
+            lines.append(
+                "Same order as the measured error: "
+                + (", ".join(f"`{b}` ({f})" for b, f in zip(same["bound"], same["form"], strict=True)) or "none")
+                + "."
+            )
+            lines += ["", _markdown_table(taus)]
+
+    lines += ["", "## Assumptions that failed", ""]
+    failed = summary[summary["assumptions_failed"] != ""] if not summary.empty else summary
+    if failed.empty:
+        lines.append("Every evaluated row met its statement's assumptions.")
+    else:
+        for row in failed.itertuples(index=False):
+            lines.append(
+                f"- `{row.bound}` ({row.form}): {row.assumptions_failed} "
+                f"({row.rows - row.valid} of {row.rows} row(s) not valid)"
+            )
+
+    skipped = bounds[bounds["status"] != "ok"]
+    lines += ["", "## Statements not evaluated", ""]
+    if skipped.empty:
+        lines.append("Every statement of the registry produced results.")
+    else:
+        lines.append(
+            f"{int((skipped['status'] == 'not_applicable').sum())} not applicable to these inputs, "
+            f"{int((skipped['status'] == 'error').sum())} evaluator error(s):"
+        )
+        for row in skipped.drop_duplicates(["bound", "note"]).itertuples(index=False):
+            lines.append(f"- `{row.bound}` [{row.status}]: {row.note}")
+
+    if figures:
+        lines += ["", "## Figures", ""]
+        lines += [f"- `{name}`" for name in figures]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _reference_lines(checkpoints: pd.DataFrame) -> list[str]:
+    lines: list[str] = []
+    for row in checkpoints.itertuples(index=False):
+        try:
+            key = (str(row.dataset), float(row.imbalance))
+        except (TypeError, ValueError):
+            continue
+        reference = REFERENCE_ACCURACY.get(key)
+        if reference and not lines:
+            lines += [
+                "",
+                f"Papers' balanced test accuracy on {key[0]}-LT rho = {key[1]:g} (ResNet-32, 200 epochs; "
+                "Wang et al. 2023): " + ", ".join(f"{m} {a:.2f}%" for m, a in reference.items()) + ".",
+            ]
+    return lines
