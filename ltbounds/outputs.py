@@ -361,8 +361,9 @@ def read_record(path: str | os.PathLike) -> dict[str, Any]:
     try:
         loaded = torch.load(source, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"{source} is corrupt or not a torch file ({first_line[:160]})") from error
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        reason = next((line for line in lines if "Unsupported global" in line), lines[0])
+        raise InputError(f"{source} is corrupt or not a plain torch file of tensors ({reason[:200]})") from error
     if not isinstance(loaded, dict):
         raise InputError(f"{source} holds a {type(loaded).__name__}, not a dictionary: not an ltbounds file")
     return {key: _plain(value) for key, value in loaded.items()}
@@ -486,8 +487,14 @@ def outputs_from_checkpoint(
     counts are those of the data, then runs one batched inference pass per split. ``training`` is
     imported here, never at module level.
     """
-    from training.checkpoints import load_checkpoint, model_from_checkpoint
-    from training.data import DatasetSpec, load_dataset
+    try:
+        from training.checkpoints import load_checkpoint, model_from_checkpoint
+        from training.data import DatasetSpec, load_dataset
+    except ImportError as error:
+        raise InputError(
+            f"reading a checkpoint needs the 'training' package of ltbounds ({error}); install the full "
+            "distribution, or export outputs from your own code (docs/outputs_format.md)"
+        ) from error
 
     if data_root is not None and not Path(data_root).is_dir():
         raise InputError(f"--data-root {data_root} is not a directory; point it at the folder holding the dataset")
@@ -499,7 +506,8 @@ def outputs_from_checkpoint(
         if key not in ckpt:
             raise InputError(f"checkpoint {label} lacks {key!r}: not a complete ltbounds checkpoint")
     try:
-        spec = DatasetSpec(**ckpt["dataset"])
+        from_dict = getattr(DatasetSpec, "from_dict", None)
+        spec = from_dict(ckpt["dataset"]) if from_dict else DatasetSpec(**ckpt["dataset"])
     except TypeError as error:
         raise InputError(f"checkpoint {label}: its dataset spec {ckpt['dataset']!r} is not valid ({error})") from error
     data = load_dataset(spec, None if data_root is None else str(data_root), device)
@@ -510,7 +518,7 @@ def outputs_from_checkpoint(
             f"checkpoint {label}: its class_counts ({_short(stored)}) do not match the training counts of "
             f"dataset {spec.name!r} ({_short(actual)}); was it trained on other data or another --data-root?"
         )
-    model = model_from_checkpoint(ckpt).to(device)
+    model = model_from_checkpoint(ckpt, device)
     method = ckpt.get("method") or {}
     method_name = str(method.get("name", "unknown")) if isinstance(method, Mapping) else str(method)
     result: dict[str, Outputs] = {}
@@ -518,6 +526,11 @@ def outputs_from_checkpoint(
         if not hasattr(data, split):
             raise InputError(f"dataset {spec.name!r} has no split {split!r}; choose from train, val, test")
         part = getattr(data, split)
+        if len(part.y) == 0:
+            raise InputError(
+                f"dataset {spec.name!r} of checkpoint {label} has an empty {split!r} split "
+                f"(val_fraction={spec.val_fraction}); use --heldout test"
+            )
         outputs = Outputs.from_module(
             model,
             part.x,
