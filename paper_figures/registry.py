@@ -8,6 +8,7 @@ from types import ModuleType
 from ltbounds.checks import InputError
 
 FIGURES: dict[str, tuple[str, str]] = {
+    "coverage_violations": ("paper_figures.coverage_violations", "coverage"),
     "sharpness_ratio": ("paper_figures.sharpness_ratio", "sharpness"),
     "sharpness_symbolic": ("paper_figures.sharpness_symbolic", "sharpness"),
 }

@@ -44,11 +44,6 @@ from ltbounds.checks import InputError
 STUDY_MODULES: dict[str, str] = {
     "coverage": "studies.coverage",
     "sharpness": "studies.sharpness",
-    "drw_timing": "studies.drw_timing",
-    "vs_drw": "studies.vs_drw",
-    "elm_geometry": "studies.elm_geometry",
-    "drolt": "studies.drolt",
-    "methods_table": "studies.methods_table",
 }
 
 

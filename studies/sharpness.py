@@ -246,45 +246,41 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 
 def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> list[dict]:
-    """Lemma 4's mu_y on a trained checkpoint, the fitted kappa, and both shape terms."""
-    from studies.checkpoint_outputs import checkpoint_outputs
+    """Lemma 4's mu_y on a trained checkpoint (``ltbounds.evaluate``'s per-class table, which reads
+    B_y(f) off the training split and calls ``bounds.vs_local_lipschitz``), the fitted kappa, and both
+    shape terms with those mu_y."""
+    if not available("ltbounds.evaluate", "load_splits", "per_class_table"):
+        raise MissingPiece("needs ltbounds.evaluate (load_splits, per_class_table)")
+    from ltbounds.evaluate import load_splits, per_class_table
 
-    outputs, checkpoint = checkpoint_outputs(path, split="train", data_root=context.data_root)
-    if not available("ltbounds.bounds", "vs_local_lipschitz"):
-        raise MissingPiece("needs ltbounds.bounds.vs_local_lipschitz (003, Lemma 4)")
-    from ltbounds import bounds
-
-    method = checkpoint.get("method", {})
-    hparams = dict(method.get("hparams", {}))
-    mu = np.asarray(_lemma4_mu(bounds, outputs, method.get("name", ""), hparams), dtype=np.float64)
-    counts = outputs.class_counts
-    slope = float(np.polyfit(np.log(counts), np.log(np.maximum(mu, 1e-300)), 1)[0]) if counts.size > 1 else np.nan
+    name, splits, info = load_splits(str(path), "test", data_root=context.data_root)
+    table = per_class_table(name, splits, info.get("method_spec"))
+    mu = table["mu_y"].to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(mu)):
+        raise MissingPiece("needs ltbounds.bounds.vs_local_lipschitz (003, Lemma 4) for mu_y on checkpoints")
+    counts = splits.train.class_counts
+    positive = mu > 0
+    slope = np.nan
+    if positive.sum() > 1 and np.ptp(np.log(counts[positive])) > 0:
+        slope = float(np.polyfit(np.log(counts[positive]), np.log(mu[positive]), 1)[0])
     terms = shape_terms(counts, mu)
-    terms["ratio"] = terms["contraction"] / terms["union"]
+    terms["ratio"] = terms["contraction"] / terms["union"] if terms["union"] > 0 else np.nan
     terms["fitted_kappa"] = -slope
-    base = {"method": method.get("name", "unknown"), "rho": float(counts.max() / counts.min()), "form": "shape"}
-    rows = [{**base, "quantity": name, "value": value} for name, value in terms.items()]
+    method = info.get("method") or splits.train.method
+    base = {"method": method, "rho": float(counts.max() / counts.min()), "form": "shape"}
+    rows = [{**base, "quantity": key, "value": value} for key, value in terms.items()]
     rows += [
-        {**base, "quantity": "mu_y", "class": int(y), "class_count": int(counts[y]), "value": float(mu[y])}
+        {
+            **base,
+            "quantity": "mu_y",
+            "class": int(y),
+            "class_count": int(counts[y]),
+            "value": float(mu[y]),
+            "B_y": float(table["B_y"].iloc[y]),
+        }
         for y in range(counts.size)
     ]
     return rows
-
-
-def _lemma4_mu(bounds, outputs, method: str, hparams: dict) -> np.ndarray:
-    """mu_y of Lemma 4 on these outputs through the library's ``vs_local_lipschitz``."""
-    import inspect
-
-    function = bounds.vs_local_lipschitz
-    parameters = inspect.signature(function).parameters
-    if "outputs" in parameters:
-        result = function(outputs=outputs)
-    else:
-        result = function(outputs.logits, outputs.labels, outputs.class_counts)
-    for attribute in ("mu", "values", "value"):
-        if hasattr(result, attribute):
-            return np.asarray(getattr(result, attribute))
-    return np.asarray(result)
 
 
 def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:

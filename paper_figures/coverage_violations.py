@@ -1,0 +1,71 @@
+"""Violation fraction of each bound over independent training sets, with 95% Clopper-Pearson intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paper_figures.canvas import read_table, require_columns, script_main
+
+NAME = "coverage_violations"
+STUDY = "coverage"
+TITLE = "Coverage on Gaussian class-conditionals: how often each bound fails (dashed: delta)"
+FORM_COLOURS = {"certified": "tab:blue", "corrected": "tab:green", "as_printed": "tab:orange", "shape": "tab:gray"}
+
+
+def draw(results: Path):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    summary = read_table(results, STUDY, "coverage_summary")
+    require_columns(
+        summary,
+        [
+            "population",
+            "head",
+            "statement",
+            "form",
+            "class",
+            "violation_fraction",
+            "ci_low",
+            "ci_high",
+            "delta",
+            "runs",
+        ],
+        "coverage_summary.csv",
+    )
+    summary = summary.sort_values(["form", "statement", "class"]).reset_index(drop=True)
+    labels = [
+        f"{row.statement} [{row.form}] class {row['class']} | {row.population} {row.head} (R={row.runs})"
+        for _, row in summary.iterrows()
+    ]
+    height = max(2.8, 0.22 * len(summary) + 1.2)
+    figure, axis = plt.subplots(figsize=(8.5, height))
+    positions = np.arange(len(summary))
+    for form, colour in FORM_COLOURS.items():
+        part = summary[summary["form"] == form]
+        if part.empty:
+            continue
+        axis.errorbar(
+            part["violation_fraction"],
+            part.index,
+            xerr=[part["violation_fraction"] - part["ci_low"], part["ci_high"] - part["violation_fraction"]],
+            fmt="o",
+            ms=3.5,
+            color=colour,
+            capsize=2,
+            label=form,
+        )
+    axis.axvline(
+        float(summary["delta"].iloc[0]), color="k", ls="--", lw=0.9, label=f"delta = {summary['delta'].iloc[0]:g}"
+    )
+    axis.set_yticks(positions)
+    axis.set_yticklabels(labels, fontsize=6)
+    axis.invert_yaxis()
+    axis.set_xlim(-0.02, 1.02)
+    axis.set_xlabel("fraction of training sets in which the bound fails (measured > bound), 95% CI")
+    axis.legend(fontsize=7, loc="lower right")
+    return figure
+
+
+if __name__ == "__main__":
+    raise SystemExit(script_main(__import__(__name__)))

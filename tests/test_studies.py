@@ -1,0 +1,142 @@
+"""studies/: the resumable runner, the sharpness study (numeric + SymPy) and the coverage study."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ltbounds.checks import InputError
+from ltbounds.cli import main
+from studies import sharpness
+from studies.runner import STUDY_MODULES, Run, load_study, run_study, settings_fingerprint
+
+TINY_SHARPNESS = dataclasses.replace(
+    sharpness.QUICK,
+    rhos=(1.0, 10.0, 100.0),
+    kappas=(0.5, 1.0, 2.0),
+    classes=(2, 10),
+    random_count_vectors=3,
+    checkpoint_dirs=(),
+)
+
+
+def test_sharpness_end_to_end_writes_tidy_csv_summary_and_manifest(tmp_path):
+    result = run_study(sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False)
+    directory = tmp_path / "sharpness"
+    table = pd.read_csv(directory / "sharpness.csv")
+    assert {"run", "part", "quantity", "value", "kappa", "rho", "classes", "profile"} <= set(table.columns)
+    assert set(table["part"]) == {"symbolic", "sampled", "random"}
+    summary = pd.read_csv(directory / "sharpness_summary.csv")
+    assert {"part", "kappa", "ratio_min", "ratio_max", "sharper_fraction"} <= set(summary.columns)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["study"] == "sharpness" and manifest["complete"] is True
+    assert manifest["runs_planned"] == result.runs_done == len(sharpness.runs(TINY_SHARPNESS))
+    assert manifest["settings"]["kappas"] == [0.5, 1.0, 2.0]
+    assert "versions" in manifest and manifest["wall_time_s"] >= 0
+
+
+def test_second_run_reuses_every_finished_run(tmp_path):
+    run_study(sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False)
+    first = pd.read_csv(tmp_path / "sharpness" / "sharpness.csv")
+    executed: list[str] = []
+    again = run_study(
+        sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False, on_run=lambda r: executed.append(r.key)
+    )
+    assert executed == [] and again.runs_done == 0
+    assert again.runs_reused == len(sharpness.runs(TINY_SHARPNESS))
+    pd.testing.assert_frame_equal(first, pd.read_csv(tmp_path / "sharpness" / "sharpness.csv"))
+
+
+def test_interrupted_study_resumes_only_the_missing_runs(tmp_path):
+    result = run_study(sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False)
+    cache = tmp_path / "sharpness" / "runs" / settings_fingerprint(TINY_SHARPNESS)
+    removed = sorted(cache.glob("*.csv"))[0]
+    removed.unlink()
+    executed: list[str] = []
+    again = run_study(
+        sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False, on_run=lambda r: executed.append(r.key)
+    )
+    assert executed == [removed.stem] and again.runs_done == 1
+    assert len(again.table) == len(result.table)
+
+
+def test_changed_settings_do_not_reuse_old_runs(tmp_path):
+    run_study(sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False)
+    other = dataclasses.replace(TINY_SHARPNESS, kappas=(0.5, 1.5))
+    again = run_study(sharpness, settings=other, out=tmp_path, progress=False)
+    assert again.runs_reused == 0
+    table = pd.read_csv(tmp_path / "sharpness" / "sharpness.csv")
+    assert set(table.loc[table["part"] == "sampled", "kappa"]) == {0.5, 1.5}
+
+
+def test_every_registered_study_has_the_runner_interface():
+    for name in STUDY_MODULES:
+        module = load_study(name)
+        assert module.NAME == name
+        for attribute in ("QUESTION", "Settings", "QUICK", "FULL", "runs", "execute", "FIGURES"):
+            assert hasattr(module, attribute), f"{name} lacks {attribute}"
+        assert isinstance(module.QUICK, module.Settings) and isinstance(module.FULL, module.Settings)
+        keys = [run.key for run in module.runs(module.QUICK)]
+        assert len(keys) == len(set(keys)) > 0
+
+
+def test_unknown_study_is_one_clear_error(capsys):
+    with pytest.raises(InputError, match="valid studies"):
+        load_study("no_such_study")
+    assert main(["study", "no_such_study", "--quick"]) == 2
+    assert "valid studies" in capsys.readouterr().err
+
+
+def test_run_keys_must_be_file_safe():
+    with pytest.raises(InputError):
+        Run("a/b")
+
+
+@settings(max_examples=60)
+@given(
+    counts=st.lists(st.integers(2, 100_000), min_size=2, max_size=30),
+    kappa=st.floats(0.0, 4.0, allow_nan=False),
+)
+def test_contraction_term_is_below_union_term_iff_kappa_above_one(counts, kappa):
+    """003, Prop. 2 under the global-Lipschitz reading: T_y / U_y = (N_y / N_C)^(1 - kappa) term by term."""
+    counts = np.asarray(counts)
+    mu = counts.astype(np.float64) ** (-kappa)
+    terms = sharpness.shape_terms(counts, mu / mu.max())
+    ratio = terms["contraction"] / terms["union"]
+    rho = counts.max() / counts.min()
+    if rho == 1 or kappa == 1:
+        assert ratio == pytest.approx(1.0, rel=1e-9)
+    elif kappa > 1:
+        assert ratio <= 1.0 + 1e-12
+    else:
+        assert ratio >= 1.0 - 1e-12
+    # With the per-class mu_y in the union bound too, the contraction term is never smaller.
+    assert terms["contraction"] >= terms["union_local_mu"] * (1 - 1e-12)
+
+
+def test_sympy_ratio_is_the_closed_form_and_needs_kappa_above_one():
+    import sympy as sp
+
+    two_class, step, condition = sharpness.symbolic_ratio()
+    rho, kappa = sp.symbols("rho kappa", positive=True)
+    for expression in (two_class, step):
+        free = {s.name: s for s in expression.free_symbols}
+        value = expression.subs({free["rho"]: 100, free["kappa"]: 2})
+        assert float(value) == pytest.approx((1 + 100**-1.5) / (1 + 100**-0.5))
+        assert set(free) == {"rho", "kappa"}
+    assert "1 < kappa" in condition
+
+
+def test_symbolic_closed_form_matches_numeric_terms_on_the_grid(tmp_path):
+    result = run_study(sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False)
+    closed = result.table[result.table["quantity"] == "ratio_closed_form"]
+    assert len(closed) == len(TINY_SHARPNESS.rhos) * len(TINY_SHARPNESS.kappas)
+    # The step counts are integers, so the realised ratio can differ from rho by flooring only.
+    exact = closed[closed["observed_rho"] == closed["rho"]]
+    np.testing.assert_allclose(exact["value"], exact["numeric"], rtol=1e-9)
