@@ -127,7 +127,7 @@ def elm_pull(
     classes, sizes = torch.unique_consecutive(labels[order], return_counts=True)
     start = 0
     results, index_lists = [], []
-    for cls, size in zip(classes.tolist(), sizes.tolist()):
+    for cls, size in zip(classes.tolist(), sizes.tolist(), strict=True):
         members = order[start : start + size]
         start += size
         if size < 2:
@@ -337,16 +337,17 @@ def center_loss(embeddings: Any, labels: Any, centers: Any = None, reduction: st
     ``centers`` (C, d) (e.g. learned), or None for the batch class means (differentiable)."""
     embeddings = check_embeddings(embeddings)
     if centers is None:
-        labels_checked = check_labels(
-            labels, int(torch.as_tensor(labels).max()) + 1 if len(labels) else 1, embeddings.shape[0]
-        )
-        centers_tensor, _ = class_centroids(embeddings, labels_checked, int(labels_checked.max()) + 1)
+        if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.numel() == 0:
+            raise InputError("labels must be a non-empty 1-D tensor of class ids")
+        num_classes = max(int(labels.max()) + 1, 1)
+        labels = check_labels(labels, num_classes, embeddings.shape[0])
+        centers_tensor, _ = class_centroids(embeddings, labels, num_classes)
     else:
         centers_tensor = check_embeddings(centers, name="centers")
         if centers_tensor.shape[1] != embeddings.shape[1]:
             raise InputError(f"centers have dimension {centers_tensor.shape[1]}, embeddings {embeddings.shape[1]}")
-        labels_checked = check_labels(labels, centers_tensor.shape[0], embeddings.shape[0])
-    difference = embeddings - centers_tensor[labels_checked]
+        labels = check_labels(labels, centers_tensor.shape[0], embeddings.shape[0])
+    difference = embeddings - centers_tensor[labels]
     return reduce((difference * difference).sum(dim=1), reduction)
 
 
