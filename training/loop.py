@@ -1,0 +1,497 @@
+"""The training loop: GPU-first with a CPU fallback, seeded, resumable, writing checkpoints and metrics.
+
+Data stay on the training device as tensors; each epoch draws its batch order and augmentation
+(random crop from the pre-padded images + horizontal flip, batched tensor work) from a generator
+seeded by (seed, epoch), so an epoch is a pure function of the weights, the optimiser state and
+the epoch number: a run resumed from ``last.pt`` reproduces the uninterrupted run bit for bit on
+the CPU. On CUDA: bf16 autocast, channels_last, optional ``torch.compile``.
+
+Per epoch it appends one JSON line to ``metrics.jsonl`` (training loss, learning rate, balanced
+test and validation accuracy, per-class and Many/Medium/Few test accuracy, B_y(f) and the minimal
+per-class margin on the training set (003, eq. (15) and Remark 2), epoch and wall time) and
+writes ``last.pt`` atomically (plus ``epoch_XXX.pt`` every ``save_every`` epochs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ltbounds.checks import InputError
+from training import distributed
+from training.checkpoints import load_checkpoint, make_checkpoint, save_checkpoint
+from training.config import TrainConfig, resolve_config
+from training.data.augment import crop_flip, pad_images
+from training.methods import Recipe, build_loss, get_recipe, resolved_hparams
+from training.models import build_model, default_model_name
+from training.sam import SAM, frozen_batch_norm_statistics
+from training.schedules import learning_rate
+
+EVAL_BATCH = 1024
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module  # the plain model (eval mode), final weights
+    checkpoint: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    out_dir: Path | None
+
+
+class _TrainView(nn.Module):
+    """forward(x) -> (logits, embeddings): one module call so DDP sees every parameter use."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        embeddings = self.model.embed(x)
+        return self.model.head(embeddings), embeddings
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def per_class_accuracy(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
+    """Recall of each class (NaN for a class with no samples)."""
+    correct = torch.bincount(labels[predictions == labels], minlength=num_classes).double()
+    total = torch.bincount(labels, minlength=num_classes).double()
+    return (correct / total).cpu().numpy()
+
+
+def min_target_logit(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
+    """B_y(f) = min_{x in S_y} f(x)_y (003, below eq. (15)); NaN for an empty class."""
+    target = logits.gather(1, labels[:, None]).squeeze(1).double()
+    out = torch.full((num_classes,), math.inf, dtype=torch.float64, device=logits.device)
+    out = out.scatter_reduce(0, labels, target, reduce="amin")
+    return torch.where(torch.isinf(out), torch.nan, out).cpu().numpy()
+
+
+def min_margin(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
+    """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2); NaN for an empty class."""
+    target = logits.gather(1, labels[:, None]).squeeze(1)
+    others = logits.scatter(1, labels[:, None], -math.inf).amax(dim=1)
+    margins = (target - others).double()
+    out = torch.full((num_classes,), math.inf, dtype=torch.float64, device=logits.device)
+    out = out.scatter_reduce(0, labels, margins, reduce="amin")
+    return torch.where(torch.isinf(out), torch.nan, out).cpu().numpy()
+
+
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
+
+
+def _mean_or_none(values: np.ndarray) -> float | None:
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else None
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, x: torch.Tensor, autocast: Any = contextlib.nullcontext, batch_size: int = EVAL_BATCH
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and embeddings (float32) of ``x`` in eval mode, in batches."""
+    was_training = model.training
+    model.eval()
+    logits, embeddings = [], []
+    for start in range(0, x.shape[0], batch_size):
+        with autocast():
+            z = model.embed(x[start : start + batch_size])
+            out = model.head(z)
+        logits.append(out.float())
+        embeddings.append(z.float())
+    model.train(was_training)
+    if not logits:
+        return torch.empty(0, 0), torch.empty(0, 0)
+    return torch.cat(logits), torch.cat(embeddings)
+
+
+def _class_groups(class_counts: np.ndarray) -> np.ndarray:
+    try:
+        from training.data import class_groups
+    except ImportError:  # the data package's helper; same thresholds as docs/design.md
+        counts = np.asarray(class_counts)
+        return np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
+    return np.asarray(class_groups(class_counts))
+
+
+def evaluate_model(model: nn.Module, data: Any, autocast: Any = contextlib.nullcontext) -> dict[str, Any]:
+    """Test/validation accuracies and the training-set B_y(f) and minimal margins."""
+    num_classes = int(data.num_classes)
+    out: dict[str, Any] = {}
+    groups = _class_groups(np.asarray(data.class_counts))
+    for split_name in ("test", "val"):
+        split = getattr(data, split_name)
+        if len(split.y) == 0:
+            out[f"{split_name}_balanced_accuracy"] = None
+            continue
+        logits, _ = predict(model, split.x, autocast)
+        accuracy = per_class_accuracy(logits.argmax(1), split.y, num_classes)
+        out[f"{split_name}_balanced_accuracy"] = _mean_or_none(accuracy)
+        if split_name == "test":
+            out["test_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
+            out["test_per_class_accuracy"] = _finite_list(accuracy)
+            for group in ("many", "medium", "few"):
+                out[f"test_{group}_accuracy"] = _mean_or_none(accuracy[groups == group])
+    logits, _ = predict(model, data.train.x, autocast)
+    train_accuracy = per_class_accuracy(logits.argmax(1), data.train.y, num_classes)
+    out["train_balanced_accuracy"] = _mean_or_none(train_accuracy)
+    out["B_y"] = _finite_list(min_target_logit(logits, data.train.y, num_classes))
+    out["min_margin"] = _finite_list(min_margin(logits, data.train.y, num_classes))
+    return out
+
+
+# --- batches and augmentation ---------------------------------------------------------------------
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The CPU generator of one epoch: its batch order and augmentation depend on (seed, epoch) only."""
+    return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch) + 1)
+
+
+def epoch_order(labels: torch.Tensor, sampler: str, generator: torch.Generator) -> torch.Tensor:
+    """Indices of one epoch: a permutation, or N draws with P(i) ~ 1 / n_{y_i} (class-balanced)."""
+    n = labels.shape[0]
+    if sampler == "instance":
+        return torch.randperm(n, generator=generator)
+    if sampler == "class_balanced":
+        counts = torch.bincount(labels.cpu()).double()
+        weights = 1.0 / counts[labels.cpu()]
+        return torch.multinomial(weights, n, replacement=True, generator=generator)
+    raise InputError(f"sampler must be 'instance' or 'class_balanced', got {sampler!r}")
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def _autocast_factory(device: torch.device, amp: bool) -> Any:
+    if device.type == "cuda" and amp:
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def _load_data(config: TrainConfig, device: torch.device) -> Any:
+    from training.data import DatasetSpec, load_dataset
+
+    spec = DatasetSpec(
+        name=config.dataset,
+        imbalance=config.imbalance,
+        profile=config.profile,
+        seed=config.seed,
+        val_fraction=config.val_fraction,
+        options=dict(config.dataset_options),
+    )
+    return load_dataset(spec, config.data_root, device)
+
+
+def _dataset_dict(data: Any, config: TrainConfig) -> dict[str, Any]:
+    spec = getattr(data, "spec", None)
+    if spec is not None and dataclasses.is_dataclass(spec):
+        return dataclasses.asdict(spec)
+    return {"name": config.dataset, "imbalance": config.imbalance, "profile": config.profile, "seed": config.seed}
+
+
+def model_spec_for(config: TrainConfig, recipe: Recipe, data: Any) -> dict[str, Any]:
+    input_shape = tuple(int(s) for s in data.input_shape)
+    name = config.model or default_model_name(config.dataset, input_shape)
+    spec = {"name": name, "num_classes": int(data.num_classes), "input_shape": list(input_shape), "head": recipe.head}
+    spec.update(config.model_options)
+    return spec
+
+
+def _check_resume(checkpoint: dict[str, Any], config: TrainConfig, path: Path) -> None:
+    stored = checkpoint["method"].get("training", {})
+    keys = ("method", "dataset", "imbalance", "profile", "seed", "epochs", "batch_size", "lr", "sam")
+    different = [k for k in keys if k in stored and stored[k] != getattr(config, k)]
+    if different:
+        detail = ", ".join(f"{k}: checkpoint {stored[k]!r} vs now {getattr(config, k)!r}" for k in different)
+        raise InputError(f"cannot resume from {str(path)!r}: the run differs ({detail}); use the same options")
+
+
+def train(
+    config: TrainConfig,
+    *,
+    data: Any = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    stop_after_epoch: int | None = None,
+    log: Any = None,
+) -> TrainResult:
+    """Train ``config.method`` on ``config.dataset`` (or ``data``, a ``LongTailData``), writing to ``out``.
+
+    ``resume`` continues from ``out/last.pt``; ``stop_after_epoch`` ends the run after that many
+    epochs as if killed (for tests of resume); ``log`` receives one line per epoch.
+    """
+    config = resolve_config(config)
+    recipe = get_recipe(config.method)
+    context = distributed.context_from_environment()
+    device = distributed.device_for(context, config.device)
+    distributed.initialise(context, device)
+    out_dir = Path(out) if out is not None else None
+    last_path = out_dir / "last.pt" if out_dir is not None else None
+    checkpoint = None
+    if last_path is not None and last_path.exists():
+        if resume:
+            checkpoint = load_checkpoint(last_path)
+            _check_resume(checkpoint, config, last_path)
+        elif not overwrite:
+            raise InputError(f"{str(last_path)!r} exists; pass --resume to continue it or --overwrite to start over")
+
+    if data is None:
+        data = _load_data(config, device)
+    train_x, train_y = data.train.x.to(device), data.train.y.to(device)
+    class_counts = np.asarray(data.class_counts, dtype=np.int64)
+    torch.manual_seed(config.seed)
+    model_spec = model_spec_for(config, recipe, data)
+    model = build_model(model_spec).to(device)
+    loss_fn = build_loss(recipe, class_counts, config.epochs, config.drw_epoch, config.loss_overrides).to(device)
+    images = train_x.dim() == 4
+    channels_last = device.type == "cuda" and config.channels_last and images
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    parameter_groups = [{"params": list(model.parameters())}]
+    loss_parameters = [p for p in loss_fn.parameters() if p.requires_grad]
+    if loss_parameters:  # DRO-LT's learned radii: trained, never decayed
+        parameter_groups.append({"params": loss_parameters, "weight_decay": 0.0})
+    optimizer = torch.optim.SGD(
+        parameter_groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+    sam = SAM(model.parameters(), config.sam_rho) if config.sam else None
+
+    metrics_history: list[dict[str, Any]] = []
+    start_epoch, wall_offset = 0, 0.0
+    stage_done = False
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["state"]["model"])
+        optimizer.load_state_dict(checkpoint["state"]["optimizer"])
+        if checkpoint["state"].get("loss"):
+            loss_fn.load_state_dict(checkpoint["state"]["loss"])
+        start_epoch = int(checkpoint["epoch"])
+        wall_offset = float(checkpoint["metrics"].get("wall_time_s", 0.0) or 0.0)
+        stage_done = bool(checkpoint["method"].get("stage"))
+        if stage_done:
+            model_spec = dict(checkpoint["model"])
+            model = build_model(model_spec).to(device)
+            model.load_state_dict(checkpoint["state"]["model"])
+    metrics_path = out_dir / "metrics.jsonl" if out_dir is not None else None
+    if metrics_path is not None and context.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        kept = []
+        if checkpoint is not None and metrics_path.exists():
+            for line in metrics_path.read_text().splitlines():
+                if line.strip() and json.loads(line).get("epoch", 0) <= start_epoch:
+                    kept.append(line)
+                    metrics_history.append(json.loads(line))
+        metrics_path.write_text("".join(line + "\n" for line in kept))
+
+    autocast = _autocast_factory(device, config.amp)
+    view: nn.Module = _TrainView(model)
+    view = distributed.wrap(view, context, device)
+    if config.compile and device.type == "cuda":
+        view = torch.compile(view)
+    needs_embeddings = bool(getattr(loss_fn, "needs_embeddings", False))
+    augment = config.augment if config.augment is not None else bool(getattr(data, "augment_padding", 0))
+    if augment and not images:
+        raise InputError("augment (random crop + flip) needs image data (N, C, H, W); this dataset is vectors")
+    padding = int(getattr(data, "augment_padding", 0) or 4) if augment else 0
+    padded = None
+    if augment:
+        fill = data.padding_fill() if hasattr(data, "padding_fill") else None
+        padded = pad_images(train_x, padding, fill)
+        if channels_last:
+            padded = padded.contiguous(memory_format=torch.channels_last)
+    elif channels_last:
+        train_x = train_x.contiguous(memory_format=torch.channels_last)
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    samples = train_y.shape[0]
+    last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, int(stop_after_epoch))
+    checkpoint_out = checkpoint
+    run_start = time.perf_counter()
+
+    def loss_of(xb: torch.Tensor, yb: torch.Tensor, scale: float) -> torch.Tensor:
+        with autocast():
+            logits, embeddings = view(xb)
+        logits = logits.float()
+        value = loss_fn(logits, yb, embeddings.float()) if needs_embeddings else loss_fn(logits, yb)
+        return value * scale
+
+    from tqdm.auto import tqdm
+
+    for epoch in range(start_epoch, last_epoch):
+        epoch_start = time.perf_counter()
+        lr = learning_rate(
+            epoch,
+            base_lr=config.lr,
+            epochs=config.epochs,
+            warmup_epochs=config.warmup_epochs,
+            schedule=config.schedule,
+            milestones=config.milestones,
+            lr_decays=config.lr_decays,
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss_fn.set_epoch(epoch)
+        if hasattr(loss_fn, "update_centroids"):
+            _, embeddings = predict(model, train_x, autocast)
+            loss_fn.update_centroids(embeddings, train_y)
+        generator = epoch_generator(config.seed, epoch)
+        order = epoch_order(train_y, recipe.sampler, generator)
+        if augment:
+            offsets = torch.randint(0, 2 * padding + 1, (samples, 2), generator=generator)
+            flips = torch.rand(samples, generator=generator) < 0.5
+        batches = [order[s : s + config.batch_size] for s in range(0, samples, config.batch_size)]
+        if has_batch_norm and len(batches) > 1 and len(batches[-1]) < 2 * context.world_size:
+            batches.pop()  # BatchNorm cannot train on a single sample per process
+        model.train()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        seen = 0
+        progress = tqdm(
+            batches,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            leave=False,
+            disable=not (config.progress and context.is_main),
+        )
+        for number, batch in enumerate(progress):
+            positions = torch.arange(number * config.batch_size, number * config.batch_size + len(batch))
+            mine = distributed.shard(positions, context)
+            indices = batch[mine - positions[0]].to(device, non_blocking=True)
+            if augment:
+                xb = crop_flip(padded, offsets[mine], flips[mine], padding, indices)
+            else:
+                xb = train_x[indices]
+            yb = train_y[indices]
+            scale = len(indices) * context.world_size / len(batch)
+            optimizer.zero_grad(set_to_none=True)
+            value = loss_of(xb, yb, scale)
+            value.backward()
+            if sam is not None:
+                sam.ascend()
+                optimizer.zero_grad(set_to_none=True)
+                with frozen_batch_norm_statistics(model):
+                    loss_of(xb, yb, scale).backward()
+                sam.restore()
+            optimizer.step()
+            loss_sum += value.detach().double() * len(batch) / context.world_size
+            seen += len(batch)
+        train_loss = float(distributed.all_reduce_sum(loss_sum, context)) / max(seen, 1)
+        if not math.isfinite(train_loss):
+            raise InputError(
+                f"training diverged at epoch {epoch + 1} (loss {train_loss}); "
+                "lower --lr or check the loss hyper-parameters"
+            )
+        epoch_time = time.perf_counter() - epoch_start
+        metrics = {"epoch": epoch + 1, "lr": lr, "train_loss": train_loss}
+        metrics.update(evaluate_model(model, data, autocast))
+        metrics["epoch_time_s"] = epoch_time
+        metrics["wall_time_s"] = wall_offset + time.perf_counter() - run_start
+        metrics_history.append(metrics)
+        checkpoint_out = _checkpoint(
+            model, model_spec, optimizer, loss_fn, recipe, config, data, class_counts, epoch + 1, metrics, None
+        )
+        if context.is_main and out_dir is not None:
+            save_checkpoint(checkpoint_out, last_path)
+            if config.save_every and (epoch + 1) % config.save_every == 0:
+                save_checkpoint(checkpoint_out, out_dir / f"epoch_{epoch + 1:03d}.pt")
+            with open(metrics_path, "a") as stream:
+                stream.write(json.dumps(metrics) + "\n")
+        if log is not None and context.is_main:
+            log(_summary(metrics, config.epochs))
+
+    finished = last_epoch == config.epochs
+    if finished and recipe.classifier_stage and not stage_done:
+        from training.decoupling import apply_stage
+
+        model, model_spec, stage_info = apply_stage(
+            model, model_spec, recipe, data, class_counts, config, autocast, device
+        )
+        metrics = {"epoch": config.epochs, "stage": recipe.classifier_stage, "stage_info": stage_info}
+        metrics.update(evaluate_model(model, data, autocast))
+        metrics["wall_time_s"] = wall_offset + time.perf_counter() - run_start
+        metrics_history.append(metrics)
+        checkpoint_out = _checkpoint(
+            model,
+            model_spec,
+            optimizer,
+            loss_fn,
+            recipe,
+            config,
+            data,
+            class_counts,
+            config.epochs,
+            metrics,
+            recipe.classifier_stage,
+        )
+        if context.is_main and out_dir is not None:
+            save_checkpoint(checkpoint_out, last_path)
+            with open(metrics_path, "a") as stream:
+                stream.write(json.dumps(metrics) + "\n")
+        if log is not None and context.is_main:
+            log(_summary(metrics, config.epochs))
+    if checkpoint_out is None:  # nothing left to do (already finished)
+        checkpoint_out = checkpoint
+    distributed.barrier(context)
+    return TrainResult(model.eval(), checkpoint_out, metrics_history, out_dir)
+
+
+def _checkpoint(
+    model: nn.Module,
+    model_spec: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    recipe: Recipe,
+    config: TrainConfig,
+    data: Any,
+    class_counts: np.ndarray,
+    epoch: int,
+    metrics: dict[str, Any],
+    stage: str | None,
+) -> dict[str, Any]:
+    method = {
+        "name": recipe.name,
+        "hparams": resolved_hparams(recipe, config.drw_epoch, config.loss_overrides),
+        "recipe": recipe.to_dict(),
+        "training": config.to_dict(),
+        "stage": stage,
+    }
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "loss": loss_fn.state_dict(),
+        "rng": torch.get_rng_state(),
+    }
+    return make_checkpoint(
+        model_spec=model_spec,
+        method=method,
+        dataset=_dataset_dict(data, config),
+        class_counts=class_counts,
+        epoch=epoch,
+        epochs=config.epochs,
+        metrics=metrics,
+        state=state,
+    )
+
+
+def _summary(metrics: dict[str, Any], epochs: int) -> str:
+    def pct(value: Any) -> str:
+        return "  n/a" if value is None else f"{100 * value:5.2f}"
+
+    stage = f" [{metrics['stage']}]" if metrics.get("stage") else ""
+    loss = f" loss {metrics['train_loss']:.4f} lr {metrics['lr']:.4g}" if "train_loss" in metrics else ""
+    return (
+        f"epoch {metrics['epoch']}/{epochs}{stage}{loss} balanced acc test {pct(metrics.get('test_balanced_accuracy'))}"
+        f" val {pct(metrics.get('val_balanced_accuracy'))} (many {pct(metrics.get('test_many_accuracy'))}"
+        f" medium {pct(metrics.get('test_medium_accuracy'))} few {pct(metrics.get('test_few_accuracy'))})"
+        f" {metrics['wall_time_s']:.1f}s"
+    )
