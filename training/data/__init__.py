@@ -17,12 +17,20 @@ Usage::
     data.train.x.shape, data.class_counts, class_groups(data.class_counts)
 """
 
+from .augment import augment_batch, crop_flip, pad_images
+from .batches import BatchIterator, class_balanced_order, epoch_order
 from .gaussian import GaussianPopulation, PopulationExpectation, PopulationRisk
 from .longtail import class_groups, long_tail_counts, long_tail_split
 from .registry import DATASET_OPTIONS, DATASETS, load_dataset
 from .spec import DatasetSpec, LongTailData, Split
 
 __all__ = [
+    "BatchIterator",
+    "augment_batch",
+    "class_balanced_order",
+    "crop_flip",
+    "epoch_order",
+    "pad_images",
     "DATASETS",
     "DATASET_OPTIONS",
     "DatasetSpec",

@@ -16,7 +16,7 @@ import torch
 
 from ltbounds.checks import InputError
 
-from . import embedded, gaussian
+from . import cifar, embedded, gaussian, imagefolder
 from .longtail import long_tail_counts, long_tail_split
 from .raw import RawData, option_bool, option_int, resolve_options
 from .spec import DATASET_NAMES, DatasetSpec, LongTailData, Split
@@ -28,6 +28,9 @@ DATASETS: dict[str, Loader] = {
     "digits": embedded.load_digits,
     "gaussian": gaussian.load_gaussian,
     "two_moons": embedded.load_two_moons,
+    "cifar10": cifar.load_cifar10,
+    "cifar100": cifar.load_cifar100,
+    "imagefolder": imagefolder.load_imagefolder,
 }
 
 DATASET_OPTIONS: dict[str, dict[str, Any]] = {
@@ -35,6 +38,9 @@ DATASET_OPTIONS: dict[str, dict[str, Any]] = {
     "digits": embedded.DIGITS_OPTIONS,
     "gaussian": gaussian.GAUSSIAN_OPTIONS,
     "two_moons": embedded.TWO_MOONS_OPTIONS,
+    "cifar10": cifar.CIFAR_OPTIONS,
+    "cifar100": cifar.CIFAR_OPTIONS,
+    "imagefolder": imagefolder.IMAGEFOLDER_OPTIONS,
 }
 
 
