@@ -241,7 +241,8 @@ def logit_adjustment_costs(priors: Any, tau: float = 1.0) -> np.ndarray:
     (majority classes cost less), constant for tau = 0.
     """
     pi = _check_distribution(priors, "priors")
-    costs = np.exp(-_check_tau(tau) * np.log(pi))
+    with np.errstate(over="ignore"):
+        costs = np.exp(-_check_tau(tau) * np.log(pi))
     if not np.all(np.isfinite(costs)):
         raise InputError(f"tau={tau} overflows exp(-tau log pi): use |tau| * |log pi_min| < 700")
     return costs
@@ -397,7 +398,7 @@ def effective_number(class_counts: Any, beta: float) -> np.ndarray:
     """Effective number of samples ``E_n = (1 - beta^n) / (1 - beta)`` per class (``E_n = n`` at beta = 1, the limit).
 
     Source: 002, slide "loss re-weighting by effective number" (Cui et al. 2019), ``beta = (N-1)/N``.
-    Evaluated without cancellation as ``-expm1(n log beta) / -(beta - 1)`` with ``log beta = log1p(beta - 1)``,
+    Evaluated without cancellation as ``-expm1(n log beta) / (1 - beta)`` with ``log beta = log1p(beta - 1)``,
     so beta = 0.9999 and n = 10^6 are exact to rounding. ``class_counts`` >= 1, beta in [0, 1].
     """
     counts = check_class_counts(class_counts).astype(np.float64)
@@ -406,7 +407,9 @@ def effective_number(class_counts: Any, beta: float) -> np.ndarray:
         return counts.copy()
     if b == 0.0:
         return np.ones_like(counts)
-    return -np.expm1(counts * math.log1p(b - 1.0)) / (1.0 - b)
+    # b - 1 is exact for b >= 1/2 (Sterbenz), where log1p keeps the digits log(b) would lose.
+    log_beta = math.log1p(b - 1.0) if b >= 0.5 else math.log(b)
+    return -np.expm1(counts * log_beta) / (1.0 - b)
 
 
 def class_balanced_weights(class_counts: Any, beta: float) -> np.ndarray:
