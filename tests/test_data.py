@@ -201,3 +201,31 @@ def _assert_disjoint(data):
         return {bytes(row) for row in split.x.reshape(len(split), -1).numpy()}
 
     assert not rows(data.train) & rows(data.val)
+
+
+def test_rho_100_training_set_is_a_per_class_prefix_of_rho_10_on_real_images():
+    small = load_dataset(DatasetSpec("mnist5k", imbalance=100, seed=5, options={"flatten": True}))
+    large = load_dataset(DatasetSpec("mnist5k", imbalance=10, seed=5, options={"flatten": True}))
+    assert torch.equal(small.val.x, large.val.x)
+    for class_id in range(10):
+        head = large.train.x[large.train.y == class_id]
+        tail = small.train.x[small.train.y == class_id]
+        assert torch.equal(head[: tail.shape[0]], tail)
+
+
+def test_step_profile_and_impossible_rho_through_load_dataset():
+    data = load_dataset(DatasetSpec("digits", imbalance=8, profile="step"))
+    assert data.class_counts.tolist() == [112] * 5 + [14] * 5
+    assert class_groups(data.class_counts).tolist() == ["many"] * 5 + ["few"] * 5
+    with pytest.raises(InputError, match="imbalance <= 360"):
+        load_dataset(DatasetSpec("mnist5k", imbalance=1000))
+    with pytest.raises(InputError, match="n_max=400 exceeds"):
+        load_dataset(DatasetSpec("mnist5k", options={"n_max": 400}))
+    assert load_dataset(DatasetSpec("mnist5k", imbalance=1, options={"n_max": 30})).class_counts.tolist() == [30] * 10
+
+
+def test_device_argument_is_checked():
+    with pytest.raises(InputError, match="device"):
+        load_dataset(DatasetSpec("two_moons"), device="gpu0")
+    data = load_dataset(DatasetSpec("two_moons"), device=torch.device("cpu"))
+    assert data.train.x.device.type == "cpu" and data.padding_fill() is None
