@@ -159,7 +159,6 @@ def empirical_bernstein(samples: Any, delta: float, upper: float) -> Concentrati
             "range_term": float(terms["range_term"]),
         },
         "empirical_bernstein",
-        "empirical_bernstein_terms",
     )
 
 
