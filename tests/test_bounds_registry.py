@@ -1,0 +1,148 @@
+"""Cross-cutting checks over ``bounds.STATEMENTS`` and ``errata.REGISTRY`` (every seed's module, as it lands).
+
+Parametrised from the registries at collection time, so a new statement is checked without editing
+this file: it must have an erratum (and vice versa), its corrected statement must exist, its stored
+counterexample must load, and its evaluator must run on a small synthetic checkpoint and return
+``BoundResult``s with finite bounds and its own statement id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from ltbounds import bounds, errata
+from ltbounds.bounds.result import FORMS, BoundResult, EvaluationSplits
+from ltbounds.errata.entry import VERDICTS
+from ltbounds.outputs import Outputs
+
+STATEMENT_IDS = sorted(bounds.STATEMENTS)
+ERRATA_IDS = sorted(errata.REGISTRY)
+WITH_COUNTEREXAMPLE = sorted(i for i, entry in errata.REGISTRY.items() if entry.counterexample)
+SEED_TAGS = {"elm": "000", "drolt": "001", "tutorial": "002", "wang23": "003"}
+KINDS = ("bound", "inequality", "identity", "symbolic")
+
+
+def test_registries_are_not_empty():
+    assert STATEMENT_IDS and ERRATA_IDS
+
+
+def test_every_statement_has_an_erratum():
+    missing = [statement_id for statement_id in STATEMENT_IDS if statement_id not in errata.REGISTRY]
+    assert missing == []
+
+
+def test_every_erratum_has_a_statement():
+    orphans = [erratum_id for erratum_id in ERRATA_IDS if erratum_id not in bounds.STATEMENTS]
+    assert orphans == []
+
+
+@pytest.mark.parametrize("erratum_id", ERRATA_IDS)
+def test_erratum_is_well_formed(erratum_id):
+    entry = errata.REGISTRY[erratum_id]
+    assert entry.id == erratum_id
+    assert entry.verdict in VERDICTS
+    assert entry.printed.strip() and entry.explanation.strip()
+    assert erratum_id.split(".", 1)[0] in SEED_TAGS, "errata ids are seedtag.name"
+    assert entry.source.strip()
+    if entry.corrected_by is not None:
+        assert entry.corrected_by in bounds.STATEMENTS, f"corrected_by {entry.corrected_by!r} is not a statement"
+        assert entry.corrected_by != erratum_id
+    if entry.verdict == "false_as_printed":
+        assert entry.counterexample is not None, "a false statement needs its stored counterexample"
+        assert entry.corrected_by is not None, "a false statement needs its corrected statement"
+
+
+@pytest.mark.parametrize("erratum_id", WITH_COUNTEREXAMPLE)
+def test_stored_counterexample_loads(erratum_id):
+    entry = errata.REGISTRY[erratum_id]
+    assert entry.counterexample.endswith(".json")
+    case = errata.load_counterexample(erratum_id)
+    assert isinstance(case, dict) and case
+    json.dumps(case)
+
+
+def test_every_counterexample_file_belongs_to_an_erratum():
+    folder = resources.files("ltbounds.errata").joinpath("counterexamples")
+    files = sorted(item.name for item in folder.iterdir() if item.name.endswith(".json"))
+    referenced = {entry.counterexample for entry in errata.REGISTRY.values() if entry.counterexample}
+    assert [name for name in files if name not in referenced] == []
+
+
+@pytest.mark.parametrize("statement_id", STATEMENT_IDS)
+def test_statement_is_well_formed(statement_id):
+    statement = bounds.STATEMENTS[statement_id]
+    assert statement.id == statement_id
+    assert statement.kind in KINDS
+    assert statement.summary.strip() and statement.source.strip()
+    assert statement.source.strip()
+    assert callable(statement.evaluate)
+
+
+def test_bound_submodules_export_distinct_names():
+    # bounds/__init__ merges every submodule's __all__ into one namespace: a clash would silently shadow
+    seen: dict[str, str] = {}
+    clashes = []
+    for module in bounds._SOURCES:
+        for name in module.__all__:
+            if name in seen:
+                clashes.append(f"{name} ({seen[name]} and {module.__name__})")
+            seen[name] = module.__name__
+    assert clashes == []
+
+
+# ----------------------------------------------------------------------------------------------
+# every evaluator on a small synthetic checkpoint
+# ----------------------------------------------------------------------------------------------
+
+CLASS_COUNTS = np.array([64, 32, 16, 8, 4])
+
+
+def _outputs(per_class: np.ndarray, split: str, seed: int) -> Outputs:
+    """Gaussian classes N(mu_y, I) in 8 dimensions with a linear head at the class means."""
+    k, d = CLASS_COUNTS.shape[0], 8
+    means = np.random.default_rng(1234).normal(size=(k, d)) * 1.5
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(k), per_class)
+    embeddings = means[labels] + rng.normal(size=(labels.size, d))
+    bias = np.log(CLASS_COUNTS / CLASS_COUNTS.sum()) - 0.5 * (means**2).sum(axis=1)
+    return Outputs(
+        logits=embeddings @ means.T + bias,
+        embeddings=embeddings,
+        labels=labels,
+        head_weight=means,
+        head_bias=bias,
+        class_counts=CLASS_COUNTS,
+        split=split,
+        name="synthetic",
+        method="ce",
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic_splits() -> EvaluationSplits:
+    return EvaluationSplits(
+        train=_outputs(CLASS_COUNTS, "train", 0),
+        heldout=_outputs(np.full(5, 30), "val", 1),
+        test=_outputs(np.full(5, 40), "test", 2),
+    )
+
+
+@pytest.mark.parametrize("statement_id", STATEMENT_IDS)
+def test_evaluator_runs_on_a_synthetic_checkpoint(statement_id, synthetic_splits):
+    results = bounds.STATEMENTS[statement_id].evaluate(synthetic_splits, 0.05)
+    assert isinstance(results, list)
+    for result in results:
+        assert isinstance(result, BoundResult)
+        assert result.statement == statement_id
+        assert result.form in FORMS
+        assert math.isfinite(result.value), f"{statement_id}: non-finite value {result.value}"
+        assert not math.isinf(result.measured), f"{statement_id}: infinite measured value"
+        for name, term in result.terms.items():
+            assert not math.isinf(float(term)), f"{statement_id}: term {name} is infinite"
+        assert result.class_index is None or 0 <= result.class_index < CLASS_COUNTS.shape[0]
+        assert all(isinstance(assumption.satisfied, bool) for assumption in result.assumptions)
