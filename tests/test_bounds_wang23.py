@@ -1,0 +1,325 @@
+"""Tests for ltbounds.bounds.wang23 (seed 003): property tests, SymPy checks, a coverage simulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from ltbounds import bounds
+from ltbounds.bounds.result import EvaluationSplits
+from ltbounds.checks import InputError
+from ltbounds.outputs import Outputs
+
+# ---------------------------------------------------------------------------------------------
+# strategies
+
+
+@st.composite
+def vs_case(draw, max_classes: int = 5, max_samples: int = 12, huge: bool = True):
+    """Logits (ties, values up to 1e4), labels covering every class, positive VS parameters."""
+    c = draw(st.integers(2, max_classes))
+    n = draw(st.integers(c, max_samples))
+    scale = draw(st.sampled_from([1.0, 10.0, 1e4] if huge else [1.0, 10.0]))
+    logits = draw(arrays(np.float64, (n, c), elements=st.floats(-1.0, 1.0) | st.sampled_from([0.0, 1.0, -1.0])))
+    labels = np.concatenate([np.arange(c), draw(arrays(np.int64, n - c, elements=st.integers(0, c - 1)))])
+    alpha = draw(arrays(np.float64, c, elements=st.floats(0.05, 20.0)))
+    beta = draw(arrays(np.float64, c, elements=st.floats(0.05, 3.0)))
+    shift = draw(arrays(np.float64, c, elements=st.floats(-5.0, 5.0)))
+    return logits * scale, labels, alpha, beta, shift
+
+
+@st.composite
+def class_counts(draw, max_classes: int = 8):
+    """Training counts with one class of exactly two samples and imbalance ratio up to 1000."""
+    c = draw(st.integers(2, max_classes))
+    rho = draw(st.sampled_from([1.0, 2.0, 10.0, 100.0, 1000.0]))
+    others = draw(arrays(np.float64, c - 1, elements=st.floats(0.0, 1.0)))
+    counts = np.concatenate([[2.0], 2.0 * rho ** others])
+    counts[draw(st.integers(1, c - 1))] = 2.0 * rho
+    return np.round(counts).astype(np.int64)
+
+
+def torch_vs(logits, labels, alpha, beta, shift):
+    z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(labels)
+    scaled = z * torch.tensor(beta) + torch.tensor(shift)
+    losses = -torch.tensor(alpha)[y] * torch.log_softmax(scaled, dim=1)[torch.arange(y.numel()), y]
+    (gradient,) = torch.autograd.grad(losses.sum(), z)
+    return losses.detach().numpy(), gradient.norm(dim=1).numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# the VS loss and Lemma 4
+
+
+@given(vs_case())
+def test_vs_loss_and_gradient_norm_match_torch_autograd(case):
+    logits, labels, alpha, beta, shift = case
+    losses, gradients = torch_vs(logits, labels, alpha, beta, shift)
+    np.testing.assert_allclose(bounds.vs_loss(logits, labels, alpha, beta, shift), losses, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        bounds.vs_gradient_norm(logits, labels, alpha, beta, shift), gradients, rtol=1e-7, atol=1e-12
+    )
+
+
+def test_vs_with_unit_params_is_cross_entropy():
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(7, 4)), rng.integers(0, 4, size=7)
+    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels), reduction="none")
+    np.testing.assert_allclose(bounds.vs_loss(logits, labels), expected.numpy(), rtol=1e-12)
+
+
+def test_vs_gradient_formula_symbolically():
+    """SymPy: d L / d f_k = alpha beta_k (p_k - 1[k = y]) and sum_{k != y} p_k = 1 - p_y (003, App. E)."""
+    f = sp.symbols("f0:3", real=True)
+    b = sp.symbols("b0:3", positive=True)
+    d = sp.symbols("d0:3", real=True)
+    a = sp.symbols("a", positive=True)
+    y = 1
+    exps = [sp.exp(b[k] * f[k] + d[k]) for k in range(3)]
+    total = sum(exps)
+    loss = -a * sp.log(exps[y] / total)
+    p = [e / total for e in exps]
+    for k in range(3):
+        expected = a * b[k] * (p[k] - (1 if k == y else 0))
+        assert sp.simplify(sp.diff(loss, f[k]) - expected) == 0
+    assert sp.simplify(sum(p[k] for k in range(3) if k != y) - (1 - p[y])) == 0
+
+
+@st.composite
+def box_points(draw):
+    """A box (b_y, a_y) per class, VS parameters, and points v with v_y >= b_y and v_k <= a_y."""
+    c = draw(st.integers(2, 5))
+    lower = draw(arrays(np.float64, c, elements=st.floats(-20.0, 20.0)))
+    upper = draw(arrays(np.float64, c, elements=st.floats(-20.0, 20.0)))
+    alpha = draw(arrays(np.float64, c, elements=st.floats(0.05, 20.0)))
+    beta = draw(arrays(np.float64, c, elements=st.floats(0.05, 3.0)))
+    shift = draw(arrays(np.float64, c, elements=st.floats(-5.0, 5.0)))
+    m = draw(st.integers(1, 6))
+    labels = draw(arrays(np.int64, m, elements=st.integers(0, c - 1)))
+    excess = draw(arrays(np.float64, (m, c), elements=st.floats(0.0, 30.0) | st.just(0.0)))
+    points = upper[labels][:, None] - excess  # non-targets <= a_y
+    points[np.arange(m), labels] = lower[labels] + excess[np.arange(m), labels]  # target >= b_y
+    return points, labels, lower, upper, alpha, beta, shift
+
+
+@given(box_points())
+def test_corrected_lemma4_bounds_autograd_gradient_on_the_box(case):
+    points, labels, lower, upper, alpha, beta, shift = case
+    mu = bounds.vs_lipschitz_constants(lower, upper, alpha, beta, shift, reading="corrected")
+    _, gradients = torch_vs(points, labels, alpha, beta, shift)
+    assert np.all(gradients <= mu[labels] * (1 + 1e-9) + 1e-12)
+
+
+@given(box_points(), st.floats(0.0, 1.0))
+def test_corrected_lemma4_bounds_finite_difference_quotients_on_the_box(case, t):
+    points, labels, lower, upper, alpha, beta, shift = case
+    mu = bounds.vs_lipschitz_constants(lower, upper, alpha, beta, shift, reading="corrected")
+    # a second point of the box: move the first along the box (target up, others down)
+    other = points.copy()
+    other -= 3.0 * t
+    rows = np.arange(labels.size)
+    other[rows, labels] = points[rows, labels] + 2.0 * t
+    moved = np.linalg.norm(other - points, axis=1)
+    change = np.abs(
+        bounds.vs_loss(other, labels, alpha, beta, shift) - bounds.vs_loss(points, labels, alpha, beta, shift)
+    )
+    assert np.all(change <= mu[labels] * moved * (1 + 1e-9) + 1e-9)
+
+
+@given(vs_case())
+def test_corrected_lemma4_bounds_gradients_at_training_logits(case):
+    logits, labels, alpha, beta, shift = case
+    local = bounds.vs_local_lipschitz(logits, labels, alpha=alpha, beta=beta, logit_shift=shift)
+    gradients = bounds.vs_gradient_norm(logits, labels, alpha, beta, shift)
+    assert np.all(gradients <= local.mu[labels] * (1 + 1e-9) + 1e-12)
+    assert np.all(local.mu <= alpha * bounds.beta_tilde(beta) * (1 + 1e-12))
+
+
+def test_lemma4_as_printed_and_corrected_agree_when_other_logits_sit_at_their_minimum():
+    # one sample per class, non-target logits equal to the other classes' B_k: both readings coincide
+    logits = np.array([[2.0, -1.0, 0.5], [2.0, -1.0, 0.5], [2.0, -1.0, 0.5]])
+    labels = np.array([0, 1, 2])
+    printed = bounds.vs_local_lipschitz(logits, labels, reading="as_printed").mu
+    gradients = bounds.vs_gradient_norm(logits, labels)
+    np.testing.assert_allclose(printed, math.sqrt(1 + 4) * (1 - np.exp(logits[0] - np.logaddexp.reduce(logits[0]))))
+    assert np.all(gradients <= printed * (1 + 1e-12))
+
+
+@given(vs_case())
+def test_remark2_gap_bounded_by_largest_non_target_logit(case):
+    logits, labels, *_ = case
+    left, right = bounds.remark2_sides(logits, labels)
+    assert np.all(left <= right + 1e-12 * np.maximum(1.0, np.abs(right)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the bounds as functions of counts + per-class quantities
+
+
+@given(class_counts(), st.floats(0.001, 0.5), st.floats(0.1, 5.0))
+def test_union_bound_matches_its_formula_and_certified_exceeds_printed(counts, delta, loss_bound):
+    c = counts.size
+    risks = np.linspace(0.0, loss_bound, c)
+    complexity = 1.0 / np.sqrt(counts)
+    certified = bounds.union_bound(counts, risks, complexity, loss_bound, delta)
+    printed = bounds.union_bound(counts, risks, complexity, loss_bound, delta, form="as_printed")
+    expected = risks + 2 * complexity + 3 * loss_bound * np.sqrt(np.log(2 * c / delta) / (2 * counts))
+    np.testing.assert_allclose(certified.per_class, expected)
+    assert certified.value == pytest.approx(expected.mean())
+    assert certified.value > printed.value
+    looser = bounds.union_bound(counts, risks, complexity, loss_bound, delta / 2)
+    assert looser.value > certified.value
+
+
+@given(class_counts(), st.floats(0.001, 0.5))
+def test_contraction_bound_matches_lemma2_plus_lemma3(counts, delta):
+    c = counts.size
+    risks = np.full(c, 0.1)
+    mu = counts.astype(float) ** -0.5
+    rad = 2.0 / np.sqrt(counts)
+    bound = bounds.contraction_bound(counts, risks, mu, rad, 1.0, delta)
+    lemma3 = bounds.data_dependent_contraction(counts, mu, rad)
+    lemma2 = bounds.lemma2_bound(counts, float(np.sum(counts * risks) / counts.sum()), lemma3, 1.0, delta)
+    assert bound.value == pytest.approx(lemma2.value)
+    scale = counts.sum() / (c * counts.min())
+    assert bound.terms["imbalance_factor"] == pytest.approx(scale)
+    assert lemma3 == pytest.approx(np.sum(counts / counts.sum() * math.sqrt(2) * mu * rad))
+
+
+def exact_vector_complexity(outputs: np.ndarray) -> float:
+    """outputs (heads, n, C): E sup_k (1/n) sum_i sum_c xi_ic outputs[k, i, c] by full enumeration."""
+    import itertools
+
+    heads, n, c = outputs.shape
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=n * c))).reshape(-1, n, c)
+    return max(float(np.mean(np.max(np.einsum("snc,knc->sk", signs, outputs), axis=1))) / n, 0.0)
+
+
+@settings(max_examples=20)
+@given(
+    arrays(np.float64, (6, 2), elements=st.floats(-2.0, 2.0)),
+    arrays(np.float64, (3, 2, 3), elements=st.floats(-2.0, 2.0)),
+    st.integers(1, 5),
+)
+def test_lemma3_certified_bounds_exact_loss_complexity_on_a_finite_class(features, heads, split):
+    """Finite class of linear heads (2 classes, 6 samples): R_S(G) <= sum_y pi_y sqrt(2) mu_y R^vec_{S_y}(F)."""
+    import itertools
+
+    labels = np.array([0] * split + [1] * (6 - split))
+    x = np.hstack([features, np.ones((6, 1))])
+    logits = np.einsum("kcd,nd->knc", heads, x)  # (heads, n, C)
+    alpha, beta, shift = np.array([1.0, 2.0]), np.array([1.0, 0.5]), np.array([0.0, -1.0])
+    losses = np.stack([bounds.vs_loss(logits[k], labels, alpha, beta, shift) for k in range(3)])
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=6)))
+    lhs = float(np.mean(np.max(signs @ losses.T, axis=1))) / 6
+    # local constants on the box spanned by every head's logits on S_y
+    lower = np.array([logits[:, labels == y, y].min() for y in range(2)])
+    upper = np.array([logits[:, labels == y, 1 - y].max() for y in range(2)])
+    mu = bounds.vs_lipschitz_constants(lower, upper, alpha, beta, shift)
+    rad = np.array([exact_vector_complexity(logits[:, labels == y, :]) for y in range(2)])
+    counts = np.bincount(labels, minlength=2)
+    assert lhs <= bounds.data_dependent_contraction(counts, mu, rad) + 1e-9
+
+
+def test_prop2_kappa_threshold_symbolically():
+    result = bounds.prop2_kappa_threshold_symbolic()
+    r, kappa = sp.symbols("r kappa", positive=True)
+    assert sp.simplify(result["ratio"] - r ** (1 - kappa)) == 0
+    assert result["sharper_set"] == sp.Interval.open(1, sp.oo)
+    assert result["not_looser_set"] == sp.Interval(1, sp.oo)
+    assert sp.simplify(result["ratio_local"] - r) == 0
+
+
+@given(class_counts(max_classes=20), st.floats(0.0, 3.0))
+def test_prop2_corrected_threshold_on_sampled_counts(counts, kappa):
+    check = bounds.prop2_corrected(counts, kappa)
+    assert check["sharper_than_global"] == check["predicted_sharper"]
+    assert check["not_looser_than_global"] == check["predicted_not_looser"]
+    assert check["not_sharper_than_local"]
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: bounds.union_bound([10, 5], [0.1, 0.1], [0.1, 0.1], 1.0, 1.5), "delta"),
+        (lambda: bounds.union_bound([10, 0], [0.1, 0.1], [0.1, 0.1], 1.0, 0.05), "class_counts"),
+        (lambda: bounds.union_bound([10, 5], [0.1], [0.1, 0.1], 1.0, 0.05), "empirical_risks"),
+        (lambda: bounds.union_bound([10, 5], [0.1, np.nan], [0.1, 0.1], 1.0, 0.05), "empirical_risks"),
+        (lambda: bounds.contraction_bound([10, 5], [0.1, 0.1], [-1, 1], [0.1, 0.1], 1.0, 0.05), "lipschitz"),
+        (lambda: bounds.contraction_bound([10, 5], [0.1, 0.1], [1, 1], [0.1, 0.1], np.inf, 0.05), "loss_bound"),
+        (lambda: bounds.vs_loss(np.ones((3, 2)), [0, 1], None), "labels"),
+        (lambda: bounds.vs_loss(np.ones((2, 2)), [0, 1], [1.0, 0.0]), "alpha"),
+        (lambda: bounds.vs_local_lipschitz(np.ones((2, 3)), [0, 1]), "labels"),
+        (lambda: bounds.vs_lipschitz_constants([0.0, 1.0], None), "upper"),
+    ],
+)
+def test_bad_inputs_raise_input_error_naming_the_argument(call, argument):
+    with pytest.raises(InputError, match=argument):
+        call()
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluators on Outputs and a coverage simulation (Gaussian class-conditionals, learned linear head)
+
+MEANS = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]])
+
+
+def gaussian_split(rng, counts, head, split, train_counts):
+    labels = np.repeat(np.arange(counts.size), counts)
+    x = MEANS[labels] + rng.normal(size=(labels.size, 3))
+    weight, bias = head if head is not None else class_mean_head(x, labels)
+    return Outputs(x @ weight.T + bias, x, labels, weight, bias, train_counts, split=split,
+                   metadata={"features_independent_of_train": True, "alpha": [1.0, 2.0, 4.0],
+                             "beta": [1.0, 0.8, 0.5], "logit_shift": [0.5, 0.0, -0.5]})
+
+
+def class_mean_head(x, labels):
+    weight = np.stack([x[labels == y].mean(axis=0) for y in range(3)])
+    return weight, -0.5 * np.sum(weight**2, axis=1)
+
+
+def test_evaluators_return_finite_rows_with_a_two_sample_class_and_rho_1000():
+    rng = np.random.default_rng(1)
+    counts = np.array([2000, 40, 2])
+    train = gaussian_split(rng, counts, None, "train", counts)
+    head = (train.head_weight, train.head_bias)
+    test = gaussian_split(rng, np.array([50, 50, 50]), head, "test", counts)
+    splits = EvaluationSplits(train=train, heldout=test, test=test)
+    for statement_id, statement in bounds.STATEMENTS.items():
+        if not statement_id.startswith("wang23."):
+            continue
+        rows = statement.evaluate(splits, 0.05)
+        assert rows, statement_id
+        for row in rows:
+            assert row.statement == statement_id and math.isfinite(row.value)
+    with pytest.raises(InputError, match="delta"):
+        bounds.STATEMENTS["wang23.thm1"].evaluate(splits, 0.0)
+
+
+def test_certified_bounds_cover_population_risk_in_simulation():
+    """R repetitions: train counts (60, 15, 4); the head is learned on each draw; the population risk of the
+    truncated (box-clipped for Prop. 3) VS loss is estimated on 20,000 fresh samples per class. The violation
+    rate must stay within delta plus a binomial margin (with delta = 0.1, R = 25: at most 6 violations,
+    P(Bin(25, 0.1) >= 7) < 0.01)."""
+    rng = np.random.default_rng(7)
+    counts = np.array([60, 15, 4])
+    delta, repetitions = 0.1, 25
+    violations = {"wang23.prop1": 0, "wang23.lemma2": 0, "wang23.thm1": 0, "wang23.prop3": 0}
+    for _ in range(repetitions):
+        train = gaussian_split(rng, counts, None, "train", counts)
+        population = gaussian_split(rng, np.full(3, 20_000), (train.head_weight, train.head_bias), "test", counts)
+        splits = EvaluationSplits(train=train, heldout=population, test=population)
+        for statement_id in violations:
+            rows = [r for r in bounds.STATEMENTS[statement_id].evaluate(splits, delta) if r.form == "certified"]
+            overall = [r for r in rows if r.class_index is None]
+            assert overall and all(r.valid for r in overall)
+            violations[statement_id] += any(not r.holds for r in overall)
+    assert all(count <= 6 for count in violations.values()), violations
