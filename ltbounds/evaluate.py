@@ -69,7 +69,6 @@ BOUND_COLUMNS = (
     "note",
     "terms",
 )
-DEFAULT_ELM_EXPONENT = 0.5  # alpha_y = pi_y ** a with a = 1/2 when the checkpoint says nothing (000, Sec. 3.1)
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def evaluate(
         bound_frames.append(bound_table(name, splits, delta, statements, strict=strict))
         timings["bounds_s"] += time.perf_counter() - started
         started = time.perf_counter()
-        class_frames.append(per_class_table(name, splits, info.get("method_spec")))
+        class_frames.append(per_class_table(name, splits))
         summaries.append(checkpoint_summary(name, splits, info))
         timings["per_class_s"] += time.perf_counter() - started
     bounds_table = pd.concat(bound_frames, ignore_index=True) if bound_frames else _empty_bounds()
@@ -228,7 +227,7 @@ def load_splits(
             name = checkpoint_name(path)
             dataset = record.get("dataset") or {}
             info.update(dataset=dataset.get("name"), imbalance=dataset.get("imbalance"), seed=dataset.get("seed"))
-            info.update(epoch=record.get("epoch"), method_spec=record.get("method"))
+            info.update(epoch=record.get("epoch"))
         elif is_outputs_record(record):
             outputs = load_outputs(path)
             name = next(iter(outputs.values())).name
@@ -250,8 +249,6 @@ def load_splits(
         if not np.array_equal(item.class_counts, train.class_counts):
             raise InputError(f"{name}: split {split!r} has other class_counts than 'train'; one model per source")
     info.setdefault("method", train.method)
-    if info.get("method_spec") is None:
-        info["method_spec"] = train.metadata.get("method_spec")
     splits = EvaluationSplits(train=train, heldout=outputs[heldout], test=outputs.get("test", outputs[heldout]))
     return name, splits, info
 
@@ -430,49 +427,60 @@ def omega_pull_means(embeddings: np.ndarray, labels: np.ndarray, alpha: np.ndarr
     return result
 
 
-def elm_alpha(class_counts: np.ndarray, method_spec: Any) -> np.ndarray:
-    """alpha_y = scale * pi_y ** a (000, Sec. 3.1): from an ELM checkpoint's hyper-parameters when it
-    has them (``alpha_scale``/``alpha`` and ``a``), else scale 1 and a = 1/2."""
-    hparams = method_spec.get("hparams", {}) if isinstance(method_spec, Mapping) else {}
-    priors = np.asarray(class_counts, dtype=np.float64) / np.sum(class_counts)
-    exponent = float(hparams.get("a", hparams.get("alpha_exponent", DEFAULT_ELM_EXPONENT)))
-    scale = hparams.get("alpha_scale", hparams.get("alpha", 1.0))
+def elm_alpha(train: Outputs) -> np.ndarray:
+    """ELM pull margins alpha_y: the training loss's own (``metadata["elm_alpha"]``, an ELM checkpoint),
+    else alpha_y = pi_y, the choice of the ``elm.*`` statement evaluators (000, App. A.2, CIFAR10-LT)."""
+    given = (train.metadata or {}).get("elm_alpha")
+    if given is not None:
+        values = np.asarray(given, dtype=np.float64).reshape(-1)
+        if values.shape == (train.num_classes,) and np.all(np.isfinite(values)):
+            return values
+    return train.priors
+
+
+def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) of 000, Proposition 1 per class from ``bounds.elm_prop1`` (nan where n_y < 2).
+
+    left = 2 n/(n-1) tr C_y - alpha_y + log(n-1), right = mean Omega_pull(y). When some class has
+    fewer than two samples the bounds function refuses the whole split; the same formulas are then
+    computed here for the classes that have two or more."""
+    from ltbounds import bounds
+
     try:
-        scale = float(scale)
-    except (TypeError, ValueError):
-        scale = 1.0
-    return scale * priors**exponent
+        sides = bounds.elm_prop1(train.embeddings, train.labels, alpha, train.num_classes)
+        return np.asarray(sides.left, dtype=np.float64), np.asarray(sides.right, dtype=np.float64)
+    except (InputError, AttributeError):
+        pass
+    trace, _ = class_geometry(train)
+    n = np.bincount(train.labels, minlength=train.num_classes).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left = np.where(n >= 2, 2 * n / (n - 1) * trace - alpha + np.log(np.maximum(n - 1, 1)), np.nan)
+    return left, omega_pull_means(train.embeddings, train.labels, alpha)
 
 
-def local_lipschitz(train: Outputs, b_y: np.ndarray, method_spec: Any) -> np.ndarray:
-    """mu_y of 003, Lemma 4 (eq. 15) from ``bounds.vs_local_lipschitz`` when the bounds module has it
-    (it owns the reading of "softmax(beta_y B_y(f) + Delta_y)"); nan otherwise."""
+def local_lipschitz(train: Outputs, reading: str) -> np.ndarray:
+    """mu_y of 003, Lemma 4 (eq. 15) from ``bounds.vs_local_lipschitz`` (which owns the reading of
+    "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters from the metadata; nan
+    where it cannot be computed (e.g. a class without training samples)."""
+    from ltbounds import bounds
+
     try:
-        from ltbounds import bounds
-
-        function = getattr(bounds, "vs_local_lipschitz", None)
-        if function is None:
-            return np.full(train.num_classes, np.nan)
-        value = function(train.class_counts, b_y)
-    except Exception:  # noqa: BLE001 - an optional column: nan rather than no report
+        values = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading=reading).mu, dtype=np.float64)
+    except (InputError, AttributeError):
         return np.full(train.num_classes, np.nan)
-    values = np.asarray(getattr(value, "mu", value), dtype=np.float64).reshape(-1)
     return values if values.shape == (train.num_classes,) else np.full(train.num_classes, np.nan)
 
 
-def per_class_table(name: str, splits: EvaluationSplits, method_spec: Any = None) -> pd.DataFrame:
+def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
     """The rows of ``per_class.csv`` for one checkpoint (training quantities on the train split)."""
     train, test = splits.train, splits.test if splits.test is not None else splits.heldout
     counts = train.class_counts
     train_accuracy, train_samples = per_class_accuracy(train)
-    test_accuracy, test_samples = per_class_accuracy(test) if test is not None else (np.nan, 0)
+    test_accuracy, test_samples = per_class_accuracy(test)
     b_y, margin = minimal_predictions(train)
     trace, centroid_norm = class_geometry(train)
-    alpha = elm_alpha(counts, method_spec)
-    omega = omega_pull_means(train.embeddings, train.labels, alpha)
-    n = train_samples.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        prop1_left = np.where(n >= 2, 2 * n / (n - 1) * trace - alpha + np.log(np.maximum(n - 1, 1)), np.nan)
+    alpha = elm_alpha(train)
+    prop1_left, omega = elm_prop1_sides(train, alpha)
     return pd.DataFrame(
         {
             "checkpoint": name,
@@ -491,7 +499,8 @@ def per_class_table(name: str, splits: EvaluationSplits, method_spec: Any = None
             "alpha_y": alpha,
             "omega_pull": omega,
             "elm_prop1_left": prop1_left,
-            "mu_y": local_lipschitz(train, b_y, method_spec),
+            "mu_y": local_lipschitz(train, "corrected"),
+            "mu_y_as_printed": local_lipschitz(train, "as_printed"),
         }
     )
 

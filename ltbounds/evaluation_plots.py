@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +54,16 @@ def plot_bound_vs_measured(bounds: pd.DataFrame, directory: Path) -> list[Path]:
         return []
     checkpoints = list(dict.fromkeys(overall["checkpoint"]))
     labels = sorted({f"{b} [{f}]" for b, f in zip(overall["bound"], overall["form"], strict=True)})
+    columns = min(3, len(checkpoints))
+    rows_of_panels = math.ceil(len(checkpoints) / columns)
     height = max(2.5, 0.32 * len(labels) + 1.2)
     figure, axes = plt.subplots(
-        1, len(checkpoints), figsize=(5.5 * len(checkpoints), height), squeeze=False, sharey=True
+        rows_of_panels, columns, figsize=(5.5 * columns, height * rows_of_panels), squeeze=False, sharey=True
     )
     positions = {label: i for i, label in enumerate(labels)}
-    for axis, checkpoint in zip(axes[0], checkpoints, strict=True):
+    for axis in axes.ravel()[len(checkpoints) :]:
+        axis.set_visible(False)
+    for axis, checkpoint in zip(axes.ravel(), checkpoints, strict=False):
         rows = overall[overall["checkpoint"] == checkpoint]
         y = np.array([positions[f"{b} [{f}]"] for b, f in zip(rows["bound"], rows["form"], strict=True)], dtype=float)
         values = rows["value"].astype(float).to_numpy()
@@ -72,10 +77,12 @@ def plot_bound_vs_measured(bounds: pd.DataFrame, directory: Path) -> list[Path]:
         axis.set_title(str(checkpoint), fontsize=9)
         axis.set_xlabel("value (symlog)")
         axis.grid(True, axis="x", alpha=0.3)
-    axes[0][0].set_yticks(range(len(labels)))
-    axes[0][0].set_yticklabels(labels, fontsize=7)
+    for axis in axes[:, 0]:
+        axis.set_yticks(range(len(labels)))
+        axis.set_yticklabels(labels, fontsize=7)
     axes[0][0].legend(fontsize=7, loc="best")
     figure.suptitle("Bound vs measured, overall rows (ltbounds evaluate)", fontsize=10)
+    figure.tight_layout()
     return _save(figure, directory, "bound_vs_measured")
 
 

@@ -521,6 +521,8 @@ def outputs_from_checkpoint(
     model = model_from_checkpoint(ckpt, device)
     method = ckpt.get("method") or {}
     method_name = str(method.get("name", "unknown")) if isinstance(method, Mapping) else str(method)
+    metadata = {"dataset": dict(ckpt["dataset"]), "epoch": ckpt.get("epoch"), "method_spec": method}
+    metadata.update(training_loss_parameters(ckpt, stored))
     result: dict[str, Outputs] = {}
     for split in splits:
         if not hasattr(data, split):
@@ -541,9 +543,51 @@ def outputs_from_checkpoint(
             split=split,
             name=label,
             method=method_name,
-            metadata={"dataset": dict(ckpt["dataset"]), "epoch": ckpt.get("epoch"), "method_spec": method},
+            metadata=metadata,
         )
         result[split] = outputs
+    return result
+
+
+def training_loss_parameters(checkpoint: Mapping[str, Any], class_counts: np.ndarray) -> dict[str, Any]:
+    """Per-class parameters of the loss in force at a checkpoint's last epoch, as ``Outputs.metadata``.
+
+    The VS family L = -alpha_y log softmax(beta * f + Delta)_y (003, eq. 3): ``alpha`` (re-weighting
+    after DRW/ADRW switches), ``beta`` (scales, 1 after TLA) and ``logit_shift`` (Delta); logit
+    adjustment: beta = 1, Delta = tau log pi; ELM: its pull margins as ``elm_alpha``. The loss is
+    rebuilt from ``ltbounds.losses.REGISTRY`` with the stored hyper-parameters and moved to the last
+    trained epoch. Returns {} (the bounds then assume plain CE) when the method is unknown.
+    """
+    method = checkpoint.get("method") or {}
+    if not isinstance(method, Mapping):
+        return {}
+    try:
+        from ltbounds import losses
+
+        recipe = method.get("recipe") or {}
+        loss_name = recipe.get("loss") if isinstance(recipe, Mapping) else None
+        if loss_name is None:
+            from training.methods import get_recipe
+
+            loss_name = get_recipe(str(method.get("name"))).loss
+        loss = losses.REGISTRY[loss_name](np.asarray(class_counts), **dict(method.get("hparams") or {}))
+        if hasattr(loss, "set_epoch"):
+            loss.set_epoch(max(int(checkpoint.get("epoch") or 1) - 1, 0))
+    except Exception:  # noqa: BLE001 - unknown or custom method: the bounds fall back to CE parameters
+        return {}
+    loss = getattr(loss, "main", loss)
+    result: dict[str, Any] = {"loss": str(loss_name)}
+    weights = getattr(loss, "class_weights", None)
+    if weights is not None:
+        result["alpha"] = np.asarray(weights, dtype=np.float64).tolist()
+    if getattr(loss, "scales", None) is not None and getattr(loss, "offsets", None) is not None:
+        result["beta"] = np.asarray(loss.scales, dtype=np.float64).tolist()
+        result["logit_shift"] = np.asarray(loss.offsets, dtype=np.float64).tolist()
+    elif type(loss).__name__ == "LogitAdjustedLoss":
+        priors = np.asarray(class_counts, dtype=np.float64) / np.sum(class_counts)
+        result["logit_shift"] = (float(loss.tau) * np.log(priors)).tolist()
+    if getattr(loss, "alpha", None) is not None and "elm" in str(loss_name).lower():
+        result["elm_alpha"] = np.asarray(loss.alpha, dtype=np.float64).tolist()
     return result
 
 

@@ -4,8 +4,9 @@ Definitions used in the tables and the report (one place, so the CSV and the tex
 
 - ``holds``: ``measured <= value`` (the bound was not violated on these inputs).
 - ``trivial``: the value any bound on that quantity gets for free: the ``"trivial"`` term when the
-  statement's evaluator reports one, else 1 for a probabilistic bound ("bound" kind) whose measured
-  quantity lies in [0, 1] (a 0-1 or balanced risk); unknown (nan) otherwise.
+  statement's evaluator reports one (1 for a 0-1 risk), else for a probabilistic bound the cap of
+  the loss it is about (terms ``loss_cap_M``, ``B``, ``max_B``: a mean of values in [0, M] is <= M);
+  unknown (nan) otherwise, and then non-vacuity is not judged.
 - ``non_vacuous``: ``value < trivial`` (only where ``trivial`` is known).
 - ``tight``: the bound holds and ``slack <= TIGHT_RELATIVE * max(|value|, |measured|)``, i.e. the
   bound is within 10% of what it bounds.
@@ -23,6 +24,10 @@ import numpy as np
 import pandas as pd
 
 TIGHT_RELATIVE = 0.10
+# Terms that name the value a bound gets for free: "trivial" (any statement may report it), else for a
+# probabilistic bound the cap of the loss it bounds: M of the truncated VS loss (003), the range B of
+# Lemma 3's variables and the largest loss max_B (000).
+TRIVIAL_TERMS = ("trivial", "loss_cap_M", "B", "max_B")
 
 # Balanced test accuracy (%) the papers report, for comparison (FIELD_NOTES; 003 README, ResNet-32,
 # 200 epochs). Keyed by (dataset, imbalance).
@@ -34,13 +39,15 @@ REFERENCE_ACCURACY: dict[tuple[str, float], dict[str, float]] = {
 
 def trivial_value(kind: str, measured: float, terms: Mapping[str, Any]) -> float:
     """The trivial bound of a row (see the module docstring); nan when unknown."""
-    if "trivial" in terms:
-        try:
-            return float(terms["trivial"])
-        except (TypeError, ValueError):
-            return math.nan
-    if kind == "bound" and math.isfinite(measured) and 0.0 <= measured <= 1.0:
-        return 1.0
+    keys = TRIVIAL_TERMS if kind == "bound" else TRIVIAL_TERMS[:1]
+    for key in keys:
+        if key in terms:
+            try:
+                value = float(terms[key])
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(value):
+                return value
     return math.nan
 
 
@@ -101,6 +108,7 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
     """Per (bound, form): rows, valid, holds, non-vacuous and tight counts, median value and measured."""
     columns = [
         "bound",
+        "kind",
         "form",
         "rows",
         "valid",
@@ -127,6 +135,7 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "bound": bound,
+                "kind": str(group["kind"].iloc[0]),
                 "form": form,
                 "rows": len(group),
                 "valid": int(group["valid"].astype(bool).sum()),
@@ -172,6 +181,24 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
+FORM_MEANINGS = (
+    "`certified`: every constant explicit and proven, a guarantee (with probability >= 1 - delta for a bound); "
+    "`as_printed`: the statement exactly as the paper prints it; `corrected`: our repaired statement where the "
+    "printed one is false (see `ltbounds errata`); `shape`: the paper's rate without its constants, for ranking "
+    "only, never a guarantee."
+)
+
+
+def _names(frame: pd.DataFrame, extra: str | None = None) -> str:
+    if frame.empty:
+        return "none"
+    parts = []
+    for row in frame.itertuples(index=False):
+        suffix = f": {getattr(row, extra)} row(s)" if extra else ""
+        parts.append(f"`{row.bound}` ({row.form}{suffix})")
+    return ", ".join(parts)
+
+
 def build_report(
     bounds: pd.DataFrame,
     per_class: pd.DataFrame,
@@ -179,90 +206,79 @@ def build_report(
     *,
     delta: float,
     heldout: str,
-    figures: list[str] | None = None,
 ) -> str:
     """The text of ``report.md``: checkpoints, then what each bound says about them, in plain words."""
     lines = ["# Bounds vs measured risk", ""]
     lines.append(
-        f"Every statement of the registry evaluated on {len(checkpoints)} checkpoint(s) at confidence "
-        f"1 - delta = {1 - delta:g} (delta = {delta:g}). Fixed-model bounds are certified on the "
-        f"`{heldout}` split; measured risks come from the balanced test split. Full rows: `bounds.csv` "
-        "(one per checkpoint x bound x form x class), `per_class.csv`, `checkpoints.csv`."
+        f"Every statement of the registry evaluated on {len(checkpoints)} checkpoint(s) at delta = {delta:g} "
+        f"(probabilistic bounds hold with probability >= {1 - delta:g}). Fixed-model bounds are certified on the "
+        f"`{heldout}` split; measured risks come from the balanced test split. Each row of `bounds.csv` states "
+        "`measured <= value` for one checkpoint, statement, form and class (`all` = every class at once); "
+        "`per_class.csv` holds B_y(f), margins, variances and Omega_pull per class."
     )
+    lines += ["", FORM_MEANINGS]
     lines += ["", "## Checkpoints", ""]
-    shown = (
-        checkpoints[
-            ["checkpoint", "method", "balanced_error", "many_accuracy", "medium_accuracy", "few_accuracy"]
-        ].copy()
-        if not checkpoints.empty
-        else checkpoints
-    )
+    shown = checkpoints
+    if not checkpoints.empty:
+        columns = ["checkpoint", "method", "balanced_error", "many_accuracy", "medium_accuracy", "few_accuracy"]
+        shown = checkpoints[columns]
     lines.append(_markdown_table(shown))
     lines.append(
-        "Balanced error = 1 - mean per-class accuracy on the balanced test split; Many/Medium/Few "
-        "= classes with > 100 / 20-100 / < 20 training samples."
+        "Balanced error = 1 - mean per-class accuracy on the balanced test split; Many/Medium/Few = classes "
+        "with > 100 / 20-100 / < 20 training samples."
     )
     lines += _reference_lines(checkpoints)
 
     summary = bound_summary(bounds)
-    lines += ["", "## What the bounds say", ""]
+    lines += ["", "## In short", ""]
     if summary.empty:
         lines.append("No statement produced a result on these inputs.")
     else:
-        non_vacuous = summary[summary["non_vacuous"] > 0]
-        tight = summary[summary["tight"] > 0]
+        probabilistic = summary[summary["kind"] == "bound"]
+        lines.append(
+            f"- {len(summary)} (statement, form) pairs produced {int(summary['rows'].sum())} rows; "
+            f"{len(probabilistic)} of the pairs are probabilistic generalisation bounds."
+        )
+        lines.append(
+            "- **Non-vacuous** (below the trivial value, e.g. < 1 for a 0-1 risk or < M for a loss capped at M) "
+            "in at least one row: " + _names(summary[summary["non_vacuous"] > 0]) + "."
+        )
+        lines.append(
+            f"- **Tight** (holds, within {TIGHT_RELATIVE:.0%} of the measured value) in at least one row: "
+            + _names(summary[summary["tight"] > 0])
+            + "."
+        )
         violated = summary[summary["violated"] > 0]
+        certified_broken = violated[(violated["form"] == "certified")]
         lines.append(
-            f"- **{len(summary)}** (statement, form) pairs produced results ({int(summary['rows'].sum())} rows)."
-        )
-        lines.append(
-            "- **Non-vacuous** (bound below the trivial value, e.g. < 1 for a 0-1 risk), in at least one row: "
+            "- **Violated** (measured > value) in at least one row: " + _names(violated, "violated") + ". "
+            "An `as_printed` violation is a false printed statement (the errata registry explains it)"
             + (
-                ", ".join(f"`{b}` ({f})" for b, f in zip(non_vacuous["bound"], non_vacuous["form"], strict=True))
-                or "none"
+                "; a `certified` violation on a valid row is a bug or a 1-in-1/delta event: "
+                + _names(certified_broken, "violated")
+                if not certified_broken.empty
+                else "; no certified form was violated"
             )
             + "."
         )
-        lines.append(
-            f"- **Tight** (holds, within {TIGHT_RELATIVE:.0%} of the measured value), in at least one row: "
-            + (", ".join(f"`{b}` ({f})" for b, f in zip(tight["bound"], tight["form"], strict=True)) or "none")
-            + "."
-        )
-        lines.append(
-            "- **Violated** (measured > bound) in at least one row: "
-            + (
-                ", ".join(
-                    f"`{b}` ({f}): {n} row(s)"
-                    for b, f, n in zip(violated["bound"], violated["form"], violated["violated"], strict=True)
-                )
-                or "none"
+        table_columns = ["bound", "form", "rows", "valid", "holds", "tight", "median_value", "median_measured"]
+        if not probabilistic.empty:
+            lines += ["", "## Generalisation bounds", ""]
+            lines.append(
+                "`non_vacuous` counts rows below their trivial value, among `known_trivial` rows whose trivial "
+                "value is known; `valid` counts rows whose every assumption held."
             )
-            + ". A violated *certified* form on valid rows is a bug or a 1-in-1/delta event; a violated "
-            "*as_printed* form is what the errata registry (`ltbounds errata`) explains."
-        )
-        lines += [
-            "",
-            _markdown_table(
-                summary[
-                    [
-                        "bound",
-                        "form",
-                        "rows",
-                        "valid",
-                        "holds",
-                        "non_vacuous",
-                        "known_trivial",
-                        "tight",
-                        "median_value",
-                        "median_measured",
-                    ]
-                ]
-            ),
-        ]
-        lines.append(
-            "`valid` counts rows whose every assumption held; `known_trivial` counts rows where a trivial "
-            "bound is known (so non-vacuity can be judged)."
-        )
+            lines += [
+                "",
+                _markdown_table(
+                    probabilistic[table_columns[:6] + ["non_vacuous", "known_trivial"] + table_columns[6:]]
+                ),
+            ]
+        deterministic = summary[summary["kind"] != "bound"]
+        if not deterministic.empty:
+            lines += ["", "## Inequalities and identities", ""]
+            lines.append("Deterministic statements checked on these outputs (`holds` out of `rows`).")
+            lines += ["", _markdown_table(deterministic[table_columns])]
 
     lines += ["", "## Ranking the checkpoints", ""]
     if len(checkpoints) < 2:
@@ -272,16 +288,11 @@ def build_report(
         if taus.empty:
             lines.append("No overall bound had finite values on two or more checkpoints.")
         else:
-            same = taus[taus["tau"] == 1.0]
             lines.append(
-                "Kendall's tau between each overall bound and the measured balanced test error "
-                "(+1: same order, -1: reversed, `-`: a constant bound or error cannot rank)."
+                "Kendall's tau between each overall bound and the measured balanced test error across checkpoints "
+                "(+1: the bound orders the checkpoints as their error does, -1: reversed, `-`: constant)."
             )
-            lines.append(
-                "Same order as the measured error: "
-                + (", ".join(f"`{b}` ({f})" for b, f in zip(same["bound"], same["form"], strict=True)) or "none")
-                + "."
-            )
+            lines.append("Same order as the measured error: " + _names(taus[taus["tau"] >= 1.0 - 1e-12]) + ".")
             lines += ["", _markdown_table(taus)]
 
     lines += ["", "## Assumptions that failed", ""]
@@ -301,31 +312,27 @@ def build_report(
         lines.append("Every statement of the registry produced results.")
     else:
         lines.append(
-            f"{int((skipped['status'] == 'not_applicable').sum())} not applicable to these inputs, "
+            f"{int((skipped['status'] == 'not_applicable').sum())} row(s) not applicable to these inputs, "
             f"{int((skipped['status'] == 'error').sum())} evaluator error(s):"
         )
         for row in skipped.drop_duplicates(["bound", "note"]).itertuples(index=False):
             lines.append(f"- `{row.bound}` [{row.status}]: {row.note}")
-
-    if figures:
-        lines += ["", "## Figures", ""]
-        lines += [f"- `{name}`" for name in figures]
     lines.append("")
     return "\n".join(lines)
 
 
 def _reference_lines(checkpoints: pd.DataFrame) -> list[str]:
-    lines: list[str] = []
     for row in checkpoints.itertuples(index=False):
         try:
             key = (str(row.dataset), float(row.imbalance))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):
             continue
         reference = REFERENCE_ACCURACY.get(key)
-        if reference and not lines:
-            lines += [
+        if reference:
+            listed = ", ".join(f"{m} {a:.2f}%" for m, a in reference.items())
+            return [
                 "",
-                f"Papers' balanced test accuracy on {key[0]}-LT rho = {key[1]:g} (ResNet-32, 200 epochs; "
-                "Wang et al. 2023): " + ", ".join(f"{m} {a:.2f}%" for m, a in reference.items()) + ".",
+                f"For comparison, the papers' balanced test accuracy on {key[0]}-LT rho = {key[1]:g} "
+                f"(ResNet-32, 200 epochs; Wang et al. 2023): {listed}.",
             ]
-    return lines
+    return []

@@ -1,0 +1,186 @@
+"""ltbounds.outputs: constructors from modules, the exported file format, and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from torch import nn
+
+from ltbounds.checks import InputError
+from ltbounds.outputs import Outputs, load_outputs, outputs_from_record, save_outputs
+
+finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False, width=64)
+
+
+@st.composite
+def model_outputs(draw, splits=("train", "test")):
+    """One model's outputs on several splits: shared head and class counts, any logits."""
+    classes = draw(st.integers(2, 6))
+    dim = draw(st.integers(1, 5))
+    counts = draw(arrays(np.int64, classes, elements=st.integers(1, 1000)))
+    weight = draw(arrays(np.float64, (classes, dim), elements=finite))
+    bias = draw(arrays(np.float64, classes, elements=finite))
+    result = {}
+    for split in splits:
+        n = draw(st.integers(1, 12))
+        result[split] = Outputs(
+            logits=draw(arrays(np.float64, (n, classes), elements=finite)),
+            embeddings=draw(arrays(np.float64, (n, dim), elements=finite)),
+            labels=draw(arrays(np.int64, n, elements=st.integers(0, classes - 1))),
+            head_weight=weight,
+            head_bias=bias,
+            class_counts=counts,
+            split=split,
+            name="exported",
+            method="vs",
+        )
+    return result
+
+
+def assert_same_outputs(left: Outputs, right: Outputs) -> None:
+    for attribute in ("logits", "embeddings", "labels", "head_weight", "head_bias", "class_counts"):
+        np.testing.assert_array_equal(getattr(left, attribute), getattr(right, attribute), err_msg=attribute)
+    assert (left.split, left.name, left.method, left.head_kind, left.head_scale) == (
+        right.split,
+        right.name,
+        right.method,
+        right.head_kind,
+        right.head_scale,
+    )
+
+
+@settings(max_examples=25)
+@given(outputs=model_outputs(), suffix=st.sampled_from([".npz", ".pt"]))
+def test_save_then_load_returns_every_split_bit_for_bit(tmp_path_factory, outputs, suffix):
+    path = tmp_path_factory.mktemp("outputs") / f"model{suffix}"
+    save_outputs(path, outputs)
+    loaded = load_outputs(path)
+    assert sorted(loaded) == sorted(outputs)
+    for split, item in outputs.items():
+        assert_same_outputs(item, loaded[split])
+
+
+def test_flat_single_split_file_without_logits_computes_them_from_the_linear_head(tmp_path):
+    rng = np.random.default_rng(0)
+    embeddings, weight, bias = rng.normal(size=(7, 3)), rng.normal(size=(4, 3)), rng.normal(size=4)
+    path = tmp_path / "mine.npz"
+    np.savez(
+        path,
+        embeddings=embeddings,
+        labels=np.array([0, 1, 2, 3, 0, 1, 2]),
+        head_weight=weight,
+        head_bias=bias,
+        class_counts=np.array([50, 20, 5, 2]),
+        split="test",
+    )
+    loaded = load_outputs(path)
+    assert list(loaded) == ["test"]
+    np.testing.assert_allclose(loaded["test"].logits, embeddings @ weight.T + bias, rtol=1e-12)
+    assert loaded["test"].name == "mine"
+
+
+def test_corrupt_npz_and_pt_files_raise_input_error_naming_the_file(tmp_path):
+    for suffix in (".npz", ".pt"):
+        path = tmp_path / f"broken{suffix}"
+        path.write_bytes(b"PK\x03\x04 this is not a real archive")
+        with pytest.raises(InputError, match="broken"):
+            load_outputs(path)
+
+
+def test_checkpoint_and_foreign_files_are_refused_by_load_outputs(tmp_path):
+    checkpoint = tmp_path / "ckpt.pt"
+    torch.save({"format": "ltbounds.checkpoint", "format_version": 1}, checkpoint)
+    with pytest.raises(InputError, match="checkpoint"):
+        load_outputs(checkpoint)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(InputError, match="neither"):
+        load_outputs(foreign)
+
+
+def test_missing_labels_and_mixed_layouts_are_clear_errors():
+    base = {"class_counts": np.array([3, 2]), "head_weight": np.eye(2)}
+    with pytest.raises(InputError, match="train/labels"):
+        outputs_from_record({**base, "train/embeddings": np.zeros((2, 2))})
+    with pytest.raises(InputError, match="one layout"):
+        outputs_from_record({**base, "embeddings": np.zeros((2, 2)), "test/embeddings": np.zeros((2, 2))})
+    with pytest.raises(InputError, match="class_counts"):
+        outputs_from_record({"head_weight": np.eye(2), "train/embeddings": np.zeros((2, 2))})
+
+
+class TinyNet(nn.Module):
+    """A model with the documented hook: embed(x) and head."""
+
+    def __init__(self, dim_in: int = 5, dim: int = 4, classes: int = 3) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(dim_in, dim), nn.BatchNorm1d(dim), nn.ReLU())
+        self.head = nn.Linear(dim, classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+def test_from_module_matches_the_model_and_does_not_depend_on_batch_size():
+    torch.manual_seed(0)
+    model = TinyNet().double()
+    model.train()
+    x = torch.randn(37, 5, dtype=torch.float64)
+    labels = torch.randint(0, 3, (37,))
+    one = Outputs.from_module(model, x, labels, [20, 10, 2], batch_size=1)
+    many = Outputs.from_module(model, x, labels, [20, 10, 2], batch_size=1000)
+    assert model.training, "the model's train/eval mode must be restored"
+    model.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(one.logits, model(x).numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(one.embeddings, model.embed(x).numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(one.logits, many.logits, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(one.logits, one.embeddings @ one.head_weight.T + one.head_bias, rtol=1e-9, atol=1e-9)
+    assert one.head_kind == "linear" and one.split == "test"
+
+
+def test_from_module_with_a_named_feature_layer_hook_reads_the_penultimate_output():
+    torch.manual_seed(1)
+    model = nn.Sequential()
+    model.add_module("features", nn.Sequential(nn.Linear(6, 4), nn.Tanh()))
+    model.add_module("fc", nn.Linear(4, 2))
+    x = torch.randn(9, 6)
+    outputs = Outputs.from_module(model, x, np.zeros(9, dtype=int), [5, 5], features="features", head="fc")
+    with torch.no_grad():
+        np.testing.assert_allclose(outputs.embeddings, model.features(x).double().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(outputs.logits, model(x).double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(outputs.head_weight, model.fc.weight.detach().double().numpy())
+
+
+def test_from_module_reads_a_cosine_head_as_cosine_with_its_scale():
+    class Cosine(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(3, 4))
+            self.scale = 16.0
+            self.out_features = 3
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return self.scale * nn.functional.normalize(z, dim=1) @ nn.functional.normalize(self.weight, dim=1).T
+
+    model = TinyNet(dim=4)
+    model.head = Cosine()
+    outputs = Outputs.from_module(model, torch.randn(8, 5), np.arange(8) % 3, [4, 3, 1])
+    assert outputs.head_kind == "cosine" and outputs.head_scale == 16.0
+    assert np.all(np.abs(outputs.logits) <= 16.0 + 1e-9)
+
+
+def test_from_module_without_the_hook_names_the_fix():
+    model = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(InputError, match="head"):
+        Outputs.from_module(model, torch.randn(4, 3), [0, 1, 0, 1], [2, 2])
+    with pytest.raises(InputError, match="features"):
+        Outputs.from_module(model, torch.randn(4, 3), [0, 1, 0, 1], [2, 2], head="0")
+    with pytest.raises(InputError, match="sub-module"):
+        Outputs.from_module(model, torch.randn(4, 3), [0, 1, 0, 1], [2, 2], head="nope")

@@ -1,0 +1,176 @@
+"""ltbounds.report: non-vacuity, tightness, Kendall tau across checkpoints, and report.md's text."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.stats import kendalltau
+
+from ltbounds.report import TIGHT_RELATIVE, bound_summary, build_report, classify_row, kendall_tau_table
+
+
+def row(value, measured, kind="bound"):
+    return {"value": value, "measured": measured, "kind": kind}
+
+
+def test_a_risk_bound_below_its_trivial_value_is_non_vacuous_and_one_above_is_vacuous():
+    assert classify_row(row(0.4, 0.3), {"trivial": 1.0})["non_vacuous"] is True
+    assert classify_row(row(1.7, 0.3), {"trivial": 1.0})["non_vacuous"] is False
+    assert classify_row(row(2.0, 1.3), {"loss_cap_M": 2.83})["non_vacuous"] is True
+    assert classify_row(row(9.0, 1.3), {"loss_cap_M": 2.83})["trivial"] == 2.83
+
+
+def test_unknown_trivial_value_stays_unknown_and_loss_caps_only_count_for_bounds():
+    unknown = classify_row(row(0.4, 0.3), {})
+    assert math.isnan(unknown["trivial"]) and unknown["non_vacuous"] is None
+    inequality = classify_row(row(3.0, 2.5, kind="inequality"), {"B": 5.0})
+    assert math.isnan(inequality["trivial"]) and inequality["non_vacuous"] is None
+    assert classify_row(row(3.0, 2.5, kind="inequality"), {"trivial": 5.0})["non_vacuous"] is True
+
+
+@given(measured=st.floats(0.0, 1e6), relative=st.floats(-0.5, 0.5))
+def test_tight_means_holds_and_within_ten_percent(measured, relative):
+    value = measured * (1 + relative)
+    tight = classify_row(row(value, measured), {})["tight"]
+    scale = max(abs(value), abs(measured))
+    expected = (value - measured >= -1e-12 * max(1.0, scale)) and (value - measured <= TIGHT_RELATIVE * scale)
+    assert tight is expected
+
+
+def bound_rows(values_by_checkpoint, bound="b.x", form="certified"):
+    return pd.DataFrame(
+        [
+            {
+                "checkpoint": c,
+                "bound": bound,
+                "form": form,
+                "split": "test",
+                "class": "all",
+                "status": "ok",
+                "value": v,
+                "measured": math.nan,
+            }
+            for c, v in values_by_checkpoint.items()
+        ]
+    )
+
+
+@given(
+    errors=arrays(np.float64, st.integers(3, 8), elements=st.floats(0, 1), unique=True),
+    values=st.data(),
+)
+def test_kendall_tau_matches_scipy_on_the_checkpoints(errors, values):
+    bound_values = values.draw(arrays(np.float64, errors.shape, elements=st.floats(0, 10), unique=True))
+    names = [f"ck{i}" for i in range(errors.size)]
+    checkpoints = pd.DataFrame({"checkpoint": names, "balanced_error": errors})
+    table = kendall_tau_table(bound_rows(dict(zip(names, bound_values, strict=True))), checkpoints)
+    assert len(table) == 1
+    assert table["tau"].iloc[0] == pytest.approx(kendalltau(bound_values, errors).statistic)
+
+
+def test_a_bound_that_grows_with_the_error_has_tau_one_and_a_reversed_one_minus_one():
+    checkpoints = pd.DataFrame({"checkpoint": ["a", "b", "c"], "balanced_error": [0.1, 0.3, 0.2]})
+    same = kendall_tau_table(bound_rows({"a": 1.0, "b": 3.0, "c": 2.0}), checkpoints)
+    reversed_ = kendall_tau_table(bound_rows({"a": 3.0, "b": 1.0, "c": 2.0}), checkpoints)
+    assert same["tau"].iloc[0] == pytest.approx(1.0) and reversed_["tau"].iloc[0] == pytest.approx(-1.0)
+    constant = kendall_tau_table(bound_rows({"a": 2.0, "b": 2.0, "c": 2.0}), checkpoints)
+    assert math.isnan(constant["tau"].iloc[0])
+
+
+def full_rows():
+    base = {"source": "s", "kind": "bound", "split": "test", "note": "", "terms": "{}"}
+    rows = [
+        {
+            **base,
+            "checkpoint": "a",
+            "method": "ce",
+            "bound": "x.good",
+            "form": "certified",
+            "class": "all",
+            "value": 0.5,
+            "measured": 0.45,
+            "slack": 0.05,
+            "valid": True,
+            "assumptions_violated": "",
+            "holds": True,
+            "trivial": 1.0,
+            "non_vacuous": True,
+            "tight": True,
+            "status": "ok",
+        },
+        {
+            **base,
+            "checkpoint": "a",
+            "method": "ce",
+            "bound": "x.loose",
+            "form": "as_printed",
+            "class": 3,
+            "value": 7.0,
+            "measured": 0.2,
+            "slack": 6.8,
+            "valid": False,
+            "assumptions_violated": "fixed_model",
+            "holds": True,
+            "trivial": 1.0,
+            "non_vacuous": False,
+            "tight": False,
+            "status": "ok",
+        },
+        {
+            **base,
+            "checkpoint": "a",
+            "method": "ce",
+            "bound": "x.skip",
+            "form": "",
+            "class": "all",
+            "value": math.nan,
+            "measured": math.nan,
+            "slack": math.nan,
+            "valid": False,
+            "assumptions_violated": "",
+            "holds": None,
+            "trivial": math.nan,
+            "non_vacuous": None,
+            "tight": None,
+            "status": "not_applicable",
+            "note": "needs 5 samples per class",
+        },
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_summary_counts_per_bound_and_form():
+    summary = bound_summary(full_rows()).set_index("bound")
+    assert summary.loc["x.good", "non_vacuous"] == 1 and summary.loc["x.good", "tight"] == 1
+    assert summary.loc["x.loose", "valid"] == 0 and summary.loc["x.loose", "assumptions_failed"] == "fixed_model"
+    assert "x.skip" not in summary.index
+
+
+def test_report_names_non_vacuous_tight_failed_and_skipped_statements():
+    checkpoints = pd.DataFrame(
+        [
+            {
+                "checkpoint": "a",
+                "method": "ce",
+                "balanced_error": 0.45,
+                "many_accuracy": 0.9,
+                "medium_accuracy": 0.5,
+                "few_accuracy": 0.1,
+                "dataset": "cifar10",
+                "imbalance": 100.0,
+            }
+        ]
+    )
+    text = build_report(full_rows(), pd.DataFrame(), checkpoints, delta=0.05, heldout="test")
+    non_vacuous_line = next(line for line in text.splitlines() if line.startswith("- **Non-vacuous**"))
+    assert "`x.good`" in non_vacuous_line and "x.loose" not in non_vacuous_line
+    assert "`x.loose` (as_printed): fixed_model" in text
+    assert "`x.skip` [not_applicable]: needs 5 samples per class" in text
+    assert "One checkpoint" in text
+    assert "71.25" in text, "the papers' CIFAR-10-LT reference numbers are printed beside ours"
