@@ -50,9 +50,9 @@ def versions() -> dict[str, str]:
     from ltbounds import __version__
 
     return {
-        "ltbounds": __version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
+        "ltbounds": str(__version__),
+        "torch": str(torch.__version__),
+        "numpy": str(np.__version__),
         "python": sys.version.split()[0],
     }
 

@@ -256,7 +256,9 @@ def train(
     torch.manual_seed(config.seed)
     model_spec = model_spec_for(config, recipe, data)
     model = build_model(model_spec).to(device)
-    loss_fn = build_loss(recipe, class_counts, config.epochs, config.drw_epoch, config.loss_overrides).to(device)
+    loss_fn = build_loss(
+        recipe, class_counts, config.epochs, config.drw_epoch, config.dataset, config.loss_overrides
+    ).to(device)
     images = train_x.dim() == 4
     channels_last = device.type == "cuda" and config.channels_last and images
     if channels_last:
@@ -460,7 +462,7 @@ def _checkpoint(
 ) -> dict[str, Any]:
     method = {
         "name": recipe.name,
-        "hparams": resolved_hparams(recipe, config.drw_epoch, config.loss_overrides),
+        "hparams": resolved_hparams(recipe, config.epochs, config.drw_epoch, config.dataset, config.loss_overrides),
         "recipe": recipe.to_dict(),
         "training": config.to_dict(),
         "stage": stage,

@@ -2,8 +2,9 @@
 
 A recipe says *what* a method is; ``TrainConfig`` says *how long and how fast* (epochs, lr, T0).
 ``build_loss`` turns a recipe into the ``ltbounds.losses`` module the loop drives, filling the
-epoch-dependent switches (DRW / ADRW re-weighting and TLA from T0, 003 Algorithm 1; the CE warm-up
-of DRO-LT, 001 Sec. 5) from the config. Defaults are the papers' values (see each ``source``);
+epoch-dependent switches (DRW / ADRW re-weighting and TLA from T0, 003 Algorithm 1; the end of
+DRO-LT's CE warm-up, 001 Sec. 5) from the config and ELM's per-dataset settings (000 App. A.2).
+Defaults are the papers' values (see each ``source``);
 ``TrainConfig.loss_overrides`` overrides any loss hyper-parameter.
 """
 
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from ltbounds.checks import InputError
@@ -36,7 +36,8 @@ class Recipe:
     hparams: tuple[tuple[str, Any], ...] = ()
     sampler: str = "instance"
     head: str = "linear"  # "normed": LDAM's cosine head
-    ce_warmup: float = 0.0  # fraction of the epochs trained with plain CE first (DRO-LT)
+    ce_warmup: float = 0.0  # fraction of the epochs trained with plain CE first (DRO-LT; "T_warm")
+    lambda_name: str | None = None  # the loss's lambda (what --lam sets)
     classifier_stage: str | None = None
     stage_options: tuple[tuple[str, Any], ...] = ()
 
@@ -57,13 +58,14 @@ def _r(name: str, summary: str, source: str, loss: str, **kwargs: Any) -> Recipe
 
 
 # CB weights (effective number, beta = 0.9999, normalised to sum C) are what the LDAM-DRW code uses
-# for DRW, not the 1/n of the paper's text (FIELD_NOTES).
+# for DRW, not the 1/n of the paper's text (FIELD_NOTES). ADRW's nu and the VS/CDT gamma, tau are
+# ltbounds.losses' defaults (nu = 0.5, gamma = 0.3, tau = 1); override with --loss-arg.
 _DRW = {"reweighting": "drw", "reweight_epoch": "T0", "cb_beta": 0.9999}
-_ADRW = {"reweighting": "adrw", "reweight_epoch": "T0", "nu": 1.0}
-_LDAM = {"max_m": 0.5, "s": 30.0}
-# VS: Delta_y = (n_max / n_y)^gamma, iota_y = tau log pi_y (Kini et al. 2021); gamma = 0.2, tau = 1
-# are the values of their CIFAR-10-LT runs that 003 keeps as the baseline setting.
-_VS = {"gamma": 0.2, "tau": 1.0}
+_ADRW = {"reweighting": "adrw", "reweight_epoch": "T0"}
+# LDAM: max_m = 0.5, s = 30 (Cao et al.'s code); the scale is applied by the loss to the cosine head.
+_LDAM = {"max_margin": 0.5, "scale": 30.0}
+# DRO-LT: first stage CE alone (lambda = 1), then the joint loss (19) with lambda = 0.5 (001 Sec. 5, 7.4).
+_DRO = {"lambda_ce": 0.5, "dro_start_epoch": "T_warm"}
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -111,15 +113,9 @@ RECIPES: dict[str, Recipe] = {
             stage_options={"tau": 1.0},
         ),
         _r("balanced_softmax", "balanced softmax (logits + log pi_y)", "Ren et al. 2020", "balanced_softmax"),
-        _r(
-            "cdt",
-            "class-dependent temperatures, gamma = 0.2",
-            "003 eq. (3); Ye et al. 2020",
-            "cdt",
-            hparams={"gamma": 0.2},
-        ),
-        _r("vs", "vector-scaling loss", "003, Table 1; Kini et al. 2021", "vs", hparams=_VS),
-        _r("vs_drw", "VS + DRW from T0", "003, Table 1", "vs", hparams={**_VS, **_DRW}),
+        _r("cdt", "class-dependent temperatures", "003 eq. (3); Ye et al. 2020", "cdt"),
+        _r("vs", "vector-scaling loss", "003, Table 1; Kini et al. 2021", "vs"),
+        _r("vs_drw", "VS + DRW from T0", "003, Table 1", "vs", hparams=_DRW),
         _r("ce_adrw", "CE + ADRW (alpha_y ~ pi_y^-nu from T0)", "003, Table 1, Algorithm 1", "ce", hparams=_ADRW),
         _r("ldam_adrw", "LDAM + ADRW", "003, Table 1, Algorithm 1", "ldam", hparams={**_LDAM, **_ADRW}, head="normed"),
         _r(
@@ -127,49 +123,60 @@ RECIPES: dict[str, Recipe] = {
             "VS + truncated logit adjustment + DRW from T0",
             "003, Table 1, Algorithm 1",
             "vs",
-            hparams={**_VS, **_DRW, "tla_epoch": "T0"},
+            hparams={**_DRW, "tla_epoch": "T0"},
         ),
         _r(
             "vs_tla_adrw",
             "VS + TLA + ADRW from T0 (003's method)",
             "003, Table 1, Algorithm 1",
             "vs",
-            hparams={**_VS, **_ADRW, "tla_epoch": "T0"},
+            hparams={**_ADRW, "tla_epoch": "T0"},
         ),
-        # 000 App. A.2: CIFAR-10-LT alpha_y = P(y) (a = 1), lambda = 0.01; the LA part with tau = 1.
+        _r("fisher", "Fisher-consistent loss family, delta = pi", "003 eq. (4)", "fisher"),
+        _r(
+            "center",
+            "CE + 0.01 * center loss (batch centres)",
+            "Wen et al. 2016",
+            "center",
+            lambda_name="lambda_center",
+        ),
+        # ELM's alpha_y and lambda depend on the dataset (000 App. A.2): see ELM_SETTINGS.
         _r(
             "elm",
             "ELM: logit-adjusted margin loss + lambda * Omega_pull, alpha_y ~ P(y)^a",
             "000, eq. (4), App. A.2",
             "elm",
-            hparams={"lam": 0.01, "a": 1.0},
+            lambda_name="lambda_pull",
         ),
         _r(
             "dro_lt",
-            "DRO-LT, shared radius; CE warm-up; joint loss (19) lambda = 0.5; balanced classifier",
+            "DRO-LT, shared radius; CE warm-up; joint loss (19); balanced classifier",
             "001, Sec. 4-5",
             "dro_lt",
-            hparams={"radius": "shared", "epsilon": 1.0, "lam": 0.5},
+            hparams={**_DRO, "radius": "shared", "epsilon": 1.0},
             ce_warmup=0.5,
             classifier_stage="balanced_finetune",
+            lambda_name="lambda_ce",
         ),
         _r(
             "dro_lt_sqrt_n",
             "DRO-LT with per-class radius epsilon / sqrt(n_c)",
             "001, Sec. 5",
             "dro_lt",
-            hparams={"radius": "sqrt_n", "epsilon": 10.0, "lam": 0.5},
+            hparams={**_DRO, "radius": "inv_sqrt_n", "epsilon": 10.0},
             ce_warmup=0.5,
             classifier_stage="balanced_finetune",
+            lambda_name="lambda_ce",
         ),
         _r(
             "dro_lt_learned",
             "DRO-LT with learned per-class radii",
             "001, Sec. 5",
             "dro_lt",
-            hparams={"radius": "learned", "epsilon": 1.0, "lam": 0.5},
+            hparams={**_DRO, "radius": "learned", "epsilon": 1.0},
             ce_warmup=0.5,
             classifier_stage="balanced_finetune",
+            lambda_name="lambda_ce",
         ),
         _r(
             "crt",
@@ -202,6 +209,16 @@ RECIPES: dict[str, Recipe] = {
     )
 }
 
+# 000 App. A.2: CIFAR-10-LT alpha_y = P(y), lambda = 0.01; CIFAR-100-LT and iNaturalist alpha_y =
+# sqrt(n_y), lambda = 0.01; ImageNet-LT alpha_y = 10 sqrt(P(y)), lambda = 0.001; elsewhere the
+# all-round choice the authors recommend, alpha_y = n_y with lambda = 0.01.
+ELM_SETTINGS: dict[str, dict[str, Any]] = {
+    "cifar10": {"alpha_base": "prior", "alpha_exponent": 1.0, "alpha_scale": 1.0, "lambda_pull": 0.01},
+    "cifar100": {"alpha_base": "count", "alpha_exponent": 0.5, "alpha_scale": 1.0, "lambda_pull": 0.01},
+    "imagefolder": {"alpha_base": "prior", "alpha_exponent": 0.5, "alpha_scale": 10.0, "lambda_pull": 0.001},
+    "default": {"alpha_base": "count", "alpha_exponent": 1.0, "alpha_scale": 1.0, "lambda_pull": 0.01},
+}
+
 
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
@@ -209,9 +226,17 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def resolved_hparams(recipe: Recipe, drw_epoch: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The loss's keyword arguments with ``"T0"`` replaced by the config's DRW epoch and overrides applied."""
-    hparams = {key: (drw_epoch if value == "T0" else value) for key, value in recipe.hparams}
+def resolved_hparams(
+    recipe: Recipe, epochs: int, drw_epoch: int, dataset: str = "", overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The loss's keyword arguments: ``"T0"`` -> the DRW epoch, ``"T_warm"`` -> the end of the CE warm-up,
+    the dataset's ELM settings, then the overrides."""
+    warm = round(recipe.ce_warmup * epochs)
+    hparams = {}
+    if recipe.loss == "elm":
+        hparams.update(ELM_SETTINGS.get(dataset, ELM_SETTINGS["default"]))
+    for key, value in recipe.hparams:
+        hparams[key] = drw_epoch if value == "T0" else warm if value == "T_warm" else value
     for key, value in (overrides or {}).items():
         if key.lower().startswith("lam") and isinstance(value, (int, float)) and value < 0:
             raise InputError(f"loss hyper-parameter {key} (lambda) must be >= 0, got {value!r}")
@@ -219,53 +244,23 @@ def resolved_hparams(recipe: Recipe, drw_epoch: int, overrides: dict[str, Any] |
     return hparams
 
 
-class CEWarmup(nn.Module):
-    """Plain CE for the first ``warmup_epochs`` epochs, then ``main`` (DRO-LT: lambda = 1, then < 1; 001 Sec. 5).
-
-    Forwards ``needs_embeddings`` / ``update_centroids`` / parameters of ``main`` so the loop sees one loss.
-    """
-
-    def __init__(self, main: nn.Module, warmup_epochs: int) -> None:
-        super().__init__()
-        self.main = main
-        self.warmup_epochs = int(warmup_epochs)
-        self.epoch = 0
-        self.needs_embeddings = bool(getattr(main, "needs_embeddings", False))
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        self.main.set_epoch(epoch)
-
-    @property
-    def warming_up(self) -> bool:
-        return self.epoch < self.warmup_epochs
-
-    def update_centroids(self, embeddings: torch.Tensor, labels: torch.Tensor) -> None:
-        if hasattr(self.main, "update_centroids"):
-            self.main.update_centroids(embeddings, labels)
-
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor, embeddings: torch.Tensor | None = None):
-        if self.warming_up:
-            return nn.functional.cross_entropy(logits, labels)
-        if self.needs_embeddings:
-            return self.main(logits, labels, embeddings)
-        return self.main(logits, labels)
-
-
 def build_loss(
-    recipe: Recipe, class_counts: np.ndarray, epochs: int, drw_epoch: int, overrides: dict[str, Any] | None = None
+    recipe: Recipe,
+    class_counts: np.ndarray,
+    epochs: int,
+    drw_epoch: int,
+    dataset: str = "",
+    overrides: dict[str, Any] | None = None,
 ) -> nn.Module:
-    """The loss module of ``recipe`` from ``ltbounds.losses.REGISTRY`` (with DRO-LT's CE warm-up)."""
+    """The loss module of ``recipe`` from ``ltbounds.losses.REGISTRY``."""
     from ltbounds import losses
 
     if recipe.loss not in losses.REGISTRY:
         raise InputError(f"method {recipe.name!r} needs loss {recipe.loss!r}, which ltbounds.losses does not provide")
-    hparams = resolved_hparams(recipe, drw_epoch, overrides)
+    hparams = resolved_hparams(recipe, epochs, drw_epoch, dataset, overrides)
     counts = np.asarray(class_counts, dtype=np.int64)
     try:
         loss = losses.REGISTRY[recipe.loss](counts, **hparams)
     except TypeError as error:
         raise InputError(f"loss {recipe.loss!r} rejected hyper-parameters {sorted(hparams)}: {error}") from error
-    if recipe.ce_warmup > 0:
-        loss = CEWarmup(loss, round(recipe.ce_warmup * epochs))
     return loss

@@ -15,6 +15,10 @@ import torch
 from torch import nn
 
 
+def _wide(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+
+
 class SAM:
     """Ascent/restore around a base optimiser step; ``rho`` is the radius of the ball."""
 
@@ -31,13 +35,14 @@ class SAM:
         grads = [p.grad for p in self.params if p.grad is not None]
         if not grads:
             return
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+        # Norms in at least float32 so bf16/fp16 gradients do not overflow; float64 stays float64.
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(_wide(g)) for g in grads]))
         scale = self.rho / (norm + 1e-12)
         self._offsets = []
         for p in self.params:
             if p.grad is None:
                 continue
-            offset = (p.grad.float() * scale).to(p.dtype)
+            offset = (_wide(p.grad) * scale).to(p.dtype)
             p.add_(offset)
             self._offsets.append((p, offset))
 

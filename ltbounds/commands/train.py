@@ -72,7 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--lr-decays", default=None, help="lr factor from each milestone on (default 0.01,0.0001)")
     how.add_argument("--drw-epoch", type=int, default=None, help="T0 of DRW/ADRW/TLA (default 80%% of epochs)")
     how.add_argument("--loss-arg", action="append", metavar="KEY=VALUE", help="loss hyper-parameter override")
-    how.add_argument("--lam", type=float, default=None, help="lambda of ELM / DRO-LT (shortcut for --loss-arg lam=)")
+    how.add_argument(
+        "--lam", type=float, default=None, help="lambda of ELM (lambda_pull), DRO-LT (lambda_ce) or center loss"
+    )
     how.add_argument("--sam", action="store_true", help="sharpness-aware minimisation on top of the method")
     how.add_argument("--sam-rho", type=float, default=0.05)
     how.add_argument("--classifier-epochs", type=int, default=10, help="epochs of a second classifier stage")
@@ -91,10 +93,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     from training.config import TrainConfig
+    from training.methods import get_recipe
 
     overrides = _key_values(args.loss_arg, "--loss-arg")
     if args.lam is not None:
-        overrides["lam"] = args.lam
+        if args.lam < 0:
+            raise InputError(f"--lam (lambda) must be >= 0, got {args.lam}")
+        name = get_recipe(args.method).lambda_name
+        if name is None:
+            raise InputError(f"method {args.method!r} has no lambda; --lam applies to elm, dro_lt*, center")
+        overrides[name] = args.lam
     kwargs: dict[str, Any] = {
         "method": args.method,
         "dataset": args.dataset,
