@@ -90,7 +90,9 @@ def test_vector_contraction_bounds_exact_complexity_of_lipschitz_composition(fea
 
 def test_rademacher_generalization_bound_formula_and_vectorisation():
     value = bounds.rademacher_generalization_bound([0.1, 0.2], [0.05, 0.01], 2.0, [100, 400], 0.05)
-    expected = np.array([0.1, 0.2]) + 2 * np.array([0.05, 0.01]) + 6.0 * np.sqrt(math.log(40) / (2 * np.array([100, 400])))
+    expected = (
+        np.array([0.1, 0.2]) + 2 * np.array([0.05, 0.01]) + 6.0 * np.sqrt(math.log(40) / (2 * np.array([100, 400])))
+    )
     np.testing.assert_allclose(value, expected)
 
 
