@@ -25,9 +25,22 @@ def study_command(study: str) -> str:
     return f"ltbounds study {study} --quick"
 
 
+def study_directory(results: str | Path, study: str) -> Path:
+    """``results/<study>``, or ``results`` itself when it is that study's folder (``ltbounds demo --out X``)."""
+    results = Path(results)
+    manifest = results / "manifest.json"
+    if not (results / study).is_dir() and manifest.exists():
+        try:
+            if json.loads(manifest.read_text()).get("study") == study:
+                return results
+        except (OSError, ValueError):
+            pass
+    return results / study
+
+
 def read_table(results: str | Path, study: str, table: str | None = None) -> pd.DataFrame:
     """``results/<study>/<table>.csv`` (default: the study's main table), or ``MissingResults``."""
-    path = Path(results) / study / f"{table or study}.csv"
+    path = study_directory(results, study) / f"{table or study}.csv"
     if not path.exists():
         raise MissingResults(
             f"{path} is missing: run `{study_command(study)}` (or without --quick for the full setting) first"
@@ -39,7 +52,7 @@ def read_table(results: str | Path, study: str, table: str | None = None) -> pd.
 
 
 def read_manifest(results: str | Path, study: str) -> dict:
-    path = Path(results) / study / "manifest.json"
+    path = study_directory(results, study) / "manifest.json"
     if not path.exists():
         raise MissingResults(f"{path} is missing: run `{study_command(study)}` first")
     return json.loads(path.read_text())

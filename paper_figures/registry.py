@@ -11,6 +11,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "coverage_violations": ("paper_figures.coverage_violations", "coverage"),
     "sharpness_ratio": ("paper_figures.sharpness_ratio", "sharpness"),
     "sharpness_symbolic": ("paper_figures.sharpness_symbolic", "sharpness"),
+    "demo_accuracy": ("paper_figures.demo_accuracy", "demo"),
+    "demo_bounds": ("paper_figures.demo_bounds", "demo"),
 }
 
 

@@ -354,6 +354,12 @@ def clopper_pearson_interval(violations: int, runs: int, level: float = 0.95) ->
     return lower, upper
 
 
+def _most_common(values: pd.Series) -> str:
+    values = values.dropna().astype(str)
+    values = values[values != ""]
+    return "" if values.empty else str(values.value_counts().index[0])
+
+
 def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:
     if "holds" not in table.columns:
         return {}
@@ -388,6 +394,9 @@ def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame
                 "delta": settings.delta,
                 "median_slack": float(valid["slack"].median()) if len(valid) else math.nan,
                 "verdict": verdict,
+                "assumptions_violated": _most_common(group.loc[~group["valid"], "assumptions_violated"])
+                if "assumptions_violated" in group
+                else "",
             }
         )
     return {"coverage_summary": pd.DataFrame(out)}

@@ -44,6 +44,7 @@ from ltbounds.checks import InputError
 STUDY_MODULES: dict[str, str] = {
     "coverage": "studies.coverage",
     "sharpness": "studies.sharpness",
+    "demo": "studies.demo",
 }
 
 
@@ -139,14 +140,16 @@ def run_study(
     progress: bool = True,
     command: str | list[str] | None = None,
     on_run: Callable[[Run], None] | None = None,
+    directory: str | Path | None = None,
 ) -> StudyResult:
-    """Run (or resume) a study and write ``out/<study>/``: the tidy CSV, summaries, manifest."""
+    """Run (or resume) a study and write ``out/<study>/`` (or ``directory``): the tidy CSV, summaries,
+    manifest."""
     module = load_study(study) if isinstance(study, str) else study
     if settings is None:
         settings = module.QUICK if quick else module.FULL
     if not isinstance(settings, module.Settings):
         raise InputError(f"settings must be a {module.__name__}.Settings, got {type(settings).__name__}")
-    directory = Path(out) / module.NAME
+    directory = Path(directory) if directory is not None else Path(out) / module.NAME
     fingerprint = settings_fingerprint(settings)
     cache = directory / "runs" / fingerprint
     cache.mkdir(parents=True, exist_ok=True)

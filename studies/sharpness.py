@@ -54,7 +54,7 @@ class Settings:
     random_count_vectors: int = 200
     delta: float = 0.05
     loss_bound: float = 1.0  # M: the loss takes values in [0, M]
-    checkpoint_dirs: tuple[str, ...] = ("results/demo/checkpoints", "results/methods_table/checkpoints")
+    checkpoint_globs: tuple[str, ...] = ("results/demo/training/*/last.pt", "results/methods_table/training/*/last.pt")
     seeds: tuple[int, ...] = (0,)
 
 
@@ -187,9 +187,11 @@ def _safe(path: Path) -> str:
 
 
 def _checkpoints(settings: Settings) -> list[Path]:
-    found = []
-    for directory in settings.checkpoint_dirs:
-        found.extend(sorted(Path(directory).glob("*.pt")))
+    import glob
+
+    found: list[Path] = []
+    for pattern in settings.checkpoint_globs:
+        found.extend(Path(p) for p in sorted(glob.glob(pattern)))
     return found
 
 
@@ -254,7 +256,12 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
     from ltbounds.evaluate import load_splits, per_class_table
 
     name, splits, info = load_splits(str(path), "test", data_root=context.data_root)
-    table = per_class_table(name, splits, info.get("method_spec"))
+    import inspect
+
+    if len(inspect.signature(per_class_table).parameters) > 2:
+        table = per_class_table(name, splits, info.get("method_spec"))
+    else:
+        table = per_class_table(name, splits)
     mu = table["mu_y"].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(mu)):
         raise MissingPiece("needs ltbounds.bounds.vs_local_lipschitz (003, Lemma 4) for mu_y on checkpoints")

@@ -18,7 +18,7 @@ TINY = dataclasses.replace(
     kappas=(0.5, 1.0, 2.0),
     classes=(2,),
     random_count_vectors=2,
-    checkpoint_dirs=(),
+    checkpoint_globs=(),
 )
 
 

@@ -22,7 +22,7 @@ TINY_SHARPNESS = dataclasses.replace(
     kappas=(0.5, 1.0, 2.0),
     classes=(2, 10),
     random_count_vectors=3,
-    checkpoint_dirs=(),
+    checkpoint_globs=(),
 )
 
 

@@ -1,0 +1,410 @@
+"""The demo: theory against practice on the embedded default, end to end, in minutes on a CPU.
+
+``ltbounds demo`` (``make demo``):
+
+1. trains six contrasting methods (CE, LA, LDAM-DRW, VS+TLA+ADRW, ELM, DRO-LT) with a small MLP on
+   MNIST-5k made long-tailed (rho = 100) and on the Gaussian mixture (rho = 100);
+2. evaluates every bound of ``ltbounds.bounds.STATEMENTS`` on every checkpoint
+   (``ltbounds.evaluate``: certified on the balanced validation split, measured on the test split);
+3. runs the quick ``coverage`` and ``sharpness`` studies (sharpness also on these checkpoints);
+4. draws the figures and writes ``report.md``, the CSVs and ``manifest.json`` under ``results/demo/``.
+
+This module is also a study (``ltbounds study demo`` runs step 1 alone): one run per (dataset,
+method, seed), rows = the final balanced / Many / Medium / Few test accuracy and per-class accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from studies.runner import Run, StudyContext, available, run_study
+from studies.training_runs import dataset, final_metrics, train_once
+
+NAME = "demo"
+QUESTION = "Six long-tail methods on MNIST-5k-LT and a Gaussian mixture: accuracy, bounds, coverage, sharpness."
+FIGURES = ("demo_accuracy", "demo_bounds")
+METHODS = ("ce", "la", "ldam_drw", "vs_tla_adrw", "elm", "dro_lt")
+
+
+@dataclass(frozen=True)
+class DemoData:
+    name: str
+    imbalance: float = 100.0
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}_rho{self.imbalance:g}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    datasets: tuple[DemoData, ...] = (
+        DemoData("mnist5k", 100.0),
+        DemoData("gaussian", 100.0, (("classes", 10), ("dim", 16))),
+    )
+    methods: tuple[str, ...] = METHODS
+    epochs: int = 30
+    model: str = "mlp"
+    hidden: tuple[int, ...] = (128, 64)
+    lr: float = 0.1
+    batch_size: int = 128
+    delta: float = 0.05
+    heldout: str = "val"
+    seeds: tuple[int, ...] = (0,)
+    studies: tuple[str, ...] = ("coverage", "sharpness")
+    study_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(default_factory=tuple)
+
+
+QUICK = Settings()
+FULL = Settings(epochs=100, seeds=(0, 1, 2))
+
+
+def runs(settings: Settings) -> list[Run]:
+    return [
+        Run(
+            f"{data.label}_{method}_s{seed}",
+            {"dataset": data.name, "imbalance": data.imbalance, "method": method, "seed": seed},
+        )
+        for data in settings.datasets
+        for method in settings.methods
+        for seed in settings.seeds
+    ]
+
+
+def training_directory(context_directory: Path, run: Run) -> Path:
+    return context_directory / "training" / run.key
+
+
+def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
+    data_spec = next(d for d in settings.datasets if d.name == run.params["dataset"])
+    data = dataset(data_spec.name, data_spec.imbalance, run.params["seed"], dict(data_spec.options), context.data_root)
+    trained = train_once(
+        training_directory(context.directory, run),
+        data=data,
+        method=run.params["method"],
+        dataset=data_spec.name,
+        imbalance=data_spec.imbalance,
+        seed=run.params["seed"],
+        dataset_options=dict(data_spec.options),
+        epochs=settings.epochs,
+        model=settings.model,
+        model_options={"hidden": list(settings.hidden)},
+        lr=settings.lr,
+        batch_size=settings.batch_size,
+        data_root=context.data_root,
+    )
+    metrics = final_metrics(trained)
+    wall = max((m.get("wall_time_s") or 0.0) for m in trained.metrics) if trained.metrics else math.nan
+    rows = [{"quantity": "checkpoint", "value": math.nan, "note": str(trained.checkpoint)}]
+    for key in (
+        "test_balanced_accuracy",
+        "test_many_accuracy",
+        "test_medium_accuracy",
+        "test_few_accuracy",
+        "val_balanced_accuracy",
+        "train_balanced_accuracy",
+    ):
+        value = metrics.get(key)
+        rows.append({"quantity": key, "value": math.nan if value is None else float(value)})
+    rows.append({"quantity": "train_wall_time_s", "value": float(wall)})
+    counts = np.asarray(data.class_counts)
+    for y, accuracy in enumerate(metrics.get("test_per_class_accuracy") or []):
+        rows.append(
+            {
+                "quantity": "test_class_accuracy",
+                "class": y,
+                "class_count": int(counts[y]),
+                "value": math.nan if accuracy is None else float(accuracy),
+            }
+        )
+    return rows
+
+
+def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:
+    wanted = [
+        "test_balanced_accuracy",
+        "test_many_accuracy",
+        "test_medium_accuracy",
+        "test_few_accuracy",
+        "train_wall_time_s",
+    ]
+    part = table[table["quantity"].isin(wanted)]
+    if part.empty:
+        return {}
+    wide = part.pivot_table(index=["dataset", "method"], columns="quantity", values="value", aggfunc=["mean", "std"])
+    out = pd.DataFrame(index=wide.index)
+    for key in wanted:
+        out[key] = wide[("mean", key)] if ("mean", key) in wide.columns else np.nan
+        if key != "train_wall_time_s":
+            out[f"{key}_std"] = wide[("std", key)] if ("std", key) in wide.columns else np.nan
+    out["seeds"] = len(settings.seeds)
+    order = {m: i for i, m in enumerate(settings.methods)}
+    out = out.reset_index().sort_values(["dataset", "method"], key=lambda c: c.map(order) if c.name == "method" else c)
+    return {"accuracy": out.reset_index(drop=True)}
+
+
+# --- the whole demo -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    directory: Path
+    report: Path
+    figures: list[Path]
+    timings: dict[str, float]
+    missing: list[str]
+
+
+def _say(message: str, progress: bool) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+def run_demo(
+    out: str | Path = "results/demo",
+    settings: Settings = QUICK,
+    *,
+    data_root: str | None = None,
+    progress: bool = True,
+    command: str | None = "ltbounds demo",
+) -> DemoResult:
+    """Everything the demo does (see the module docstring); returns where the report is."""
+    from ltbounds.artifacts import atomic_write_text, write_manifest
+
+    directory = Path(out)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    missing: list[str] = []
+    steps = 4
+    _say(f"[1/{steps}] training {len(settings.methods)} methods x {len(settings.datasets)} datasets", progress)
+    clock = time.perf_counter()
+    training = run_study(
+        sys.modules[__name__],
+        settings=settings,
+        directory=directory,
+        data_root=data_root,
+        progress=progress,
+        command=command,
+    )
+    timings["train_s"] = time.perf_counter() - clock
+    missing += [f"training {k}: {v}" for k, v in training.failed_runs.items()]
+    checkpoints = _checkpoints(training.table)
+
+    _say(f"[2/{steps}] evaluating every bound on {len(checkpoints)} checkpoint(s)", progress)
+    clock = time.perf_counter()
+    evaluation = None
+    if checkpoints and available("ltbounds.evaluate", "evaluate"):
+        from ltbounds.evaluate import evaluate
+
+        evaluation = evaluate(
+            [str(p) for p in checkpoints], delta=settings.delta, heldout=settings.heldout, data_root=data_root
+        )
+        evaluation.write(directory / "evaluation", plots=True, command=command)
+    elif not checkpoints:
+        missing.append("evaluation: no checkpoints were trained")
+    else:
+        missing.append("evaluation: ltbounds.evaluate.evaluate is not available")
+    timings["evaluate_s"] = time.perf_counter() - clock
+
+    _say(f"[3/{steps}] quick studies: {', '.join(settings.studies)}", progress)
+    clock = time.perf_counter()
+    study_results = {}
+    for name in settings.studies:
+        study_results[name] = _run_quick_study(name, directory, settings, data_root, progress)
+        missing += [f"{name}: {piece}" for piece in study_results[name].missing]
+        missing += [f"{name} run {k}: {v}" for k, v in study_results[name].failed_runs.items()]
+    timings["studies_s"] = time.perf_counter() - clock
+
+    _say(f"[4/{steps}] figures and report", progress)
+    clock = time.perf_counter()
+    figures = _draw_figures(directory, settings)
+    report = directory / "report.md"
+    atomic_write_text(report, _report(directory, settings, training, evaluation, study_results, figures, missing))
+    timings["report_s"] = time.perf_counter() - clock
+    timings["total_s"] = time.perf_counter() - started
+    write_manifest(
+        directory,
+        command=command,
+        seeds=list(settings.seeds),
+        wall_time_s=round(timings["total_s"], 2),
+        extra={
+            "study": NAME,
+            "question": QUESTION,
+            "settings": dataclasses.asdict(settings),
+            "timings_s": {k: round(v, 2) for k, v in timings.items()},
+            "tables": [
+                "demo.csv",
+                "accuracy.csv",
+                "evaluation/bounds.csv",
+                "evaluation/per_class.csv",
+                "coverage/coverage_summary.csv",
+                "sharpness/sharpness_summary.csv",
+            ],
+            "figures": [str(p.relative_to(directory)) for p in figures],
+            "missing": missing,
+            "complete": not missing,
+        },
+    )
+    return DemoResult(directory, report, figures, timings, missing)
+
+
+def _checkpoints(table: pd.DataFrame) -> list[Path]:
+    if table.empty or "quantity" not in table.columns:
+        return []
+    notes = table.loc[table["quantity"] == "checkpoint", "note"]
+    return [Path(p) for p in notes if isinstance(p, str) and Path(p).exists()]
+
+
+def _run_quick_study(name: str, directory: Path, settings: Settings, data_root: str | None, progress: bool):
+    from studies.runner import load_study
+
+    module = load_study(name)
+    study_settings = module.QUICK
+    overrides = dict(dict(settings.study_overrides).get(name, ()))
+    if name == "sharpness":
+        overrides.setdefault("checkpoint_globs", (str(directory / "training" / "*" / "last.pt"),))
+    if overrides:
+        study_settings = dataclasses.replace(study_settings, **overrides)
+    return run_study(
+        module,
+        settings=study_settings,
+        out=directory,
+        data_root=data_root,
+        progress=progress,
+        command=f"ltbounds study {name} --quick --out {directory}",
+    )
+
+
+def _draw_figures(directory: Path, settings: Settings) -> list[Path]:
+    from paper_figures.canvas import MissingResults, render
+    from paper_figures.registry import FIGURES, load_figure
+
+    written: list[Path] = []
+    for name, (_, study) in FIGURES.items():
+        if study not in (NAME, *settings.studies):
+            continue
+        script = load_figure(name)
+        results = directory
+        try:
+            written.extend(p for p in render(script, results, directory / "figures") if p.suffix == ".png")
+        except MissingResults as error:
+            print(f"figure {name} skipped: {error}", file=sys.stderr)
+    return written
+
+
+def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub-markdown table of ``frame`` (no extra dependency)."""
+    if frame.empty:
+        return "(no rows)\n"
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |\n"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|\n"
+    body = "".join("| " + " | ".join(cell(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
+    return header + rule + body
+
+
+def _report(directory, settings, training, evaluation, study_results, figures, missing) -> str:
+    lines = ["# ltbounds demo: theory against practice\n"]
+    lines.append(
+        f"Methods {', '.join(settings.methods)} trained with an MLP {list(settings.hidden)} for {settings.epochs} "
+        f"epochs (seed(s) {list(settings.seeds)}) on "
+        + ", ".join(f"{d.name} (rho = {d.imbalance:g})" for d in settings.datasets)
+        + f". Bounds at delta = {settings.delta}, certified on the balanced `{settings.heldout}` split, measured "
+        "on the balanced test split. Last-epoch numbers (no best-epoch selection on the test set).\n"
+    )
+    accuracy = training.summaries.get("accuracy")
+    lines.append("## Balanced test accuracy (Many / Medium / Few: > 100, 20-100, < 20 training samples)\n")
+    if accuracy is not None:
+        columns = [
+            "dataset",
+            "method",
+            "test_balanced_accuracy",
+            "test_many_accuracy",
+            "test_medium_accuracy",
+            "test_few_accuracy",
+            "train_wall_time_s",
+        ]
+        lines.append(markdown_table(accuracy[[c for c in columns if c in accuracy.columns]]))
+        lines.append("Table: `accuracy.csv` (per class: `demo.csv`).\n")
+    lines.append("## Bounds on the checkpoints\n")
+    if evaluation is not None:
+        lines.append(_bounds_excerpt(evaluation.bounds))
+        lines.append(
+            "Full tables: `evaluation/bounds.csv`, `evaluation/per_class.csv`; the evaluator's own "
+            "report: `evaluation/report.md`.\n"
+        )
+    else:
+        lines.append("Not evaluated (see Missing below).\n")
+    coverage = study_results.get("coverage")
+    lines.append("## Coverage: how often do the bounds fail on fresh training sets?\n")
+    if coverage is not None and "coverage_summary" in coverage.summaries:
+        summary = coverage.summaries["coverage_summary"]
+        columns = [
+            "statement",
+            "form",
+            "class",
+            "runs",
+            "violations",
+            "violation_fraction",
+            "ci_low",
+            "ci_high",
+            "verdict",
+        ]
+        lines.append(markdown_table(summary[columns]))
+        lines.append(
+            f"Delta = {summary['delta'].iloc[0]}: a certified bound may fail in at most that fraction of "
+            "training sets. Table: `coverage/coverage_summary.csv`.\n"
+        )
+    else:
+        lines.append("No coverage summary (see Missing below).\n")
+    sharp = study_results.get("sharpness")
+    lines.append("## Sharpness: union bound vs data-dependent contraction (Wang et al. Prop. 2)\n")
+    if sharp is not None and "sharpness_summary" in sharp.summaries:
+        summary = sharp.summaries["sharpness_summary"]
+        lines.append(markdown_table(summary))
+        lines.append(
+            "`ratio` = contraction term / union term with mu_y ~ N_y^-kappa; SymPy's closed form for two "
+            "classes: (1 + rho^(1/2 - kappa)) / (1 + rho^(-1/2)) < 1 iff kappa > 1.\n"
+        )
+        checkpoint_rows = sharp.table[(sharp.table.get("part") == "checkpoint")] if "part" in sharp.table else None
+        if checkpoint_rows is not None and not checkpoint_rows.empty:
+            fitted = checkpoint_rows[checkpoint_rows["quantity"].isin(["fitted_kappa", "ratio"])]
+            wide = fitted.pivot_table(index=["run", "method"], columns="quantity", values="value").reset_index()
+            lines.append("On the demo's checkpoints (mu_y of Lemma 4 from B_y(f)):\n")
+            lines.append(markdown_table(wide))
+    lines.append("## Figures\n")
+    lines += [f"- `{p.relative_to(directory)}`" for p in figures]
+    lines.append("")
+    lines.append("## Missing\n")
+    lines += [f"- {m}" for m in missing] or ["Nothing: every step ran."]
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _bounds_excerpt(bounds: pd.DataFrame) -> str:
+    ok = bounds[(bounds["status"] == "ok") & (bounds["class"].astype(str) == "all")]
+    if ok.empty:
+        return "No bound produced a value (see `evaluation/bounds.csv`, column `note`).\n"
+    table = ok.groupby(["bound", "form"], as_index=False).agg(
+        checkpoints=("checkpoint", "nunique"),
+        median_value=("value", "median"),
+        median_measured=("measured", "median"),
+        holds=("holds", lambda v: f"{int(np.nansum(v.astype(float)))}/{len(v)}"),
+        valid=("valid", lambda v: f"{int(v.astype(bool).sum())}/{len(v)}"),
+    )
+    return markdown_table(table) + "\nOverall (class = all) rows; `holds` counts checkpoints with measured <= bound.\n"

@@ -1,0 +1,108 @@
+"""Training for the studies: one call per (dataset, method, settings), reused when already finished.
+
+``train_once`` trains with ``training.loop.train`` into a folder (``last.pt`` + ``metrics.jsonl``),
+resumes a run that was cut short, and returns the finished one untouched; ``dataset`` loads each
+``DatasetSpec`` once per process (MNIST-5k takes seconds to read). Everything here imports
+``training`` lazily and raises ``MissingPiece`` when it is not there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studies.runner import MissingPiece, available
+
+_DATA_CACHE: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    checkpoint: Path  # the final checkpoint (last.pt)
+    metrics: list[dict]  # one dict per epoch (and the classifier stage), from metrics.jsonl
+    directory: Path
+
+
+def dataset(
+    name: str,
+    imbalance: float,
+    seed: int = 0,
+    options: dict | None = None,
+    data_root: str | None = None,
+    profile: str = "exp",
+    val_fraction: float = 0.1,
+):
+    """``training.data.load_dataset`` of this spec, loaded once per process."""
+    if not available("training.data", "load_dataset", "DatasetSpec"):
+        raise MissingPiece("needs training.data.load_dataset")
+    from training.data import DatasetSpec, load_dataset
+
+    spec = DatasetSpec(
+        name=name,
+        imbalance=float(imbalance),
+        profile=profile,
+        seed=int(seed),
+        val_fraction=val_fraction,
+        options=dict(options or {}),
+    )
+    key = json.dumps(
+        [name, float(imbalance), profile, int(seed), val_fraction, options or {}, data_root],
+        sort_keys=True,
+        default=str,
+    )
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = load_dataset(spec, data_root)
+    return _DATA_CACHE[key]
+
+
+def train_once(directory: str | Path, *, data=None, **config: Any) -> TrainedRun:
+    """Train ``TrainConfig(**config)`` into ``directory`` unless a finished ``last.pt`` is there.
+
+    A ``last.pt`` from an interrupted run is resumed; one whose recorded epochs differ from the
+    request is trained again from scratch (``overwrite``).
+    """
+    if not available("training.loop", "train") or not available("training.config", "TrainConfig"):
+        raise MissingPiece("needs training.loop.train and training.config.TrainConfig")
+    from training.checkpoints import load_checkpoint
+    from training.config import TrainConfig
+    from training.loop import train
+
+    directory = Path(directory)
+    last = directory / "last.pt"
+    config.setdefault("progress", False)
+    train_config = TrainConfig(**config)
+    resume = overwrite = False
+    if last.exists():
+        checkpoint = load_checkpoint(last)
+        stored = checkpoint.get("method", {}).get("training", {})
+        same = all(
+            stored.get(k) == v
+            for k, v in train_config.to_dict().items()
+            if v is not None and k not in ("progress", "device")
+        )
+        finished = int(checkpoint.get("epoch", 0)) >= int(checkpoint.get("epochs", 1)) and (
+            not checkpoint.get("method", {}).get("recipe", {}).get("classifier_stage")
+            or checkpoint.get("method", {}).get("stage")
+        )
+        if same and finished:
+            return TrainedRun(last, _metrics(directory), directory)
+        resume, overwrite = same, not same
+    train(train_config, data=data, out=directory, resume=resume, overwrite=overwrite)
+    return TrainedRun(last, _metrics(directory), directory)
+
+
+def _metrics(directory: Path) -> list[dict]:
+    path = directory / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def final_metrics(run: TrainedRun) -> dict:
+    """The last per-epoch metrics that carry test accuracies (the classifier stage's when it has them)."""
+    for metrics in reversed(run.metrics):
+        if metrics.get("test_balanced_accuracy") is not None:
+            return metrics
+    return run.metrics[-1] if run.metrics else {}
