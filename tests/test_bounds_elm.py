@@ -1,0 +1,452 @@
+"""Tests of ltbounds.bounds.elm (seed 000): property tests, SymPy checks and simulations."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.special import logsumexp
+
+from ltbounds import bounds
+from ltbounds.bounds import elm
+from ltbounds.bounds.concentration import clopper_pearson
+from ltbounds.bounds.result import EvaluationSplits
+from ltbounds.checks import InputError
+from ltbounds.outputs import Outputs
+
+# ----------------------------------------------------------------------------------------------
+# strategies: classes with 2..9 samples (often exactly 2), ties, duplicates, values up to 1e4
+
+
+@st.composite
+def class_data(draw, max_classes: int = 4, max_dim: int = 3, magnitude: float = 1e4):
+    num_classes = draw(st.integers(1, max_classes))
+    sizes = draw(st.lists(st.one_of(st.just(2), st.integers(2, 9)), min_size=num_classes, max_size=num_classes))
+    dim = draw(st.integers(1, max_dim))
+    labels = np.repeat(np.arange(num_classes), sizes)
+    labels = np.asarray(draw(st.permutations(labels.tolist())), dtype=np.int64)
+    special = st.sampled_from([0.0, 1.0, -1.0, magnitude, -magnitude])
+    values = st.one_of(special, st.floats(-10.0, 10.0), st.floats(-magnitude, magnitude))
+    embeddings = draw(hnp.arrays(np.float64, (labels.size, dim), elements=values))
+    return embeddings, labels, num_classes
+
+
+alphas = st.floats(-50.0, 50.0)
+
+
+def _naive_pull(embeddings, labels, alpha):
+    soft, hard, largest = [], [], []
+    for i in range(labels.size):
+        others = np.flatnonzero((labels == labels[i]) & (np.arange(labels.size) != i))
+        exponents = np.sum((embeddings[i] - embeddings[others]) ** 2, axis=1) - alpha[labels[i]]
+        soft.append(logsumexp(np.concatenate(([0.0], exponents))))
+        hard.append(max(0.0, float(exponents.max())))
+        largest.append(float(exponents.max()))
+    return np.array(soft), np.array(hard), np.array(largest)
+
+
+def _scale(embeddings, labels):
+    """Square of the largest distance to a class centroid: the size of the float64 round-off in d^2."""
+    stats = elm.class_statistics(embeddings, labels)
+    return 1.0 + float(np.max(np.sum((embeddings - stats["means"][labels]) ** 2, axis=1)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Omega_pull
+
+
+@given(class_data(), alphas)
+def test_pull_matches_the_definition_pair_by_pair(data, alpha):
+    embeddings, labels, num_classes = data
+    alpha_vector = np.full(num_classes, alpha)
+    pull = elm.elm_pull(embeddings, labels, alpha)
+    soft, hard, _ = _naive_pull(embeddings, labels, alpha_vector)
+    tolerance = 1e-9 * _scale(embeddings, labels)
+    np.testing.assert_allclose(pull.soft, soft, rtol=1e-9, atol=tolerance)
+    np.testing.assert_allclose(pull.hard, hard, rtol=1e-9, atol=tolerance)
+
+
+@given(class_data(), alphas)
+def test_hard_pull_is_strictly_below_soft_pull(data, alpha):
+    embeddings, labels, num_classes = data
+    pull = elm.elm_pull(embeddings, labels, alpha)
+    _, _, largest = _naive_pull(embeddings, labels, np.full(num_classes, alpha))
+    # Exact gap: Omega - Omega~ >= log(1 + e^{-|m|}), m the largest exponent; check it where float64 can see it.
+    exact_gap = np.log1p(np.exp(-np.abs(largest)))
+    visible = exact_gap > 1e-6 * np.maximum(1.0, np.abs(pull.soft))
+    assert np.all(pull.hard <= pull.soft + 1e-12 * np.maximum(1.0, np.abs(pull.soft)))
+    assert np.all(pull.soft[visible] - pull.hard[visible] >= 0.5 * exact_gap[visible])
+
+
+def test_pull_is_the_same_in_small_chunks_and_never_holds_the_whole_matrix(monkeypatch):
+    rng = np.random.default_rng(3)
+    embeddings = rng.normal(size=(3000, 4))
+    labels = np.zeros(3000, dtype=np.int64)
+    labels[:7] = 1
+    reference = elm.elm_pull(embeddings[:900], labels[:900], 2.0)
+    monkeypatch.setattr(elm, "_BLOCK_ELEMENTS", 1000)
+    chunked = elm.elm_pull(embeddings[:900], labels[:900], 2.0)
+    np.testing.assert_allclose(chunked.soft, reference.soft, rtol=1e-12)
+    np.testing.assert_allclose(chunked.hard, reference.hard, rtol=1e-12)  # BLAS block shapes round differently
+    monkeypatch.setattr(elm, "_BLOCK_ELEMENTS", 50_000)
+    tracemalloc.start()
+    elm.elm_pull(embeddings, labels, 2.0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    full_matrix = 2993 * 2993 * 8
+    assert peak < full_matrix / 10
+
+
+# ----------------------------------------------------------------------------------------------
+# Proposition 1, its expansion and the identity of App. C.1
+
+
+@given(class_data(), st.lists(alphas, min_size=4, max_size=4))
+def test_prop1_left_side_is_below_mean_pull(data, alpha):
+    embeddings, labels, num_classes = data
+    result = bounds.elm_prop1(embeddings, labels, np.array(alpha[:num_classes]))
+    slack = 1e-9 * _scale(embeddings, labels) + 1e-12 * np.abs(result.right)
+    assert np.all(result.left <= result.right + slack)
+
+
+def test_prop1_needs_the_divisor_n_of_the_appendix():
+    # |S_y| = 2 at distance d = 1, alpha = 0: with the unbiased divisor n - 1 the left side is 2 > log(1 + e).
+    embeddings, labels = np.array([[0.0], [1.0]]), np.array([0, 0])
+    result = bounds.elm_prop1(embeddings, labels, 0.0)
+    assert result.left[0] == pytest.approx(1.0) and result.right[0] == pytest.approx(math.log1p(math.e))
+    unbiased_left = 2 * 2 / 1 * (result.variance_sum[0] * 2 / 1) - 0.0 + math.log(1)
+    assert unbiased_left > result.right[0]
+
+
+@given(class_data(), alphas)
+def test_prop1_expanded_corrected_is_prop1_and_holds(data, alpha):
+    embeddings, labels, _ = data
+    corrected = bounds.elm_prop1_expanded(embeddings, labels, alpha, corrected=True)
+    prop1 = bounds.elm_prop1(embeddings, labels, alpha)
+    np.testing.assert_allclose(corrected.left, prop1.left, rtol=1e-12, atol=1e-12)
+    printed = bounds.elm_prop1_expanded(embeddings, labels, alpha)
+    counts = prop1.class_sizes
+    # printed = corrected with the variance term multiplied by n_y
+    variance_term = corrected.left + alpha - np.log(counts - 1.0)
+    tolerance = 1e-12 * counts * (np.abs(corrected.left) + abs(alpha) + np.log(counts))
+    assert np.all(np.abs(printed.left + alpha - np.log(counts - 1.0) - counts * variance_term) <= tolerance)
+
+
+@given(class_data())
+def test_pairwise_identity_numerically(data):
+    embeddings, labels, _ = data
+    left, right = bounds.pairwise_variance_identity(embeddings, labels)
+    np.testing.assert_allclose(left, right, rtol=1e-9, atol=1e-9 * _scale(embeddings, labels))
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_pairwise_identity_symbolically(n):
+    dim = 2
+    points = [sp.Matrix(sp.symbols(f"p{i}_0:{dim}", real=True)) for i in range(n)]
+    centroid = sum(points, sp.zeros(dim, 1)) / n
+    left = sum(((a - b).T * (a - b))[0] for a in points for b in points) / n**2
+    right = sp.Rational(2, n) * sum(((a - centroid).T * (a - centroid))[0] for a in points)
+    assert sp.expand(left - right) == 0
+
+
+def test_prop1_chain_symbolically_for_two_points():
+    # |S_y| = 2: bar Omega_pull = log(1 + e^{d^2 - alpha}) and the left side is d^2 - alpha (+ log 1).
+    d, alpha = sp.symbols("d alpha", real=True)
+    left = sp.Rational(2 * 2, 1) * (d**2 / 4) - alpha + sp.log(1)
+    right = sp.log(1 + sp.exp(d**2 - alpha))
+    gap = sp.simplify(right - left)
+    assert sp.simplify(gap - sp.log(1 + sp.exp(alpha - d**2))) == 0  # = log(1 + e^{-(d^2 - alpha)}) > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Section 4.2: Gaussian class-conditionals
+
+
+def test_printed_gaussian_exponent_is_exact_for_a_shared_variance_symbolically():
+    z1, z2, s = sp.symbols("z1 z2 sigma", positive=True)
+    z = sp.Matrix([z1, z2])
+
+    def difference(m1, m2, prior):
+        mu = sp.Matrix([m1, m2])
+        log_joint = -sp.log(2 * sp.pi * s**2) - ((z - mu).T * (z - mu))[0] / (2 * s**2) + sp.log(prior)
+        printed = (z.T * mu)[0] / s**2 - (mu.T * mu)[0] / (2 * s**2) + sp.log(prior)
+        return sp.simplify(sp.expand(log_joint - printed))
+
+    a, b, c, e, p, q = sp.symbols("a b c e p q", positive=True)
+    # the dropped part is the same for every class: it cancels in the softmax
+    assert sp.simplify(difference(a, b, p) - difference(c, e, q)) == 0
+    assert sp.simplify(difference(a, b, p) - (-sp.log(2 * sp.pi * s**2) - (z1**2 + z2**2) / (2 * s**2))) == 0
+
+
+@given(
+    hnp.arrays(np.float64, (4, 2), elements=st.floats(-20, 20)),
+    hnp.arrays(np.float64, (3, 2), elements=st.floats(-20, 20)),
+    st.floats(0.05, 30.0),
+    hnp.arrays(np.float64, 3, elements=st.floats(0.01, 1.0)),
+)
+def test_printed_gaussian_softmax_equals_bayes_posterior_for_a_shared_variance(z, means, variance, weights):
+    priors = weights / weights.sum()
+    printed = bounds.elm_gaussian_softmax_printed(z, means, variance, priors)
+    exact = bounds.elm_gaussian_posterior(z, means, variance, priors)
+    np.testing.assert_allclose(printed, exact, atol=1e-9)
+
+
+def test_printed_gaussian_softmax_is_not_affine_for_class_dependent_variances():
+    # the posterior log-odds along a line is quadratic: second differences do not vanish
+    z = np.linspace(-3, 3, 7)[:, None]
+    exact = bounds.elm_gaussian_posterior(z, [[0.0], [0.5]], [1.0, 4.0], [0.5, 0.5])
+    log_odds = np.log(exact[:, 1] / exact[:, 0])
+    assert np.max(np.abs(np.diff(log_odds, 2))) > 0.1
+    printed = bounds.elm_gaussian_softmax_printed(z, [[0.0], [0.5]], [1.0, 4.0], [0.5, 0.5])
+    assert np.max(np.abs(np.diff(np.log(printed[:, 1] / printed[:, 0]), 2))) < 1e-9
+
+
+# ----------------------------------------------------------------------------------------------
+# Lemmas 4-5 and the loss range
+
+
+@st.composite
+def logit_data(draw):
+    num_classes = draw(st.integers(2, 5))
+    n = draw(st.integers(2, 20))
+    labels = np.asarray(draw(hnp.arrays(np.int64, n, elements=st.integers(0, num_classes - 1))))
+    special = st.sampled_from([0.0, 1.0, -1.0, 1e4, -1e4])
+    logits = draw(hnp.arrays(np.float64, (n, num_classes), elements=st.one_of(special, st.floats(-1e4, 1e4))))
+    adjustment = draw(hnp.arrays(np.float64, num_classes, elements=st.floats(-7.0, 0.0)))
+    return logits, labels, adjustment
+
+
+@given(logit_data())
+def test_lemma4_loss_variance_is_below_log_odds_variance(data):
+    logits, labels, adjustment = data
+    result = bounds.elm_lemma4(logits, labels, adjustment)
+    present = result.class_sizes > 0
+    assert np.all(result.left[present] <= result.right[present] * (1 + 1e-9) + 1e-9)
+
+
+@given(hnp.arrays(np.float64, (12, 2), elements=st.floats(-50, 50)), st.floats(-5, 5))
+def test_lemma4_binary_reading_is_the_papers_ell_log(logits, delta_y):
+    labels = np.arange(12) % 2
+    adjustment = np.array([0.0, delta_y])
+    loss = bounds.logit_adjusted_loss(logits, labels, adjustment)
+    y = 2 * labels - 1
+    f = logits[:, 1] - logits[:, 0]
+    np.testing.assert_allclose(loss, np.logaddexp(0.0, -y * (f + delta_y)), rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def head_data(draw, max_classes: int = 4):
+    embeddings, labels, num_classes = draw(class_data(max_classes=max_classes, magnitude=100.0))
+    num_classes = max(num_classes, 2)
+    dim = embeddings.shape[1]
+    weight = draw(hnp.arrays(np.float64, (num_classes, dim), elements=st.floats(-5, 5)))
+    bias = draw(hnp.arrays(np.float64, num_classes, elements=st.floats(-5, 5)))
+    return embeddings, labels, weight, bias
+
+
+@given(head_data())
+def test_lemma5_loss_variance_is_below_lipschitz_times_trace(data):
+    embeddings, labels, weight, bias = data
+    adjustment = np.log(np.arange(1, weight.shape[0] + 1) / np.sum(np.arange(1, weight.shape[0] + 1)))
+    result = bounds.elm_lemma5(embeddings, labels, weight, bias, adjustment)
+    present = result.class_sizes > 0
+    assert np.all(result.left[present] <= result.right[present] * (1 + 1e-9) + 1e-9)
+
+
+def test_lemma5_constant_is_the_printed_one_for_two_classes():
+    weight = np.array([[1.0, 2.0], [-2.0, 6.0]])
+    result = bounds.elm_lemma5(np.eye(2), [0, 1], weight, [0.0, 0.0])
+    assert result.terms["lipschitz_squared"] == pytest.approx(np.sum((weight[1] - weight[0]) ** 2), rel=1e-12)
+
+
+@given(head_data(), st.floats(0.1, 20.0))
+def test_loss_range_bounds_the_loss_inside_the_ball(data, radius):
+    _, _, weight, bias = data
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(64, weight.shape[1]))
+    points *= radius * rng.uniform(0, 1, size=(64, 1)) / np.linalg.norm(points, axis=1, keepdims=True)
+    ranges = bounds.elm_loss_range(weight, bias, radius)
+    for label in range(weight.shape[0]):
+        loss = bounds.logit_adjusted_loss(points @ weight.T + bias, np.full(64, label))
+        assert np.all(loss <= ranges[label] * (1 + 1e-12))
+
+
+# ----------------------------------------------------------------------------------------------
+# Proposition 2: formula by hand, and coverage by simulation
+
+
+def test_prop2_as_printed_by_hand():
+    embeddings = np.array([[0.0, 1.0], [0.5, 0.0], [2.0, 1.0], [1.0, 2.0], [2.0, 2.0]])
+    labels = np.array([0, 0, 1, 1, 1])
+    weight, bias = np.array([[0.2, -0.1], [0.4, 0.3]]), np.array([0.1, -0.2])
+    counts, delta, alpha = np.array([30, 10]), 0.1, np.array([0.75, 0.25])
+    result = bounds.elm_prop2(embeddings, labels, weight, bias, counts, delta, alpha)
+    priors = counts / counts.sum()
+    w = weight[1] - weight[0]
+    f = embeddings @ w + (bias[1] - bias[0])
+    y = 2 * labels - 1
+    loss = np.logaddexp(0.0, -y * (f + np.log(priors[1] / priors[0])))
+    pull = bounds.elm_pull(embeddings, labels, alpha).soft_mean
+    sizes = np.array([2.0, 3.0])
+    radius = np.max(np.linalg.norm(embeddings, axis=1))
+    big_b = np.max(bounds.elm_loss_range(weight, bias, radius, np.log(priors)))
+    expected = 7 * big_b * math.log(2 / delta) / 3 * np.sum(priors / (sizes - 1))
+    expected += np.sum(priors * np.array([loss[:2].mean(), loss[2:].mean()]))
+    expected += np.linalg.norm(w) * math.sqrt(math.log(2 / delta) * np.sum(priors / sizes * (pull + alpha)))
+    assert result.value == pytest.approx(expected, rel=1e-12)
+    corrected = bounds.elm_prop2(embeddings, labels, weight, bias, counts, delta, alpha, log_factor=4.0)
+    assert corrected.value > result.value
+
+
+def _population(num_classes: int, dim: int, support: int, seed: int):
+    """Finite-support class-conditionals: class y is uniform on ``support`` fixed points (exact risks)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(num_classes, dim)) * 1.5
+    points = centres[:, None, :] + rng.uniform(-1, 1, size=(num_classes, support, dim))
+    return points
+
+
+@pytest.mark.parametrize(("kind", "num_classes"), [("printed", 2), ("corrected", 2), ("multiclass", 3)])
+def test_prop2_violation_rate_is_below_delta_by_simulation(kind, num_classes):
+    dim, support, delta, repetitions = 2, 400, 0.2, 120
+    points = _population(num_classes, dim, support, seed=11)
+    rng = np.random.default_rng(12)
+    weight = rng.normal(size=(num_classes, dim))
+    bias = rng.normal(size=num_classes) * 0.3
+    class_counts = np.array([40, 12, 5][:num_classes])
+    priors = class_counts / class_counts.sum()
+    radius = float(np.max(np.linalg.norm(points, axis=2)))
+    adjustment = np.log(priors)
+    risks = np.array(
+        [
+            bounds.logit_adjusted_loss(points[y] @ weight.T + bias, np.full(support, y), adjustment).mean()
+            for y in range(num_classes)
+        ]
+    )
+    target = float(np.mean(risks)) if kind == "multiclass" else float(np.sum(priors * risks))
+    sizes = class_counts // 2 + 2
+    labels = np.repeat(np.arange(num_classes), sizes)
+    violations, values = 0, []
+    for _ in range(repetitions):
+        index = np.concatenate([rng.integers(0, support, size) for size in sizes])
+        embeddings = points[labels, index]
+        arguments = (embeddings, labels, weight, bias, class_counts, delta, priors, radius)
+        if kind == "multiclass":
+            value = bounds.elm_prop2_multiclass(*arguments).value
+        else:
+            value = bounds.elm_prop2(*arguments, log_factor=2.0 if kind == "printed" else 4.0).value
+        values.append(value)
+        violations += target > value
+    assert clopper_pearson(violations, repetitions, 0.002)[0] <= delta
+    assert np.all(np.isfinite(values))
+
+
+def test_prop2_multiclass_variance_chain_is_above_the_direct_variance():
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(3), [30, 9, 2])
+    embeddings = rng.normal(size=(41, 4)) + labels[:, None]
+    weight, bias = rng.normal(size=(3, 4)), rng.normal(size=3)
+    result = bounds.elm_prop2_multiclass(embeddings, labels, weight, bias, [300, 90, 20], 0.05, 0.5)
+    assert result.terms["value_with_loss_variance"] <= result.value
+    assert result.terms["empirical_risk"] <= result.terms["value_with_loss_variance"]
+
+
+# ----------------------------------------------------------------------------------------------
+# validation
+
+
+def test_bad_inputs_are_rejected_with_the_argument_named():
+    embeddings, labels = np.zeros((4, 2)), np.array([0, 0, 1, 1])
+    with pytest.raises(InputError, match="at least 2 samples"):
+        bounds.elm_prop1(np.zeros((3, 2)), [0, 0, 1], 0.0)
+    with pytest.raises(InputError, match="labels"):
+        bounds.elm_prop1(embeddings, [0, 0, 1], 0.0)
+    with pytest.raises(InputError, match="embeddings"):
+        bounds.elm_prop1(np.array([[0.0, np.nan], [1, 1], [1, 1], [2, 2]]), labels, 0.0)
+    with pytest.raises(InputError, match="alpha"):
+        bounds.elm_prop1(embeddings, labels, [0.0, 1.0, 2.0])
+    with pytest.raises(InputError, match="embeddings"):
+        bounds.elm_lemma5(embeddings, labels, np.zeros((2, 3)), np.zeros(2))
+    for delta in (0.0, 1.0, -1.0, 2.0):
+        with pytest.raises(InputError, match="delta"):
+            bounds.elm_prop2(embeddings, labels, np.zeros((2, 2)), np.zeros(2), [5, 5], delta, 0.0)
+    with pytest.raises(InputError, match="binary"):
+        bounds.elm_prop2(np.zeros((6, 2)), np.repeat([0, 1, 2], 2), np.zeros((3, 2)), np.zeros(3), [5, 5, 5], 0.1, 0.0)
+    with pytest.raises(InputError, match="radius"):
+        bounds.elm_prop2(np.ones((4, 2)), labels, np.zeros((2, 2)), np.zeros(2), [5, 5], 0.1, 0.0, radius=0.5)
+    with pytest.raises(InputError, match="samples"):
+        bounds.elm_lemma3_as_printed([1.0], 0.1, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluators on concrete outputs
+
+
+def _outputs(per_class, split, seed, num_classes=4, dim=5, class_counts=(50, 20, 8, 2)):
+    means = np.random.default_rng(99).normal(size=(num_classes, dim)) * 2
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(num_classes), per_class)
+    embeddings = means[labels] + rng.normal(size=(labels.size, dim))
+    weight, bias = means * 0.5, np.zeros(num_classes)
+    return Outputs(
+        embeddings @ weight.T + bias, embeddings, labels, weight, bias, np.array(class_counts[:num_classes]), split
+    )
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return EvaluationSplits(
+        _outputs([50, 20, 8, 2], "train", 0), _outputs([20] * 4, "val", 1), _outputs([30] * 4, "test", 2)
+    )
+
+
+def test_deterministic_statements_hold_on_a_checkpoint_with_a_two_sample_class(splits):
+    for statement in ("elm.hard_pull_below_soft", "elm.prop1", "elm.prop1_expanded_corrected", "elm.lemma4"):
+        rows = bounds.STATEMENTS[statement].evaluate(splits, 0.05)
+        assert {row.class_index for row in rows} == {0, 1, 2, 3, None}
+        assert all(row.holds for row in rows), statement
+    printed = bounds.STATEMENTS["elm.prop1_expanded"].evaluate(splits, 0.05)
+    assert not all(row.holds for row in printed)
+
+
+def test_prop2_multiclass_is_certified_on_heldout_and_only_shape_on_train(splits):
+    rows = bounds.STATEMENTS["elm.prop2_multiclass"].evaluate(splits, 0.05)
+    overall = {row.split: row for row in rows if row.class_index is None}
+    assert overall["val"].form == "certified" and overall["val"].valid
+    assert overall["train"].form == "shape" and "f fixed before the sample" in overall["train"].assumptions_violated
+    assert overall["val"].holds
+    assert bounds.STATEMENTS["elm.prop2"].evaluate(splits, 0.05) == []  # binary only
+
+
+def test_binary_prop2_statements_report_the_union_bound_flag():
+    two = {"num_classes": 2, "class_counts": (40, 10)}
+    splits = EvaluationSplits(
+        _outputs([40, 10], "train", 0, **two), _outputs([25, 25], "val", 1, **two), _outputs([30, 30], "test", 2, **two)
+    )
+    printed = [r for r in bounds.STATEMENTS["elm.prop2"].evaluate(splits, 0.1) if r.split == "val"][0]
+    corrected = [r for r in bounds.STATEMENTS["elm.prop2_corrected"].evaluate(splits, 0.1) if r.split == "val"][0]
+    assert printed.assumptions_violated == ("union bound",)
+    assert corrected.valid and corrected.value > printed.value and corrected.holds
+    lemma5 = bounds.STATEMENTS["elm.lemma5"].evaluate(splits, 0.1)
+    assert all(row.form == "as_printed" and row.holds for row in lemma5)
+
+
+@settings(max_examples=10)
+@given(st.floats(1.0, 1000.0))
+def test_lemma3_corrected_rows_hold_for_any_imbalance(rho):
+    counts = (max(2, int(round(2 * rho))), 2)
+    two = {"num_classes": 2, "class_counts": counts}
+    splits = EvaluationSplits(
+        _outputs(list(counts), "train", 0, **two),
+        _outputs([20, 20], "val", 1, **two),
+        _outputs([20, 20], "test", 2, **two),
+    )
+    rows = bounds.STATEMENTS["elm.lemma3_corrected"].evaluate(splits, 0.05)
+    assert all(row.value >= row.terms["mean"] for row in rows)
+    assert {row.form for row in rows} == {"certified", "shape"}
