@@ -19,6 +19,7 @@ Usage::
 
 from .augment import augment_batch, crop_flip, pad_images
 from .batches import BatchIterator, class_balanced_order, epoch_order
+from .embedded import ELM_FIGURE1_IMBALANCE
 from .gaussian import GaussianPopulation, PopulationExpectation, PopulationRisk
 from .longtail import class_groups, long_tail_counts, long_tail_split
 from .registry import DATASET_OPTIONS, DATASETS, load_dataset
@@ -34,6 +35,7 @@ __all__ = [
     "DATASETS",
     "DATASET_OPTIONS",
     "DatasetSpec",
+    "ELM_FIGURE1_IMBALANCE",
     "GaussianPopulation",
     "LongTailData",
     "PopulationExpectation",

@@ -45,8 +45,9 @@ GAUSSIAN_OPTIONS: dict[str, Any] = {
 class PopulationRisk:
     """Per-class population 0-1 risk P(argmax_k (W x + b)_k != y | y) and its balanced mean.
 
-    ``standard_error`` is 0 for exact values, sqrt(p (1 - p) / n) for Monte Carlo; ``method`` is
-    "exact" or "monte_carlo"; ``samples_per_class`` is 0 for exact values.
+    ``method`` is "exact", "numerical" or "monte_carlo". ``standard_error`` is 0 for exact values,
+    sqrt(p (1 - p) / n) for Monte Carlo, and the requested absolute error of the integration for
+    "numerical" values; ``samples_per_class`` is 0 unless Monte Carlo.
     """
 
     per_class: np.ndarray
@@ -158,6 +159,7 @@ class GaussianPopulation:
         samples_per_class: int = 200_000,
         seed: int = 0,
         batch_size: int = 65_536,
+        tolerance: float = 1e-5,
     ) -> PopulationRisk:
         """P(argmax_k (W x + b)_k != y | y) per class; ties go to the lowest class index (torch.argmax).
 
@@ -166,11 +168,25 @@ class GaussianPopulation:
         risk_0 = Phi((a.mu_0 + c) / (sigma |a|)) and risk_1 = Phi(-(a.mu_1 + c) / (sigma |a|)).
         method "monte_carlo": ``samples_per_class`` fresh draws per class from a stream seeded by
         (seed, class), in batches; the same seed gives the same draws for every head (common random numbers).
+        Draws and scores are float32 (cheaper than float64; a float32 near-tie is decided differently from
+        float64 with negligible probability); the error counts are exact integers.
+        method "numerical" (any C, needs C - 1 <= d): 1 - risk_y = P(D_y x + e_y > 0) with rows
+        D_y = w_y - w_k, e_y = b_y - b_k (k != y), a (C-1)-variate normal orthant probability
+        Phi_S(D_y mu_y + e_y), S = sigma^2 D_y D_y^T, integrated by Genz's algorithm (scipy) to absolute
+        error ``tolerance`` (slow for many classes: tens of seconds at C = 10 and 1e-6); heads with singular S
+        (dependent weight differences) are refused: use Monte Carlo for them.
         "auto" is exact for two classes, Monte Carlo otherwise.
         """
         weight, bias = self._check_head(weight, bias)
-        if method not in ("auto", "exact", "monte_carlo"):
-            raise InputError(f"method must be 'auto', 'exact' or 'monte_carlo', got {method!r}")
+        if method not in ("auto", "exact", "numerical", "monte_carlo"):
+            raise InputError(f"method must be 'auto', 'exact', 'numerical' or 'monte_carlo', got {method!r}")
+        if method == "numerical":
+            if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
+                raise InputError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
+            per_class = self._numerical_risk(weight, bias, seed, float(tolerance))
+            return PopulationRisk(
+                per_class, float(per_class.mean()), np.full(self.num_classes, float(tolerance)), "numerical", 0
+            )
         if method == "exact" or (method == "auto" and self.num_classes == 2):
             if self.num_classes != 2:
                 raise InputError(
@@ -180,10 +196,10 @@ class GaussianPopulation:
             per_class = self._exact_binary_risk(weight, bias)
             return PopulationRisk(per_class, float(per_class.mean()), np.zeros(2), "exact", 0)
         samples_per_class = _check_count(samples_per_class, "samples_per_class")
-        weight_t = torch.as_tensor(weight, dtype=torch.float64)
-        bias_t = torch.as_tensor(bias, dtype=torch.float64)
+        weight_t = torch.as_tensor(weight, dtype=torch.float32)
+        bias_t = torch.as_tensor(bias, dtype=torch.float32)
         errors = np.zeros(self.num_classes)
-        for class_id, x in self._monte_carlo_batches(samples_per_class, seed, batch_size, torch.float64, "cpu"):
+        for class_id, x in self._monte_carlo_batches(samples_per_class, seed, batch_size, torch.float32, "cpu"):
             predictions = torch.argmax(x @ weight_t.T + bias_t, dim=1)
             errors[class_id] += float((predictions != class_id).sum())
         per_class = errors / samples_per_class
@@ -238,6 +254,33 @@ class GaussianPopulation:
                 count = min(batch_size, samples_per_class - start)
                 x = mean + self.sigma * torch.randn(count, self.dim, generator=generator, dtype=dtype)
                 yield class_id, x.to(device)
+
+    def _numerical_risk(self, weight: np.ndarray, bias: np.ndarray, seed: int, tolerance: float) -> np.ndarray:
+        from scipy.stats import multivariate_normal
+
+        risks = np.empty(self.num_classes)
+        for class_id in range(self.num_classes):
+            others = np.arange(self.num_classes) != class_id
+            differences = weight[class_id] - weight[others]
+            covariance = self.sigma**2 * differences @ differences.T
+            eigenvalues = np.linalg.eigvalsh(covariance)
+            if eigenvalues.min() <= 1e-10 * max(eigenvalues.max(), 1e-300):
+                raise InputError(
+                    f"method='numerical' needs linearly independent weight differences w_y - w_k (here for class "
+                    f"{class_id}; always so when C - 1 > dim): use method='monte_carlo'"
+                )
+            centre = differences @ self.means[class_id] + bias[class_id] - bias[others]
+            correct = multivariate_normal.cdf(
+                centre,
+                mean=np.zeros(centre.size),
+                cov=covariance,
+                abseps=tolerance,
+                releps=0.0,
+                maxpts=1_000_000 * centre.size,
+                rng=np.random.default_rng([int(seed), class_id]),
+            )
+            risks[class_id] = min(max(1.0 - float(correct), 0.0), 1.0)
+        return risks
 
     def _exact_binary_risk(self, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         direction = weight[1] - weight[0]
