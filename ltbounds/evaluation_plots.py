@@ -39,7 +39,7 @@ def _save(figure: Any, directory: Path, stem: str) -> list[Path]:
     paths = []
     for suffix in ("png", "pdf"):
         path = directory / f"{stem}.{suffix}"
-        figure.savefig(path, dpi=120 if suffix == "png" else None, bbox_inches="tight")
+        figure.savefig(path, dpi=110 if suffix == "png" else None)
         paths.append(path)
     _pyplot().close(figure)
     return paths
@@ -58,7 +58,7 @@ def plot_bound_vs_measured(bounds: pd.DataFrame, directory: Path) -> list[Path]:
     rows_of_panels = math.ceil(len(checkpoints) / columns)
     height = max(2.5, 0.32 * len(labels) + 1.2)
     figure, axes = plt.subplots(
-        rows_of_panels, columns, figsize=(5.5 * columns, height * rows_of_panels), squeeze=False, sharey=True
+        rows_of_panels, columns, figsize=(6.5 * columns, height * rows_of_panels), squeeze=False, sharey=True
     )
     positions = {label: i for i, label in enumerate(labels)}
     for axis in axes.ravel()[len(checkpoints) :]:
@@ -73,7 +73,8 @@ def plot_bound_vs_measured(bounds: pd.DataFrame, directory: Path) -> list[Path]:
         axis.scatter(measured[has], y[has], marker="o", facecolors="none", edgecolors="tab:blue", label="measured")
         for yi, v, m in zip(y[has], values[has], measured[has], strict=True):
             axis.plot([m, v], [yi, yi], color="0.7", linewidth=0.8, zorder=0)
-        axis.set_xscale("symlog", linthresh=1e-2)
+        axis.set_xscale("symlog", linthresh=1e-2, base=100)
+        axis.tick_params(axis="x", labelsize=7)
         axis.set_title(str(checkpoint), fontsize=9)
         axis.set_xlabel("value (symlog)")
         axis.grid(True, axis="x", alpha=0.3)
@@ -82,7 +83,12 @@ def plot_bound_vs_measured(bounds: pd.DataFrame, directory: Path) -> list[Path]:
         axis.set_yticklabels(labels, fontsize=7)
     axes[0][0].legend(fontsize=7, loc="best")
     figure.suptitle("Bound vs measured, overall rows (ltbounds evaluate)", fontsize=10)
-    figure.tight_layout()
+    # Fixed margins (no tight layout): text extents are measured once, at save time only.
+    label_inches = 0.055 * max(len(label) for label in labels) + 0.3
+    width, full_height = figure.get_size_inches()
+    figure.subplots_adjust(
+        left=min(0.6, label_inches / width), right=0.98, top=1 - 0.8 / full_height, bottom=0.45 / full_height
+    )
     return _save(figure, directory, "bound_vs_measured")
 
 
@@ -119,7 +125,7 @@ def plot_per_class_terms(per_class: pd.DataFrame, directory: Path) -> list[Path]
     if handles:
         figure.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(4, len(labels)))
     figure.suptitle("Per-class terms vs class size (ltbounds evaluate)", fontsize=10)
-    figure.tight_layout(rect=(0, 0.06, 1, 0.96))
+    figure.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.16, wspace=0.3, hspace=0.5)
     return _save(figure, directory, "per_class_terms")
 
 
@@ -147,6 +153,7 @@ def plot_elm_prop1(per_class: pd.DataFrame, directory: Path) -> list[Path]:
     axis.set_title("ELM Proposition 1 (000): left <= right, per class", fontsize=10)
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=6, loc="best")
+    figure.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.13)
     return _save(figure, directory, "elm_prop1")
 
 

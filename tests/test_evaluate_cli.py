@@ -1,0 +1,197 @@
+"""``ltbounds evaluate`` end to end: a trained checkpoint, an exported outputs file, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ltbounds.cli import main
+from ltbounds.outputs import Outputs, save_outputs
+
+REQUIRED_BOUND_COLUMNS = {
+    "checkpoint",
+    "method",
+    "bound",
+    "form",
+    "class",
+    "value",
+    "measured",
+    "slack",
+    "valid",
+    "assumptions_violated",
+    "note",
+}
+REQUIRED_CLASS_COLUMNS = {
+    "train_count",
+    "test_accuracy",
+    "group",
+    "B_y",
+    "min_margin",
+    "variance_trace",
+    "omega_pull",
+    "mu_y",
+}
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(tmp_path_factory):
+    """One epoch of VS+TLA+ADRW on a tiny Gaussian long-tail problem, through ``ltbounds train``."""
+    pytest.importorskip("training.loop")
+    out = tmp_path_factory.mktemp("train") / "vs"
+    code = main(
+        [
+            "train",
+            "--method",
+            "vs_tla_adrw",
+            "--dataset",
+            "gaussian",
+            "--imbalance",
+            "10",
+            "--epochs",
+            "1",
+            "--dataset-option",
+            "classes=3",
+            "--dataset-option",
+            "dim=4",
+            "--dataset-option",
+            "pool_per_class=120",
+            "--dataset-option",
+            "test_per_class=60",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert code == 0
+    return out / "last.pt"
+
+
+def exported_outputs(path, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = np.array([60, 15, 4][:classes])
+    weight, bias = rng.normal(size=(classes, 5)), rng.normal(size=classes)
+
+    def split(per_class, name):
+        labels = np.repeat(np.arange(classes), per_class)
+        embeddings = rng.normal(size=(labels.size, 5)) + 2 * weight[labels]
+        return Outputs(
+            embeddings @ weight.T + bias,
+            embeddings,
+            labels,
+            weight,
+            bias,
+            counts,
+            split=name,
+            name=f"mine{seed}",
+            method="la",
+        )
+
+    save_outputs(path, {"train": split(counts, "train"), "test": split(np.full(classes, 20), "test")})
+    return path
+
+
+def one_error_line(capsys) -> str:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("ltbounds evaluate: error: ")
+    return lines[0]
+
+
+def check_tables(out):
+    bounds = pd.read_csv(out / "bounds.csv")
+    assert REQUIRED_BOUND_COLUMNS <= set(bounds.columns)
+    assert len(bounds) > 0
+    assert set(bounds["form"].dropna()) <= {"as_printed", "certified", "corrected", "shape"}
+    ok = bounds[bounds["status"] == "ok"]
+    assert len(ok) > 0
+    evaluated = ok[np.isfinite(ok["measured"])]
+    np.testing.assert_allclose(evaluated["slack"], evaluated["value"] - evaluated["measured"], rtol=1e-9, atol=1e-12)
+    assert np.isfinite(ok[ok["valid"]]["value"]).all(), "a valid row must have a finite bound"
+    assert set(bounds["class"].astype(str)) - {"all"} <= {str(c) for c in range(10)}
+    per_class = pd.read_csv(out / "per_class.csv")
+    assert REQUIRED_CLASS_COLUMNS <= set(per_class.columns)
+    finite = per_class[["train_count", "test_accuracy", "B_y", "min_margin", "variance_trace"]].to_numpy(float)
+    assert np.isfinite(finite).all()
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Bounds vs measured risk") and "## In short" in report
+    assert (out / "manifest.json").exists()
+    return bounds, per_class
+
+
+def test_evaluate_a_checkpoint_from_ltbounds_train(trained_checkpoint, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["evaluate", str(trained_checkpoint), "--out", str(out), "--device", "cpu"]) == 0
+    bounds, per_class = check_tables(out)
+    assert set(bounds["checkpoint"]) == {"vs/last"} and set(bounds["method"]) == {"vs_tla_adrw"}
+    assert per_class["class"].tolist() == [0, 1, 2]
+    assert {"bound_vs_measured.png", "per_class_terms.pdf", "elm_prop1.png"} <= {p.name for p in out.iterdir()}
+    assert "vs/last" in capsys.readouterr().out
+
+
+def test_evaluate_several_exported_outputs_files_ranks_them(tmp_path):
+    first = exported_outputs(tmp_path / "a.npz", seed=0)
+    second = exported_outputs(tmp_path / "b.pt", seed=1)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(first), str(second), "--out", str(out), "--no-plots", "--delta", "0.1"]) == 0
+    bounds, _ = check_tables(out)
+    assert set(bounds["checkpoint"]) == {"mine0", "mine1"}
+    report = (out / "report.md").read_text()
+    assert "Kendall's tau" in report or "No overall bound" in report
+
+
+def test_corrupt_file_is_one_line_exit_2_and_no_output_directory(tmp_path, capsys):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"\x80\x02 definitely not a checkpoint")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(broken), "--out", str(out), "--no-plots"]) == 2
+    assert "broken.pt" in one_error_line(capsys)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.pt"], "no temporary directory left behind"
+
+
+def test_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(tmp_path, capsys):
+    foreign = tmp_path / "weights.pt"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, foreign)
+    assert main(["evaluate", str(foreign), "--out", str(tmp_path / "r"), "--no-plots"]) == 2
+    assert "neither an ltbounds checkpoint nor an outputs file" in one_error_line(capsys)
+    missing = tmp_path / "nowhere.pt"
+    assert main(["evaluate", str(missing), "--out", str(tmp_path / "r"), "--no-plots"]) == 2
+    assert "nowhere.pt" in one_error_line(capsys)
+
+
+def test_class_counts_that_do_not_match_the_data_are_one_line_exit_2(trained_checkpoint, tmp_path, capsys):
+    checkpoint = torch.load(trained_checkpoint, weights_only=True)
+    checkpoint["class_counts"] = [c + 1 for c in checkpoint["class_counts"]]
+    tampered = tmp_path / "tampered.pt"
+    torch.save(checkpoint, tampered)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(tampered), "--out", str(out), "--no-plots"]) == 2
+    assert "do not match" in one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(trained_checkpoint, tmp_path, capsys):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "old.txt").write_text("previous run")
+    code = main(["evaluate", str(trained_checkpoint), "--out", str(out), "--data-root", str(tmp_path / "absent")])
+    assert code == 2
+    assert "--data-root" in one_error_line(capsys)
+    checkpoint = torch.load(trained_checkpoint, weights_only=True)
+    checkpoint["dataset"] = {**checkpoint["dataset"], "name": "cifar10", "options": {}}
+    cifar = tmp_path / "cifar.pt"
+    torch.save(checkpoint, cifar)
+    assert main(["evaluate", str(cifar), "--out", str(out), "--no-plots"]) == 2
+    line = one_error_line(capsys)
+    assert "cifar" in line and ("data_root" in line or "data-root" in line)
+    assert [p.name for p in out.iterdir()] == ["old.txt"] and (out / "old.txt").read_text() == "previous run"
+
+
+def test_bad_delta_is_one_line_exit_2(tmp_path, capsys):
+    source = exported_outputs(tmp_path / "a.npz")
+    assert main(["evaluate", str(source), "--out", str(tmp_path / "r"), "--delta", "1.5"]) == 2
+    assert "--delta" in one_error_line(capsys)
