@@ -89,6 +89,24 @@ def test_fisher_minimiser_of_conditional_risk_is_bayes_balanced(case):
     np.testing.assert_allclose(f_star, closed_form - closed_form.mean(), atol=1e-4)
 
 
+@st.composite
+def sparse_eta_strategy(draw, num_classes: int) -> np.ndarray:
+    """Class posteriors with exact zeros (some classes impossible at this x) and exact ties."""
+    raw = draw(arrays(np.float64, num_classes, elements=st.sampled_from([0.0, 0.25, 1.0]) | st.floats(0.0, 1.0)))
+    assume(raw.sum() > 0.05)
+    return raw / raw.sum()
+
+
+@given(st.integers(2, 6).flatmap(lambda k: st.tuples(sparse_eta_strategy(k), priors_strategy(k), eta_strategy(k))))
+@settings(max_examples=30)
+def test_fisher_minimiser_is_bayes_balanced_with_zero_posteriors_and_ties(case):
+    eta, priors, delta_weights = case
+    alpha, margins = tutorial.fisher_consistent_parameters(priors, delta_weights)
+    f_star = tutorial.minimise_conditional_risk(eta, alpha, margins)
+    target = eta / priors
+    assert (target.max() - target[np.argmax(f_star)]) / target.max() <= 1e-6
+
+
 @given(st.integers(2, 6).flatmap(lambda k: st.tuples(eta_strategy(k), priors_strategy(k), eta_strategy(k))))
 def test_fisher_closed_form_is_stationary_point_of_conditional_risk(case):
     eta, priors, delta_weights = case
@@ -563,3 +581,24 @@ def test_etf_evaluator_flags_the_norm_condition():
     gradient = [r for r in results if "mean_gradient_gap" in r.terms]
     assert len(gradient) == 1 and not gradient[0].valid and gradient[0].measured > 0
     assert tutorial.STATEMENTS[5].evaluate(_splits(), 0.05) == []
+
+
+def test_etf_evaluator_reports_zero_gaps_on_an_etf_head_with_normalised_features():
+    k, d = 5, 7
+    head = tutorial.simplex_etf(k, d, seed=3).T * 2.0  # rows w_k with ||w_k||^2 = E_W = 4
+    labels = np.repeat(np.arange(k), 6)
+    raw = np.random.default_rng(0).normal(size=(labels.size, d))
+    embeddings = raw / np.linalg.norm(raw, axis=1, keepdims=True) * 3.0  # ||h||^2 = E_H = 9
+    outputs = Outputs(
+        logits=embeddings @ head.T,
+        embeddings=embeddings,
+        labels=labels,
+        head_weight=head,
+        head_bias=np.zeros(k),
+        class_counts=np.array([50, 20, 10, 5, 2]),
+        split="test",
+    )
+    gram, gradient = tutorial.STATEMENTS[4].evaluate(EvaluationSplits(train=outputs, test=outputs), 0.05)
+    assert gram.valid and gram.measured <= 1e-12 and gram.holds
+    assert gradient.valid and gradient.measured <= 1e-12 and gradient.holds
+    assert gradient.terms["E_W"] == pytest.approx(4.0) and gradient.terms["E_H"] == pytest.approx(9.0)

@@ -167,10 +167,17 @@ def fisher_conditional_risk(scores: Any, eta: Any, alpha: Any, margins: Any) -> 
     num_classes = f.shape[0]
     eta = _check_distribution(eta, "eta", length=num_classes, strictly_positive=False)
     alpha, margins = _check_pairwise(alpha, margins, num_classes)
+    return _conditional_risk(f, eta * alpha, margins)
+
+
+def _conditional_risk(f: np.ndarray, weight: np.ndarray, margins: np.ndarray) -> tuple[float, np.ndarray]:
+    # weight = eta * alpha; inputs already validated (called once per optimiser step)
     shifted = margins + f[None, :]
-    weight = eta * alpha
-    risk = float(weight @ (logsumexp(shifted, axis=1) - f))
-    gradient = weight @ softmax(shifted, axis=1) - weight
+    top = shifted.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted - top)
+    totals = exponentials.sum(axis=1)
+    risk = float(weight @ (np.log(totals) + top[:, 0] - f))
+    gradient = weight @ (exponentials / totals[:, None]) - weight
     return risk, gradient
 
 
@@ -185,8 +192,10 @@ def minimise_conditional_risk(eta: Any, alpha: Any, margins: Any) -> np.ndarray:
     num_classes = eta.shape[0]
     alpha, margins = _check_pairwise(alpha, margins, num_classes)
 
+    weight = eta * alpha
+
     def objective(f: np.ndarray) -> tuple[float, np.ndarray]:
-        return fisher_conditional_risk(f, eta, alpha, margins)
+        return _conditional_risk(f, weight, margins)
 
     start = np.zeros(num_classes)
     result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15})
