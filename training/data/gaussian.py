@@ -116,7 +116,9 @@ class GaussianPopulation:
         if not isinstance(generator, torch.Generator):
             generator = torch.Generator().manual_seed(0 if generator is None else int(generator))
         draw_device = generator.device
-        labels = torch.repeat_interleave(torch.arange(self.num_classes, device=draw_device), torch.as_tensor(counts))
+        labels = torch.repeat_interleave(
+            torch.arange(self.num_classes, device=draw_device), torch.as_tensor(counts, device=draw_device)
+        )
         noise = torch.randn(int(counts.sum()), self.dim, generator=generator, dtype=dtype, device=draw_device)
         means = torch.tensor(self.means, dtype=dtype, device=draw_device)
         x = means[labels] + self.sigma * noise
