@@ -122,7 +122,8 @@ def elm_pull(
     A sample alone in its class gets 0 (empty sum). Differentiable in embeddings and alpha; forward and
     backward both work in (chunk_size x chunk_size) blocks, memory O(chunk^2 + N d)."""
     embeddings, labels, alpha_tensor, chunk = _pull_inputs(embeddings, labels, alpha, chunk_size)
-    pieces = torch.zeros(embeddings.shape[0], dtype=embeddings.dtype, device=embeddings.device)
+    # zeros that stay on the autograd graph, so a batch of lone samples still back-propagates (zero grads)
+    pieces = 0.0 * (embeddings.sum(dim=1) + alpha_tensor[labels])
     order = torch.argsort(labels, stable=True)
     classes, sizes = torch.unique_consecutive(labels[order], return_counts=True)
     start = 0
