@@ -837,7 +837,8 @@ def _evaluate_gaussian_softmax(corrected: bool):
 def _loss_ranges(outputs: Any, adjustment: np.ndarray, radius: float) -> np.ndarray:
     """B_y for the model's own logits: linear head within ``radius``; cosine head |logit| <= scale."""
     if outputs.head_kind == "cosine":
-        gaps = 2.0 * outputs.head_scale + adjustment[None, :] - adjustment[:, None]
+        shift = outputs.head_bias + adjustment
+        gaps = 2.0 * abs(outputs.head_scale) + shift[None, :] - shift[:, None]
         np.fill_diagonal(gaps, -np.inf)
         return np.logaddexp(0.0, logsumexp(gaps, axis=1))
     return elm_loss_range(outputs.head_weight, outputs.head_bias, radius, adjustment)
