@@ -11,6 +11,9 @@ FIGURES: dict[str, tuple[str, str]] = {
     "coverage_violations": ("paper_figures.coverage_violations", "coverage"),
     "sharpness_ratio": ("paper_figures.sharpness_ratio", "sharpness"),
     "sharpness_symbolic": ("paper_figures.sharpness_symbolic", "sharpness"),
+    "drw_timing": ("paper_figures.drw_timing", "drw_timing"),
+    "vs_drw_gamma": ("paper_figures.vs_drw_gamma", "vs_drw"),
+    "vs_adrw_sensitivity": ("paper_figures.vs_adrw_sensitivity", "vs_drw"),
     "demo_accuracy": ("paper_figures.demo_accuracy", "demo"),
     "demo_bounds": ("paper_figures.demo_bounds", "demo"),
 }

@@ -44,6 +44,8 @@ from ltbounds.checks import InputError
 STUDY_MODULES: dict[str, str] = {
     "coverage": "studies.coverage",
     "sharpness": "studies.sharpness",
+    "drw_timing": "studies.drw_timing",
+    "vs_drw": "studies.vs_drw",
     "demo": "studies.demo",
 }
 
