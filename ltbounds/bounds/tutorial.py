@@ -83,7 +83,7 @@ def _check_distribution(
     """A finite 1-D probability vector (renormalised to sum to 1)."""
     vector = np.asarray(check_finite(values, name), dtype=np.float64)
     if vector.ndim != 1 or vector.size == 0:
-        raise InputError(f"{name} must be a non-empty 1-D vector of probabilities, got {values!r}")
+        raise InputError(f"{name} must be a non-empty 1-D vector of probabilities, got shape {vector.shape}")
     if length is not None and vector.shape[0] != length:
         raise InputError(f"{name} has {vector.shape[0]} entries but {length} classes were given")
     if strictly_positive and np.any(vector <= 0):
@@ -106,7 +106,10 @@ def _check_positive_vector(values: Any, name: str, length: int | None = None) ->
 
 
 def _check_tau(tau: float) -> float:
-    value = float(tau)
+    try:
+        value = float(tau)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"tau must be a finite number, got {tau!r}") from error
     if not math.isfinite(value):
         raise InputError(f"tau must be a finite number, got {tau!r}")
     return value
