@@ -60,7 +60,7 @@ def test_erratum_is_well_formed(erratum_id):
 @pytest.mark.parametrize("erratum_id", WITH_COUNTEREXAMPLE)
 def test_stored_counterexample_loads(erratum_id):
     entry = errata.REGISTRY[erratum_id]
-    assert entry.counterexample.endswith(".json")
+    assert entry.counterexample == f"{erratum_id}.json", "design.md: counterexamples/<statement id>.json"
     case = errata.load_counterexample(erratum_id)
     assert isinstance(case, dict) and case
     json.dumps(case)
