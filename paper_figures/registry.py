@@ -14,6 +14,10 @@ FIGURES: dict[str, tuple[str, str]] = {
     "drw_timing": ("paper_figures.drw_timing", "drw_timing"),
     "vs_drw_gamma": ("paper_figures.vs_drw_gamma", "vs_drw"),
     "vs_adrw_sensitivity": ("paper_figures.vs_adrw_sensitivity", "vs_drw"),
+    "elm_prop1": ("paper_figures.elm_prop1", "elm_geometry"),
+    "elm_margins": ("paper_figures.elm_margins", "elm_geometry"),
+    "elm_distances": ("paper_figures.elm_distances", "elm_geometry"),
+    "elm_two_moons": ("paper_figures.elm_two_moons", "elm_geometry"),
     "demo_accuracy": ("paper_figures.demo_accuracy", "demo"),
     "demo_bounds": ("paper_figures.demo_bounds", "demo"),
 }

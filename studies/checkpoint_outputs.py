@@ -1,20 +1,84 @@
-"""Checkpoint -> ``Outputs`` for the studies (through ``ltbounds.outputs.outputs_from_checkpoint``)."""
+"""Checkpoint -> ``Outputs`` for the studies, reusing the process's loaded datasets.
+
+``ltbounds.outputs.outputs_from_checkpoint`` reloads the dataset on each call; the studies read many
+checkpoints of one dataset (snapshots through training), so this loads each dataset once
+(``studies.training_runs.dataset``) and runs ``Outputs.from_module`` on the rebuilt model.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from studies.runner import MissingPiece, available
+from studies.training_runs import dataset
 
 
 def checkpoint_outputs(path: str | Path, splits: tuple[str, ...] = ("train", "test"), data_root: str | None = None):
     """(dict split -> Outputs, the checkpoint dict) for a checkpoint written by ``ltbounds train``."""
-    if not available("training.checkpoints", "load_checkpoint"):
-        raise MissingPiece("needs training.checkpoints.load_checkpoint")
-    if not available("ltbounds.outputs", "outputs_from_checkpoint"):
-        raise MissingPiece("needs ltbounds.outputs.outputs_from_checkpoint (checkpoint -> Outputs)")
-    from ltbounds.outputs import outputs_from_checkpoint
-    from training.checkpoints import load_checkpoint
+    if not available("training.checkpoints", "load_checkpoint", "model_from_checkpoint"):
+        raise MissingPiece("needs training.checkpoints (load_checkpoint, model_from_checkpoint)")
+    from ltbounds.checks import InputError
+    from ltbounds.outputs import Outputs
+    from training.checkpoints import load_checkpoint, model_from_checkpoint
 
     checkpoint = load_checkpoint(path)
-    return outputs_from_checkpoint(checkpoint, splits, data_root=data_root, name=Path(path).stem), checkpoint
+    spec = dict(checkpoint["dataset"])
+    data = dataset(
+        spec["name"],
+        spec.get("imbalance", 100.0),
+        spec.get("seed", 0),
+        spec.get("options") or {},
+        data_root,
+        spec.get("profile", "exp"),
+        spec.get("val_fraction", 0.1),
+    )
+    counts = np.asarray(checkpoint["class_counts"], dtype=np.int64)
+    if not np.array_equal(counts, np.asarray(data.class_counts)):
+        raise InputError(f"checkpoint {path}: its class counts do not match its dataset's")
+    model = model_from_checkpoint(checkpoint, "cpu")
+    method = checkpoint.get("method") or {}
+    outputs = {}
+    for split in splits:
+        part = getattr(data, split)
+        outputs[split] = Outputs.from_module(
+            model,
+            part.x,
+            part.y.cpu().numpy(),
+            counts,
+            split=split,
+            name=Path(path).parent.name,
+            method=str(method.get("name", "unknown")),
+            metadata={"dataset": spec, "epoch": checkpoint.get("epoch"), "method_spec": method},
+        )
+    return outputs, checkpoint
+
+
+def layer_embeddings(checkpoint: dict, x) -> list[np.ndarray]:
+    """The output of every ReLU of the model's embedding body (an MLP's hidden layers, a CNN's
+    stages), flattened, for nearest-centroid accuracy by layer (001, Figure 3)."""
+    import torch
+
+    from training.checkpoints import model_from_checkpoint
+
+    model = model_from_checkpoint(checkpoint, "cpu").eval()
+    captured: list[torch.Tensor] = []
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: captured.append(out.detach().flatten(1)))
+        for m in model.modules()
+        if isinstance(m, torch.nn.ReLU)
+    ]
+    layers: list[list[torch.Tensor]] = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, x.shape[0], 1024):
+                captured.clear()
+                model.embed(x[start : start + 1024])
+                layers.append(list(captured))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not layers or not layers[0]:
+        raise MissingPiece("the model has no ReLU layers to read embeddings from")
+    return [torch.cat([batch[i] for batch in layers]).double().numpy() for i in range(len(layers[0]))]

@@ -46,6 +46,7 @@ STUDY_MODULES: dict[str, str] = {
     "sharpness": "studies.sharpness",
     "drw_timing": "studies.drw_timing",
     "vs_drw": "studies.vs_drw",
+    "elm_geometry": "studies.elm_geometry",
     "demo": "studies.demo",
 }
 

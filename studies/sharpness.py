@@ -248,24 +248,20 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 
 def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> list[dict]:
-    """Lemma 4's mu_y on a trained checkpoint (``ltbounds.evaluate``'s per-class table, which reads
-    B_y(f) off the training split and calls ``bounds.vs_local_lipschitz``), the fitted kappa, and both
-    shape terms with those mu_y."""
-    if not available("ltbounds.evaluate", "load_splits", "per_class_table"):
-        raise MissingPiece("needs ltbounds.evaluate (load_splits, per_class_table)")
-    from ltbounds.evaluate import load_splits, per_class_table
+    """Lemma 4's mu_y on a trained checkpoint (``bounds.vs_local_lipschitz`` on the training split,
+    corrected reading, the VS parameters the checkpoint's outputs carry), the fitted kappa (slope of
+    log mu_y on log N_y), and both shape terms with those mu_y."""
+    if not available("ltbounds.bounds", "vs_local_lipschitz"):
+        raise MissingPiece("needs ltbounds.bounds.vs_local_lipschitz (003, Lemma 4)")
+    from ltbounds import bounds
+    from studies.checkpoint_outputs import checkpoint_outputs
 
-    name, splits, info = load_splits(str(path), "test", data_root=context.data_root)
-    import inspect
-
-    if len(inspect.signature(per_class_table).parameters) > 2:
-        table = per_class_table(name, splits, info.get("method_spec"))
-    else:
-        table = per_class_table(name, splits)
-    mu = table["mu_y"].to_numpy(dtype=np.float64)
+    outputs, checkpoint = checkpoint_outputs(path, ("train",), context.data_root)
+    train = outputs["train"]
+    mu = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading="corrected").mu, dtype=np.float64)
     if not np.all(np.isfinite(mu)):
-        raise MissingPiece("needs ltbounds.bounds.vs_local_lipschitz (003, Lemma 4) for mu_y on checkpoints")
-    counts = splits.train.class_counts
+        raise MissingPiece(f"vs_local_lipschitz gave non-finite mu_y on {path}")
+    counts = train.class_counts
     positive = mu > 0
     slope = np.nan
     if positive.sum() > 1 and np.ptp(np.log(counts[positive])) > 0:
@@ -273,18 +269,16 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
     terms = shape_terms(counts, mu)
     terms["ratio"] = terms["contraction"] / terms["union"] if terms["union"] > 0 else np.nan
     terms["fitted_kappa"] = -slope
-    method = info.get("method") or splits.train.method
-    base = {"method": method, "rho": float(counts.max() / counts.min()), "form": "shape"}
+    method = str((checkpoint.get("method") or {}).get("name", train.method))
+    base = {
+        "method": method,
+        "dataset": checkpoint["dataset"]["name"],
+        "rho": float(counts.max() / counts.min()),
+        "form": "shape",
+    }
     rows = [{**base, "quantity": key, "value": value} for key, value in terms.items()]
     rows += [
-        {
-            **base,
-            "quantity": "mu_y",
-            "class": int(y),
-            "class_count": int(counts[y]),
-            "value": float(mu[y]),
-            "B_y": float(table["B_y"].iloc[y]),
-        }
+        {**base, "quantity": "mu_y", "class": int(y), "class_count": int(counts[y]), "value": float(mu[y])}
         for y in range(counts.size)
     ]
     return rows

@@ -1,0 +1,210 @@
+"""ELM geometry (000): Proposition 1 through training, logit margins, intra-class distances, two moons.
+
+- ``prop1``: both sides of 000 Proposition 1 per class, on the training embeddings of snapshots
+  taken through training (``save_every``), for CE, LA and ELM with the same alpha_y (ELM's default
+  setting, ``training.methods.ELM_SETTINGS``), via ``ltbounds.bounds.elm_prop1``: the left side
+  2 n_y/(n_y - 1) tr(C_y) - alpha_y + log(n_y - 1) must stay below the mean pull objective.
+- ``margin``: the test-set logit margins gamma(x, y) = f_y(x) - max_{y' != y} f_y'(x) of the final
+  models, one row per sample, grouped Head / Torso / Tail = Many / Medium / Few (000, Figures 3, 6).
+- ``distance``: d_max(x) = max_{x+ in S_y} ||Phi(x) - Phi(x+)|| / max_{x in S} ||Phi(x)|| on the
+  training embeddings (000, Figure 4).
+- ``moons``: the 2-D embeddings of an MLP with a two-unit pre-output layer trained on the imbalanced
+  two moons with LA (CE + logit margins) vs ELM (000, Figure 1; one row per training point).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studies.runner import MissingPiece, Run, StudyContext, available
+from studies.training_runs import dataset, train_once
+
+NAME = "elm_geometry"
+QUESTION = "Does ELM's pull term tighten class-conditional embeddings and margins (000, Prop. 1, Figs 1, 3, 4, 6)?"
+FIGURES = ("elm_prop1", "elm_margins", "elm_distances", "elm_two_moons")
+
+
+@dataclass(frozen=True)
+class Settings:
+    dataset: str = "mnist5k"
+    imbalance: float = 100.0
+    methods: tuple[str, ...] = ("ce", "la", "elm", "dro_lt")
+    epochs: int = 200
+    snapshots: int = 10
+    model: str | None = None
+    hidden: tuple[int, ...] = (128, 64)
+    lr: float | None = None
+    moons_imbalance: float = 10.0
+    moons_methods: tuple[str, ...] = ("la", "elm")
+    moons_hidden: tuple[int, ...] = (64, 64, 2)
+    moons_epochs: int = 100
+    seeds: tuple[int, ...] = (0,)
+
+
+QUICK = Settings(methods=("ce", "la", "elm"), epochs=30, snapshots=5, model="mlp", lr=0.1, moons_epochs=40)
+FULL = Settings()
+
+
+def runs(settings: Settings) -> list[Run]:
+    planned = []
+    for seed in settings.seeds:
+        for method in settings.methods:
+            planned.append(
+                Run(f"{settings.dataset}_{method}_s{seed}", {"part": "main", "method": method, "seed": seed})
+            )
+        for method in settings.moons_methods:
+            planned.append(Run(f"moons_{method}_s{seed}", {"part": "moons", "method": method, "seed": seed}))
+    return planned
+
+
+def elm_alpha(class_counts: np.ndarray, dataset_name: str) -> np.ndarray:
+    """alpha_y of ELM's setting for this dataset: scale * base^exponent, base = n_y or pi_y (000, App. A.2)."""
+    from training.methods import ELM_SETTINGS
+
+    setting = ELM_SETTINGS.get(dataset_name, ELM_SETTINGS["default"])
+    counts = np.asarray(class_counts, dtype=np.float64)
+    base = counts if setting["alpha_base"] == "count" else counts / counts.sum()
+    return float(setting["alpha_scale"]) * base ** float(setting["alpha_exponent"])
+
+
+def _config(settings: Settings, run: Run, context: StudyContext) -> dict:
+    config = {"method": run.params["method"], "seed": run.params["seed"], "data_root": context.data_root}
+    if run.params["part"] == "moons":
+        config.update(
+            dataset="two_moons",
+            imbalance=settings.moons_imbalance,
+            epochs=settings.moons_epochs,
+            model="mlp",
+            model_options={"hidden": list(settings.moons_hidden)},
+        )
+        return config
+    config.update(
+        dataset=settings.dataset,
+        imbalance=settings.imbalance,
+        epochs=settings.epochs,
+        save_every=max(1, settings.epochs // settings.snapshots),
+    )
+    if settings.model is not None:
+        config["model"] = settings.model
+        if settings.model == "mlp":
+            config["model_options"] = {"hidden": list(settings.hidden)}
+    if settings.lr is not None:
+        config["lr"] = settings.lr
+    return config
+
+
+def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
+    if not available("ltbounds.bounds", "elm_prop1"):
+        raise MissingPiece("needs ltbounds.bounds.elm_prop1 (000, Proposition 1)")
+    from studies.checkpoint_outputs import checkpoint_outputs
+
+    config = _config(settings, run, context)
+    data = dataset(config["dataset"], config["imbalance"], run.params["seed"], data_root=context.data_root)
+    trained = train_once(context.scratch(run.key), data=data, **config)
+    if run.params["part"] == "moons":
+        outputs, _ = checkpoint_outputs(trained.checkpoint, ("train",), context.data_root)
+        train = outputs["train"]
+        if train.embeddings.shape[1] != 2:
+            raise MissingPiece(f"two-moons model has a {train.embeddings.shape[1]}-D embedding, not 2-D")
+        return [
+            {
+                "quantity": "embedding",
+                "sample": i,
+                "class": int(label),
+                "x0": float(z[0]),
+                "x1": float(z[1]),
+                "class_count": int(train.class_counts[label]),
+                "value": math.nan,
+            }
+            for i, (z, label) in enumerate(zip(train.embeddings, train.labels, strict=True))
+        ]
+    from ltbounds import bounds
+
+    counts = np.asarray(data.class_counts)
+    groups = _groups(counts)
+    alpha = elm_alpha(counts, settings.dataset)
+    rows: list[dict] = []
+    snapshots = sorted(Path(trained.directory).glob("epoch_*.pt"))
+    for path in [*snapshots, trained.checkpoint]:
+        outputs, checkpoint = checkpoint_outputs(path, ("train",), context.data_root)
+        train = outputs["train"]
+        sides = bounds.elm_prop1(train.embeddings, train.labels, alpha, num_classes=train.num_classes)
+        epoch = int(checkpoint.get("epoch", 0))
+        final = path == trained.checkpoint
+        for y in range(train.num_classes):
+            for side, values in (("prop1_left", sides.left), ("prop1_right", sides.right)):
+                rows.append(
+                    {
+                        "quantity": side,
+                        "epoch": epoch,
+                        "final": final,
+                        "class": y,
+                        "class_count": int(counts[y]),
+                        "group": groups[y],
+                        "value": float(values[y]),
+                    }
+                )
+    outputs, _ = checkpoint_outputs(trained.checkpoint, ("train", "test"), context.data_root)
+    test, train = outputs["test"], outputs["train"]
+    margins = _margins(test.logits, test.labels)
+    rows += [
+        {
+            "quantity": "margin",
+            "sample": i,
+            "class": int(y),
+            "class_count": int(counts[y]),
+            "group": groups[y],
+            "value": float(m),
+        }
+        for i, (m, y) in enumerate(zip(margins, test.labels, strict=True))
+    ]
+    distances = normalised_max_intra_class_distance(train.embeddings, train.labels)
+    rows += [
+        {
+            "quantity": "max_intra_distance",
+            "sample": i,
+            "class": int(y),
+            "class_count": int(counts[y]),
+            "group": groups[y],
+            "value": float(d),
+        }
+        for i, (d, y) in enumerate(zip(distances, train.labels, strict=True))
+    ]
+    return rows
+
+
+def _groups(counts: np.ndarray) -> np.ndarray:
+    names = {"many": "Head", "medium": "Torso", "few": "Tail"}
+    grouped = np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
+    return np.array([names[g] for g in grouped])
+
+
+def _margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """gamma(x, y) = f_y(x) - max_{y' != y} f_y'(x) (000, Sec. 5)."""
+    rows = np.arange(labels.size)
+    target = logits[rows, labels]
+    others = logits.copy()
+    others[rows, labels] = -np.inf
+    return target - others.max(axis=1)
+
+
+def normalised_max_intra_class_distance(embeddings: np.ndarray, labels: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """d_max(x) = max_{x+ in S_y} ||Phi(x) - Phi(x+)||_2 / max_{x in S} ||Phi(x)||_2 (000, Figure 4).
+
+    Chunked over rows so a class of 50,000 never builds its full distance matrix at once."""
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    scale = float(np.linalg.norm(embeddings, axis=1).max())
+    result = np.zeros(labels.size)
+    for y in np.unique(labels):
+        index = np.flatnonzero(labels == y)
+        members = embeddings[index]
+        norms = np.einsum("ij,ij->i", members, members)
+        for start in range(0, index.size, chunk):
+            block = members[start : start + chunk]
+            squared = norms[start : start + chunk, None] + norms[None, :] - 2.0 * block @ members.T
+            result[index[start : start + chunk]] = np.sqrt(np.maximum(squared.max(axis=1), 0.0))
+    return result / scale if scale > 0 else result
