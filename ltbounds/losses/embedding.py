@@ -46,6 +46,16 @@ def _self_mask(r0: int, r1: int, c0: int, c1: int, device) -> torch.Tensor | Non
     return rows == cols
 
 
+def _pull_exponents(points, squares, alpha, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
+    """||e_i - e_j||^2 - alpha for rows r0:r1 x columns c0:c1, -inf on the diagonal i = j (in place, no grad)."""
+    block = torch.addmm(squares[None, c0:c1], points[r0:r1], points[c0:c1].T, beta=1.0, alpha=-2.0)
+    block.add_(squares[r0:r1, None]).clamp_min_(0.0).sub_(alpha)
+    mask = _self_mask(r0, r1, c0, c1, points.device)
+    if mask is not None:
+        block.masked_fill_(mask, float("-inf"))
+    return block
+
+
 class _ClassPull(torch.autograd.Function):
     """Omega_pull of every member of ONE class, blockwise in forward and backward."""
 
@@ -60,10 +70,7 @@ class _ClassPull(torch.autograd.Function):
             acc = torch.zeros(r1 - r0, dtype=points.dtype, device=points.device)
             for c0 in range(0, n, chunk):
                 c1 = min(c0 + chunk, n)
-                block = _squared_distances(points[r0:r1], squares[r0:r1], points[c0:c1], squares[c0:c1]) - alpha
-                mask = _self_mask(r0, r1, c0, c1, points.device)
-                if mask is not None:
-                    block = block.masked_fill(mask, float("-inf"))
+                block = _pull_exponents(points, squares, alpha, r0, r1, c0, c1)
                 acc = torch.logaddexp(acc, torch.logsumexp(block, dim=1))
             out[r0:r1] = acc
         ctx.chunk = chunk
@@ -86,11 +93,8 @@ class _ClassPull(torch.autograd.Function):
             for c0 in range(0, n, chunk):
                 c1 = min(c0 + chunk, n)
                 cols = points[c0:c1]
-                block = _squared_distances(rows, squares[r0:r1], cols, squares[c0:c1]) - alpha
-                mask = _self_mask(r0, r1, c0, c1, points.device)
-                if mask is not None:
-                    block = block.masked_fill(mask, float("-inf"))
-                weight = torch.exp(block - out[r0:r1, None]) * grad_out[r0:r1, None]
+                block = _pull_exponents(points, squares, alpha, r0, r1, c0, c1)
+                weight = block.sub_(out[r0:r1, None]).exp_().mul_(grad_out[r0:r1, None])
                 grad_points[r0:r1] += 2.0 * (weight.sum(dim=1)[:, None] * rows - weight @ cols)
                 grad_points[c0:c1] += 2.0 * (weight.sum(dim=0)[:, None] * cols - weight.T @ rows)
         grad_alpha = None
