@@ -166,6 +166,32 @@ def test_logit_adjusted_loss_with_tau_two_is_not_balanced_consistent():
     assert np.argmax(f_star) == 1  # tau = 2: 0.95/0.81 = 1.17 < 0.05/0.01 = 5
 
 
+@given(
+    st.integers(2, 5).flatmap(
+        lambda k: st.tuples(
+            priors_strategy(k),
+            arrays(np.float64, (6, k), elements=st.floats(1e-3, 1.0)),
+            arrays(np.int64, 6, elements=st.integers(0, k - 1)),
+        )
+    )
+)
+def test_post_hoc_adjusted_bayes_rule_minimises_population_balanced_error(case):
+    # Finite X of 6 points: p(x|y) columns; eta_y(x) = pi_y p(x|y) / p(x). The slide's argmax eta/pi rule
+    # (= argmax s*_y - ln P(y)) must have the smallest exact BER, below argmax eta and any other rule.
+    priors, likelihood, other_rule = case
+    likelihood = likelihood / likelihood.sum(axis=0, keepdims=True)
+    joint = likelihood * priors[None, :]
+    eta = joint / joint.sum(axis=1, keepdims=True)
+    k = priors.shape[0]
+
+    def population_ber(rule):
+        return float(np.mean([1.0 - likelihood[rule == y, y].sum() for y in range(k)]))
+
+    balanced = np.argmax(tutorial.balanced_bayes_scores(eta, priors), axis=1)
+    assert population_ber(balanced) <= population_ber(np.argmax(eta, axis=1)) + 1e-12
+    assert population_ber(balanced) <= population_ber(other_rule) + 1e-12
+
+
 def test_balanced_error_rate_counts_ties_as_correct_and_skips_absent_classes():
     scores = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0], [3.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     labels = np.array([1, 1, 1, 0])
