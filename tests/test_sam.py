@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from training.sam import SAM, frozen_batch_norm_statistics
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Small tensors: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 vectors = arrays(np.float64, 4, elements=st.floats(-1e3, 1e3)).filter(lambda v: np.linalg.norm(v) > 1e-3)
 
