@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
+from ltbounds.bounds.elm import logsumexp
 from ltbounds.bounds.result import Assumption, BoundResult, EvaluationSplits, Statement
 from ltbounds.checks import InputError, check_delta, check_finite, check_labels, check_matrix
 
@@ -135,8 +135,12 @@ def drolt_nll(embeddings: Any, labels: Any, centroids: Any, metric: str = "eucli
     c is the label of z; Z is every row of ``embeddings``.
     """
     z, y, mu = _inputs(embeddings, labels, centroids)
-    d = _metric(_distances(z, mu), metric)
-    return d[np.arange(z.shape[0]), y] + logsumexp(-d, axis=0)[y]
+    return _nll_from_distances(_distances(z, mu), y, metric)
+
+
+def _nll_from_distances(distance: np.ndarray, y: np.ndarray, metric: str) -> np.ndarray:
+    d = _metric(distance, metric)
+    return d[np.arange(y.shape[0]), y] + logsumexp(-d, axis=0)[y]
 
 
 @dataclass(frozen=True)
@@ -182,12 +186,18 @@ def dro_lt_theorem1(
         r = np.full(mu.shape[0], float(r[0]))
     if r.shape[0] != mu.shape[0] or np.any(r < 0):
         raise InputError(f"radius must be >= 0, a scalar or one value per class ({mu.shape[0]})")
-    distance = _distances(z, mu)
-    rows = np.arange(z.shape[0])
+    return _theorem1_from_distances(_distances(z, mu), y, r, metric, form)
+
+
+def _theorem1_from_distances(
+    distance: np.ndarray, y: np.ndarray, r: np.ndarray, metric: str, form: str
+) -> DroLtTheorem1:
+    num_classes = distance.shape[1]
+    rows = np.arange(y.shape[0])
     if form == "as_printed":
         d = _metric(distance, metric)
         eps = r if metric == "euclidean" else r**2
-        same_class = y[:, None] == np.arange(mu.shape[0])[None, :]
+        same_class = y[:, None] == np.arange(num_classes)[None, :]
         denominator = logsumexp(-d - 2.0 * eps[None, :] * same_class, axis=0)
         bound = d[rows, y] + 2.0 * eps[y] + denominator[y]
     elif metric == "euclidean":
@@ -195,9 +205,9 @@ def dro_lt_theorem1(
     else:
         shrunk = np.maximum(distance - r[None, :], 0.0) ** 2
         bound = (distance[rows, y] + r[y]) ** 2 + logsumexp(-shrunk, axis=0)[y]
-    counts = np.bincount(y, minlength=mu.shape[0])
+    counts = np.bincount(y, minlength=num_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        class_bound = np.bincount(y, weights=bound, minlength=mu.shape[0]) / counts
+        class_bound = np.bincount(y, weights=bound, minlength=num_classes) / counts
     return DroLtTheorem1(bound, class_bound, r, metric, form)
 
 
@@ -283,8 +293,9 @@ def _evaluate_theorem1(corrected: bool):
             True,
         )
         rows = []
+        to_hat, to_true = _distances(z, mu_hat), _distances(z, mu_true)
         for metric in METRICS:
-            measured = drolt_nll(z, y, mu_true, metric)
+            measured = _nll_from_distances(to_true, y, metric)
             measured_class = np.bincount(y, weights=measured, minlength=train.num_classes) / np.maximum(
                 np.bincount(y, minlength=train.num_classes), 1
             )
@@ -297,8 +308,8 @@ def _evaluate_theorem1(corrected: bool):
                     else "||mu_c - hat mu_c|| <= r_c = R (1 + sqrt(2 ln(C/delta))) / sqrt(n_c) (McDiarmid, 1 - delta)",
                     bool(inside[present].all()),
                 )
-                result = dro_lt_theorem1(
-                    z, y, mu_hat, radius, metric, "as_printed" if form == "as_printed" else "corrected"
+                result = _theorem1_from_distances(
+                    to_hat, y, radius, metric, "as_printed" if form == "as_printed" else "corrected"
                 )
                 for c in np.flatnonzero(present):
                     rows.append(
