@@ -830,3 +830,22 @@ def test_bad_hyper_parameters_raise_input_error():
         losses.elm_pull(torch.zeros(3, 2), torch.tensor([0, 0, 1]), torch.tensor([float("nan"), 1.0]))
     with pytest.raises(InputError, match="reduction"):
         losses.cross_entropy(torch.zeros(2, 2), torch.tensor([0, 1]), reduction="avg")
+
+
+def test_build_loss_names_unknown_losses_and_hyper_parameters():
+    counts = np.array([10, 5, 2])
+    assert isinstance(losses.build_loss("vs", counts, gamma=0.2, reweighting="adrw", tla_epoch=3), losses.LossModule)
+    with pytest.raises(InputError, match="unknown loss"):
+        losses.build_loss("softmax_plus", counts)
+    with pytest.raises(InputError, match="max_m"):
+        losses.build_loss("ldam", counts, max_m=0.5)
+
+
+@given(moderate_cases, st.floats(1.0, 64.0))
+def test_ldam_on_a_prescaled_head_is_scale_one_with_scaled_margin(case, scale):
+    cosine = torch.tanh(case.logits)
+    unscaled = losses.REGISTRY["ldam"](case.class_counts, max_margin=0.5, scale=scale)(cosine, case.labels)
+    prescaled = losses.REGISTRY["ldam"](case.class_counts, max_margin=0.5 * scale, scale=1.0)(
+        scale * cosine, case.labels
+    )
+    assert close(unscaled, prescaled, rtol=1e-9, atol=1e-9)

@@ -17,6 +17,8 @@ Contract with the training code (names are stable)
 ---------------------------------------------------
 ``REGISTRY[name](class_counts, **hparams)`` returns an ``nn.Module`` (a ``LossModule``):
 
+- ``build_loss(name, class_counts, **hparams)`` does the same but raises ``InputError`` listing the valid
+  names / hyper-parameters when one is unknown (``REGISTRY[name](...)`` raises a plain ``TypeError``).
 - ``module(logits, labels)`` -> scalar mean loss; if ``module.needs_embeddings`` (class attribute, True
   for ``elm``, ``dro_lt``, ``center``): ``module(logits, labels, embeddings)``.
 - ``module.set_epoch(epoch)`` (0-based) applies schedules; a no-op where nothing is scheduled. Call it
@@ -33,8 +35,10 @@ Names and hyper-parameters (defaults in brackets):
 ``reweight``       cross-entropy with inverse-frequency weights [reweighting="inverse"]
 ``focal``          focal loss: gamma [2.0]; re-weighting schedule
 ``cb``             class-balanced loss: beta [0.9999], base softmax|sigmoid|focal ["softmax"], gamma [2.0]
-``ldam``           LDAM on cosine logits: max_margin [0.5], scale [30.0]; re-weighting schedule
-                   (LDAM-DRW = reweighting="drw")
+``ldam``           LDAM: max_margin [0.5], scale [30.0]; re-weighting schedule (LDAM-DRW =
+                   reweighting="drw"). Expects COSINE logits (a normalised linear head without its own
+                   scale); the loss applies s = scale. A head that already multiplies by s is equivalent
+                   to scale=1 with max_margin=0.5 * s (CE(s z - s m) is the same loss).
 ``la``             logit-adjusted CE: tau [1.0]; re-weighting schedule
 ``balanced_softmax`` balanced softmax (no hyper-parameters)
 ``cdt``            CDT: gamma [0.3]; tla_epoch [None]; re-weighting schedule
@@ -92,7 +96,7 @@ from ltbounds.losses.logit import (
     threshold_moving_predict,
     vs_loss,
 )
-from ltbounds.losses.modules import REGISTRY, LossModule
+from ltbounds.losses.modules import REGISTRY, LossModule, build_loss
 from ltbounds.losses.weights import (
     RADIUS_MODES,
     REWEIGHTING,
@@ -122,6 +126,7 @@ __all__ = [
     "LossModule",
     "adrw_weights",
     "balanced_softmax_loss",
+    "build_loss",
     "cdt_loss",
     "cdt_scales",
     "center_loss",

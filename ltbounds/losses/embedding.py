@@ -153,7 +153,7 @@ def elm_pull_hard(
 
     000 states Omega~_pull < Omega_pull. With |S_y| >= 2 this holds strictly in exact arithmetic:
     0 < Omega_pull - Omega~_pull <= log |S_y|; it is an equality (0 = 0) for a sample alone in its class,
-    and in floating point the gap rounds to 0 once the largest exponent exceeds ~17 (float32) / ~37
+    and in floating point the gap rounds to 0 once the largest exponent exceeds ~16 (float32) / ~34
     (float64) or falls below the underflow threshold."""
     embeddings, labels, alpha_tensor, chunk = _pull_inputs(embeddings, labels, alpha, chunk_size)
     n = embeddings.shape[0]

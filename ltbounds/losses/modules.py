@@ -7,6 +7,7 @@ applies the DRW / ADRW / TLA / DRO-LT schedules (a no-op for modules without one
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -423,3 +424,22 @@ REGISTRY: dict[str, type[LossModule]] = {
     "dro_lt": DROLTLoss,
     "center": CenterLoss,
 }
+
+
+def build_loss(name: str, class_counts: Any, **hparams: Any) -> LossModule:
+    """``REGISTRY[name](class_counts, **hparams)`` with an ``InputError`` (not a ``KeyError``/``TypeError``)
+    naming the valid choices when ``name`` or a hyper-parameter is unknown."""
+    if name not in REGISTRY:
+        raise InputError(f"unknown loss {name!r}; choose one of {sorted(REGISTRY)}")
+    cls = REGISTRY[name]
+    accepted: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is LossModule or not issubclass(klass, LossModule):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        accepted |= {p for p, v in parameters.items() if v.kind is v.KEYWORD_ONLY or v.kind is v.POSITIONAL_OR_KEYWORD}
+    accepted -= {"self", "class_counts"}
+    unknown = sorted(set(hparams) - accepted)
+    if unknown:
+        raise InputError(f"loss {name!r} has no hyper-parameter(s) {unknown}; valid: {sorted(accepted)}")
+    return cls(class_counts, **hparams)
