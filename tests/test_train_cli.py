@@ -1,0 +1,91 @@
+"""`ltbounds train`: a run end to end, resume, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ltbounds.cli import main
+from training.checkpoints import load_checkpoint
+
+GAUSSIAN = [
+    "--dataset", "gaussian", "--imbalance", "10", "--dataset-option", "classes=3", "--dataset-option", "dim=4",
+    "--dataset-option", "pool_per_class=40", "--dataset-option", "test_per_class=10", "--model-option",
+    "hidden=[8]", "--batch-size", "16", "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Tiny models: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_train_writes_a_checkpoint_and_metrics_then_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        ["train", "--method", "vs_tla_adrw", *GAUSSIAN, "--epochs", "3", "--out", str(out), "--save-every", "2"]
+    )
+    assert code == 0
+    printed = capsys.readouterr()
+    assert "balanced test accuracy" in printed.out
+    assert "epoch 3/3" in printed.err or "epoch 3/3" in printed.out  # per-epoch line through tqdm.write
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2, 3]
+    checkpoint = load_checkpoint(out / "last.pt")
+    assert checkpoint["method"]["name"] == "vs_tla_adrw"
+    assert checkpoint["method"]["hparams"]["tla_epoch"] == 2  # T0 = 80 % of 3 epochs
+    assert checkpoint["dataset"]["options"]["classes"] == 3
+    assert (out / "epoch_002.pt").exists()
+    # a finished run resumed is a no-op that keeps the metrics
+    assert main(["train", "--method", "vs_tla_adrw", *GAUSSIAN, "--epochs", "3", "--out", str(out), "--resume"]) == 0
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_list_methods(capsys):
+    assert main(["train", "--list-methods"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("ldam_drw", "vs_tla_adrw", "elm", "dro_lt_learned", "tau_norm"):
+        assert name in listed
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--method", "nope"], "unknown method 'nope'; valid methods: "),
+        (["--dataset", "imagenet"], "unknown dataset 'imagenet'; valid names: "),
+        (["--epochs", "-2"], "epochs must be a positive whole number"),
+        (["--imbalance", "0.5"], "must be >= 1"),
+        (["--method", "elm", "--lam", "-0.1"], r"--lam \(lambda\) must be >= 0"),
+        (["--method", "elm", "--loss-arg", "lambda_pull=-1"], r"lambda_pull \(lambda\) must be >= 0"),
+        (["--method", "dro_lt", "--lam", "2"], "lambda_ce must lie in"),
+        (["--method", "ce", "--lam", "0.1"], "has no lambda"),
+        (["--loss-arg", "tau"], "expects KEY=VALUE"),
+        ([], "--out is required"),
+    ],
+)
+def test_bad_input_prints_one_line_and_exits_2(arguments, message, tmp_path, capsys):
+    base = ["train", "--epochs", "1", "--no-progress"]
+    if "--dataset" not in arguments:
+        base += GAUSSIAN
+    if arguments:
+        base += ["--out", str(tmp_path / "run")]
+    assert main(base + arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert error.startswith("ltbounds train: error: ")
+    assert pytest.importorskip("re").search(message, error), error
+
+
+def test_train_does_not_import_training_until_run():
+    import subprocess
+    import sys
+
+    code = "import sys; from ltbounds.cli import build_parser; build_parser('train'); print('training' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
