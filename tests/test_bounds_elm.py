@@ -450,3 +450,47 @@ def test_lemma3_corrected_rows_hold_for_any_imbalance(rho):
     rows = bounds.STATEMENTS["elm.lemma3_corrected"].evaluate(splits, 0.05)
     assert all(row.value >= row.terms["mean"] for row in rows)
     assert {row.form for row in rows} == {"certified", "shape"}
+
+
+def test_pull_cache_notices_an_in_place_change():
+    embeddings, labels = np.array([[0.0], [1.0], [3.0]]), np.array([0, 0, 0])
+    before = elm.elm_pull(embeddings, labels, 0.0).soft.copy()
+    embeddings[2, 0] = 10.0
+    after = elm.elm_pull(embeddings, labels, 0.0).soft
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, _naive_pull(embeddings, labels, np.zeros(1))[0], rtol=1e-12)
+
+
+@st.composite
+def checkpoints(draw):
+    """Training outputs with long-tailed counts (rho up to 1000, a class of exactly 2), ties and duplicates."""
+    from ltbounds import strategies as lts
+
+    counts = draw(lts.class_counts(min_classes=2, max_classes=4, max_ratio=1000.0, max_min_count=3))
+    seed = draw(st.integers(0, 2**16))
+    spread = draw(st.sampled_from([1e-3, 1.0, 100.0]))
+    tied = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(counts.size), counts)
+    means = rng.normal(size=(counts.size, 3)) * 3
+    embeddings = means[labels] + spread * rng.normal(size=(labels.size, 3))
+    if tied:
+        embeddings = np.round(embeddings)  # ties and exact duplicates
+    weight, bias = rng.normal(size=(counts.size, 3)), rng.normal(size=counts.size)
+    return Outputs(embeddings @ weight.T + bias, embeddings, labels, weight, bias, counts, "train")
+
+
+@settings(max_examples=10)  # each example evaluates six statements on up to 2,000 samples
+@given(checkpoints())
+def test_deterministic_statements_hold_on_long_tailed_checkpoints(train):
+    splits = EvaluationSplits(train)
+    for statement in (
+        "elm.hard_pull_below_soft",
+        "elm.prop1",
+        "elm.prop1_expanded_corrected",
+        "elm.pairwise_variance_identity",
+        "elm.lemma4",
+        "elm.lemma5",
+    ):
+        rows = bounds.STATEMENTS[statement].evaluate(splits, 0.05)
+        assert rows and all(row.holds for row in rows), statement
