@@ -18,6 +18,10 @@ FIGURES: dict[str, tuple[str, str]] = {
     "elm_margins": ("paper_figures.elm_margins", "elm_geometry"),
     "elm_distances": ("paper_figures.elm_distances", "elm_geometry"),
     "elm_two_moons": ("paper_figures.elm_two_moons", "elm_geometry"),
+    "drolt_theorem1": ("paper_figures.drolt_theorem1", "drolt"),
+    "drolt_radii": ("paper_figures.drolt_radii", "drolt"),
+    "drolt_ncm_layers": ("paper_figures.drolt_ncm_layers", "drolt"),
+    "methods_table": ("paper_figures.methods_table", "methods_table"),
     "demo_accuracy": ("paper_figures.demo_accuracy", "demo"),
     "demo_bounds": ("paper_figures.demo_bounds", "demo"),
 }

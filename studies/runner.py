@@ -47,6 +47,8 @@ STUDY_MODULES: dict[str, str] = {
     "drw_timing": "studies.drw_timing",
     "vs_drw": "studies.vs_drw",
     "elm_geometry": "studies.elm_geometry",
+    "drolt": "studies.drolt",
+    "methods_table": "studies.methods_table",
     "demo": "studies.demo",
 }
 
@@ -133,6 +135,15 @@ def _progress(iterable, total: int, description: str, enabled: bool):
     return tqdm(iterable, total=total, desc=description, unit="run", file=sys.stderr, dynamic_ncols=True)
 
 
+def _plan(module: ModuleType, settings: Any, data_root: str | None) -> list[Run]:
+    """``module.runs(settings)``, or ``runs(settings, data_root)`` for studies whose runs depend on local data."""
+    import inspect
+
+    if "data_root" in inspect.signature(module.runs).parameters:
+        return list(module.runs(settings, data_root))
+    return list(module.runs(settings))
+
+
 def run_study(
     study: str | ModuleType,
     *,
@@ -160,7 +171,7 @@ def run_study(
     missing = list(module.requirements()) if hasattr(module, "requirements") else []
 
     started = time.perf_counter()
-    planned = list(module.runs(settings))
+    planned = list(_plan(module, settings, data_root))
     keys = [run.key for run in planned]
     if len(set(keys)) != len(keys):
         raise RuntimeError(f"study {module.NAME} planned duplicate run keys")
