@@ -94,6 +94,7 @@ class Evaluation:
         """Write every artefact into ``directory`` atomically (a temporary sibling moved into place)."""
         from ltbounds.artifacts import atomic_directory, write_manifest
 
+        check_output_directory(directory)
         started = time.perf_counter()
         with atomic_directory(directory) as staging:
             self.bounds.to_csv(staging / "bounds.csv", index=False)
@@ -123,6 +124,23 @@ class Evaluation:
                 },
             )
         return Path(directory)
+
+
+REPORT_MARKERS = ("manifest.json", "bounds.csv")
+
+
+def check_output_directory(directory: str | os.PathLike) -> Path:
+    """``directory`` may be new, empty, or an earlier report (it is replaced whole): anything else is
+    refused, so ``--out .`` can never wipe a folder of the user's files."""
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--out {target} is a file; give a directory for the report")
+    if target.is_dir() and any(target.iterdir()) and not all((target / name).exists() for name in REPORT_MARKERS):
+        raise InputError(
+            f"--out {target} exists and is not an earlier ltbounds evaluate report (it would be replaced whole); "
+            "choose a new or empty directory"
+        )
+    return target
 
 
 def evaluate(

@@ -180,7 +180,8 @@ def test_class_counts_that_do_not_match_the_data_are_one_line_exit_2(trained_che
 def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(trained_checkpoint, tmp_path, capsys):
     out = tmp_path / "report"
     out.mkdir()
-    (out / "old.txt").write_text("previous run")
+    for name in ("manifest.json", "bounds.csv", "old.txt"):
+        (out / name).write_text("previous run")
     code = main(["evaluate", str(trained_checkpoint), "--out", str(out), "--data-root", str(tmp_path / "absent")])
     assert code == 2
     assert "--data-root" in one_error_line(capsys)
@@ -191,7 +192,15 @@ def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(tr
     assert main(["evaluate", str(cifar), "--out", str(out), "--no-plots"]) == 2
     line = one_error_line(capsys)
     assert "cifar" in line and ("data_root" in line or "data-root" in line)
-    assert [p.name for p in out.iterdir()] == ["old.txt"] and (out / "old.txt").read_text() == "previous run"
+    assert sorted(p.name for p in out.iterdir()) == ["bounds.csv", "manifest.json", "old.txt"]
+    assert (out / "old.txt").read_text() == "previous run"
+
+
+def test_an_out_directory_holding_other_files_is_refused_not_wiped(tmp_path, capsys):
+    source = exported_outputs(tmp_path / "a.npz")
+    assert main(["evaluate", str(source), "--out", str(tmp_path), "--no-plots"]) == 2
+    assert "not an earlier ltbounds evaluate report" in one_error_line(capsys)
+    assert (tmp_path / "a.npz").exists()
 
 
 def test_bad_delta_is_one_line_exit_2(tmp_path, capsys):

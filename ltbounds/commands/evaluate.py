@@ -17,7 +17,12 @@ import time
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="CKPT_OR_OUTPUTS", help="checkpoints (.pt) or outputs files")
-    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write (replaced as a whole)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="report directory: new, empty, or an earlier report (replaced whole)",
+    )
     parser.add_argument("--delta", type=float, default=0.05, help="confidence parameter, bounds hold w.p. 1 - delta")
     parser.add_argument(
         "--heldout", choices=("test", "val"), default="test", help="split fixed-model bounds are certified on"
@@ -38,10 +43,11 @@ def _device(choice: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ltbounds.checks import InputError, check_delta
-    from ltbounds.evaluate import evaluate
+    from ltbounds.evaluate import check_output_directory, evaluate
 
     started = time.perf_counter()
     check_delta(args.delta, "--delta")
+    check_output_directory(args.out)
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
     evaluation = evaluate(
