@@ -188,6 +188,9 @@ def test_unknown_option_lists_the_valid_ones_and_spec_round_trips():
         load_dataset(DatasetSpec("mnist5k", options={"flaten": True}))
     data = load_dataset(DatasetSpec("gaussian", imbalance=10, options={"classes": 3, "dim": 4}))
     assert DatasetSpec.from_dict(dataclasses.asdict(data.spec)) == data.spec
+    assert hash(DatasetSpec.from_dict(dataclasses.asdict(data.spec))) == hash(data.spec)
+    with pytest.raises(InputError, match="unknown field"):
+        DatasetSpec.from_dict({"name": "gaussian", "rho": 10})
     again = load_dataset(DatasetSpec.from_dict(dataclasses.asdict(data.spec)))
     assert torch.equal(again.train.x, data.train.x)
 

@@ -7,6 +7,7 @@ spec alone reproduces the data.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -60,6 +61,11 @@ class DatasetSpec:
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "val_fraction", val_fraction)
         object.__setattr__(self, "options", dict(self.options))
+
+    def __hash__(self) -> int:
+        # The options dict is unhashable; hash its canonical JSON so specs can key caches.
+        options = json.dumps(self.options, sort_keys=True, default=repr)
+        return hash((self.name, self.imbalance, self.profile, self.seed, self.val_fraction, options))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DatasetSpec:
