@@ -71,3 +71,19 @@ def test_lemma3_printed_violation_rate_exceeds_delta_by_simulation_and_the_corre
     corrected_violations = int(np.sum(big_b * p > corrected))
     assert clopper_pearson(printed_violations, repetitions, 0.002)[0] > delta  # clearly above delta
     assert clopper_pearson(corrected_violations, repetitions, 0.002)[0] <= delta
+
+
+def test_lemma3_read_with_the_range_term_outside_and_divisor_n_survives_an_exact_bernoulli_search():
+    # The errata entry claims only the square-root scope breaks Lemma 3: check the other reading exactly.
+    probabilities = np.linspace(0.001, 0.999, 999)
+    worst = 0.0
+    for n in range(2, 41):
+        k = np.arange(n + 1)
+        means = k / n
+        pmf = stats.binom.pmf(k[None, :], n, probabilities[:, None])
+        for delta in (0.01, 0.05, 0.1, 0.2, 0.5):
+            log_term = np.log(2 / delta)
+            bound = means + np.sqrt(2 * means * (1 - means) * log_term / n) + 7 * log_term / (3 * (n - 1))
+            violation = np.sum(pmf * (probabilities[:, None] > bound[None, :]), axis=1)
+            worst = max(worst, float(violation.max()) / delta)
+    assert worst < 0.07
