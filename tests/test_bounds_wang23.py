@@ -93,6 +93,16 @@ def test_vs_gradient_formula_symbolically():
     assert sp.simplify(sum(p[k] for k in range(3) if k != y) - (1 - p[y])) == 0
 
 
+def test_lemma4_gradient_bound_inequality_symbolically():
+    """SymPy: (sum_{k != y} beta_k)^2 (sum_{k != y} p_k)^2 - sum_{k != y} beta_k^2 p_k^2 expands to a polynomial
+    with nonnegative coefficients in positive variables, so ||grad|| <= alpha_y beta~_y (1 - p_y) (003, Lemma 4)."""
+    b = sp.symbols("b1:5", positive=True)
+    p = sp.symbols("p1:5", positive=True)
+    difference = sp.expand(sum(b) ** 2 * sum(p) ** 2 - sum(bk**2 * pk**2 for bk, pk in zip(b, p, strict=True)))
+    coefficients = sp.Poly(difference, *b, *p).coeffs()
+    assert coefficients and all(coefficient > 0 for coefficient in coefficients)
+
+
 @st.composite
 def box_points(draw):
     """A box (b_y, a_y) per class, VS parameters, and points v with v_y >= b_y and v_k <= a_y."""
@@ -380,3 +390,18 @@ def test_certified_union_and_thm1_bounds_are_non_vacuous_and_cover_on_easy_data(
                 assert row.value < row.terms["loss_cap_M"], (row.value, row.terms)
             violations[statement_id] += not row.holds
     assert all(count <= 3 for count in violations.values()), violations
+
+
+def test_lemma4_evaluator_rows_corrected_hold_and_metadata_parameters_are_used():
+    rng = np.random.default_rng(5)
+    counts = np.array([300, 30, 3])
+    train = gaussian_split(rng, counts, None, "train", counts)
+    splits = EvaluationSplits(train=train)
+    corrected = bounds.STATEMENTS["wang23.lemma4_corrected"].evaluate(splits, 0.05)
+    assert len(corrected) == 3 and all(row.holds for row in corrected)
+    local = bounds.vs_local_lipschitz(outputs=train)
+    explicit = bounds.vs_local_lipschitz(
+        train.logits, train.labels, alpha=[1.0, 2.0, 4.0], beta=[1.0, 0.8, 0.5], logit_shift=[0.5, 0.0, -0.5]
+    )
+    np.testing.assert_allclose(local.mu, explicit.mu)
+    np.testing.assert_allclose([row.value for row in corrected], local.mu)
