@@ -94,7 +94,7 @@ def test_bad_profile_and_unknown_dataset_are_refused_with_the_valid_ones():
 @given(
     seed=st.integers(0, 2**32 - 1),
     num_classes=st.integers(1, 12),
-    pool=st.integers(4, 80),
+    pool=st.integers(1, 80),
     val_fraction=st.floats(0.0, 0.5),
     low=imbalances,
     high=imbalances,
