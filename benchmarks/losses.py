@@ -1,6 +1,7 @@
 """Benchmark: chunked ELM pull and centroid-based DRO-LT against straightforward unchunked versions.
 
-Run: ``.venv/bin/python benchmarks/losses.py`` (``--quick`` for small sizes only).
+Run: ``.venv/bin/python benchmarks/losses.py`` (``--quick`` for small sizes only; ``--one-class 50000``
+adds the ELM pull on a single class of 5,000 / 20,000 / 50,000 embeddings, minutes on a laptop CPU).
 
 Each measurement runs in a fresh subprocess (one forward + backward pass, float32, d = 64, one torch
 thread, fixed seed). Peak memory = the process's peak resident set size during the pass (``ru_maxrss``)
@@ -81,11 +82,11 @@ def worker(kind: str, path: str, total: int) -> dict:
     generator = torch.Generator().manual_seed(0)
     from ltbounds import losses
 
-    if kind == "elm":
-        counts = exp_counts(total, 10, 10.0)
-        labels = torch.repeat_interleave(torch.arange(10), torch.as_tensor(counts))
+    if kind in ("elm", "elm_one_class"):
+        counts = exp_counts(total, 10, 10.0) if kind == "elm" else np.array([total])
+        labels = torch.repeat_interleave(torch.arange(len(counts)), torch.as_tensor(counts))
         embeddings = torch.randn(len(labels), DIM, generator=generator).requires_grad_(True)
-        alpha = torch.full((10,), 2.0 * DIM)  # pairs of N(0, I) points sit at squared distance ~2d
+        alpha = torch.full((len(counts),), 2.0 * DIM)  # pairs of N(0, I) points sit at squared distance ~2d
 
         def run():
             if path == "fast":
@@ -113,7 +114,7 @@ def worker(kind: str, path: str, total: int) -> dict:
     return {
         "seconds": seconds,
         "peak_extra_mb": max(peak - before, 0) / 2**20,
-        "value": float(value),
+        "value": float(value.detach()),
         "grad_norm": grad_norm,
         "n": int(len(labels)),
         "largest_class": int(counts.max()),
@@ -121,6 +122,8 @@ def worker(kind: str, path: str, total: int) -> dict:
 
 
 def estimated_baseline_bytes(kind: str, total: int) -> int:
+    if kind == "elm_one_class":
+        return 6 * 4 * total**2
     counts = exp_counts(total, 10 if kind == "elm" else 100, 10.0)
     # ~6 live float32 matrices of the pairwise size under autograd (distances, powers, masks, softmax)
     pairwise = int((counts.astype(np.int64) ** 2).sum()) if kind == "elm" else int(counts.sum()) ** 2
@@ -136,6 +139,12 @@ def measure(kind: str, path: str, total: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument(
+        "--one-class",
+        type=int,
+        metavar="N",
+        help="also run the ELM pull on ONE class of N embeddings (slow: N^2 pairs)",
+    )
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "PATH", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -144,6 +153,8 @@ def main() -> int:
         return 0
     plans = [("elm", n) for n in ((1000, 5000) if args.quick else (1000, 5000, 20000, 50000))]
     plans += [("dro_lt", n) for n in ((1000, 4000) if args.quick else (1000, 4000, 10000, 40000))]
+    if args.one_class:
+        plans += [("elm_one_class", n) for n in (5000, 20000, args.one_class)]
     header = (
         f"{'loss':7} {'N':>6} {'largest':>7} | {'fast s':>7} {'fast MB':>8} | {'base s':>7} {'base MB':>8} | "
         f"{'speedup':>7} {'mem ratio':>9} | agree"
@@ -152,7 +163,7 @@ def main() -> int:
     print("-" * len(header))
     for kind, total in plans:
         fast = measure(kind, "fast", total)
-        row = f"{kind:7} {fast['n']:>6} {fast['largest_class']:>7} | "
+        row = f"{kind:13} {fast['n']:>6} {fast['largest_class']:>7} | "
         row += f"{fast['seconds']:>7.2f} {fast['peak_extra_mb']:>8.1f} | "
         estimate = estimated_baseline_bytes(kind, total)
         if estimate > LIMIT_BYTES:
