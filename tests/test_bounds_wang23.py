@@ -405,3 +405,15 @@ def test_lemma4_evaluator_rows_corrected_hold_and_metadata_parameters_are_used()
     )
     np.testing.assert_allclose(local.mu, explicit.mu)
     np.testing.assert_allclose([row.value for row in corrected], local.mu)
+
+
+@given(vs_case(huge=False), st.floats(0.0, 50.0))
+def test_vs_loss_bound_dominates_the_loss_of_every_bounded_logit_vector(case, logit_bound):
+    logits, labels, alpha, beta, shift = case
+    bounded = np.clip(logits, -logit_bound, logit_bound)
+    losses = bounds.vs_loss(bounded, labels, alpha, beta, shift)
+    ceiling = bounds.vs_loss_bound(logit_bound, alpha, beta, shift)
+    assert np.all(losses <= ceiling[labels] * (1 + 1e-12) + 1e-12)
+    worst = np.full_like(bounded, logit_bound)
+    worst[np.arange(labels.size), labels] = -logit_bound
+    np.testing.assert_allclose(bounds.vs_loss(worst, labels, alpha, beta, shift), ceiling[labels], rtol=1e-10)

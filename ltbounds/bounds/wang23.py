@@ -37,8 +37,9 @@ hence for every f whose training logits lie in it.
 Certified evaluation on ``Outputs`` (the ``STATEMENTS`` evaluators): hypothesis class = linear heads
 (W, b) of Frobenius radius r on the frozen penultimate embeddings (bias as a constant-1 feature;
 cosine heads: unit-norm features, radius s sqrt(C)); the loss is the VS loss truncated at M,
-min(L_VS, M) (bounded, as the Rademacher bound needs). r and M are chosen from fixed finite grids
-(smallest grid value >= the model's norm / the largest training loss) and delta is split uniformly
+min(L_VS, M) (bounded, as the Rademacher bound needs), M from the logit bound U = r max_i ||[x_i, 1]||
+(``vs_loss_bound``). r and M are chosen from fixed finite grids (smallest grid value >= the model's
+norm / M(U)) and delta is split uniformly
 over the grid (a union bound: the certified bound holds simultaneously for every grid point, so a
 data-dependent choice is allowed). Prop. 3's certified form additionally stratifies the logit box
 (b, a) over a fixed grid and bounds the risk of the box-clipped truncated VS loss. ``measured`` is
@@ -76,6 +77,7 @@ __all__ = [
     "vs_lipschitz_constants",
     "vs_local_lipschitz",
     "vs_loss",
+    "vs_loss_bound",
     "vs_parameters",
 ]
 
@@ -169,6 +171,25 @@ def vs_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift=None) ->
     gradient = others * beta
     gradient[rows, y] = -beta[y] * one_minus
     return alpha[y] * np.linalg.norm(gradient, axis=1)
+
+
+def vs_loss_bound(logit_bound, alpha=None, beta=None, logit_shift=None, num_classes: int | None = None) -> np.ndarray:
+    """Per class, the largest VS loss over logit vectors with |f_k| <= U: the loss bound M of 003, Prop. 3.
+
+    M_y = alpha_y log(1 + sum_{k != y} exp(beta_k U + Delta_k + beta_y U - Delta_y)), attained at
+    f_y = -U and f_k = U (the loss decreases in f_y and increases in f_k when beta > 0). Vectorised over y.
+    The number of classes comes from ``num_classes`` or from the first per-class parameter given.
+    """
+    u = _scalar(logit_bound, "logit_bound")
+    if num_classes is None:
+        sizes = [np.size(p) for p in (alpha, beta, logit_shift) if p is not None and np.ndim(p) > 0]
+        if not sizes:
+            raise InputError("vs_loss_bound needs num_classes or a per-class alpha, beta or logit_shift")
+        num_classes = sizes[0]
+    alpha, beta, shift = vs_parameters(int(num_classes), alpha, beta, logit_shift)
+    others = beta[None, :] * u + shift[None, :] + (beta * u - shift)[:, None]
+    np.fill_diagonal(others, -np.inf)
+    return alpha * np.logaddexp(0.0, np.logaddexp.reduce(others, axis=1))
 
 
 def beta_tilde(beta) -> np.ndarray:
@@ -657,7 +678,8 @@ class _Setup:
     counts_train: np.ndarray  # per-class samples in the training split (N_y of the bound)
     features: np.ndarray
     radius: float  # grid radius r_j >= ||[W, b]||_F
-    loss_cap: float  # grid M_k >= max training loss
+    loss_cap: float  # grid M_k >= the VS loss bound at the logit bound U (so >= every training loss)
+    logit_bound: float  # U = r max_i ||[x_i, 1]|| over the training split
     alpha: np.ndarray
     beta: np.ndarray
     shift: np.ndarray
@@ -681,7 +703,10 @@ def _setup(outputs) -> _Setup:
     features, norm = _head(train)
     radius = _grid_up(RADIUS_GRID, norm)
     losses = vs_loss(train.logits, train.labels, alpha, beta, shift)
-    loss_cap = _grid_up(LOSS_CAP_GRID, float(losses.max()))
+    # |f(x)_k| <= ||[w_k, b_k]|| ||[x, 1]|| <= r max_i ||[x_i, 1]||: the logit bound U on the training points
+    logit_bound = radius * float(np.sqrt(np.max(np.einsum("ij,ij->i", features, features))))
+    worst = float(vs_loss_bound(logit_bound, alpha, beta, shift).max())
+    loss_cap = _grid_up(LOSS_CAP_GRID, max(worst, float(losses.max())))
     # closed form per class, (r / N_y) sqrt(C sum_{i in S_y} ||x_i||^2), from one pass over the features
     squared = np.bincount(train.labels, weights=np.einsum("ij,ij->i", features, features), minlength=c)
     per_class = radius * np.sqrt(c * squared) / counts
@@ -706,6 +731,7 @@ def _setup(outputs) -> _Setup:
         features=features,
         radius=radius,
         loss_cap=loss_cap,
+        logit_bound=logit_bound,
         alpha=alpha,
         beta=beta,
         shift=shift,
@@ -745,7 +771,13 @@ def _evaluate_prop1(splits: EvaluationSplits, delta: float) -> list[BoundResult]
     for form, d in (("certified", _grid_delta(delta, RADIUS_GRID.size, LOSS_CAP_GRID.size)), ("as_printed", delta)):
         complexity = contracted_complexities(setup.global_mu, setup.per_class_vector_complexity, form)
         bound = union_bound(setup.counts_train, risks, complexity, setup.loss_cap, d, form)
-        terms = {**bound.terms, "loss_cap_M": setup.loss_cap, "radius": setup.radius, "delta_used": d}
+        terms = {
+            **bound.terms,
+            "loss_cap_M": setup.loss_cap,
+            "logit_bound_U": setup.logit_bound,
+            "radius": setup.radius,
+            "delta_used": d,
+        }
         results.append(
             BoundResult(
                 "wang23.prop1",
