@@ -30,31 +30,31 @@ Contract with the training code (names are stable)
 
 Names and hyper-parameters (defaults in brackets):
 
-=================  ========================================================================================
-``ce``             cross-entropy; re-weighting schedule (below) [reweighting="none"]
-``reweight``       cross-entropy with inverse-frequency weights [reweighting="inverse"]
-``focal``          focal loss: gamma [2.0]; re-weighting schedule
-``cb``             class-balanced loss: beta [0.9999], base softmax|sigmoid|focal ["softmax"], gamma [2.0]
-``ldam``           LDAM: max_margin [0.5], scale [30.0]; re-weighting schedule (LDAM-DRW =
-                   reweighting="drw"). Expects COSINE logits (a normalised linear head without its own
-                   scale); the loss applies s = scale. A head that already multiplies by s is equivalent
-                   to scale=1 with max_margin=0.5 * s (CE(s z - s m) is the same loss).
-``la``             logit-adjusted CE: tau [1.0]; re-weighting schedule
-``balanced_softmax`` balanced softmax (no hyper-parameters)
-``cdt``            CDT: gamma [0.3]; tla_epoch [None]; re-weighting schedule
-``vs``             VS (Kini et al.): gamma [0.3], tau [1.0]; tla_epoch [None]; re-weighting schedule
-                   (VS+TLA+ADRW = reweighting="adrw", reweight_epoch=T0, tla_epoch=T0)
-``fisher``         Fisher family: delta [None -> pi^delta_power], delta_power [1.0]
-``equalization``   l_mar with Delta_yy' = P(y')
-``margin``         l_mar with a given margins=(C, C) matrix (required)
-``elm``            ELM: lambda_pull [0.01], alpha_exponent [1.0], alpha_scale [1.0], alpha_base
-                   "count"|"prior" ["count"] (alpha_y = scale * b_y^a), tau [1.0], hard [False],
-                   chunk_size [2048]
-``dro_lt``         DRO-LT (19): epsilon [1.0], radius shared|inv_sqrt_n|learned ["learned"], distance
-                   euclidean|squared_euclidean ["euclidean"], lambda_ce [0.5], temperature [1.0],
-                   class_weight balanced|none ["balanced"], dro_start_epoch [0]
-``center``         CE + lambda_center [0.01] * center loss; centers batch|learned ["batch"], embedding_dim
-=================  ========================================================================================
+====================  ======================================================================================
+``ce``                cross-entropy; re-weighting schedule (below) [reweighting="none"]
+``reweight``          cross-entropy with inverse-frequency weights [reweighting="inverse"]
+``focal``             focal loss: gamma [2.0]; re-weighting schedule
+``cb``                class-balanced loss: beta [0.9999], base softmax|sigmoid|focal ["softmax"], gamma [2.0]
+``ldam``              LDAM: max_margin [0.5], scale [30.0]; re-weighting schedule (LDAM-DRW =
+                      reweighting="drw"). Expects COSINE logits (a normalised linear head without its own
+                      scale); the loss applies s = scale. A head that already multiplies by s is equivalent
+                      to scale=1 with max_margin=0.5 * s (CE(s z - s m) is the same loss).
+``la``                logit-adjusted CE: tau [1.0]; re-weighting schedule
+``balanced_softmax``  balanced softmax (no hyper-parameters)
+``cdt``               CDT: gamma [0.3]; tla_epoch [None]; re-weighting schedule
+``vs``                VS (Kini et al.): gamma [0.3], tau [1.0]; tla_epoch [None]; re-weighting schedule
+                      (VS+TLA+ADRW = reweighting="adrw", reweight_epoch=T0, tla_epoch=T0)
+``fisher``            Fisher family: delta [None -> pi^delta_power], delta_power [1.0]
+``equalization``      l_mar with Delta_yy' = P(y')
+``margin``            l_mar with a given margins=(C, C) matrix (required)
+``elm``               ELM: lambda_pull [0.01], alpha_exponent [1.0], alpha_scale [1.0], alpha_base
+                      "count"|"prior" ["count"] (alpha_y = scale * b_y^a), tau [1.0], hard [False],
+                      chunk_size [2048]
+``dro_lt``            DRO-LT (19): epsilon [1.0], radius shared|inv_sqrt_n|learned ["learned"], distance
+                      euclidean|squared_euclidean ["euclidean"], lambda_ce [0.5], temperature [1.0],
+                      class_weight balanced|none ["balanced"], dro_start_epoch [0]
+``center``            CE + lambda_center [0.01] * center loss; centers batch|learned ["batch"], embedding_dim
+====================  ======================================================================================
 
 Re-weighting schedule hyper-parameters (``ce``, ``reweight``, ``focal``, ``ldam``, ``la``, ``cdt``, ``vs``):
 ``reweighting`` none|inverse|cb|drw|adrw, ``reweight_epoch`` [160] (T0: DRW/ADRW weights from this epoch
