@@ -61,6 +61,7 @@ BOUND_COLUMNS = (
     "slack",
     "valid",
     "assumptions_violated",
+    "assumption_details",
     "holds",
     "trivial",
     "non_vacuous",
@@ -316,6 +317,9 @@ def bound_table(
                 "slack": float(result.slack),
                 "valid": bool(result.valid),
                 "assumptions_violated": ";".join(result.assumptions_violated),
+                "assumption_details": " | ".join(
+                    f"{a.name}: {a.description}" for a in result.assumptions if not a.satisfied
+                ),
                 "holds": result.holds,
                 "status": "ok",
                 "note": result.note,
@@ -350,6 +354,7 @@ def _failure_row(name: str, method: str, statement_id: str, statement: Statement
         "slack": math.nan,
         "valid": False,
         "assumptions_violated": "",
+        "assumption_details": "",
         "holds": None,
         "trivial": math.nan,
         "non_vacuous": None,

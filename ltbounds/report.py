@@ -152,6 +152,19 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def assumption_descriptions(bounds: pd.DataFrame) -> dict[str, str]:
+    """Failed assumption name -> its description (the first one reported), from ``assumption_details``."""
+    found: dict[str, str] = {}
+    if "assumption_details" not in bounds.columns:
+        return found
+    for text in bounds["assumption_details"].dropna():
+        for item in str(text).split(" | "):
+            name, _, description = item.partition(": ")
+            if name and description and name not in found:
+                found[name] = description
+    return found
+
+
 def _nanmedian(values: pd.Series) -> float:
     finite = values[np.isfinite(values)]
     return float(finite.median()) if len(finite) else math.nan
@@ -300,11 +313,17 @@ def build_report(
     if failed.empty:
         lines.append("Every evaluated row met its statement's assumptions.")
     else:
+        lines.append("A row whose assumption failed is not a guarantee for these inputs (`valid = False`).")
+        lines.append("")
         for row in failed.itertuples(index=False):
             lines.append(
                 f"- `{row.bound}` ({row.form}): {row.assumptions_failed} "
                 f"({row.rows - row.valid} of {row.rows} row(s) not valid)"
             )
+        details = assumption_descriptions(bounds)
+        if details:
+            lines += ["", "What these assumptions say:", ""]
+            lines += [f"- `{name}`: {text}" for name, text in sorted(details.items())]
 
     skipped = bounds[bounds["status"] != "ok"]
     lines += ["", "## Statements not evaluated", ""]
