@@ -269,6 +269,10 @@ def test_prop2_corrected_threshold_on_sampled_counts(counts, kappa):
         (lambda: bounds.vs_loss(np.ones((2, 2)), [0, 1], [1.0, 0.0]), "alpha"),
         (lambda: bounds.vs_local_lipschitz(np.ones((2, 3)), [0, 1]), "labels"),
         (lambda: bounds.vs_lipschitz_constants([0.0, 1.0], None), "upper"),
+        (lambda: bounds.vs_lipschitz_constants([np.nan, 1.0], [0.0, 0.0]), "lower"),
+        (lambda: bounds.vs_lipschitz_constants([0.0, 1.0], [0.0, -np.inf]), "upper"),
+        (lambda: bounds.vs_loss_bound(np.inf, [1.0, 1.0]), "logit_bound"),
+        (lambda: bounds.prop2_corrected([5, 2], np.nan), "kappa"),
     ],
 )
 def test_bad_inputs_raise_input_error_naming_the_argument(call, argument):

@@ -244,7 +244,10 @@ def vs_lipschitz_constants(
     """
     if reading not in READINGS:
         raise InputError(f"reading must be one of {READINGS}, got {reading!r}")
-    lo = check_finite(np.asarray(lower, dtype=np.float64), "lower").reshape(-1)
+    # -inf / +inf are allowed for an unbounded side of the box (then mu_y is the global alpha_y beta~_y)
+    lo = np.asarray(lower, dtype=np.float64).reshape(-1)
+    if np.any(np.isnan(lo)) or np.any(lo == np.inf):
+        raise InputError("lower must hold numbers (or -inf), no NaN or +inf")
     c = lo.size
     if c < 2:
         raise InputError("lower must hold one value per class (at least 2 classes)")
@@ -258,7 +261,9 @@ def vs_lipschitz_constants(
         return alpha * bt * one_minus
     if upper is None:
         raise InputError("upper (the bound on non-target logits per class, A_y) is required for reading='corrected'")
-    up = _per_class(upper, "upper", c, nonnegative=False)
+    up = np.asarray(upper, dtype=np.float64).reshape(-1)
+    if up.shape != (c,) or np.any(np.isnan(up)) or np.any(up == -np.inf):
+        raise InputError(f"upper must hold one number (or +inf) per class ({c}), no NaN or -inf")
     v = beta[None, :] * up[:, None] + shift[None, :]
     diagonal = beta * lo + shift
     np.fill_diagonal(v, -np.inf)
