@@ -7,7 +7,8 @@ Each measurement runs in a fresh subprocess (one forward + backward pass, float3
 thread, fixed seed). Peak memory = the process's peak resident set size during the pass (``ru_maxrss``)
 minus its resident size just before the pass (inputs already built), i.e. the extra memory the loss
 needed. tracemalloc cannot see torch's allocations, and torch has no CPU allocator statistics, hence
-RSS. Times are one cold pass each (includes one-time overheads; both paths pay them alike).
+RSS; workers run with MALLOC_MMAP_THRESHOLD_=131072 so freed blocks leave the RSS at once. Times are
+one cold pass each (includes one-time overheads; both paths pay them alike).
 
 ELM pull: 10 classes with an exponential long-tail profile (rho = 10), N embeddings in total; the
 fast path (``losses.elm_pull``) works in 2048 x 2048 blocks in forward and backward; the baseline
@@ -132,7 +133,11 @@ def estimated_baseline_bytes(kind: str, total: int) -> int:
 
 def measure(kind: str, path: str, total: int) -> dict:
     command = [sys.executable, __file__, "--worker", kind, path, str(total)]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    # A fixed mmap threshold makes glibc return every large block to the OS when freed, so the peak RSS
+    # tracks the peak of live tensors instead of heap fragmentation (the dynamic threshold otherwise
+    # keeps freed 16 MB blocks resident and the numbers drift from run to run).
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
