@@ -305,7 +305,14 @@ def build_report(
                 "Kendall's tau between each overall bound and the measured balanced test error across checkpoints "
                 "(+1: the bound orders the checkpoints as their error does, -1: reversed, `-`: constant)."
             )
-            lines.append("Same order as the measured error: " + _names(taus[taus["tau"] >= 1.0 - 1e-12]) + ".")
+            same = taus[taus["tau"] >= 1.0 - 1e-12]
+            listed = ", ".join(f"`{r.bound}` ({r.form}, {r.split or 'no split'})" for r in same.itertuples(index=False))
+            lines.append("Same order as the measured error: " + (listed or "none") + ".")
+            if len(checkpoints) < 4:
+                lines.append(
+                    f"With {len(checkpoints)} checkpoints tau can only take a few values (+-1 for two): "
+                    "compare more checkpoints before trusting a ranking (see `p_value`)."
+                )
             lines += ["", _markdown_table(taus)]
 
     lines += ["", "## Assumptions that failed", ""]
