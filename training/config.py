@@ -51,8 +51,9 @@ class TrainConfig:
     # execution
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA
+    cpu_amp: bool = False  # bf16 autocast on the CPU too (opt-in: ~1.7x for ResNet-32 on CPUs with AVX512-BF16)
     compile: bool = False
-    channels_last: bool = True
+    channels_last: bool = True  # images in channels_last layout (CUDA and oneDNN CPU convolutions prefer it)
     save_every: int = 0
     progress: bool = True
 

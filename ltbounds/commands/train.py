@@ -87,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--save-every", type=int, default=0, help="also keep OUT/epoch_XXX.pt every N epochs")
     run_group.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     run_group.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    run_group.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU (AVX512-BF16 CPUs)")
     run_group.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
     run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -130,6 +131,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         "classifier_epochs": args.classifier_epochs,
         "device": args.device,
         "amp": not args.no_amp,
+        "cpu_amp": args.cpu_bf16,
         "compile": args.compile,
         "save_every": args.save_every,
         "progress": not args.no_progress,
