@@ -89,7 +89,7 @@ def render(script: ModuleType, results: str | Path = "results", out: str | Path 
     written = []
     for suffix in ("png", "pdf"):
         path = directory / f"{script.NAME}.{suffix}"
-        figure.savefig(path, dpi=150)
+        figure.savefig(path, dpi=120)
         written.append(path)
     plt.close(figure)
     return written

@@ -181,6 +181,8 @@ def _outputs(x, y, weight, bias, class_counts, split: str, name: str, head: str)
         split=split,
         name=name,
         method=head,
+        # The embeddings are the raw inputs: fixed features, independent of the training sample.
+        metadata={"features_independent_of_train": True, "method_spec": {"name": head}},
     )
 
 
