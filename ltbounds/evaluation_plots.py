@@ -134,7 +134,7 @@ def plot_elm_prop1(per_class: pd.DataFrame, directory: Path) -> list[Path]:
     plt = _pyplot()
     if per_class.empty or not np.isfinite(per_class["omega_pull"].astype(float)).any():
         return []
-    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    figure, axis = plt.subplots(figsize=(6.5, 4.6))
     for index, (checkpoint, rows) in enumerate(per_class.groupby("checkpoint", sort=False)):
         counts = rows["train_count"].astype(float).to_numpy()
         left = rows["elm_prop1_left"].astype(float).to_numpy()
@@ -152,8 +152,9 @@ def plot_elm_prop1(per_class: pd.DataFrame, directory: Path) -> list[Path]:
     axis.set_ylabel("value (nats)")
     axis.set_title("ELM Proposition 1 (000): left <= right, per class", fontsize=10)
     axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=6, loc="best")
-    figure.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.13)
+    # Below the axes, so it never hides a class.
+    axis.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    figure.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.26)
     return _save(figure, directory, "elm_prop1")
 
 
