@@ -382,6 +382,8 @@ def test_bad_inputs_are_rejected_with_the_argument_named():
         bounds.elm_prop2(np.ones((4, 2)), labels, np.zeros((2, 2)), np.zeros(2), [5, 5], 0.1, 0.0, radius=0.5)
     with pytest.raises(InputError, match="samples"):
         bounds.elm_lemma3_as_printed([1.0], 0.1, 1.0)
+    with pytest.raises(InputError, match="samples"):
+        bounds.elm_lemma3_as_printed([1.0, 3.0], 0.1, 2.0)
 
 
 # ----------------------------------------------------------------------------------------------

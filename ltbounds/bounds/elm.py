@@ -346,6 +346,8 @@ def elm_lemma3_as_printed(samples: Any, delta: float, upper: float) -> float:
         raise InputError(f"Lemma 3 needs at least 2 samples (it divides by n - 1), got {n}")
     if not (math.isfinite(float(upper)) and float(upper) > 0):
         raise InputError(f"upper must be a finite positive number (Z in [0, upper]), got {upper!r}")
+    if values.min() < 0 or values.max() > float(upper) * (1 + 1e-12):
+        raise InputError(f"samples must lie in [0, upper] = [0, {float(upper):g}]; raise upper to the range of Z")
     log_term = math.log(2.0 / delta)
     inside = 2.0 * float(np.var(values)) * log_term / n + 7.0 * float(upper) * log_term / (3.0 * (n - 1))
     return float(values.mean() + math.sqrt(inside))
