@@ -91,8 +91,9 @@ def _per_class_alpha(alpha: Any, num_classes: int) -> np.ndarray:
     return values
 
 
-def _require_samples(counts: np.ndarray, minimum: int, statement: str) -> None:
-    short = np.flatnonzero(counts < minimum)
+def _require_samples(counts: np.ndarray, minimum: int, statement: str, present_only: bool = False) -> None:
+    """Every class (or, with ``present_only``, every class that has samples) has >= ``minimum`` samples."""
+    short = np.flatnonzero((counts < minimum) & ((counts > 0) | (not present_only)))
     if short.size:
         raise InputError(
             f"{statement} needs at least {minimum} samples in every class of labels; class(es) "
@@ -199,7 +200,7 @@ def elm_pull(embeddings: Any, labels: Any, alpha: Any, num_classes: int | None =
     z, y, num_classes = _embeddings_labels(embeddings, labels, num_classes)
     alphas = _per_class_alpha(alpha, num_classes)
     counts = np.bincount(y, minlength=num_classes)
-    _require_samples(counts[counts > 0], 2, "elm_pull (Omega_pull compares each sample with another of its class)")
+    _require_samples(counts, 2, "elm_pull (Omega_pull compares each sample with another of its class)", True)
     return _pull_cached(z, y, alphas, num_classes)
 
 
@@ -415,7 +416,6 @@ def elm_lemma4(logits: Any, labels: Any, adjustment: Any | None = None) -> Varia
             raise InputError(f"adjustment needs one entry per class ({f.shape[1]}), got {shift.shape[0]}")
         f = f + shift
     counts = np.bincount(y, minlength=f.shape[1])
-    _require_samples(counts[counts > 0], 1, "elm_lemma4")
     m = _one_vs_rest_log_odds(f, y)
     loss = np.logaddexp(0.0, -m)
     return VarianceComparison(_per_class_variance(loss, y, counts), _per_class_variance(m, y, counts), counts)
@@ -456,7 +456,6 @@ def elm_lemma5(
     loss = logit_adjusted_loss(logits, y, adjustment)
     stats = class_statistics(z, y, w.shape[0])
     counts = stats["counts"]
-    _require_samples(counts[counts > 0], 1, "elm_lemma5")
     lipschitz_squared = 2.0 * _centred_spectral_norm(w) ** 2
     return VarianceComparison(
         _per_class_variance(loss, y, counts),
