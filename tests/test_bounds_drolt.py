@@ -152,3 +152,14 @@ def test_evaluators_report_both_metrics_and_the_corrected_forms_hold():
     assert notes == {"d = euclidean", "d = squared_euclidean"}
     kl_rows = bounds.STATEMENTS["drolt.kl_radius"].evaluate(splits, 0.05)
     assert kl_rows and all(row.holds for row in kl_rows)
+
+
+def test_squared_metric_needs_its_own_correction_the_euclidean_step_fails_for_it():
+    # The triangle step (13)-(15) applied to d = ||.||^2 would give d + 2r + log sum e^{-d}: false for far samples.
+    embeddings, labels = np.array([[-3.0], [3.0]]), np.array([0, 0])
+    nll = bounds.drolt_nll(embeddings, labels, [[1.0]], "squared_euclidean")[0]
+    squared = np.array([9.0, 9.0])
+    naive_bound = squared[0] + 2 * 1.0 + np.log(np.sum(np.exp(-squared)))
+    assert nll > naive_bound + 5
+    corrected = bounds.dro_lt_theorem1(embeddings, labels, [[0.0]], 1.0, "squared_euclidean", "corrected").bound[0]
+    assert nll <= corrected
