@@ -161,9 +161,9 @@ def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame
         ("test_medium_accuracy", "medium"),
         ("test_few_accuracy", "few"),
     ):
-        if ("mean", key) in wide.columns:
-            out[f"{label}_mean"] = 100 * wide[("mean", key)]
-            out[f"{label}_std"] = 100 * wide[("std", key)]
+        # With one seed the std is undefined (nan), and pivot_table drops all-nan columns.
+        out[f"{label}_mean"] = 100 * wide[("mean", key)] if ("mean", key) in wide.columns else np.nan
+        out[f"{label}_std"] = 100 * wide[("std", key)] if ("std", key) in wide.columns else np.nan
     out["seeds"] = wide[("count", "test_balanced_accuracy")] if ("count", "test_balanced_accuracy") in wide else 0
     out = out.reset_index()
     for index, column in enumerate(PAPER_COLUMNS):
