@@ -3,10 +3,11 @@
 One submodule per source, each with its public functions listed in ``__all__`` (re-exported here,
 so ``bounds.elm_prop1`` works) and a tuple ``STATEMENTS`` of ``Statement`` objects:
 
-- ``concentration``  classical results with explicit constants (Hoeffding, McDiarmid, Bennett,
-                     Maurer-Pontil empirical Bernstein, the Rademacher generalisation bound)
-- ``complexity``     pluggable Rademacher-complexity providers (linear head by Monte Carlo,
-                     closed form, spectral-norm product, user value)
+- ``concentration``  classical results with explicit constants (Hoeffding, Bennett,
+                     Maurer-Pontil empirical Bernstein, Clopper-Pearson)
+- ``complexity``     the Rademacher generalisation bound, Maurer's vector contraction and pluggable
+                     Rademacher-complexity providers (linear head by Monte Carlo with a McDiarmid
+                     term, closed form, spectral-norm product, user value)
 - ``elm``            seed 000 (ELM): Omega_pull, Proposition 1, Lemmas 3-5, Proposition 2
 - ``drolt``          seed 001 (DRO-LT): the KL radius (10), Theorem 1
 - ``tutorial``       seed 002 (tutorial): Fisher consistency, threshold moving, LDAM margins,
