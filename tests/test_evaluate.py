@@ -283,3 +283,48 @@ def test_write_puts_every_artefact_in_place_and_nothing_else(tmp_path):
     assert manifest["delta"] == 0.05 and manifest["checkpoints"] == ["a", "b"]
     reread = pd.read_csv(out / "bounds.csv")
     assert list(reread.columns) == list(BOUND_COLUMNS)
+
+
+@st.composite
+def nasty_splits(draw):
+    """Train/test outputs with a two-sample class, ties and logits up to 1e4, rho up to 1000."""
+    classes = draw(st.integers(2, 4))
+    dim = draw(st.integers(1, 3))
+    counts = draw(arrays(np.int64, classes, elements=st.sampled_from([2, 3, 30, 2000])))
+    weight = draw(arrays(np.float64, (classes, dim), elements=st.sampled_from([-1e3, -1.0, 0.0, 0.5, 1.0, 1e3])))
+    bias = np.zeros(classes)
+
+    def split(per_class, name):
+        labels = np.repeat(np.arange(classes), per_class)
+        noise = draw(arrays(np.float64, (labels.size, dim), elements=st.floats(-3, 3, width=64)))
+        embeddings = noise + np.sign(weight[labels])
+        return Outputs(embeddings @ weight.T + bias, embeddings, labels, weight, bias, counts, split=name)
+
+    test = split(np.full(classes, 3), "test")
+    return EvaluationSplits(train=split(np.minimum(counts, 6), "train"), heldout=test, test=test)
+
+
+@settings(max_examples=8)
+@given(splits=nasty_splits())
+def test_every_registered_statement_gives_rows_or_a_reason_never_a_crash(splits):
+    bounds = evaluate(splits).bounds
+    assert (bounds["status"] != "error").all(), bounds.loc[bounds["status"] == "error", ["bound", "note"]].to_string()
+    skipped = bounds[bounds["status"] == "not_applicable"]
+    assert (skipped["note"].str.len() > 0).all() and not skipped["valid"].any()
+    ok = bounds[bounds["status"] == "ok"]
+    assert np.isfinite(ok.loc[ok["valid"], "value"].astype(float)).all()
+    measured = ok[np.isfinite(ok["measured"].astype(float))]
+    np.testing.assert_allclose(measured["slack"], measured["value"] - measured["measured"], rtol=1e-12, atol=0)
+
+
+def test_importing_the_evaluator_imports_neither_training_nor_matplotlib():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ltbounds.evaluate, ltbounds.outputs, ltbounds.report, ltbounds.evaluation_plots, "
+        "ltbounds.commands.evaluate; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('training', 'matplotlib')))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
