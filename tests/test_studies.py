@@ -140,3 +140,49 @@ def test_symbolic_closed_form_matches_numeric_terms_on_the_grid(tmp_path):
     # The step counts are integers, so the realised ratio can differ from rho by flooring only.
     exact = closed[closed["observed_rho"] == closed["rho"]]
     np.testing.assert_allclose(exact["value"], exact["numeric"], rtol=1e-9)
+
+
+def test_coverage_heldout_bounds_fail_at_most_delta_often(tmp_path):
+    from studies import coverage
+
+    tiny = dataclasses.replace(coverage.QUICK, replicates=40, block=20, library_statements=False)
+    result = run_study(coverage, settings=tiny, out=tmp_path, progress=False)
+    assert result.failed_runs == {}
+    table = pd.read_csv(tmp_path / "coverage" / "coverage.csv")
+    assert {"replicate", "statement", "form", "class", "value", "measured", "holds", "valid"} <= set(table.columns)
+    # Exact population risk (two classes): no Monte-Carlo error in the truth.
+    assert set(table["risk_method"]) == {"exact"}
+    summary = pd.read_csv(tmp_path / "coverage" / "coverage_summary.csv")
+    assert {"violation_fraction", "ci_low", "ci_high", "verdict", "runs"} <= set(summary.columns)
+    certified = summary[summary["form"] == "certified"]
+    assert len(certified) == 6 and (certified["runs"] == 40).all()
+    assert (certified["verdict"] == "consistent").all()
+    assert (certified["ci_low"] <= certified["violation_fraction"]).all()
+    assert (certified["violation_fraction"] <= certified["ci_high"]).all()
+
+
+def test_clopper_pearson_interval_of_the_summary_is_exact():
+    from scipy.stats import binom
+
+    from studies.coverage import clopper_pearson_interval
+
+    low, high = clopper_pearson_interval(3, 100)
+    assert binom.sf(2, 100, low) == pytest.approx(0.025, rel=1e-6)
+    assert binom.cdf(3, 100, high) == pytest.approx(0.025, rel=1e-6)
+    assert clopper_pearson_interval(0, 50)[0] == 0.0 and clopper_pearson_interval(50, 50)[1] == 1.0
+
+
+def test_logit_adjusted_linear_head_nears_the_balanced_bayes_risk():
+    from studies.coverage import fit_linear_head
+    from training.data.gaussian import GaussianPopulation, gaussian_means
+    from training.data.longtail import long_tail_counts
+
+    population = GaussianPopulation(gaussian_means(2, 2, 3.0, 0), 1.0)
+    counts = long_tail_counts(2000, 2, 20.0)
+    train = population.sample(counts, generator=5)
+    weight, bias = fit_linear_head(train.x.numpy(), train.y.numpy(), counts, "la", 200, 1e-3, 0)
+    plain_weight, plain_bias = fit_linear_head(train.x.numpy(), train.y.numpy(), counts, "ce", 200, 1e-3, 0)
+    bayes = population.bayes_risk().balanced
+    assert population.risk(weight, bias).balanced <= bayes + 0.02
+    # Plain CE on long-tailed data is worse on the balanced error than the logit-adjusted head.
+    assert population.risk(plain_weight, plain_bias).balanced > population.risk(weight, bias).balanced

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
         return 0 if args.list else 2
     if args.name not in STUDY_MODULES:
         raise InputError(f"unknown study {args.name!r}; valid studies: {', '.join(STUDY_MODULES)}")
-    command = "ltbounds " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
-    if command is None or "study" not in command:
-        command = f"ltbounds study {args.name}" + (" --quick" if args.quick else "")
+    command = f"ltbounds study {args.name}" + (" --quick" if args.quick else "")
+    if args.out != "results":
+        command += f" --out {shlex.quote(args.out)}"
+    if args.data_root:
+        command += f" --data-root {shlex.quote(args.data_root)}"
     result = run_study(
         args.name,
         quick=args.quick,
