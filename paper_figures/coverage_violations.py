@@ -33,9 +33,13 @@ def draw(results: Path):
         ],
         "coverage_summary.csv",
     )
-    summary = summary.sort_values(["form", "statement", "class"]).reset_index(drop=True)
+    # Rows whose assumptions never held promise nothing on these data: listed in the CSV, not drawn.
+    summary = summary[summary["runs"] > 0].sort_values(["form", "statement", "class"]).reset_index(drop=True)
+    several = summary["population"].nunique() > 1 or summary["head"].nunique() > 1
     labels = [
-        f"{row.statement} [{row.form}] class {row['class']} | {row.population} {row.head} (R={row.runs})"
+        f"{row['statement']} [{row['form']}] class {row['class']}"
+        + (f" | {row['population']} {row['head']}" if several else "")
+        + f" (R={int(row['runs'])})"
         for _, row in summary.iterrows()
     ]
     height = max(2.8, 0.22 * len(summary) + 1.2)
@@ -62,7 +66,11 @@ def draw(results: Path):
     axis.set_yticklabels(labels, fontsize=6)
     axis.invert_yaxis()
     axis.set_xlim(-0.02, 1.02)
-    axis.set_xlabel("fraction of training sets in which the bound fails (measured > bound), 95% CI")
+    axis.set_xlabel("fraction of training sets where measured > bound (95% Clopper-Pearson CI)")
+    if not several and len(summary):
+        axis.set_title(
+            f"population {summary['population'].iloc[0]}, head fitted with {summary['head'].iloc[0]}", fontsize=8
+        )
     axis.legend(fontsize=7, loc="lower right")
     return figure
 
