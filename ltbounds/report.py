@@ -114,6 +114,7 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
         "valid",
         "holds",
         "violated",
+        "violated_valid",
         "non_vacuous",
         "known_trivial",
         "tight",
@@ -141,6 +142,7 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
                 "valid": int(group["valid"].astype(bool).sum()),
                 "holds": int(holds.sum()),
                 "violated": int((~holds).sum()),
+                "violated_valid": int((group["holds"].eq(False) & group["valid"].astype(bool)).sum()),
                 "non_vacuous": int(non_vacuous.sum()),
                 "known_trivial": len(non_vacuous),
                 "tight": int(tight.sum()),
@@ -293,6 +295,8 @@ def build_report(
             lines.append("Deterministic statements checked on these outputs (`holds` out of `rows`).")
             lines += ["", _markdown_table(deterministic[table_columns])]
 
+    lines += _errata_lines(summary)
+
     lines += ["", "## Ranking the checkpoints", ""]
     if len(checkpoints) < 2:
         lines.append("One checkpoint: ranking needs at least two (pass several to `ltbounds evaluate`).")
@@ -345,6 +349,40 @@ def build_report(
             lines.append(f"- `{row.bound}` [{row.status}]: {row.note}")
     lines.append("")
     return "\n".join(lines)
+
+
+def _errata_lines(summary: pd.DataFrame) -> list[str]:
+    """For each statement violated on these inputs: the errata registry's verdict and its correction."""
+    if summary.empty:
+        return []
+    violated = summary[summary["violated"] > 0]
+    if violated.empty:
+        return []
+    try:
+        from ltbounds.errata import REGISTRY
+    except ImportError:  # pragma: no cover - the registry ships with the package
+        return []
+    lines = ["", "## Violated here: what the errata registry says", ""]
+    for bound, rows in violated.groupby("bound", sort=False):
+        on_valid = int(rows["violated_valid"].sum())
+        where = (
+            f"violated on {on_valid} row(s) whose assumptions all held"
+            if on_valid
+            else "violated only on rows where an assumption failed"
+        )
+        entry = REGISTRY.get(bound)
+        if entry is None:
+            verdict = "no errata entry"
+        else:
+            corrected = f", corrected by `{entry.corrected_by}`" if getattr(entry, "corrected_by", None) else ""
+            verdict = f"errata verdict **{entry.verdict}**{corrected} (`ltbounds errata --id {bound}`)"
+        alarm = (
+            " -- unexpected for a statement believed true: please report it"
+            if on_valid and (entry is None or entry.verdict == "holds")
+            else ""
+        )
+        lines.append(f"- `{bound}`: {where}; {verdict}{alarm}")
+    return lines
 
 
 def _reference_lines(checkpoints: pd.DataFrame) -> list[str]:

@@ -174,3 +174,29 @@ def test_report_names_non_vacuous_tight_failed_and_skipped_statements():
     assert "`x.skip` [not_applicable]: needs 5 samples per class" in text
     assert "One checkpoint" in text
     assert "71.25" in text, "the papers' CIFAR-10-LT reference numbers are printed beside ours"
+
+
+def test_report_says_whether_a_violation_happened_on_valid_rows_and_quotes_the_errata_verdict():
+    rows = full_rows()
+    rows.loc[1, ["bound", "holds", "valid", "assumptions_violated"]] = ["elm.prop1_expanded", False, True, ""]
+    rows.loc[0, ["holds"]] = [False]
+    rows.loc[0, ["valid"]] = [False]
+    checkpoints = pd.DataFrame(
+        [
+            {
+                "checkpoint": "a",
+                "method": "ce",
+                "balanced_error": 0.45,
+                "many_accuracy": 0.9,
+                "medium_accuracy": 0.5,
+                "few_accuracy": 0.1,
+                "dataset": None,
+                "imbalance": None,
+            }
+        ]
+    )
+    text = build_report(rows, pd.DataFrame(), checkpoints, delta=0.05, heldout="test")
+    section = text.split("## Violated here")[1].split("##")[0]
+    assert "`elm.prop1_expanded`: violated on 1 row(s) whose assumptions all held" in section
+    assert "false_as_printed" in section
+    assert "`x.good`: violated only on rows where an assumption failed; no errata entry" in section
