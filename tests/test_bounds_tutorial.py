@@ -76,7 +76,7 @@ def logits_strategy(draw, n: int | None = None, num_classes: int | None = None) 
 
 
 @given(st.integers(2, 6).flatmap(lambda k: st.tuples(eta_strategy(k), priors_strategy(k), eta_strategy(k))))
-@settings(max_examples=40)
+@settings(max_examples=25)
 def test_fisher_minimiser_of_conditional_risk_is_bayes_balanced(case):
     eta, priors, delta_weights = case
     alpha, margins = tutorial.fisher_consistent_parameters(priors, delta_weights * 7.0)
@@ -98,7 +98,7 @@ def sparse_eta_strategy(draw, num_classes: int) -> np.ndarray:
 
 
 @given(st.integers(2, 6).flatmap(lambda k: st.tuples(sparse_eta_strategy(k), priors_strategy(k), eta_strategy(k))))
-@settings(max_examples=30)
+@settings(max_examples=20)
 def test_fisher_minimiser_is_bayes_balanced_with_zero_posteriors_and_ties(case):
     eta, priors, delta_weights = case
     alpha, margins = tutorial.fisher_consistent_parameters(priors, delta_weights)
