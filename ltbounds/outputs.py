@@ -155,6 +155,7 @@ class Outputs:
         if x_tensor.ndim < 1 or x_tensor.shape[0] == 0:
             raise InputError(f"x must hold at least one sample along its first axis, got shape {tuple(x_tensor.shape)}")
         embed = _embedding_function(model, features, head_module)
+        parameter_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
         was_training = model.training
         model.eval()
         embedding_batches, logit_batches = [], []
@@ -162,8 +163,8 @@ class Outputs:
             with torch.inference_mode():
                 for start in range(0, x_tensor.shape[0], int(batch_size)):
                     batch = x_tensor[start : start + int(batch_size)].to(device, non_blocking=True)
-                    if batch.is_floating_point() is False and batch.dtype != torch.long:
-                        batch = batch.float()
+                    if batch.is_floating_point() and parameter_dtype is not None and batch.dtype != parameter_dtype:
+                        batch = batch.to(parameter_dtype)  # float64 NumPy inputs meet float32 weights
                     embeddings, logits = embed(batch)
                     embedding_batches.append(embeddings.reshape(embeddings.shape[0], -1).double().cpu())
                     logit_batches.append(logits.reshape(logits.shape[0], -1).double().cpu())

@@ -145,6 +145,15 @@ def test_from_module_matches_the_model_and_does_not_depend_on_batch_size():
     assert one.head_kind == "linear" and one.split == "test"
 
 
+def test_from_module_accepts_float64_numpy_inputs_for_a_float32_model():
+    torch.manual_seed(2)
+    model = TinyNet().eval()
+    x = np.random.default_rng(0).normal(size=(6, 5))
+    outputs = Outputs.from_module(model, x, [0, 1, 2, 0, 1, 2], [3, 2, 1], batch_size=4)
+    with torch.no_grad():
+        np.testing.assert_allclose(outputs.logits, model(torch.as_tensor(x, dtype=torch.float32)).double().numpy())
+
+
 def test_from_module_with_a_named_feature_layer_hook_reads_the_penultimate_output():
     torch.manual_seed(1)
     model = nn.Sequential()
