@@ -267,7 +267,7 @@ def build_report(
         certified_broken = violated[(violated["form"] == "certified")]
         lines.append(
             "- **Violated** (measured > value) in at least one row: " + _names(violated, "violated") + ". "
-            "An `as_printed` violation is a false printed statement (the errata registry explains it)"
+            "Where a printed statement fails, the errata verdict is quoted below"
             + (
                 "; a `certified` violation on a valid row is a bug or a 1-in-1/delta event: "
                 + _names(certified_broken, "violated")
