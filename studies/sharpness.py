@@ -19,9 +19,11 @@ which says the gain comes from the locality of mu_y, not from bounding the balan
 Three parts, all in one tidy table (``part`` column):
 
 - ``sampled``: exponential and step long-tail profiles over a grid of (C, rho, kappa), plus random
-  count vectors; columns ``union``, ``contraction``, ``ratio`` = contraction / union (shape terms,
-  unit constants, labelled form="shape": for ranking only, never a guarantee), plus the confidence
-  terms of both bounds, 3M sqrt(log(2C/delta)/(2N_y)) averaged over y vs 3M/(C pi_C) sqrt(log(2/delta)/(2N)).
+  count vectors; quantities ``union``, ``contraction``, ``ratio`` = contraction / union (shape terms,
+  unit constants, labelled form="shape": for ranking only, never a guarantee), the confidence
+  terms of both bounds, 3M sqrt(log(2C/delta)/(2N_y)) averaged over y vs 3M/(C pi_C) sqrt(log(2/delta)/(2N)),
+  and the whole bounds from ``ltbounds.bounds.wang23`` (``union_bound`` / ``contraction_bound``,
+  certified and as printed, at zero empirical risk) with their ratio ``ratio_certified_bound``.
 - ``symbolic``: SymPy derives the ratio for two classes and for the step profile in closed form,
   (1 + rho^{1/2 - kappa}) / (1 + rho^{-1/2}), and solves ratio < 1 <=> kappa > 1; each closed form
   is also evaluated on the grid and compared with the numeric value.
@@ -107,6 +109,28 @@ def confidence_terms(class_counts: np.ndarray, delta: float, loss_bound: float) 
     return {"union_confidence": union, "contraction_confidence": contraction}
 
 
+def library_bounds(counts: np.ndarray, mu: np.ndarray, delta: float, loss_bound: float) -> dict[str, float]:
+    """The whole bounds of ``ltbounds.bounds.wang23`` (certified and as printed) at zero empirical risk,
+    with per-class hypothesis complexity 1/sqrt(N_y) (Asm. 1, unit constant): the union bound with the
+    global Lipschitz constant max mu (loss complexity max(mu)/sqrt(N_y)), the contraction bound with mu_y.
+    Empty when the library functions are not there."""
+    if not available("ltbounds.bounds.wang23", "union_bound", "contraction_bound"):
+        return {}
+    from ltbounds.bounds import wang23
+
+    counts = np.asarray(counts, dtype=np.int64)
+    zero = np.zeros(counts.size)
+    hypothesis = 1.0 / np.sqrt(counts)
+    out = {}
+    for form in ("certified", "as_printed"):
+        union = wang23.union_bound(counts, zero, mu.max() * hypothesis, loss_bound, delta, form=form).value
+        contraction = wang23.contraction_bound(counts, zero, mu, hypothesis, loss_bound, delta, form=form).value
+        out[f"union_{form}_bound"] = float(union)
+        out[f"contraction_{form}_bound"] = float(contraction)
+        out[f"ratio_{form}_bound"] = float(contraction / union)
+    return out
+
+
 def _rows_for_counts(counts: np.ndarray, kappa: float, settings: Settings, base: dict) -> list[dict]:
     mu = counts.astype(np.float64) ** (-kappa)
     mu = mu / mu.max()
@@ -115,6 +139,7 @@ def _rows_for_counts(counts: np.ndarray, kappa: float, settings: Settings, base:
     terms["ratio"] = terms["contraction"] / terms["union"]
     terms["ratio_local_mu"] = terms["contraction"] / terms["union_local_mu"]
     terms["contraction_sharper"] = float(terms["ratio"] < 1.0 - 1e-9)
+    terms |= library_bounds(counts, mu, settings.delta, settings.loss_bound)
     observed_rho = float(counts.max() / counts.min())
     return [
         {**base, "kappa": kappa, "observed_rho": observed_rho, "quantity": name, "value": value, "form": "shape"}
@@ -285,17 +310,17 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
 
 
 def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:
-    sampled = table[table["part"].isin(["sampled", "random"]) & (table["quantity"] == "ratio")]
+    """Per part and kappa: the range of contraction / union over the count vectors and how often the
+    contraction side is smaller, for the complexity terms (``ratio``) and for the whole certified
+    bounds of ``ltbounds.bounds.wang23`` at zero empirical risk (``ratio_certified_bound``)."""
+    wanted = ["ratio", "ratio_certified_bound"]
+    sampled = table[table["part"].isin(["sampled", "random"]) & table["quantity"].isin(wanted)]
     if sampled.empty:
         return {}
-    summary = (
-        sampled.assign(kappa_above_1=sampled["kappa"] > 1, imbalanced=sampled["observed_rho"] > 1)
-        .groupby(["part", "kappa"], as_index=False)
-        .agg(
-            cells=("value", "size"),
-            ratio_min=("value", "min"),
-            ratio_max=("value", "max"),
-            sharper_fraction=("value", lambda v: float(np.mean(v < 1.0 - 1e-9))),
-        )
+    summary = sampled.groupby(["quantity", "part", "kappa"], as_index=False).agg(
+        cells=("value", "size"),
+        ratio_min=("value", "min"),
+        ratio_max=("value", "max"),
+        sharper_fraction=("value", lambda v: float(np.mean(v < 1.0 - 1e-9))),
     )
     return {"sharpness_summary": summary}
