@@ -207,3 +207,15 @@ def test_bad_delta_is_one_line_exit_2(tmp_path, capsys):
     source = exported_outputs(tmp_path / "a.npz")
     assert main(["evaluate", str(source), "--out", str(tmp_path / "r"), "--delta", "1.5"]) == 2
     assert "--delta" in one_error_line(capsys)
+
+
+def test_only_restricts_the_statements_and_an_unknown_one_is_refused(tmp_path, capsys):
+    source = exported_outputs(tmp_path / "a.npz")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(source), "--out", str(out), "--no-plots", "--only", "wang23,elm.prop1"]) == 0
+    bounds = pd.read_csv(out / "bounds.csv")
+    assert set(bounds["bound"]) == {"elm.prop1"} | {b for b in bounds["bound"] if b.startswith("wang23.")}
+    assert any(b.startswith("wang23.") for b in bounds["bound"])
+    capsys.readouterr()
+    assert main(["evaluate", str(source), "--out", str(tmp_path / "r2"), "--only", "nosuch"]) == 2
+    assert "nosuch" in one_error_line(capsys)

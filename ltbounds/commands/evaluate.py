@@ -31,6 +31,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="inference device: auto (cuda if available), cpu, cuda")
     parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots")
+    parser.add_argument(
+        "--only",
+        default=None,
+        metavar="IDS",
+        help="comma-separated statement ids or seed tags to evaluate (e.g. 'wang23,elm.prop1'); default: all",
+    )
+
+
+def select_statements(only: str | None) -> dict | None:
+    """The statements named by ``--only`` (an id, or a seed tag matching every ``tag.*`` id); None = all."""
+    if only is None:
+        return None
+    from ltbounds import bounds
+    from ltbounds.checks import InputError
+
+    wanted = [item.strip() for item in only.split(",") if item.strip()]
+    chosen = {
+        key: statement
+        for key, statement in bounds.STATEMENTS.items()
+        if any(key == item or key.startswith(item.rstrip(".") + ".") for item in wanted)
+    }
+    unmatched = [item for item in wanted if not any(k == item or k.startswith(item.rstrip(".") + ".") for k in chosen)]
+    if unmatched or not chosen:
+        tags = sorted({key.split(".")[0] for key in bounds.STATEMENTS})
+        raise InputError(f"--only {only!r}: no statement matches {unmatched or wanted}; seed tags are {tags}")
+    return chosen
 
 
 def _device(choice: str) -> str:
@@ -48,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_delta(args.delta, "--delta")
     check_output_directory(args.out)
+    select_statements(args.only)  # fail fast, before any inference
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
     evaluation = evaluate(
@@ -57,10 +84,12 @@ def run(args: argparse.Namespace) -> int:
         data_root=args.data_root,
         device=_device(args.device),
         batch_size=args.batch_size,
+        statements=select_statements(args.only),
     )
     command = ["ltbounds", "evaluate", *args.sources, "--out", args.out, "--delta", str(args.delta)]
     command += ["--heldout", args.heldout, "--device", args.device, "--batch-size", str(args.batch_size)]
     command += (["--data-root", args.data_root] if args.data_root else []) + (["--no-plots"] if args.no_plots else [])
+    command += ["--only", args.only] if args.only else []
     evaluation.write(args.out, plots=not args.no_plots, command=command, wall_time_s=time.perf_counter() - started)
     ok = evaluation.bounds[evaluation.bounds["status"] == "ok"]
     print(
