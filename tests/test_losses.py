@@ -846,3 +846,11 @@ def test_ldam_on_a_prescaled_head_is_scale_one_with_scaled_margin(case, scale):
         scale * cosine, case.labels
     )
     assert close(unscaled, prescaled, rtol=1e-9, atol=1e-9)
+
+
+def test_elm_pull_custom_backward_passes_gradcheck():
+    generator = torch.Generator().manual_seed(3)
+    points = torch.randn(9, 3, generator=generator, dtype=torch.float64).requires_grad_(True)
+    alpha = t64([1.0, 4.0]).requires_grad_(True)
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    assert torch.autograd.gradcheck(lambda p, a: losses.elm_pull(p, labels, a, chunk_size=2), (points, alpha))
