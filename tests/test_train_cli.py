@@ -89,3 +89,23 @@ def test_train_does_not_import_training_until_run():
     code = "import sys; from ltbounds.cli import build_parser; build_parser('train'); print('training' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_classifier_stage_runs_on_a_trained_checkpoint(tmp_path, capsys):
+    base = tmp_path / "ce"
+    assert main(["train", "--method", "ce", *GAUSSIAN, "--epochs", "2", "--out", str(base)]) == 0
+    for method in ("ncm", "tau_norm"):
+        out = tmp_path / method
+        arguments = ["train", "--method", method, "--from-checkpoint", str(base / "last.pt"), "--out", str(out)]
+        assert main(arguments) == 0
+        checkpoint = load_checkpoint(out / "last.pt")
+        assert checkpoint["method"]["name"] == f"ce+{method}" and checkpoint["method"]["stage"] == method
+        assert (
+            checkpoint["model"]["head"] == "linear"
+            and checkpoint["dataset"] == load_checkpoint(base / "last.pt")["dataset"]
+        )
+        assert f"ce+{method}" in capsys.readouterr().out
+    assert (
+        main(["train", "--method", "vs", "--from-checkpoint", str(base / "last.pt"), "--out", str(tmp_path / "x")]) == 2
+    )
+    assert "method must be one of crt, tau_norm, lws, ncm, la_posthoc" in capsys.readouterr().err

@@ -226,3 +226,80 @@ def apply_stage(
     spec = dict(model_spec)
     spec["head"] = "linear"
     return model.eval(), spec, info
+
+
+STAGE_METHODS = ("crt", "tau_norm", "lws", "ncm", "la_posthoc")
+
+
+def decouple_checkpoint(
+    path: str,
+    method: str,
+    out: str,
+    *,
+    data_root: str | None = None,
+    device: str = "auto",
+    classifier_epochs: int | None = None,
+    lr: float | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Second stage on a trained checkpoint: rebuild its data from the stored dataset spec, replace the head
+    by ``method``'s classifier (cRT, tau-norm, LWS, NCM, post-hoc LA) and write ``out/last.pt``."""
+    import json
+    import types
+    from pathlib import Path
+
+    from training.checkpoints import load_checkpoint, make_checkpoint, model_from_checkpoint, save_checkpoint
+    from training.data import DatasetSpec, load_dataset
+    from training.distributed import DistContext, device_for
+    from training.loop import evaluate_model
+    from training.methods import get_recipe
+
+    if method not in STAGE_METHODS:
+        raise InputError(f"--from-checkpoint runs a classifier stage; method must be one of {', '.join(STAGE_METHODS)}")
+    target = Path(out) / "last.pt"
+    if target.exists() and not overwrite:
+        raise InputError(f"{str(target)!r} exists; pass --overwrite or choose another --out")
+    checkpoint = load_checkpoint(path)
+    base = checkpoint["method"]
+    stored = dict(base.get("training") or {})
+    torch_device = device_for(DistContext(), device)
+    spec = DatasetSpec.from_dict(checkpoint["dataset"])
+    data = load_dataset(spec, data_root if data_root is not None else stored.get("data_root"), torch_device)
+    model = model_from_checkpoint(checkpoint, torch_device)
+    config = types.SimpleNamespace(
+        classifier_epochs=int(
+            classifier_epochs if classifier_epochs is not None else stored.get("classifier_epochs", 10)
+        ),
+        lr=float(lr if lr is not None else stored.get("lr") or 0.1),
+        batch_size=int(stored.get("batch_size") or 128),
+        seed=int(stored.get("seed", spec.seed)),
+        weight_decay=float(stored.get("weight_decay") or 5e-4),
+    )
+    recipe = get_recipe(method)
+    class_counts = np.asarray(checkpoint["class_counts"], dtype=np.int64)
+    model, model_spec, info = apply_stage(model, dict(checkpoint["model"]), recipe, data, class_counts, config)
+    metrics = {"epoch": checkpoint["epoch"], "stage": recipe.classifier_stage, "stage_info": info}
+    metrics.update(evaluate_model(model, data))
+    method_dict = {
+        "name": f"{base['name']}+{method}",
+        "hparams": base.get("hparams", {}),
+        "recipe": recipe.to_dict(),
+        "training": {**stored, "classifier_epochs": config.classifier_epochs},
+        "stage": recipe.classifier_stage,
+        "base": {key: value for key, value in base.items() if key != "training"},
+        "base_checkpoint": str(path),
+    }
+    result = make_checkpoint(
+        model_spec=model_spec,
+        method=method_dict,
+        dataset=checkpoint["dataset"],
+        class_counts=class_counts,
+        epoch=checkpoint["epoch"],
+        epochs=checkpoint["epochs"],
+        metrics=metrics,
+        state={"model": model.state_dict(), "optimizer": {}, "loss": {}, "rng": torch.get_rng_state()},
+    )
+    save_checkpoint(result, target)
+    with open(Path(out) / "metrics.jsonl", "w") as stream:
+        stream.write(json.dumps(metrics) + "\n")
+    return result

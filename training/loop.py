@@ -279,17 +279,18 @@ def train(
     start_epoch, wall_offset = 0, 0.0
     stage_done = False
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["state"]["model"])
-        optimizer.load_state_dict(checkpoint["state"]["optimizer"])
-        if checkpoint["state"].get("loss"):
-            loss_fn.load_state_dict(checkpoint["state"]["loss"])
         start_epoch = int(checkpoint["epoch"])
         wall_offset = float(checkpoint["metrics"].get("wall_time_s", 0.0) or 0.0)
         stage_done = bool(checkpoint["method"].get("stage"))
-        if stage_done:
+        if stage_done:  # finished, second stage included: its head may differ from the recipe's
             model_spec = dict(checkpoint["model"])
             model = build_model(model_spec).to(device)
             model.load_state_dict(checkpoint["state"]["model"])
+        else:
+            model.load_state_dict(checkpoint["state"]["model"])
+            optimizer.load_state_dict(checkpoint["state"]["optimizer"])
+            if checkpoint["state"].get("loss"):
+                loss_fn.load_state_dict(checkpoint["state"]["loss"])
     metrics_path = out_dir / "metrics.jsonl" if out_dir is not None else None
     if metrics_path is not None and context.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)

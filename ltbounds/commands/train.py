@@ -3,6 +3,7 @@
   ltbounds train --method vs_tla_adrw --dataset mnist5k --imbalance 100 --epochs 10 --out runs/vs
   ltbounds train --method ldam_drw --dataset cifar10 --data-root ~/data --out runs/ldam   (200 epochs)
   ltbounds train --list-methods
+  ltbounds train --method tau_norm --from-checkpoint runs/vs/last.pt --out runs/vs_tau   (a second stage only)
 
 Writes OUT/last.pt (and OUT/epoch_XXX.pt with --save-every), and OUT/metrics.jsonl with one JSON
 object per epoch (loss, lr, balanced / per-class / Many-Medium-Few accuracy, B_y(f), minimal
@@ -60,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--model", default=None, help="resnet32 | resnet50 | mlp | cnn (default: by dataset)")
     what.add_argument("--model-option", action="append", metavar="KEY=VALUE", help="model option (repeatable)")
     what.add_argument("--list-methods", action="store_true", help="print the recipes and exit")
+    what.add_argument(
+        "--from-checkpoint",
+        metavar="PATH",
+        default=None,
+        help="run only a classifier stage (--method crt | tau_norm | lws | ncm | la_posthoc) on a trained checkpoint",
+    )
     how = parser.add_argument_group("optimisation (default: the papers' recipe for the dataset)")
     how.add_argument("--epochs", type=int, default=None)
     how.add_argument("--batch-size", type=int, default=None)
@@ -152,6 +159,17 @@ def run(args: argparse.Namespace) -> int:
     get_recipe(args.method)  # unknown names fail before any data is loaded
     if args.out is None:
         raise InputError("--out is required: the folder for last.pt and metrics.jsonl")
+    if args.from_checkpoint is not None:
+        from training.decoupling import decouple_checkpoint
+
+        result = decouple_checkpoint(
+            args.from_checkpoint, args.method, args.out, data_root=args.data_root, device=args.device,
+            classifier_epochs=args.classifier_epochs, lr=args.lr, overwrite=args.overwrite,
+        )  # fmt: skip
+        accuracy = result["metrics"].get("test_balanced_accuracy")
+        shown = "n/a" if accuracy is None else f"{100 * accuracy:.2f}%"
+        print(f"ltbounds train: {result['method']['name']}: balanced test accuracy {shown}; wrote {args.out}/last.pt")
+        return 0
     from tqdm.auto import tqdm
 
     from training.loop import train
