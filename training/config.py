@@ -54,6 +54,7 @@ class TrainConfig:
     cpu_amp: bool = False  # bf16 autocast on the CPU too (opt-in: ~1.7x for ResNet-32 on CPUs with AVX512-BF16)
     compile: bool = False
     channels_last: bool = True  # images in channels_last layout (CUDA and oneDNN CPU convolutions prefer it)
+    sync_batch_norm: bool = False  # DDP: BatchNorm statistics over the global batch
     save_every: int = 0
     progress: bool = True
 

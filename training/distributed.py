@@ -1,11 +1,13 @@
 """Data-parallel training with PyTorch DDP, launched by ``torchrun`` (multi-GPU and multi-node).
 
-Every rank draws the same global batch order (the epoch generator is seeded identically), takes
-its contiguous share of each global batch, and DDP averages gradients. With the per-rank loss
-scaled by ``shard_size * world_size / global_batch`` the average equals the single-process mean
-over the global batch exactly for losses that are plain means over samples (CE, LA, VS, ...; for
-losses whose mean is normalised by the batch's sum of class weights it is the average of the
-per-shard weighted means). BatchNorm statistics are per-rank unless ``sync_batch_norm``.
+Every rank draws the same global batch order and augmentation (the epoch generator is seeded
+identically), takes its contiguous share of each global batch, and DDP averages gradients. With the
+per-rank loss scaled by ``shard_size * world_size / global_batch`` that average is exactly the
+single-process gradient of the mean over the global batch for every loss that is a plain per-sample
+mean (all of ``ltbounds.losses``' logit losses, re-weighted ones included: their mean is (1/m) sum,
+not PyTorch's weight-normalised mean). Losses with batch statistics (ELM's pairwise pull, DRO-LT's
+batch-centroid fallback, batch centre loss) see each rank's shard only. BatchNorm statistics are
+per-rank unless ``sync_batch_norm``.
 
 ``torchrun --nproc_per_node=2 -m ltbounds train ...`` sets RANK / WORLD_SIZE / LOCAL_RANK; the
 backend is NCCL on CUDA and gloo on the CPU.

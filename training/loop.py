@@ -304,7 +304,7 @@ def train(
 
     autocast = _autocast_factory(device, config.amp, config.cpu_amp)
     view: nn.Module = _TrainView(model)
-    view = distributed.wrap(view, context, device)
+    view = distributed.wrap(view, context, device, config.sync_batch_norm)
     if config.compile and device.type == "cuda":
         view = torch.compile(view)
     needs_embeddings = bool(getattr(loss_fn, "needs_embeddings", False))

@@ -96,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     run_group.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU (AVX512-BF16 CPUs)")
     run_group.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    run_group.add_argument("--sync-bn", action="store_true", help="DDP: SyncBatchNorm across processes")
     run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -141,6 +142,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         "cpu_amp": args.cpu_bf16,
         "compile": args.compile,
         "save_every": args.save_every,
+        "sync_batch_norm": args.sync_bn,
         "progress": not args.no_progress,
     }
     decays = _numbers(args.lr_decays, "--lr-decays", float)
