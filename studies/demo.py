@@ -378,8 +378,12 @@ def _report(directory, settings, training, evaluation, study_results, figures, m
         summary = sharp.summaries["sharpness_summary"]
         lines.append(markdown_table(summary))
         lines.append(
-            "`ratio` = contraction term / union term with mu_y ~ N_y^-kappa; SymPy's closed form for two "
-            "classes: (1 + rho^(1/2 - kappa)) / (1 + rho^(-1/2)) < 1 iff kappa > 1.\n"
+            "`ratio` = contraction complexity term / union complexity term with mu_y ~ N_y^-kappa (what Prop. 2 "
+            "compares); SymPy's closed form for two classes: (1 + rho^(1/2 - kappa)) / (1 + rho^(-1/2)) < 1 iff "
+            "kappa > 1. `ratio_certified_bound` compares the whole certified bounds (`wang23.contraction_bound` / "
+            "`wang23.union_bound`, zero empirical risk): the factor 1/(C pi_C) on the confidence term can outweigh "
+            "the gain in the complexity term. The checkpoint rows use Lemma 4's mu_y read off each trained model "
+            "(`fitted_kappa`: minus the slope of log mu_y on log N_y).\n"
         )
         checkpoint_rows = sharp.table[(sharp.table.get("part") == "checkpoint")] if "part" in sharp.table else None
         if checkpoint_rows is not None and not checkpoint_rows.empty:
