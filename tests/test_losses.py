@@ -854,3 +854,26 @@ def test_elm_pull_custom_backward_passes_gradcheck():
     alpha = t64([1.0, 4.0]).requires_grad_(True)
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1])
     assert torch.autograd.gradcheck(lambda p, a: losses.elm_pull(p, labels, a, chunk_size=2), (points, alpha))
+
+
+def test_learned_parameters_get_gradients_and_set_epoch_is_a_no_op_without_a_schedule():
+    counts = np.array([40, 10, 3])
+    generator = torch.Generator().manual_seed(5)
+    logits = torch.randn(9, 3, generator=generator, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 0, 1])
+    embeddings = torch.randn(9, 4, generator=generator, dtype=torch.float64)
+    dro = losses.REGISTRY["dro_lt"](counts, radius="learned", epsilon=1.0)
+    dro(logits, labels, embeddings).backward()
+    assert dro.radii.grad is not None and bool((dro.radii.grad >= 0).all()) and bool((dro.radii.grad > 0).any())
+    center = losses.REGISTRY["center"](counts, lambda_center=0.5, centers="learned", embedding_dim=4)
+    value = center(logits, labels, embeddings)
+    assert close(
+        value, losses.cross_entropy(logits, labels) + 0.5 * (embeddings**2).sum(1).mean()
+    )  # centres start at 0
+    value.backward()
+    assert center.centers.grad is not None and center.centers.grad.abs().sum() > 0
+    for name in ("la", "balanced_softmax", "fisher", "cb", "equalization"):
+        module = _build(name, counts)
+        before = module(logits, labels)
+        module.set_epoch(500)
+        assert torch.equal(module(logits, labels), before), name
