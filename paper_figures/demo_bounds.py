@@ -1,15 +1,15 @@
-"""Every overall bound against the quantity it bounds, on every demo checkpoint."""
+"""How far above the quantity it bounds is each probabilistic bound, on every demo checkpoint."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from paper_figures.canvas import read_table, require_columns, script_main
+from paper_figures.canvas import MissingResults, read_table, require_columns, script_main
 
 NAME = "demo_bounds"
 STUDY = "demo"
-TITLE = "Demo: bound value vs measured quantity per checkpoint (class = all); below the diagonal = violated"
-MARKERS = {"certified": "o", "corrected": "s", "as_printed": "^", "shape": "x"}
+TITLE = "Demo: bound / measured for each probabilistic bound (class = all), one dot per checkpoint; < 1 = violated"
+COLOURS = {"certified": "tab:blue", "corrected": "tab:green", "as_printed": "tab:orange", "shape": "tab:gray"}
 
 
 def draw(results: Path):
@@ -17,36 +17,33 @@ def draw(results: Path):
     import numpy as np
 
     table = read_table(results, STUDY, "evaluation/bounds")
-    require_columns(table, ["checkpoint", "bound", "form", "class", "value", "measured", "status"], "bounds.csv")
-    rows = table[(table["status"] == "ok") & (table["class"].astype(str) == "all")]
-    rows = rows[np.isfinite(rows["value"].astype(float)) & np.isfinite(rows["measured"].astype(float))]
-    figure, axis = plt.subplots(figsize=(6.4, 4.8))
-    bounds = sorted(rows["bound"].unique())
-    colours = plt.get_cmap("tab20")
-    for index, bound in enumerate(bounds):
-        for form, marker in MARKERS.items():
-            part = rows[(rows["bound"] == bound) & (rows["form"] == form)]
-            if part.empty:
-                continue
-            axis.scatter(
-                part["measured"],
-                part["value"],
-                marker=marker,
-                s=18,
-                color=colours(index % 20),
-                label=f"{bound} [{form}]",
-            )
-    if not rows.empty:
-        values = np.concatenate([rows["measured"].to_numpy(float), rows["value"].to_numpy(float)])
-        positive = values[values > 0]
-        low, high = (positive.min(), values.max()) if positive.size else (1e-3, 1.0)
-        axis.plot([low, high], [low, high], color="k", lw=0.8, ls="--", label="bound = measured")
-        if positive.size and high / low > 100:
-            axis.set_xscale("symlog", linthresh=low)
-            axis.set_yscale("symlog", linthresh=low)
-    axis.set_xlabel("measured quantity on the balanced test split (risk, variance, ...; same units as the bound)")
-    axis.set_ylabel("bound value")
-    axis.legend(fontsize=5.5, loc="upper left", ncol=2)
+    require_columns(
+        table, ["checkpoint", "bound", "kind", "form", "class", "value", "measured", "status"], "bounds.csv"
+    )
+    rows = table[(table["status"] == "ok") & (table["class"].astype(str) == "all") & (table["kind"] == "bound")]
+    rows = rows[(rows["measured"].astype(float) > 0) & np.isfinite(rows["value"].astype(float))]
+    if rows.empty:
+        raise MissingResults("evaluation/bounds.csv has no probabilistic bound with a positive measured value")
+    rows = rows.assign(ratio=rows["value"].astype(float) / rows["measured"].astype(float))
+    keys = sorted({(b, f) for b, f in zip(rows["bound"], rows["form"], strict=True)})
+    figure, axis = plt.subplots(figsize=(7.0, 0.32 * len(keys) + 1.6))
+    for position, (bound, form) in enumerate(keys):
+        part = rows[(rows["bound"] == bound) & (rows["form"] == form)]
+        jitter = np.linspace(-0.15, 0.15, len(part)) if len(part) > 1 else np.zeros(1)
+        axis.scatter(
+            part["ratio"],
+            position + jitter,
+            s=12,
+            color=COLOURS.get(form, "k"),
+            label=form if form not in axis.get_legend_handles_labels()[1] else None,
+        )
+    axis.axvline(1.0, color="k", lw=0.8, ls="--")
+    axis.set_xscale("log")
+    axis.set_yticks(range(len(keys)))
+    axis.set_yticklabels([f"{b} [{f}]" for b, f in keys], fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel("bound value / measured value on the test split (unitless; log scale)")
+    axis.legend(fontsize=7, loc="best", framealpha=0.9)
     return figure
 
 

@@ -240,6 +240,7 @@ def run_demo(
         extra={
             "study": NAME,
             "question": QUESTION,
+            "setting": "quick" if settings == QUICK else "full" if settings == FULL else "custom",
             "settings": dataclasses.asdict(settings),
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
             "tables": [
