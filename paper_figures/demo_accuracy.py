@@ -38,9 +38,10 @@ def draw(results: Path):
         axis.set_xticklabels(part["method"], rotation=30, ha="right", fontsize=8)
         axis.set_title(name, fontsize=9)
         axis.set_xlabel("training method")
-        axis.set_ylim(0, 100)
+        axis.set_ylim(0, 118)
+        axis.set_yticks(range(0, 101, 20))
     axes[0][0].set_ylabel("test accuracy (%)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
     return figure
 
 
