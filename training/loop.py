@@ -254,6 +254,10 @@ def train(
 
     if data is None:
         data = _load_data(config, device)
+    if data.train.x.device != device:
+        data = dataclasses.replace(
+            data, train=data.train.to(device), val=data.val.to(device), test=data.test.to(device)
+        )
     train_x, train_y = data.train.x.to(device), data.train.y.to(device)
     class_counts = np.asarray(data.class_counts, dtype=np.int64)
     torch.manual_seed(config.seed)
