@@ -134,3 +134,25 @@ def test_bad_method_and_hyper_parameters_are_refused_with_the_reason(gaussian):
         train(_config("dro_lt", loss_overrides={"lambda_ce": 1.5}), data=gaussian)
     with pytest.raises(InputError, match="rejected hyper-parameters"):
         train(_config("ce", loss_overrides={"no_such_knob": 1}), data=gaussian)
+
+
+@pytest.mark.parametrize("method", ["ldam_drw", "vs_tla_adrw", "elm", "dro_lt_learned", "resample", "ncm", "tau_norm"])
+def test_rho_1000_with_a_two_sample_class_stays_finite(method):
+    from training.data import LongTailData, Split
+
+    generator = torch.Generator().manual_seed(0)
+    counts = (1000, 30, 2)  # rho = 500 between the extremes of a 3-class set; a 2-sample tail class
+
+    def split(per_class):
+        y = torch.cat([torch.full((n,), c, dtype=torch.int64) for c, n in enumerate(per_class)])
+        return Split(torch.randn(len(y), 4, generator=generator) + 2 * y[:, None].float(), y)
+
+    data = LongTailData(
+        spec=DatasetSpec("gaussian", imbalance=500.0), train=split(counts), val=split((5, 5, 5)),
+        test=split((10, 10, 10)), class_counts=np.array(counts), num_classes=3, input_shape=(4,),
+    )  # fmt: skip
+    result = train(_config(method, batch_size=128, drw_epoch=1), data=data)
+    final = result.metrics[-1]
+    assert all(np.isfinite(m["train_loss"]) for m in result.metrics if "train_loss" in m)
+    assert all(v is not None and np.isfinite(v) for v in final["B_y"] + final["min_margin"])
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
