@@ -14,7 +14,8 @@ ENTRIES = (
         explanation="Strict inequality needs |S_y| >= 2: then, with m = max_{x+} a(x+), 1 + sum e^a > max(1, e^m), "
         "so Omega_pull - Omega~_pull >= log(1 + e^{-|m|}) > 0. With |S_y| = 1 the sum is empty, Omega_pull = 0 and the "
         "max over an empty set is undefined (0 by the [.]_+ convention), so '<' fails. In float64 the gap "
-        "log(1 + e^{-|m|}) underflows once |m| > ~37, so numerically only '<=' is observable; tests check the "
+        "log(1 + e^{-|m|}) falls below the float64 resolution of Omega_pull ~ |m| once |m| > ~33 (float32: ~16), so "
+        "numerically only '<=' is observable there; tests check the "
         "exact lower bound on the gap where it is representable.",
     ),
     Erratum(
