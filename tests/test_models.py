@@ -24,7 +24,7 @@ def one_thread():
 
 SPECS = [
     {"name": "mlp", "num_classes": 5, "input_shape": [7], "hidden": [16, 8]},
-    {"name": "mlp", "num_classes": 3, "input_shape": [1, 8, 8], "head": "normed", "batch_norm": True},
+    {"name": "mlp", "num_classes": 3, "input_shape": [1, 8, 8], "head": "normed", "batch_norm": False},
     {"name": "cnn", "num_classes": 4, "input_shape": [1, 28, 28], "channels": [4, 8], "embedding_dim": 12},
     {"name": "cnn", "num_classes": 4, "input_shape": [1, 8, 8], "channels": [4, 8], "embedding_dim": 12},
     {"name": "resnet32", "num_classes": 10, "input_shape": [3, 32, 32]},

@@ -35,8 +35,11 @@ class NormedLinear(nn.Module):
         self.out_features = out_features
         self.scale = float(scale)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        # The reference code draws U(-1, 1) and renormalises columns; any direction works.
-        nn.init.uniform_(self.weight, -1.0, 1.0)
+        # As Cao et al.'s code: U(-1, 1), then every class vector rescaled to unit norm. The scale matters:
+        # the gradient of a normalised weight shrinks as 1 / |w|, so a longer init learns far slower.
+        with torch.no_grad():
+            self.weight.uniform_(-1.0, 1.0)
+            self.weight.div_(torch.linalg.vector_norm(self.weight, dim=1, keepdim=True))
         self.bias = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -206,7 +209,11 @@ class ResNet50(_Classifier):
 
 
 class MLP(_Classifier):
-    """Fully connected ReLU network on flattened inputs; the last hidden layer is the embedding."""
+    """Fully connected ReLU network on flattened inputs; the last hidden layer is the embedding.
+
+    ``batch_norm`` (default on) puts BatchNorm before each ReLU, like ResNet's features; LDAM's
+    cosine head with scale 30 underfits the tail without it (MNIST-5k, rho = 100: 53 % vs 80 %).
+    """
 
     def __init__(
         self,
@@ -215,7 +222,7 @@ class MLP(_Classifier):
         hidden: Sequence[int] = (256, 128),
         head: str = "linear",
         scale: float = 1.0,
-        batch_norm: bool = False,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
@@ -258,7 +265,15 @@ class SmallCNN(_Classifier):
             ]
             width = int(size)
         # Global pooling to a fixed 2x2 grid makes the CNN input-size agnostic (8x8 digits, 28x28 MNIST).
-        layers += [nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(4 * width, int(embedding_dim)), nn.ReLU()]
+        # BN before the last ReLU, as in ResNet's features: without it the cosine head of LDAM (scale 30)
+        # kills ReLU units early and the embedding underfits the tail (measured on MNIST-5k, rho = 100).
+        layers += [
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * width, int(embedding_dim), bias=False),
+            nn.BatchNorm1d(int(embedding_dim)),
+            nn.ReLU(),
+        ]
         self.body = nn.Sequential(*layers)
         self.embedding_dim = int(embedding_dim)
         self.head = _make_head(int(embedding_dim), num_classes, head, scale)
