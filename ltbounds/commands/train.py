@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from ltbounds.checks import InputError
@@ -178,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     result = train(config, out=args.out, resume=args.resume, overwrite=args.overwrite, log=tqdm.write)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports (and writes)
+        return 0
     final = result.metrics[-1] if result.metrics else {}
     accuracy = final.get("test_balanced_accuracy")
     shown = "n/a" if accuracy is None else f"{100 * accuracy:.2f}%"
