@@ -78,10 +78,13 @@ class Settings:
 
 
 QUICK = Settings(
-    populations=(GaussianSetting(classes=2, dim=2, imbalance=10.0, n_max=300),),
+    populations=(
+        GaussianSetting(classes=2, dim=2, imbalance=10.0, n_max=300),
+        GaussianSetting(classes=4, dim=8, imbalance=20.0, n_max=300),
+    ),
     heads=("la",),
-    replicates=100,
-    block=25,
+    replicates=200,
+    block=50,
     fresh_per_class=10_000,
     population_samples_per_class=50_000,
 )

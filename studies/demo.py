@@ -65,8 +65,8 @@ class Settings:
     study_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(default_factory=tuple)
 
 
-QUICK = Settings()
-FULL = Settings(epochs=100, seeds=(0, 1, 2))
+QUICK = Settings(seeds=(0, 1, 2))
+FULL = Settings(epochs=100, seeds=(0, 1, 2, 3, 4))
 
 
 def runs(settings: Settings) -> list[Run]:
@@ -335,13 +335,17 @@ def _report(directory, settings, training, evaluation, study_results, figures, m
             "dataset",
             "method",
             "test_balanced_accuracy",
+            "test_balanced_accuracy_std",
             "test_many_accuracy",
             "test_medium_accuracy",
             "test_few_accuracy",
             "train_wall_time_s",
         ]
         lines.append(markdown_table(accuracy[[c for c in columns if c in accuracy.columns]]))
-        lines.append("Table: `accuracy.csv` (per class: `demo.csv`).\n")
+        lines.append(
+            f"Mean over seeds {list(settings.seeds)} (`_std`: standard deviation across them); "
+            "table: `accuracy.csv` (per seed and per class: `demo.csv`).\n"
+        )
     lines.append("## Bounds on the checkpoints\n")
     if evaluation is not None:
         lines.append(_bounds_excerpt(evaluation.bounds))

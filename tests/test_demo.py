@@ -16,6 +16,7 @@ TINY = dataclasses.replace(
         demo.DemoData("gaussian", 20.0, (("classes", 3), ("dim", 4), ("pool_per_class", 80), ("test_per_class", 60))),
     ),
     methods=("ce", "la"),
+    seeds=(0,),
     epochs=2,
     hidden=(16, 8),
     study_overrides=(
