@@ -107,14 +107,14 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
         config["method"] = run.params["method"]
         config["loss_overrides"] = {"gamma": run.params["gamma"]}
     else:
-        # VS + ADRW without TLA (Fig. 2): the VS loss with ADRW weights alpha_y ~ pi_y^-nu from T0.
+        # VS + ADRW without TLA (Fig. 2): the VS loss with ADRW weights alpha_y ~ pi_y^-nu from T0; nu = 0 is
+        # alpha_y = 1, i.e. no re-weighting (the loss refuses nu = 0, so it is spelled as no re-weighting).
         config["method"] = "vs"
-        config["loss_overrides"] = {
-            "tau": run.params["tau"],
-            "reweighting": "adrw",
-            "nu": run.params["nu"],
-            "reweight_epoch": round(0.8 * settings.epochs),
-        }
+        config["loss_overrides"] = {"tau": run.params["tau"]}
+        if run.params["nu"] > 0:
+            config["loss_overrides"].update(
+                reweighting="adrw", nu=run.params["nu"], reweight_epoch=round(0.8 * settings.epochs)
+            )
     trained = train_once(context.scratch(run.key), data=data, **config)
     metrics = final_metrics(trained)
     rows = []
