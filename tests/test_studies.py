@@ -186,3 +186,36 @@ def test_logit_adjusted_linear_head_nears_the_balanced_bayes_risk():
     assert population.risk(weight, bias).balanced <= bayes + 0.02
     # Plain CE on long-tailed data is worse on the balanced error than the logit-adjusted head.
     assert population.risk(plain_weight, plain_bias).balanced > population.risk(weight, bias).balanced
+
+
+def test_methods_table_adds_cifar_when_the_data_root_holds_it(tmp_path):
+    from studies import methods_table
+
+    settings = dataclasses.replace(methods_table.QUICK, methods=("ce", "vs_tla_adrw"))
+    assert {r.params["dataset"] for r in methods_table.runs(settings)} == {"mnist5k"}
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    planned = methods_table.runs(settings, str(tmp_path))
+    cifar = [r for r in planned if r.params["dataset"] == "cifar10"]
+    assert len(cifar) == 2 and all(r.params["imbalance"] == 100.0 for r in cifar)
+
+
+def test_methods_table_prints_the_papers_numbers_beside_ours():
+    from studies import methods_table
+
+    table = pd.DataFrame(
+        {
+            "run": ["a", "b"],
+            "dataset": ["mnist5k", "mnist5k"],
+            "imbalance": [100.0, 100.0],
+            "method": ["ce", "vs_tla_adrw"],
+            "seed": [0, 0],
+            "quantity": ["test_balanced_accuracy", "test_balanced_accuracy"],
+            "value": [0.7, 0.8],
+        }
+    )
+    summary = methods_table.summarize(table, methods_table.QUICK)["methods_summary"].set_index("method")
+    assert summary.loc["ce", "all_mean"] == pytest.approx(70.0)
+    assert (
+        summary.loc["ce", "paper_cifar10_lt100"] == 71.5 and summary.loc["vs_tla_adrw", "paper_cifar10_lt100"] == 81.1
+    )
+    assert summary.loc["ce", "paper_readme_cifar10_lt100"] == 71.25
