@@ -145,7 +145,10 @@ def test_symbolic_closed_form_matches_numeric_terms_on_the_grid(tmp_path):
 def test_coverage_heldout_bounds_fail_at_most_delta_often(tmp_path):
     from studies import coverage
 
-    tiny = dataclasses.replace(coverage.QUICK, replicates=40, block=20, library_statements=False)
+    tiny = dataclasses.replace(
+        coverage.QUICK, populations=coverage.QUICK.populations[:1], replicates=40, block=20, library_statements=False
+    )
+    assert tiny.populations[0].classes == 2
     result = run_study(coverage, settings=tiny, out=tmp_path, progress=False)
     assert result.failed_runs == {}
     table = pd.read_csv(tmp_path / "coverage" / "coverage.csv")
