@@ -56,7 +56,7 @@ class Settings:
     random_count_vectors: int = 200
     delta: float = 0.05
     loss_bound: float = 1.0  # M: the loss takes values in [0, M]
-    checkpoint_globs: tuple[str, ...] = ("results/demo/training/*/last.pt", "results/methods_table/training/*/last.pt")
+    checkpoint_globs: tuple[str, ...] = ("results/demo/training/*/last.pt", "results/methods_table/scratch/*/last.pt")
     seeds: tuple[int, ...] = (0,)
 
 
