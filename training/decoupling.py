@@ -282,8 +282,10 @@ def decouple_checkpoint(
     metrics.update(evaluate_model(model, data))
     method_dict = {
         "name": f"{base['name']}+{method}",
+        # hparams and recipe stay the base method's (the loss the embedding was trained with)
         "hparams": base.get("hparams", {}),
-        "recipe": recipe.to_dict(),
+        "recipe": base.get("recipe") or recipe.to_dict(),
+        "stage_recipe": recipe.to_dict(),
         "training": {**stored, "classifier_epochs": config.classifier_epochs},
         "stage": recipe.classifier_stage,
         "base": {key: value for key, value in base.items() if key != "training"},
