@@ -369,6 +369,7 @@ def _report(directory, settings, training, evaluation, study_results, figures, m
             "violation_fraction",
             "ci_low",
             "ci_high",
+            "promised_level",
             "verdict",
         ]
         shown = summary[summary["runs"] > 0]

@@ -2,7 +2,9 @@
 
 A study module defines
 
-- ``NAME`` and ``QUESTION`` (one line each), ``FIGURES`` (names in ``paper_figures.registry``);
+- ``NAME`` and ``QUESTION`` (one line each), ``FIGURES`` (names in ``paper_figures.registry``),
+  optionally ``VERSION`` (an int, bumped when the rows a run writes change meaning: old caches are
+  then not reused);
 - ``Settings``: a frozen dataclass, with the two instances ``QUICK`` (2 CPU cores, a few minutes)
   and ``FULL`` (the papers' setting);
 - ``runs(settings) -> list[Run]``: the independent units of work, each with a file-safe ``key``;
@@ -104,9 +106,10 @@ def load_study(name: str) -> ModuleType:
     return importlib.import_module(STUDY_MODULES[name])
 
 
-def settings_fingerprint(settings: Any) -> str:
-    """A short stable hash of a settings dataclass (any change gives a fresh run cache)."""
-    text = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str)
+def settings_fingerprint(settings: Any, version: int = 1) -> str:
+    """A short stable hash of a settings dataclass and the study's ``VERSION`` (bumped when a study's rows
+    change meaning): any change gives a fresh run cache."""
+    text = json.dumps([dataclasses.asdict(settings), version], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -164,7 +167,7 @@ def run_study(
     if not isinstance(settings, module.Settings):
         raise InputError(f"settings must be a {module.__name__}.Settings, got {type(settings).__name__}")
     directory = Path(directory) if directory is not None else Path(out) / module.NAME
-    fingerprint = settings_fingerprint(settings)
+    fingerprint = settings_fingerprint(settings, getattr(module, "VERSION", 1))
     cache = directory / "runs" / fingerprint
     cache.mkdir(parents=True, exist_ok=True)
     context = StudyContext(directory=directory, data_root=data_root, progress=progress, quick=quick)
