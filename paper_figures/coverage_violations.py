@@ -42,7 +42,7 @@ def draw(results: Path):
         + f" (R={int(row['runs'])})"
         for _, row in summary.iterrows()
     ]
-    height = max(2.8, 0.22 * len(summary) + 1.2)
+    height = max(2.8, 0.16 * len(summary) + 1.2)
     figure, axis = plt.subplots(figsize=(8.5, height))
     positions = np.arange(len(summary))
     for form, colour in FORM_COLOURS.items():
@@ -59,13 +59,24 @@ def draw(results: Path):
             capsize=2,
             label=form,
         )
+    if "promised_level" in summary.columns:
+        axis.scatter(
+            summary["promised_level"],
+            positions,
+            marker="|",
+            s=60,
+            color="k",
+            zorder=4,
+            label="level the bound promises (delta, or delta/C per class)",
+        )
     axis.axvline(
         float(summary["delta"].iloc[0]), color="k", ls="--", lw=0.9, label=f"delta = {summary['delta'].iloc[0]:g}"
     )
     axis.set_yticks(positions)
     axis.set_yticklabels(labels, fontsize=6)
     axis.invert_yaxis()
-    axis.set_xlim(-0.02, 1.02)
+    # Zoom on [0, max(upper CI, 2 delta)]: the region where a failure of the promise would show.
+    axis.set_xlim(-0.005, max(2 * float(summary["delta"].iloc[0]), 1.15 * float(summary["ci_high"].max())))
     axis.set_xlabel("fraction of training sets where measured > bound (95% Clopper-Pearson CI)")
     if not several and len(summary):
         axis.set_title(
