@@ -55,7 +55,7 @@ def test_second_run_reuses_every_finished_run(tmp_path):
 
 def test_interrupted_study_resumes_only_the_missing_runs(tmp_path):
     result = run_study(sharpness, settings=TINY_SHARPNESS, out=tmp_path, progress=False)
-    cache = tmp_path / "sharpness" / "runs" / settings_fingerprint(TINY_SHARPNESS)
+    cache = tmp_path / "sharpness" / "runs" / settings_fingerprint(TINY_SHARPNESS, sharpness.VERSION)
     removed = sorted(cache.glob("*.csv"))[0]
     removed.unlink()
     executed: list[str] = []
