@@ -37,6 +37,11 @@ class Settings:
     model: str | None = None
     hidden: tuple[int, ...] = (128, 64)
     lr: float | None = None
+    batch_size: int | None = None
+    # lr factors from each milestone on (None: the recipe's 0.01, 0.0001). With ~7 SGD steps per epoch on
+    # MNIST-5k-LT, a terminal phase at 0.01 x lr is a few dozen tiny steps and re-weighting from T0 changes
+    # nothing measurable; the quick setting decays to 0.1 x lr instead so the deferred phase can act.
+    lr_decays: tuple[float, ...] | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
@@ -44,9 +49,11 @@ QUICK = Settings(
     gammas=(0.0, 0.2, 0.5),
     nus=(0.0, 0.5, 1.0),
     taus=(0.0, 1.0, 2.0),
-    epochs=30,
+    epochs=60,
     model="mlp",
     lr=0.1,
+    batch_size=64,
+    lr_decays=(0.1, 0.01),
     seeds=(0,),
 )
 FULL = Settings()
@@ -103,6 +110,10 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
             config["model_options"] = {"hidden": list(settings.hidden)}
     if settings.lr is not None:
         config["lr"] = settings.lr
+    if settings.batch_size is not None:
+        config["batch_size"] = settings.batch_size
+    if settings.lr_decays is not None:
+        config["lr_decays"] = tuple(settings.lr_decays)
     if run.params["part"] == "gamma":
         config["method"] = run.params["method"]
         config["loss_overrides"] = {"gamma": run.params["gamma"]}
