@@ -7,7 +7,7 @@ rho = 100: 12,406 images) and a balanced test split (10,000 images), 3 x 32 x 32
 1. inference: ``Outputs.from_module`` on the train and test splits (one batched pass each, under
    ``torch.inference_mode()``) -- exactly what ``ltbounds evaluate`` runs on a checkpoint;
 2. bounds: every statement of ``bounds.STATEMENTS`` on those outputs plus the per-class table
-   (``ltbounds.evaluate.bound_table`` + ``per_class_table``), i.e. everything else ``evaluate`` does
+   (``ltbounds.evaluation.bound_table`` + ``per_class_table``), i.e. everything else ``evaluate`` does
    before writing files.
 
 Prints the time of each, the ten slowest statements, and the ratio bounds / inference.
@@ -52,7 +52,7 @@ def main() -> None:
 
     from ltbounds import bounds
     from ltbounds.bounds.result import EvaluationSplits
-    from ltbounds.evaluate import bound_table, per_class_table
+    from ltbounds.evaluation import bound_table, per_class_table
     from ltbounds.outputs import Outputs
     from training.models import build_model
 

@@ -7,7 +7,8 @@ Submodules (imported lazily so ``import ltbounds`` stays light):
 - ``ltbounds.bounds``      every inequality of the seeds, evaluable on concrete outputs
 - ``ltbounds.errata``      the verdict on each printed statement, with counterexamples
 - ``ltbounds.outputs``     ``Outputs``: the model-agnostic input of every bound
-- ``ltbounds.evaluate``    outputs/checkpoints -> tidy tables of bounds vs measured risk
+- ``ltbounds.evaluation``  outputs/checkpoints -> tidy tables of bounds vs measured risk;
+                           ``ltbounds.evaluate(...)`` is its entry point
 
 ``ltbounds`` never imports the ``training`` package at module level: a user with their own model
 exports outputs and uses the bounds without our training code.
@@ -21,7 +22,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"losses", "strategies", "bounds", "errata", "outputs", "checks"}
-_LAZY_ATTRIBUTES = {"Outputs": "ltbounds.outputs", "evaluate": "ltbounds.evaluate"}
+_LAZY_ATTRIBUTES = {"Outputs": "ltbounds.outputs", "evaluate": "ltbounds.evaluation"}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,7 @@
 1. trains six contrasting methods (CE, LA, LDAM-DRW, VS+TLA+ADRW, ELM, DRO-LT) with a small MLP on
    MNIST-5k made long-tailed (rho = 100) and on the Gaussian mixture (rho = 100);
 2. evaluates every bound of ``ltbounds.bounds.STATEMENTS`` on every checkpoint
-   (``ltbounds.evaluate``: certified on the balanced validation split, measured on the test split);
+   (``ltbounds.evaluation``: certified on the balanced validation split, measured on the test split);
 3. runs the quick ``coverage`` and ``sharpness`` studies (sharpness also on these checkpoints);
 4. draws the figures and writes ``report.md``, the CSVs and ``manifest.json`` under ``results/demo/``.
 
@@ -203,8 +203,8 @@ def run_demo(
     _say(f"[2/{steps}] evaluating every bound on {len(checkpoints)} checkpoint(s)", progress)
     clock = time.perf_counter()
     evaluation = None
-    if checkpoints and available("ltbounds.evaluate", "evaluate"):
-        from ltbounds.evaluate import evaluate
+    if checkpoints and available("ltbounds.evaluation", "evaluate"):
+        from ltbounds.evaluation import evaluate
 
         evaluation = evaluate(
             [str(p) for p in checkpoints], delta=settings.delta, heldout=settings.heldout, data_root=data_root
@@ -213,7 +213,7 @@ def run_demo(
     elif not checkpoints:
         missing.append("evaluation: no checkpoints were trained")
     else:
-        missing.append("evaluation: ltbounds.evaluate.evaluate is not available")
+        missing.append("evaluation: ltbounds.evaluation.evaluate is not available")
     timings["evaluate_s"] = time.perf_counter() - clock
 
     _say(f"[3/{steps}] quick studies: {', '.join(settings.studies)}", progress)

@@ -1,4 +1,4 @@
-"""ltbounds.evaluate: per-class quantities (property-tested against plain loops) and the tables."""
+"""ltbounds.evaluation: per-class quantities (property-tested against plain loops) and the tables."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from ltbounds.bounds.result import Assumption, BoundResult, EvaluationSplits, Statement
 from ltbounds.checks import InputError
-from ltbounds.evaluate import (
+from ltbounds.evaluation import (
     BOUND_COLUMNS,
     class_geometry,
     class_groups,
@@ -252,7 +252,7 @@ def test_per_class_table_has_every_documented_column_for_every_class():
 
 def test_public_import_path_gives_a_callable_evaluate_whatever_was_imported_first():
     import ltbounds
-    import ltbounds.evaluate as module
+    import ltbounds.evaluation as module
     from ltbounds import evaluate as imported
 
     assert callable(imported) and callable(ltbounds.evaluate)
@@ -322,7 +322,7 @@ def test_importing_the_evaluator_imports_neither_training_nor_matplotlib():
     import sys
 
     code = (
-        "import sys, ltbounds.evaluate, ltbounds.outputs, ltbounds.report, ltbounds.evaluation_plots, "
+        "import sys, ltbounds.evaluation, ltbounds.outputs, ltbounds.report, ltbounds.evaluation_plots, "
         "ltbounds.commands.evaluate; print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('training', 'matplotlib')))"
     )

@@ -69,7 +69,7 @@ def _device(choice: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ltbounds.checks import InputError, check_delta
-    from ltbounds.evaluate import check_output_directory, evaluate
+    from ltbounds.evaluation import check_output_directory, evaluate
 
     started = time.perf_counter()
     check_delta(args.delta, "--delta")

@@ -23,9 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -551,15 +549,3 @@ def checkpoint_summary(name: str, splits: EvaluationSplits, info: Mapping[str, A
         chosen = present & (groups == group)
         row[f"{group}_accuracy"] = float(np.mean(accuracy[chosen])) if chosen.any() else math.nan
     return row
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``ltbounds.evaluate`` binds the *module* to the package attribute ``evaluate``;
-    making the module callable keeps ``from ltbounds import evaluate; evaluate(...)`` working in
-    whatever order things were imported."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Evaluation:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
