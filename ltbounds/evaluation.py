@@ -421,33 +421,6 @@ def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     return trace, np.linalg.norm(centroids, axis=1)
 
 
-def omega_pull_means(embeddings: np.ndarray, labels: np.ndarray, alpha: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """Per class mean of Omega_pull(x, y) = log[1 + sum_{x+ in S_y, x+ != x} exp(||Phi(x) - Phi(x+)||^2 - alpha_y)]
-    over x in S_y (000, eq. 4 and Proposition 1), by a stable log-sum-exp in row chunks of at most
-    ``chunk`` pairs (memory bounded for a class of 50,000). nan for a class with fewer than 2 samples."""
-    classes = alpha.shape[0]
-    result = np.full(classes, np.nan)
-    for y in range(classes):
-        members = embeddings[labels == y]
-        n = members.shape[0]
-        if n < 2:
-            continue
-        norms = np.einsum("ij,ij->i", members, members)
-        rows_per_chunk = max(1, chunk // n)
-        total = 0.0
-        for start in range(0, n, rows_per_chunk):
-            block = members[start : start + rows_per_chunk]
-            distances = norms[start : start + rows_per_chunk, None] + norms[None, :] - 2.0 * block @ members.T
-            np.maximum(distances, 0.0, out=distances)
-            exponent = distances - alpha[y]
-            exponent[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = -np.inf
-            peak = exponent.max(axis=1)
-            log_sum = peak + np.log(np.exp(exponent - peak[:, None]).sum(axis=1))
-            total += float(np.logaddexp(0.0, log_sum).sum())
-        result[y] = total / n
-    return result
-
-
 def elm_alpha(train: Outputs) -> np.ndarray:
     """ELM pull margins alpha_y: the training loss's own (``metadata["elm_alpha"]``, an ELM checkpoint),
     else alpha_y = pi_y, the choice of the ``elm.*`` statement evaluators (000, App. A.2, CIFAR10-LT)."""
@@ -460,23 +433,24 @@ def elm_alpha(train: Outputs) -> np.ndarray:
 
 
 def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right) of 000, Proposition 1 per class from ``bounds.elm_prop1`` (nan where n_y < 2).
+    """(left, right) of 000, Proposition 1 per class from ``bounds.elm_prop1``; nan where n_y < 2.
 
-    left = 2 n/(n-1) tr C_y - alpha_y + log(n-1), right = mean Omega_pull(y). When some class has
-    fewer than two samples the bounds function refuses the whole split; the same formulas are then
-    computed here for the classes that have two or more."""
+    left = 2 n/(n-1) tr C_y - alpha_y + log(n-1), right = mean Omega_pull(y). The bounds function
+    needs two samples in every class, so it is called on the classes that have them."""
     from ltbounds import bounds
 
-    try:
-        sides = bounds.elm_prop1(train.embeddings, train.labels, alpha, train.num_classes)
-        return np.asarray(sides.left, dtype=np.float64), np.asarray(sides.right, dtype=np.float64)
-    except (InputError, AttributeError):
-        pass
-    trace, _ = class_geometry(train)
-    n = np.bincount(train.labels, minlength=train.num_classes).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        left = np.where(n >= 2, 2 * n / (n - 1) * trace - alpha + np.log(np.maximum(n - 1, 1)), np.nan)
-    return left, omega_pull_means(train.embeddings, train.labels, alpha)
+    sizes = np.bincount(train.labels, minlength=train.num_classes)
+    eligible = np.flatnonzero(sizes >= 2)
+    left = np.full(train.num_classes, np.nan)
+    right = np.full(train.num_classes, np.nan)
+    if eligible.size == 0:
+        return left, right
+    keep = sizes[train.labels] >= 2
+    relabel = np.cumsum(sizes >= 2) - 1  # old class id -> index among eligible classes
+    sides = bounds.elm_prop1(train.embeddings[keep], relabel[train.labels[keep]], alpha[eligible], eligible.size)
+    left[eligible] = sides.left
+    right[eligible] = sides.right
+    return left, right
 
 
 def local_lipschitz(train: Outputs, reading: str) -> np.ndarray:
