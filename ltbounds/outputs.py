@@ -480,13 +480,15 @@ def outputs_from_checkpoint(
     device: Any = "cpu",
     batch_size: int = 512,
     name: str | None = None,
+    data: Any = None,
 ) -> dict[str, Outputs]:
     """Outputs of an ``ltbounds train`` checkpoint on the requested splits of its own dataset.
 
     Rebuilds the model (``training.checkpoints.model_from_checkpoint``) and the data
-    (``training.data.load_dataset`` with the stored ``DatasetSpec``), checks that the stored class
-    counts are those of the data, then runs one batched inference pass per split. ``training`` is
-    imported here, never at module level.
+    (``training.data.load_dataset`` with the stored ``DatasetSpec``, or ``data``: an already loaded
+    ``LongTailData`` of that spec, for callers reading many checkpoints of one dataset), checks that
+    the stored class counts are those of the data, then runs one batched inference pass per split.
+    ``training`` is imported here, never at module level.
     """
     try:
         from training.checkpoints import load_checkpoint, model_from_checkpoint
@@ -511,7 +513,8 @@ def outputs_from_checkpoint(
         spec = from_dict(ckpt["dataset"]) if from_dict else DatasetSpec(**ckpt["dataset"])
     except TypeError as error:
         raise InputError(f"checkpoint {label}: its dataset spec {ckpt['dataset']!r} is not valid ({error})") from error
-    data = load_dataset(spec, None if data_root is None else str(data_root), device)
+    if data is None:
+        data = load_dataset(spec, None if data_root is None else str(data_root), device)
     stored = np.asarray(ckpt["class_counts"], dtype=np.int64)
     actual = np.asarray(data.class_counts, dtype=np.int64)
     if stored.shape != actual.shape or not np.array_equal(stored, actual):

@@ -1,8 +1,8 @@
 """Checkpoint -> ``Outputs`` for the studies, reusing the process's loaded datasets.
 
-``ltbounds.outputs.outputs_from_checkpoint`` reloads the dataset on each call; the studies read many
-checkpoints of one dataset (snapshots through training), so this loads each dataset once
-(``studies.training_runs.dataset``) and runs ``Outputs.from_module`` on the rebuilt model.
+The studies read many checkpoints of one dataset (snapshots through training), so each dataset is
+loaded once (``studies.training_runs.dataset``) and handed to
+``ltbounds.outputs.outputs_from_checkpoint``, which also records the training loss's parameters.
 """
 
 from __future__ import annotations
@@ -11,17 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from studies.runner import MissingPiece, available
+from studies.runner import MissingPiece
 from studies.training_runs import dataset
 
 
 def checkpoint_outputs(path: str | Path, splits: tuple[str, ...] = ("train", "test"), data_root: str | None = None):
     """(dict split -> Outputs, the checkpoint dict) for a checkpoint written by ``ltbounds train``."""
-    if not available("training.checkpoints", "load_checkpoint", "model_from_checkpoint"):
-        raise MissingPiece("needs training.checkpoints (load_checkpoint, model_from_checkpoint)")
-    from ltbounds.checks import InputError
-    from ltbounds.outputs import Outputs
-    from training.checkpoints import load_checkpoint, model_from_checkpoint
+    from ltbounds.outputs import outputs_from_checkpoint
+    from training.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     spec = dict(checkpoint["dataset"])
@@ -34,24 +31,7 @@ def checkpoint_outputs(path: str | Path, splits: tuple[str, ...] = ("train", "te
         spec.get("profile", "exp"),
         spec.get("val_fraction", 0.1),
     )
-    counts = np.asarray(checkpoint["class_counts"], dtype=np.int64)
-    if not np.array_equal(counts, np.asarray(data.class_counts)):
-        raise InputError(f"checkpoint {path}: its class counts do not match its dataset's")
-    model = model_from_checkpoint(checkpoint, "cpu")
-    method = checkpoint.get("method") or {}
-    outputs = {}
-    for split in splits:
-        part = getattr(data, split)
-        outputs[split] = Outputs.from_module(
-            model,
-            part.x,
-            part.y.cpu().numpy(),
-            counts,
-            split=split,
-            name=Path(path).parent.name,
-            method=str(method.get("name", "unknown")),
-            metadata={"dataset": spec, "epoch": checkpoint.get("epoch"), "method_spec": method},
-        )
+    outputs = outputs_from_checkpoint(checkpoint, splits, data=data, name=Path(path).parent.name)
     return outputs, checkpoint
 
 

@@ -29,10 +29,10 @@ Three parts, all in one tidy table (``part`` column):
   is also evaluated on the grid and compared with the numeric value.
 - ``checkpoint``: on trained checkpoints (when any are found), the per-class mu_y of Lemma 4 from
   the model's logits on its training split, the fitted kappa (minus the slope of log mu_y on
-  log N_y), and both shape terms. mu_y is Lemma 4 for the cross-entropy (alpha = beta = 1,
-  Delta = 0; ``loss_reading`` = "ce", the corrected reading of ``bounds.vs_local_lipschitz``) on
-  every model, not for each method's own VS parameters: it measures how the trained logits spread
-  the local Lipschitz constants over classes.
+  log N_y), and both shape terms. mu_y is Lemma 4 (the corrected reading of
+  ``bounds.vs_local_lipschitz``) for the loss each checkpoint was trained with at its last epoch
+  (its VS parameters alpha, beta, Delta, recorded by ``outputs_from_checkpoint``; ``loss_reading``
+  names that loss, "ce" where the method has no VS parameters).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from studies.runner import MissingPiece, Run, StudyContext, available
 NAME = "sharpness"
 QUESTION = "When is the data-dependent contraction bound sharper than the union bound (003, Prop. 2)?"
 FIGURES = ("sharpness_ratio", "sharpness_symbolic")
-VERSION = 2  # 2: checkpoint rows say which loss mu_y is computed for
+VERSION = 3  # 2: checkpoint rows say which loss mu_y is computed for; 3: mu_y for the method's own loss
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
         "dataset": checkpoint["dataset"]["name"],
         "rho": float(counts.max() / counts.min()),
         "form": "shape",
-        "loss_reading": "ce",
+        "loss_reading": str(train.metadata.get("loss", "ce")),
     }
     rows = [{**base, "quantity": key, "value": value} for key, value in terms.items()]
     rows += [
