@@ -277,6 +277,13 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     raise ValueError(f"unknown part {part!r}")
 
 
+def _loss_reading(metadata: dict) -> str:
+    """The loss whose Lemma 4 constants ``vs_local_lipschitz`` used: the checkpoint's own when its
+    VS parameters were recorded, otherwise the cross-entropy (its fallback)."""
+    has_vs_parameters = any(key in metadata for key in ("alpha", "beta", "logit_shift"))
+    return str(metadata.get("loss", "ce")) if has_vs_parameters else "ce"
+
+
 def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> list[dict]:
     """Lemma 4's mu_y on a trained checkpoint (``bounds.vs_local_lipschitz`` on the training split,
     corrected reading, the VS parameters the checkpoint's outputs carry), the fitted kappa (slope of
@@ -305,7 +312,7 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
         "dataset": checkpoint["dataset"]["name"],
         "rho": float(counts.max() / counts.min()),
         "form": "shape",
-        "loss_reading": str(train.metadata.get("loss", "ce")),
+        "loss_reading": _loss_reading(train.metadata),
     }
     rows = [{**base, "quantity": key, "value": value} for key, value in terms.items()]
     rows += [
