@@ -198,6 +198,12 @@ def test_balanced_error_rate_counts_ties_as_correct_and_skips_absent_classes():
     # class 1: rows 0 (a tie: correct) and 1 right, row 2 wrong; class 0: wrong; class 2 absent
     assert tutorial.balanced_error_rate(scores, labels, 3) == pytest.approx((1 / 3 + 1.0) / 2)
     assert tutorial.balanced_error_rate(scores[:2], labels[:2], 3) == 0.0
+    # first-maximiser rule: row 0 predicts class 0, so class 1 has 2 errors of 3
+    assert tutorial.balanced_error_rate(scores, labels, 3, ties="first") == pytest.approx((2 / 3 + 1.0) / 2)
+    assert tutorial.balanced_error_rate(np.zeros((4, 3)), labels, 3) == 0.0  # the printed rule's blind spot
+    assert tutorial.balanced_error_rate(np.zeros((4, 3)), labels, 3, ties="first") == pytest.approx(0.5)
+    with pytest.raises(InputError, match="ties"):
+        tutorial.balanced_error_rate(scores, labels, 3, ties="random")
 
 
 def test_fisher_inputs_are_validated():
@@ -582,8 +588,10 @@ def test_fisher_evaluator_compares_balanced_errors_on_test_split():
     (result,) = tutorial.STATEMENTS[0].evaluate(_splits(), 0.05)
     split = _splits().test
     assert result.split == "test" and result.valid
-    assert result.value == tutorial.balanced_error_rate(split.logits, split.labels)
-    assert result.measured == tutorial.balanced_error_rate(split.logits - np.log(split.priors), split.labels)
+    assert result.value == tutorial.balanced_error_rate(split.logits, split.labels, ties="first")
+    assert result.measured == tutorial.balanced_error_rate(
+        split.logits - np.log(split.priors), split.labels, ties="first"
+    )
     # exact training posteriors: post-hoc LA is the Bayes-balanced rule, so it beats argmax here
     assert result.measured <= result.value
     (unknown,) = tutorial.STATEMENTS[0].evaluate(_splits("ldam_drw"), 0.05)

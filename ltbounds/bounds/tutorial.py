@@ -221,20 +221,26 @@ def balanced_bayes_scores(eta: Any, priors: Any) -> np.ndarray:
         return np.log(eta_values) - np.log(pi)
 
 
-def balanced_error_rate(scores: Any, labels: Any, num_classes: int | None = None) -> float:
+def balanced_error_rate(scores: Any, labels: Any, num_classes: int | None = None, ties: str = "printed") -> float:
     """``BER(f) = 1/L sum_y P_{x|y}(y not in argmax_{y'} f_{y'}(x))``, averaged over the classes present.
 
-    Source: 002, slide "Class-wise logit adjustment". As printed, a sample counts as an error only when
-    its label is *not among* the maximisers (exact ties count as correct). Classes with no sample in
-    ``labels`` are left out of the average.
+    Source: 002, slide "Class-wise logit adjustment". ``ties="printed"``: as printed, a sample is an
+    error only when its label is *not among* the maximisers (exact ties count as correct, so constant
+    scores score 0). ``ties="first"``: the prediction is the first maximiser (``np.argmax``), as
+    accuracy is usually reported. Classes with no sample in ``labels`` are left out of the average.
     """
+    if ties not in ("printed", "first"):
+        raise InputError(f"ties must be 'printed' or 'first', got {ties!r}")
     values = check_matrix(scores, "scores")
     classes = values.shape[1] if num_classes is None else int(num_classes)
     targets = check_labels(labels, classes, "labels", length=values.shape[0])
     if targets.size == 0:
         raise InputError("labels is empty: the balanced error needs at least one sample")
     rows = np.arange(values.shape[0])
-    errors = values[rows, targets] < values.max(axis=1)
+    if ties == "printed":
+        errors = values[rows, targets] < values.max(axis=1)
+    else:
+        errors = np.argmax(values, axis=1) != targets
     per_class_samples = np.bincount(targets, minlength=classes)
     per_class_errors = np.bincount(targets, weights=errors.astype(np.float64), minlength=classes)
     present = per_class_samples > 0
@@ -599,8 +605,9 @@ def _evaluation_split(splits: EvaluationSplits):
 def _evaluate_fisher(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _evaluation_split(splits)
     pi = outputs.priors
-    plain = balanced_error_rate(outputs.logits, outputs.labels, outputs.num_classes)
-    adjusted = balanced_error_rate(post_hoc_logit_adjustment(outputs.logits, pi, 1.0), outputs.labels)
+    # first-maximiser predictions: the printed tie rule would score constant logits as error-free
+    plain = balanced_error_rate(outputs.logits, outputs.labels, outputs.num_classes, ties="first")
+    adjusted = balanced_error_rate(post_hoc_logit_adjustment(outputs.logits, pi, 1.0), outputs.labels, ties="first")
     unadjusted = outputs.method.lower() in _UNADJUSTED_METHODS
     return [
         BoundResult(
