@@ -1,9 +1,18 @@
-"""Hypothesis profiles: ``ci`` (default, derandomized, reproducible, CI-sized) and ``slow``
-(searches harder locally: ``HYPOTHESIS_PROFILE=slow make test``)."""
+"""Shared test set-up.
+
+- Hypothesis profiles: ``ci`` (default, derandomized, reproducible, CI-sized) and ``slow``
+  (searches harder locally: ``HYPOTHESIS_PROFILE=slow make test``).
+- One torch intra-op thread for the whole suite: the tests use tiny tensors and models, where
+  OpenMP threads only add synchronisation (10-100x slower on a loaded 2-core machine), and one
+  thread keeps the forked DDP workers of test_distributed.py fork-safe.
+"""
 
 import os
 
+import torch
 from hypothesis import HealthCheck, settings
+
+torch.set_num_threads(1)
 
 settings.register_profile(
     "ci",

@@ -22,16 +22,6 @@ from training.checkpoints import (
 )
 from training.models import build_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small tensors: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 SPEC = {"name": "mlp", "num_classes": 3, "input_shape": [4], "hidden": [8], "head": "linear"}
 
 

@@ -12,16 +12,6 @@ from hypothesis.extra.numpy import arrays
 from ltbounds.checks import InputError
 from training.decoupling import TAU_GRID, choose_tau, ncm_head, tau_normalised, train_head
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 embeddings_and_labels = st.integers(3, 20).flatmap(
     lambda n: st.tuples(
         arrays(np.float64, (n, 3), elements=st.floats(-100, 100) | st.sampled_from([0.0, 1.0])),

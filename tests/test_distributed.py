@@ -70,15 +70,10 @@ def test_shards_cover_the_global_batch_once():
 def test_two_gloo_processes_match_one_process(tmp_path):
     from training.loop import train
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = train(TrainConfig(**CONFIG), data=_data())
-        # fork: the children reuse the imported torch (spawning re-imports it, ~10 s on a loaded machine);
-        # they run with one OpenMP thread, which is fork-safe.
-        mp.start_processes(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True, start_method="fork")
-    finally:
-        torch.set_num_threads(before)
+    single = train(TrainConfig(**CONFIG), data=_data())
+    # fork: the children reuse the imported torch (spawning re-imports it, ~10 s on a loaded machine);
+    # they run with one OpenMP thread (tests/conftest.py), which is fork-safe.
+    mp.start_processes(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True, start_method="fork")
     states = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in range(2)]
     for name, value in single.model.state_dict().items():
         torch.testing.assert_close(states[0][name], value, rtol=1e-5, atol=1e-6, msg=name)

@@ -20,15 +20,6 @@ from training.loop import epoch_generator, epoch_order, min_margin, min_target_l
 from training.schedules import learning_rate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_images(
     num_classes: int = 3, counts=(12, 6, 3), side: int = 8, seed: int = 0, channels: int = 1
 ) -> LongTailData:

@@ -20,15 +20,6 @@ from ltbounds import strategies as lts
 from ltbounds.checks import InputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_torch_thread():
-    # Tiny tensors: intra-op threads only add synchronisation cost (100x on a loaded 2-core machine).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def priors_of(counts) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64)
     return counts / counts.sum()

@@ -21,15 +21,6 @@ ISSUE_METHODS = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def gaussian():
     options = {"classes": 4, "dim": 8, "pool_per_class": 60, "test_per_class": 40}

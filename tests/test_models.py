@@ -12,16 +12,6 @@ from hypothesis.extra.numpy import arrays
 from ltbounds.checks import InputError
 from training.models import MODELS, NormedLinear, build_model, default_model_name
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small inputs: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 SPECS = [
     {"name": "mlp", "num_classes": 5, "input_shape": [7], "hidden": [16, 8]},
     {"name": "mlp", "num_classes": 3, "input_shape": [1, 8, 8], "head": "normed", "batch_norm": False},

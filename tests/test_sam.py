@@ -11,16 +11,6 @@ from hypothesis.extra.numpy import arrays
 
 from training.sam import SAM, frozen_batch_norm_statistics
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small tensors: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 vectors = arrays(np.float64, 4, elements=st.floats(-1e3, 1e3)).filter(lambda v: np.linalg.norm(v) > 1e-3)
 
 
@@ -93,7 +83,6 @@ def test_second_pass_does_not_touch_batch_norm_running_statistics():
 
 
 def test_negative_radius_is_refused():
-    import pytest
 
     with pytest.raises(ValueError, match="rho must be >= 0"):
         SAM([torch.nn.Parameter(torch.zeros(1))], rho=-0.1)

@@ -14,14 +14,6 @@ from ltbounds import losses
 from ltbounds import strategies as lts
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @given(lts.class_counts(max_ratio=1000.0))
 def test_class_counts_are_long_tailed_with_ratio_at_most_max_and_at_least_two_per_class(counts):
     assert counts.dtype == np.int64 and counts.ndim == 1 and 2 <= counts.shape[0] <= 10

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from ltbounds.cli import main
 from training.checkpoints import load_checkpoint
@@ -15,15 +14,6 @@ GAUSSIAN = [
     "--dataset-option", "pool_per_class=40", "--dataset-option", "test_per_class=10", "--model-option",
     "hidden=[8]", "--batch-size", "16", "--no-progress",
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: one intra-op thread avoids OpenMP contention on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_train_writes_a_checkpoint_and_metrics_then_resumes(tmp_path, capsys):
