@@ -77,7 +77,7 @@ def draw(results: Path):
     axis.invert_yaxis()
     # Zoom on [0, max(upper CI, 2 delta)]: the region where a failure of the promise would show.
     axis.set_xlim(-0.005, max(2 * float(summary["delta"].iloc[0]), 1.15 * float(summary["ci_high"].max())))
-    axis.set_xlabel("fraction of training sets where measured > bound (95% Clopper-Pearson CI)")
+    axis.set_xlabel("fraction of training sets where measured > bound\n(95% Clopper-Pearson CI)")
     if not several and len(summary):
         axis.set_title(
             f"population {summary['population'].iloc[0]}, head fitted with {summary['head'].iloc[0]}", fontsize=8
