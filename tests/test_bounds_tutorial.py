@@ -614,6 +614,13 @@ def test_etf_evaluator_flags_the_norm_condition():
     results = tutorial.STATEMENTS[4].evaluate(_splits(), 0.05)
     gradient = [r for r in results if "mean_gradient_gap" in r.terms]
     assert len(gradient) == 1 and not gradient[0].valid and gradient[0].measured > 0
+
+
+def test_etf_gram_row_of_a_learned_head_is_a_diagnostic_with_its_assumption_failed():
+    results = tutorial.STATEMENTS[4].evaluate(_splits(), 0.05)
+    (gram,) = [r for r in results if "max_gram_deviation" in r.terms]
+    assert gram.measured > 0 and not gram.holds
+    assert "head_fixed_to_simplex_etf" in gram.assumptions_violated
     assert tutorial.STATEMENTS[5].evaluate(_splits(), 0.05) == []
 
 
@@ -631,6 +638,7 @@ def test_etf_evaluator_reports_zero_gaps_on_an_etf_head_with_normalised_features
         head_bias=np.zeros(k),
         class_counts=np.array([50, 20, 10, 5, 2]),
         split="test",
+        metadata={"head_fixed_to_simplex_etf": True},
     )
     gram, gradient = tutorial.STATEMENTS[4].evaluate(EvaluationSplits(train=outputs, test=outputs), 0.05)
     assert gram.valid and gram.measured <= 1e-12 and gram.holds
