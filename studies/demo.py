@@ -418,7 +418,15 @@ def _bounds_excerpt(bounds: pd.DataFrame) -> str:
         checkpoints=("checkpoint", "nunique"),
         median_value=("value", "median"),
         median_measured=("measured", "median"),
-        holds=("holds", lambda v: f"{int(np.nansum(v.astype(float)))}/{len(v)}"),
+        holds=("holds", _holds_count),
         valid=("valid", lambda v: f"{int(v.astype(bool).sum())}/{len(v)}"),
     )
-    return markdown_table(table) + "\nOverall (class = all) rows; `holds` counts checkpoints with measured <= bound.\n"
+    return markdown_table(table) + (
+        "\nOverall (class = all) rows; `holds`: rows with measured <= bound, out of the rows where something "
+        "was measured (`not measured`: the bound has no measured counterpart here).\n"
+    )
+
+
+def _holds_count(values: pd.Series) -> str:
+    measured = values.dropna().astype(bool)
+    return f"{int(measured.sum())}/{len(measured)}" if len(measured) else "not measured"
