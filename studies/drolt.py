@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studies.runner import MissingPiece, Run, StudyContext, available
-from studies.training_runs import dataset, final_metrics, train_once
+from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
 
 NAME = "drolt"
 QUESTION = "How tight is DRO-LT's Theorem 1 on trained embeddings, and what do learned radii do (001, Figs 2-3)?"
@@ -62,12 +62,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
         "epochs": settings.epochs,
         "data_root": context.data_root,
     }
-    if settings.model is not None:
-        config["model"] = settings.model
-        if settings.model == "mlp":
-            config["model_options"] = {"hidden": list(settings.hidden)}
-    if settings.lr is not None:
-        config["lr"] = settings.lr
+    config.update(optimisation_overrides(settings))
     trained = train_once(context.scratch(run.key), data=data, **config)
     counts = np.asarray(data.class_counts)
     groups = np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studies.runner import Run, StudyContext
-from studies.training_runs import dataset, final_metrics, train_once
+from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
 
 NAME = "drw_timing"
 QUESTION = "Does the DRW switch epoch T0 balance B_y(f) between majority and minority classes (003, Fig. 3)?"
@@ -77,16 +77,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
         "epochs": settings.epochs,
         "data_root": context.data_root,
     }
-    if settings.model is not None:
-        config["model"] = settings.model
-        if settings.model == "mlp":
-            config["model_options"] = {"hidden": list(settings.hidden)}
-    if settings.lr is not None:
-        config["lr"] = settings.lr
-    if settings.batch_size is not None:
-        config["batch_size"] = settings.batch_size
-    if settings.lr_decays is not None:
-        config["lr_decays"] = tuple(settings.lr_decays)
+    config.update(optimisation_overrides(settings))
     if run.params["method"] == "cb":
         config["method"] = "cb"
     else:

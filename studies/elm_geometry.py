@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.runner import MissingPiece, Run, StudyContext, available
-from studies.training_runs import dataset, train_once
+from studies.training_runs import dataset, optimisation_overrides, train_once
 
 NAME = "elm_geometry"
 QUESTION = "Does ELM's pull term tighten class-conditional embeddings and margins (000, Prop. 1, Figs 1, 3, 4, 6)?"
@@ -97,12 +97,7 @@ def _config(settings: Settings, run: Run, context: StudyContext) -> dict:
         epochs=settings.epochs,
         save_every=max(1, settings.epochs // settings.snapshots),
     )
-    if settings.model is not None:
-        config["model"] = settings.model
-        if settings.model == "mlp":
-            config["model_options"] = {"hidden": list(settings.hidden)}
-    if settings.lr is not None:
-        config["lr"] = settings.lr
+    config.update(optimisation_overrides(settings))
     return config
 
 

@@ -57,6 +57,26 @@ def dataset(
     return _DATA_CACHE[key]
 
 
+def optimisation_overrides(settings: Any) -> dict[str, Any]:
+    """The model and optimisation fields a study's settings override, as ``TrainConfig`` keywords.
+
+    Reads ``model`` (with ``hidden``, the MLP widths), ``lr``, ``batch_size`` and ``lr_decays`` where
+    the settings have them; a field left at None keeps the recipe's default.
+    """
+    config: dict[str, Any] = {}
+    model = getattr(settings, "model", None)
+    if model is not None:
+        config["model"] = model
+        if model == "mlp":
+            config["model_options"] = {"hidden": list(settings.hidden)}
+    for name in ("lr", "batch_size"):
+        if getattr(settings, name, None) is not None:
+            config[name] = getattr(settings, name)
+    if getattr(settings, "lr_decays", None) is not None:
+        config["lr_decays"] = tuple(settings.lr_decays)
+    return config
+
+
 def train_once(directory: str | Path, *, data=None, **config: Any) -> TrainedRun:
     """Train ``TrainConfig(**config)`` into ``directory`` unless a finished ``last.pt`` is there.
 

@@ -11,28 +11,18 @@ from __future__ import annotations
 
 import argparse
 
+from ltbounds.commands.cpu_threads import add_threads_argument, apply_threads
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/demo", help="where the demo writes (default results/demo)")
     parser.add_argument("--data-root", default=None, help="folder with local datasets (not needed by the demo)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: the small models gain nothing from more, and a second thread "
-        "slows training ~10x when the cores are shared)",
-    )
+    add_threads_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ltbounds.checks import InputError
-
-    if args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    import torch
-
-    torch.set_num_threads(args.threads)
+    apply_threads(args)
     from studies.demo import run_demo
 
     result = run_demo(

@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from ltbounds.checks import InputError
+from ltbounds.commands.cpu_threads import add_threads_argument, apply_threads
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="the study to run (see --list)")
@@ -21,23 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default=None, help="folder with local datasets (e.g. CIFAR)")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: the small models gain nothing from more, and a second thread "
-        "slows training ~10x when the cores are shared)",
-    )
+    add_threads_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ltbounds.checks import InputError
-
-    if args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    import torch
-
-    torch.set_num_threads(args.threads)
+    apply_threads(args)
     from studies.runner import STUDY_MODULES, load_study, run_study
 
     if args.list or not args.name:
