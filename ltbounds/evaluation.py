@@ -1,6 +1,6 @@
 """Checkpoints or exported outputs -> tidy tables of every bound next to the risk measured.
 
-``evaluate(sources, delta=0.05, heldout="test")`` returns an ``Evaluation`` with three pandas
+``evaluate(sources, delta=0.05, heldout="auto")`` returns an ``Evaluation`` with three pandas
 tables and the text of ``report.md``:
 
 - ``bounds``: one row per (checkpoint, bound id, form, class or "all"): ``value`` (the bound),
@@ -44,7 +44,7 @@ from ltbounds.outputs import (
     read_record,
 )
 
-HELDOUT_CHOICES = ("test", "val")
+HELDOUT_CHOICES = ("auto", "val", "test")
 BOUND_COLUMNS = (
     "checkpoint",
     "method",
@@ -145,7 +145,7 @@ def check_output_directory(directory: str | os.PathLike) -> Path:
 def evaluate(
     checkpoints_or_outputs: Any,
     delta: float = 0.05,
-    heldout: str = "test",
+    heldout: str = "auto",
     *,
     data_root: str | os.PathLike | None = None,
     device: Any = "cpu",
@@ -156,8 +156,10 @@ def evaluate(
     """Evaluate every statement of ``statements`` (default ``bounds.STATEMENTS``) on each source.
 
     ``checkpoints_or_outputs``: one source or a list of them (checkpoint path, outputs file path,
-    mapping split -> ``Outputs``, ``EvaluationSplits``). ``heldout`` ("test" or "val") is the split
-    a fixed-model bound is certified on; measured risks come from the balanced test split.
+    mapping split -> ``Outputs``, ``EvaluationSplits``). ``heldout`` ("val", "test", or "auto": val
+    when the source has a non-empty val split, else test) is the split a fixed-model bound is
+    certified on; measured risks come from the balanced test split. Certifying on test measures on
+    the very sample the bound was computed from, so "auto" prefers val.
     ``strict=True`` re-raises an evaluator's unexpected exception instead of recording it as a row.
     """
     delta = check_delta(delta)
@@ -217,7 +219,7 @@ def _unique(name: str, used: set[str]) -> str:
 
 def load_splits(
     source: Any,
-    heldout: str = "test",
+    heldout: str = "auto",
     *,
     data_root: str | os.PathLike | None = None,
     device: Any = "cpu",
@@ -239,6 +241,9 @@ def load_splits(
         path = Path(source)
         record = read_record(path)
         if record.get("format") == CHECKPOINT_FORMAT:
+            if heldout == "auto":
+                has_val = float((record.get("dataset") or {}).get("val_fraction") or 0.0) > 0.0
+                heldout = "val" if has_val else "test"
             needed = tuple(dict.fromkeys(("train", heldout, "test")))
             outputs = outputs_from_checkpoint(path, needed, data_root=data_root, device=device, batch_size=batch_size)
             name = checkpoint_name(path)
@@ -259,6 +264,8 @@ def load_splits(
             raise InputError(f"split {split!r} must be an Outputs, got {type(item).__name__}")
     if "train" not in outputs:
         raise InputError(f"{name}: no 'train' split; the bounds need the training split's outputs")
+    if heldout == "auto":
+        heldout = "val" if "val" in outputs and outputs["val"].num_samples > 0 else "test"
     if heldout not in outputs:
         raise InputError(f"{name}: no {heldout!r} split for --heldout {heldout}; available: {sorted(outputs)}")
     train = outputs["train"]
@@ -513,6 +520,7 @@ def checkpoint_summary(name: str, splits: EvaluationSplits, info: Mapping[str, A
         "imbalance": info.get("imbalance"),
         "seed": info.get("seed"),
         "epoch": info.get("epoch"),
+        "heldout_split": splits.heldout.split if splits.heldout is not None else None,
         "num_classes": splits.train.num_classes,
         "train_samples": splits.train.num_samples,
         "test_split": test.split,

@@ -224,12 +224,20 @@ def build_report(
 ) -> str:
     """The text of ``report.md``: checkpoints, then what each bound says about them, in plain words."""
     lines = ["# Bounds vs measured risk", ""]
+    used = sorted(set(checkpoints["heldout_split"].dropna())) if "heldout_split" in checkpoints else [heldout]
+    certified_on = " / ".join(f"`{split}`" for split in used) or f"`{heldout}`"
+    same_sample = (
+        " Where that is the test split, the bound is computed from the same sample its measured risk comes "
+        "from, so `holds` says little there: prefer a validation split (`--heldout val`)."
+        if "test" in used
+        else ""
+    )
     lines.append(
         f"Every statement of the registry evaluated on {len(checkpoints)} checkpoint(s) at delta = {delta:g} "
         f"(probabilistic bounds hold with probability >= {1 - delta:g}). Fixed-model bounds are certified on the "
-        f"`{heldout}` split; measured risks come from the balanced test split. Each row of `bounds.csv` states "
-        "`measured <= value` for one checkpoint, statement, form and class (`all` = every class at once); "
-        "`per_class.csv` holds B_y(f), margins, variances and Omega_pull per class."
+        f"{certified_on} split; measured risks come from the balanced test split.{same_sample} Each row of "
+        "`bounds.csv` states `measured <= value` for one checkpoint, statement, form and class (`all` = every "
+        "class at once); `per_class.csv` holds B_y(f), margins, variances and Omega_pull per class."
     )
     lines += ["", FORM_MEANINGS]
     lines += ["", "## Checkpoints", ""]

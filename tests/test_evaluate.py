@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -328,3 +329,16 @@ def test_importing_the_evaluator_imports_neither_training_nor_matplotlib():
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "[]"
+
+
+def test_auto_heldout_certifies_on_val_when_there_is_one_and_warns_when_it_is_test():
+    toy = toy_splits()
+    val = replace(toy.test, split="val")
+    with_val = evaluate({"train": toy.train, "val": val, "test": toy.test}, statements={})
+    assert with_val.checkpoints["heldout_split"].tolist() == ["val"]
+    assert "same sample" not in with_val.report_text
+    without_val = evaluate({"train": toy.train, "test": toy.test}, statements={})
+    assert without_val.checkpoints["heldout_split"].tolist() == ["test"]
+    assert "same sample" in without_val.report_text
+    explicit = evaluate({"train": toy.train, "val": val, "test": toy.test}, heldout="test", statements={})
+    assert explicit.checkpoints["heldout_split"].tolist() == ["test"]

@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--delta", type=float, default=0.05, help="confidence parameter, bounds hold w.p. 1 - delta")
     parser.add_argument(
-        "--heldout", choices=("test", "val"), default="test", help="split fixed-model bounds are certified on"
+        "--heldout",
+        choices=("auto", "val", "test"),
+        default="auto",
+        help="split fixed-model bounds are certified on (default auto: val when the source has one, else test)",
     )
     parser.add_argument("--data-root", default=None, metavar="DIR", help="folder with local datasets (CIFAR, ...)")
     parser.add_argument("--device", default="auto", help="inference device: auto (cuda if available), cpu, cuda")
