@@ -105,13 +105,15 @@ def kendall_tau_table(bounds: pd.DataFrame, checkpoints: pd.DataFrame) -> pd.Dat
 
 
 def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
-    """Per (bound, form): rows, valid, holds, non-vacuous and tight counts, median value and measured."""
+    """Per (bound, form): rows, valid, measured (rows with something to compare), holds, non-vacuous
+    and tight counts, median value and median measured."""
     columns = [
         "bound",
         "kind",
         "form",
         "rows",
         "valid",
+        "measured",
         "holds",
         "violated",
         "violated_valid",
@@ -140,6 +142,7 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
                 "form": form,
                 "rows": len(group),
                 "valid": int(group["valid"].astype(bool).sum()),
+                "measured": len(holds),
                 "holds": int(holds.sum()),
                 "violated": int((~holds).sum()),
                 "violated_valid": int((group["holds"].eq(False) & group["valid"].astype(bool)).sum()),
@@ -284,23 +287,29 @@ def build_report(
             )
             + "."
         )
-        table_columns = ["bound", "form", "rows", "valid", "holds", "tight", "median_value", "median_measured"]
+        table_columns = [
+            "bound", "form", "rows", "valid", "measured", "holds", "tight", "median_value", "median_measured"
+        ]  # fmt: skip
         if not probabilistic.empty:
             lines += ["", "## Generalisation bounds", ""]
             lines.append(
                 "`non_vacuous` counts rows below their trivial value, among `known_trivial` rows whose trivial "
-                "value is known; `valid` counts rows whose every assumption held."
+                "value is known; `valid` counts rows whose every assumption held; `holds` is out of `measured`, "
+                "the rows that have a measured counterpart."
             )
             lines += [
                 "",
                 _markdown_table(
-                    probabilistic[table_columns[:6] + ["non_vacuous", "known_trivial"] + table_columns[6:]]
+                    probabilistic[table_columns[:7] + ["non_vacuous", "known_trivial"] + table_columns[7:]]
                 ),
             ]
         deterministic = summary[summary["kind"] != "bound"]
         if not deterministic.empty:
             lines += ["", "## Inequalities and identities", ""]
-            lines.append("Deterministic statements checked on these outputs (`holds` out of `rows`).")
+            lines.append(
+                "Deterministic statements checked on these outputs (`holds` out of `measured`, the rows that "
+                "have a measured counterpart; the other rows report a value only)."
+            )
             lines += ["", _markdown_table(deterministic[table_columns])]
 
     lines += _errata_lines(summary)

@@ -200,3 +200,23 @@ def test_report_says_whether_a_violation_happened_on_valid_rows_and_quotes_the_e
     assert "`elm.prop1_expanded`: violated on 1 row(s) whose assumptions all held" in section
     assert "false_as_printed" in section
     assert "`x.good`: violated only on rows where an assumption failed; no errata entry" in section
+
+
+def test_bound_summary_counts_holds_only_among_rows_with_a_measured_counterpart():
+    rows = pd.DataFrame(
+        {
+            "status": ["ok"] * 3,
+            "bound": ["s.x"] * 3,
+            "kind": ["inequality"] * 3,
+            "form": ["as_printed"] * 3,
+            "value": [1.0, 2.0, 3.0],
+            "measured": [0.5, np.nan, np.nan],
+            "holds": [True, np.nan, np.nan],
+            "valid": [True, True, True],
+            "non_vacuous": [np.nan] * 3,
+            "tight": [False, np.nan, np.nan],
+            "assumptions_violated": [""] * 3,
+        }
+    )
+    (summary,) = bound_summary(rows).to_dict("records")
+    assert (summary["rows"], summary["measured"], summary["holds"], summary["violated"]) == (3, 1, 1, 0)
