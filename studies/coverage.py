@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from studies.runner import MissingPiece, Run, StudyContext, available, require
+from studies.runner import Run, StudyContext
 
 NAME = "coverage"
 QUESTION = "Do certified bounds fail in at most a delta fraction of independent training sets?"
@@ -93,19 +93,6 @@ QUICK = Settings(
 FULL = Settings()
 
 
-def requirements() -> list[str]:
-    missing = []
-    if not available("training.data.gaussian", "GaussianPopulation", "gaussian_means"):
-        missing.append("training.data.gaussian (GaussianPopulation)")
-    if not available("ltbounds.bounds", "empirical_bernstein"):
-        missing.append("ltbounds.bounds.empirical_bernstein")
-    if _clopper_pearson_function() is None:
-        missing.append("a Clopper-Pearson bound in ltbounds.bounds")
-    if not any(statement.kind in PROBABILISTIC_KINDS for statement in _statements().values()):
-        missing.append("probabilistic statements in ltbounds.bounds.STATEMENTS")
-    return missing
-
-
 def runs(settings: Settings) -> list[Run]:
     planned = []
     for population in settings.populations:
@@ -124,22 +111,6 @@ def runs(settings: Settings) -> list[Run]:
                     )
                 )
     return planned
-
-
-def _statements() -> dict:
-    try:
-        from ltbounds.bounds import STATEMENTS
-    except Exception:  # noqa: BLE001 - a half-built bounds package is as missing as an absent one
-        return {}
-    return STATEMENTS
-
-
-def _clopper_pearson_function():
-    try:
-        from ltbounds import bounds
-    except Exception:  # noqa: BLE001
-        return None
-    return getattr(bounds, "clopper_pearson", None)
 
 
 def fit_linear_head(x, y, class_counts: np.ndarray, head: str, max_iterations: int, l2: float, seed: int):
@@ -192,7 +163,7 @@ def _outputs(x, y, weight, bias, class_counts, split: str, name: str, head: str)
 
 
 def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
-    gaussian = require("training.data.gaussian", "GaussianPopulation", "gaussian_means")
+    from training.data import gaussian
     from training.data.longtail import long_tail_counts
 
     setting = next(p for p in settings.populations if p.label == run.params["population"])
@@ -224,12 +195,8 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 def _heldout_rows(heldout, weight, bias, truth, delta: float, base: dict) -> list[dict]:
     """Per-class 0-1 risk of the fixed head from a held-out split, at delta / C per class."""
-    if not available("ltbounds.bounds", "empirical_bernstein"):
-        raise MissingPiece("needs ltbounds.bounds.empirical_bernstein")
-    clopper_pearson = _clopper_pearson_function()
-    if clopper_pearson is None:
-        raise MissingPiece("needs a Clopper-Pearson bound in ltbounds.bounds")
     from ltbounds import bounds
+    from ltbounds.bounds import clopper_pearson
 
     features = heldout.x.to(dtype=__import__("torch").float64).numpy()
     labels = heldout.y.numpy()
@@ -287,11 +254,9 @@ def _bound_value(clopper_pearson, samples: np.ndarray, delta: float) -> float:
 
 
 def _library_rows(train, heldout, fresh, weight, bias, class_counts, head, replicate, settings, base) -> list[dict]:
-    from ltbounds.bounds import EvaluationSplits
+    from ltbounds.bounds import STATEMENTS, EvaluationSplits
 
-    statements = {k: s for k, s in _statements().items() if s.kind in PROBABILISTIC_KINDS}
-    if not statements:
-        return []
+    statements = {k: s for k, s in STATEMENTS.items() if s.kind in PROBABILISTIC_KINDS}
     name = f"{head}_{replicate}"
     splits = EvaluationSplits(
         train=_outputs(train.x, train.y, weight, bias, class_counts, "train", name, head),

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studies.runner import Run, StudyContext, available, run_study
+from studies.runner import Run, StudyContext, run_study
 from studies.training_runs import dataset, final_metrics, train_once
 
 NAME = "demo"
@@ -203,17 +203,15 @@ def run_demo(
     _say(f"[2/{steps}] evaluating every bound on {len(checkpoints)} checkpoint(s)", progress)
     clock = time.perf_counter()
     evaluation = None
-    if checkpoints and available("ltbounds.evaluation", "evaluate"):
+    if checkpoints:
         from ltbounds.evaluation import evaluate
 
         evaluation = evaluate(
             [str(p) for p in checkpoints], delta=settings.delta, heldout=settings.heldout, data_root=data_root
         )
         evaluation.write(directory / "evaluation", plots=True, command=command)
-    elif not checkpoints:
-        missing.append("evaluation: no checkpoints were trained")
     else:
-        missing.append("evaluation: ltbounds.evaluation.evaluate is not available")
+        missing.append("evaluation: no checkpoints were trained")
     timings["evaluate_s"] = time.perf_counter() - clock
 
     _say(f"[3/{steps}] quick studies: {', '.join(settings.studies)}", progress)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studies.runner import MissingPiece, Run, StudyContext, available
+from studies.runner import MissingPiece, Run, StudyContext
 from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
 
 NAME = "drolt"
@@ -115,8 +115,6 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 
 def _theorem1_rows(outputs: dict, delta: float, counts: np.ndarray, groups: np.ndarray) -> list[dict]:
-    if not available("ltbounds.bounds", "STATEMENTS"):
-        raise MissingPiece("needs ltbounds.bounds.STATEMENTS")
     from ltbounds.bounds import STATEMENTS, EvaluationSplits
 
     statements = {k: s for k, s in STATEMENTS.items() if k.startswith("drolt.thm1")}

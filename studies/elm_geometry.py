@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studies.runner import MissingPiece, Run, StudyContext, available
+from studies.runner import MissingPiece, Run, StudyContext
 from studies.training_runs import dataset, optimisation_overrides, train_once
 
 NAME = "elm_geometry"
@@ -102,8 +102,6 @@ def _config(settings: Settings, run: Run, context: StudyContext) -> dict:
 
 
 def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
-    if not available("ltbounds.bounds", "elm_prop1"):
-        raise MissingPiece("needs ltbounds.bounds.elm_prop1 (000, Proposition 1)")
     from studies.checkpoint_outputs import checkpoint_outputs
 
     config = _config(settings, run, context)

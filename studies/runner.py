@@ -12,15 +12,13 @@ A study module defines
   quantity; ``run`` and the run's ``params`` are added as columns by the runner);
 - optionally ``summarize(table, settings) -> dict[str, DataFrame]``: extra tables written as
   ``<name>.csv`` next to the main one (e.g. violation rates with their intervals);
-- optionally ``requirements() -> list[str]``: pieces of the project the study needs that are not
-  importable yet (recorded in the manifest as missing, never papered over).
 
 ``run_study`` writes ``results/<study>/<study>.csv``, the summaries and ``manifest.json``. Each
 finished run is cached as ``results/<study>/runs/<settings fingerprint>/<key>.csv`` (written
 atomically), so a second invocation with the same settings redoes nothing and an interrupted one
-resumes where it stopped. A run that raises ``MissingPiece`` (a part of the project it needs has
-not landed) or ``InputError`` is recorded in the manifest under ``failed_runs`` with the reason and
-retried next time; every other exception propagates.
+resumes where it stopped. A run that raises ``MissingPiece`` (its inputs cannot give what it
+measures, e.g. a model without the layers it reads) or ``InputError`` is recorded in the manifest
+under ``failed_runs`` with the reason and retried next time; every other exception propagates.
 """
 
 from __future__ import annotations
@@ -56,7 +54,7 @@ STUDY_MODULES: dict[str, str] = {
 
 
 class MissingPiece(RuntimeError):
-    """A part of the project this run needs is not there yet (the message says which)."""
+    """This run cannot measure what it is for on these inputs (the message says why); recorded, not raised."""
 
 
 @dataclass(frozen=True)
@@ -113,23 +111,6 @@ def settings_fingerprint(settings: Any, version: int = 1) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def available(module_name: str, *attributes: str) -> bool:
-    """Whether ``module_name`` imports and defines every one of ``attributes`` (lands while we wait)."""
-    try:
-        module = importlib.import_module(module_name)
-    except Exception:  # noqa: BLE001 - a half-built module is as missing as an absent one
-        return False
-    return all(hasattr(module, attribute) for attribute in attributes)
-
-
-def require(module_name: str, *attributes: str) -> ModuleType:
-    """Import ``module_name`` or raise ``MissingPiece`` naming what is missing."""
-    if not available(module_name, *attributes):
-        wanted = f"{module_name}" + (f" ({', '.join(attributes)})" if attributes else "")
-        raise MissingPiece(f"needs {wanted}, which is not available in this checkout")
-    return importlib.import_module(module_name)
-
-
 def _progress(iterable, total: int, description: str, enabled: bool):
     if not enabled:
         return iterable
@@ -171,7 +152,7 @@ def run_study(
     cache = directory / "runs" / fingerprint
     cache.mkdir(parents=True, exist_ok=True)
     context = StudyContext(directory=directory, data_root=data_root, progress=progress, quick=quick)
-    missing = list(module.requirements()) if hasattr(module, "requirements") else []
+    missing: list[str] = []
 
     started = time.perf_counter()
     planned = list(_plan(module, settings, data_root))

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.runner import MissingPiece, Run, StudyContext, available
+from studies.runner import MissingPiece, Run, StudyContext
 
 NAME = "sharpness"
 QUESTION = "When is the data-dependent contraction bound sharper than the union bound (003, Prop. 2)?"
@@ -76,16 +76,9 @@ FULL = Settings()
 
 def long_tail_counts(n_max: int, classes: int, rho: float, profile: str) -> np.ndarray:
     """Cao et al.'s counts: exp n_i = n_max rho^{-i/(C-1)}; step: half the classes at n_max/rho."""
-    if available("training.data", "long_tail_counts"):
-        from training.data import long_tail_counts as library_counts
+    from training.data import long_tail_counts as library_counts
 
-        return np.asarray(library_counts(n_max, classes, rho, profile), dtype=np.int64)
-    index = np.arange(classes)
-    if profile == "exp":
-        counts = n_max * rho ** (-index / max(classes - 1, 1))
-    else:
-        counts = np.where(index < classes - classes // 2, n_max, n_max / rho)
-    return np.maximum(np.floor(counts), 1).astype(np.int64)
+    return np.asarray(library_counts(n_max, classes, rho, profile), dtype=np.int64)
 
 
 def shape_terms(class_counts: np.ndarray, mu: np.ndarray) -> dict[str, float]:
@@ -117,10 +110,7 @@ def confidence_terms(class_counts: np.ndarray, delta: float, loss_bound: float) 
 def library_bounds(counts: np.ndarray, mu: np.ndarray, delta: float, loss_bound: float) -> dict[str, float]:
     """The whole bounds of ``ltbounds.bounds.wang23`` (certified and as printed) at zero empirical risk,
     with per-class hypothesis complexity 1/sqrt(N_y) (Asm. 1, unit constant): the union bound with the
-    global Lipschitz constant max mu (loss complexity max(mu)/sqrt(N_y)), the contraction bound with mu_y.
-    Empty when the library functions are not there."""
-    if not available("ltbounds.bounds.wang23", "union_bound", "contraction_bound"):
-        return {}
+    global Lipschitz constant max mu (loss complexity max(mu)/sqrt(N_y)), the contraction bound with mu_y."""
     from ltbounds.bounds import wang23
 
     counts = np.asarray(counts, dtype=np.int64)
@@ -288,8 +278,6 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
     """Lemma 4's mu_y on a trained checkpoint (``bounds.vs_local_lipschitz`` on the training split,
     corrected reading, the VS parameters the checkpoint's outputs carry), the fitted kappa (slope of
     log mu_y on log N_y), and both shape terms with those mu_y."""
-    if not available("ltbounds.bounds", "vs_local_lipschitz"):
-        raise MissingPiece("needs ltbounds.bounds.vs_local_lipschitz (003, Lemma 4)")
     from ltbounds import bounds
     from studies.checkpoint_outputs import checkpoint_outputs
 

@@ -3,7 +3,7 @@
 ``train_once`` trains with ``training.loop.train`` into a folder (``last.pt`` + ``metrics.jsonl``),
 resumes a run that was cut short, and returns the finished one untouched; ``dataset`` loads each
 ``DatasetSpec`` once per process (MNIST-5k takes seconds to read). Everything here imports
-``training`` lazily and raises ``MissingPiece`` when it is not there.
+``training`` lazily.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from studies.runner import MissingPiece, available
 
 _DATA_CACHE: dict[str, Any] = {}
 
@@ -35,8 +33,6 @@ def dataset(
     val_fraction: float = 0.1,
 ):
     """``training.data.load_dataset`` of this spec, loaded once per process."""
-    if not available("training.data", "load_dataset", "DatasetSpec"):
-        raise MissingPiece("needs training.data.load_dataset")
     from training.data import DatasetSpec, load_dataset
 
     spec = DatasetSpec(
@@ -83,8 +79,6 @@ def train_once(directory: str | Path, *, data=None, **config: Any) -> TrainedRun
     A ``last.pt`` from an interrupted run is resumed; one whose recorded epochs differ from the
     request is trained again from scratch (``overwrite``).
     """
-    if not available("training.loop", "train") or not available("training.config", "TrainConfig"):
-        raise MissingPiece("needs training.loop.train and training.config.TrainConfig")
     from training.checkpoints import load_checkpoint
     from training.config import TrainConfig
     from training.loop import train
