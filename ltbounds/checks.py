@@ -103,3 +103,15 @@ def check_samples_per_class(labels: np.ndarray, num_classes: int, minimum: int, 
             f"{short.tolist()[:10]} have {counts[short].tolist()[:10]}"
         )
     return counts
+
+
+def check_positive(value: Any, name: str, allow_zero: bool = False) -> float:
+    """A finite number > 0 (>= 0 with ``allow_zero``), e.g. a hyper-parameter or a loss cap."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name} must be a number, got {value!r}") from error
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
+    return number

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ltbounds.checks import InputError, check_delta, check_finite, check_matrix
+from ltbounds.checks import InputError, check_delta, check_finite, check_matrix, check_positive
 
 __all__ = [
     "COMPLEXITY_PROVIDERS",
@@ -71,17 +71,6 @@ class ComplexityEstimate:
     method: str
     delta_spent: float = 0.0
     terms: dict = field(default_factory=dict)
-
-
-def _positive(value: float, name: str, allow_zero: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"{name} must be a number, got {value!r}") from error
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
-    return number
 
 
 def _features(features, bias: bool) -> np.ndarray:
@@ -141,7 +130,7 @@ def linear_complexity_closed_form(features, radius: float, num_outputs: int = 1,
     feature, so the radius bounds ||[W, b]||_F. Deterministic upper bound.
     """
     values = _features(features, bias)
-    radius = _positive(radius, "radius", allow_zero=True)
+    radius = check_positive(radius, "radius", allow_zero=True)
     if int(num_outputs) < 1:
         raise InputError(f"num_outputs must be >= 1, got {num_outputs!r}")
     n = values.shape[0]
@@ -164,7 +153,7 @@ def linear_complexity_monte_carlo(
     (r/n) sqrt(2 C sum_i ||x_i||^2 ln(1/delta) / m). Draws are made one at a time (bounded memory).
     """
     values = _features(features, bias)
-    radius = _positive(radius, "radius", allow_zero=True)
+    radius = check_positive(radius, "radius", allow_zero=True)
     delta = check_delta(delta)
     outputs = int(num_outputs)
     draws = int(num_draws)
@@ -217,7 +206,7 @@ def spectral_complexity_bft(
     if len(rhos) != len(weights) or any(not math.isfinite(r) or r <= 0 for r in rhos):
         raise InputError("activation_lipschitz must hold one positive number per layer")
     x = check_matrix(inputs, "inputs")
-    gamma = _positive(margin, "margin")
+    gamma = check_positive(margin, "margin")
     n = x.shape[0]
     if n < 2:
         raise InputError("inputs must hold at least 2 samples (the bound has ln n)")
@@ -300,7 +289,7 @@ class UserValue:
     kind: str = "hypothesis"
 
     def complexity(self, features, num_classes: int) -> ComplexityEstimate:
-        return ComplexityEstimate(value=_positive(self.value, "value", allow_zero=True), method="user")
+        return ComplexityEstimate(value=check_positive(self.value, "value", allow_zero=True), method="user")
 
 
 COMPLEXITY_PROVIDERS = {

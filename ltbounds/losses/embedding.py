@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from ltbounds.checks import InputError
+from ltbounds.checks import InputError, check_positive
 from ltbounds.losses import weights as W
 from ltbounds.losses.inputs import (
     as_counts,
@@ -25,7 +25,6 @@ from ltbounds.losses.inputs import (
     check_embeddings,
     check_labels,
     check_logits,
-    check_positive,
     reduce,
 )
 from ltbounds.losses.logit import margin_loss

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from ltbounds.checks import InputError
-from ltbounds.losses.inputs import check_embeddings, check_labels, check_positive, reduce
+from ltbounds.checks import InputError, check_positive
+from ltbounds.losses.inputs import check_embeddings, check_labels, reduce
 
 
 def etf_classifier(

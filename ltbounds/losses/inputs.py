@@ -108,17 +108,6 @@ def reduce(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
     return per_sample.mean()
 
 
-def check_positive(value: float, name: str, allow_zero: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"{name} must be a number, got {value!r}") from error
-    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{name} must be finite and {bound}, got {value!r}")
-    return number
-
-
 def check_choice(value: str, choices: tuple[str, ...], name: str) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {choices}, got {value!r}")

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ltbounds.checks import InputError
+from ltbounds.checks import InputError, check_positive
 from ltbounds.losses import weights as W
 from ltbounds.losses.inputs import (
     as_counts,
@@ -25,7 +25,6 @@ from ltbounds.losses.inputs import (
     check_counts_match,
     check_labels,
     check_logits,
-    check_positive,
     reduce,
 )
 

@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltbounds.checks import InputError
+from ltbounds.checks import InputError, check_positive
 from ltbounds.losses import embedding as E
 from ltbounds.losses import logit as L
 from ltbounds.losses import weights as W
-from ltbounds.losses.inputs import as_counts, check_choice, check_embeddings, check_labels, check_logits, check_positive
+from ltbounds.losses.inputs import as_counts, check_choice, check_embeddings, check_labels, check_logits
 
 
 class LossModule(nn.Module):

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ltbounds.checks import InputError
-from ltbounds.losses.inputs import as_counts, check_positive, priors
+from ltbounds.checks import InputError, check_positive
+from ltbounds.losses.inputs import as_counts, priors
 
 
 def _normalise_to_num_classes(weights: np.ndarray) -> np.ndarray:
