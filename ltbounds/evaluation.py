@@ -34,6 +34,7 @@ import pandas as pd
 
 from ltbounds.bounds.result import BoundResult, EvaluationSplits, Statement
 from ltbounds.checks import InputError, check_delta
+from ltbounds.class_groups import class_groups
 from ltbounds.outputs import (
     CHECKPOINT_FORMAT,
     Outputs,
@@ -375,12 +376,6 @@ def _empty_bounds() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- per-class quantities (NumPy)
-
-
-def class_groups(class_counts: np.ndarray) -> np.ndarray:
-    """Many (> 100) / Medium (20-100) / Few (< 20) training samples, the long-tail convention."""
-    counts = np.asarray(class_counts)
-    return np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
 
 
 def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ltbounds.class_groups import class_groups
 from studies.runner import MissingPiece, Run, StudyContext
 from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
 
@@ -65,7 +66,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     config.update(optimisation_overrides(settings))
     trained = train_once(context.scratch(run.key), data=data, **config)
     counts = np.asarray(data.class_counts)
-    groups = np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
+    groups = class_groups(counts)
     rows: list[dict] = []
     metrics = final_metrics(trained)
     rows.append(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ltbounds.class_groups import class_groups
 from studies.runner import MissingPiece, Run, StudyContext
 from studies.training_runs import dataset, optimisation_overrides, train_once
 
@@ -181,8 +182,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 def _groups(counts: np.ndarray) -> np.ndarray:
     names = {"many": "Head", "medium": "Torso", "few": "Tail"}
-    grouped = np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
-    return np.array([names[g] for g in grouped])
+    return np.array([names[g] for g in class_groups(counts)])
 
 
 def _margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

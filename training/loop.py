@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ltbounds.checks import InputError
+from ltbounds.class_groups import class_groups
 from training import distributed
 from training.checkpoints import load_checkpoint, make_checkpoint, save_checkpoint
 from training.config import TrainConfig, resolve_config
@@ -118,20 +119,11 @@ def predict(
     return torch.cat(logits), torch.cat(embeddings)
 
 
-def _class_groups(class_counts: np.ndarray) -> np.ndarray:
-    try:
-        from training.data import class_groups
-    except ImportError:  # the data package's helper; same thresholds as docs/design.md
-        counts = np.asarray(class_counts)
-        return np.where(counts > 100, "many", np.where(counts >= 20, "medium", "few"))
-    return np.asarray(class_groups(class_counts))
-
-
 def evaluate_model(model: nn.Module, data: Any, autocast: Any = contextlib.nullcontext) -> dict[str, Any]:
     """Test/validation accuracies and the training-set B_y(f) and minimal margins."""
     num_classes = int(data.num_classes)
     out: dict[str, Any] = {}
-    groups = _class_groups(np.asarray(data.class_counts))
+    groups = class_groups(np.asarray(data.class_counts))
     for split_name in ("test", "val"):
         split = getattr(data, split_name)
         if len(split.y) == 0:

@@ -17,11 +17,13 @@ Usage::
     data.train.x.shape, data.class_counts, class_groups(data.class_counts)
 """
 
+from ltbounds.class_groups import class_groups
+
 from .augment import augment_batch, crop_flip, pad_images
 from .batches import BatchIterator, class_balanced_order, epoch_order
 from .embedded import ELM_FIGURE1_IMBALANCE
 from .gaussian import GaussianPopulation, PopulationExpectation, PopulationRisk
-from .longtail import class_groups, long_tail_counts, long_tail_split
+from .longtail import long_tail_counts, long_tail_split
 from .registry import DATASET_OPTIONS, DATASETS, load_dataset
 from .spec import DatasetSpec, LongTailData, Split
 

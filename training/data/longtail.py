@@ -1,4 +1,5 @@
-"""Long-tail construction (Cao et al.'s CIFAR-LT protocol) and the Many / Medium / Few class groups.
+"""Long-tail construction (Cao et al.'s CIFAR-LT protocol); the Many / Medium / Few class groups
+come from ``ltbounds.class_groups`` (re-exported by ``training.data``).
 
 Per class c the balanced pool is shuffled with a generator seeded by ``(seed, c)`` alone; the
 validation part is the *tail* of that permutation and the training part its *prefix* of length
@@ -51,27 +52,6 @@ def long_tail_counts(n_max: int, num_classes: int, imbalance: float, profile: st
             f"{int(counts.min())} training samples; use imbalance <= {n_max} (or a larger pool)"
         )
     return counts
-
-
-def class_groups(class_counts: Any, many_above: int = 100, few_below: int = 20) -> np.ndarray:
-    """Many (n > 100) / Medium (20 <= n <= 100) / Few (n < 20) label of each class, from *training* counts.
-
-    The thresholds of Liu et al. (2019, OLTR), used by the decoupling and DRO-LT tables (001, 002).
-    Returns an array of the strings "many", "medium", "few", index = class id.
-    """
-    counts = np.asarray(class_counts)
-    if counts.ndim != 1 or counts.size == 0 or counts.dtype.kind not in "iuf":
-        raise InputError(f"class_counts must be a non-empty 1-D array of per-class counts, got {counts!r}")
-    if counts.dtype.kind == "f" and not np.all(np.isfinite(counts)):
-        raise InputError("class_counts must be finite")
-    if np.any(counts < 0):
-        raise InputError(f"class_counts must be >= 0, got {counts.tolist()[:10]}")
-    if not few_below <= many_above:
-        raise InputError(f"few_below ({few_below}) must be <= many_above ({many_above})")
-    groups = np.full(counts.shape, "medium", dtype="<U6")
-    groups[counts > many_above] = "many"
-    groups[counts < few_below] = "few"
-    return groups
 
 
 def class_permutation(num_in_class: int, seed: int, class_id: int) -> np.ndarray:
