@@ -389,22 +389,16 @@ def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
-    """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y and
-    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Lemma 4 and Remark 2); nan if S_y is empty."""
+    """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y (003, Lemma 4) and
+    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2; ``bounds.class_margins``);
+    nan if S_y is empty."""
+    from ltbounds import bounds
+
     logits, labels, classes = outputs.logits, outputs.labels, outputs.num_classes
-    rows = np.arange(labels.shape[0])
-    target = logits[rows, labels]
-    others = logits.copy()
-    others[rows, labels] = -np.inf
-    margins = target - others.max(axis=1) if classes > 1 else np.full_like(target, np.inf)
     b_y = np.full(classes, np.inf)
-    margin = np.full(classes, np.inf)
-    np.minimum.at(b_y, labels, target)
-    np.minimum.at(margin, labels, margins)
-    empty = np.bincount(labels, minlength=classes) == 0
-    b_y[empty] = np.nan
-    margin[empty] = np.nan
-    return b_y, margin
+    np.minimum.at(b_y, labels, logits[np.arange(labels.shape[0]), labels])
+    b_y[np.bincount(labels, minlength=classes) == 0] = np.nan
+    return b_y, bounds.class_margins(logits, labels, classes)
 
 
 def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
