@@ -21,7 +21,7 @@ over it rather than over a hand-kept list.
 from __future__ import annotations
 
 from ltbounds.bounds import complexity, concentration, drolt, elm, tutorial, wang23
-from ltbounds.bounds.result import FORMS, Assumption, BoundResult, EvaluationSplits, Statement
+from ltbounds.bounds.result import ASSUMPTION_STATUSES, FORMS, Assumption, BoundResult, EvaluationSplits, Statement
 
 _SOURCES = (concentration, complexity, elm, drolt, tutorial, wang23)
 
@@ -36,6 +36,6 @@ for _module in _SOURCES:
             raise RuntimeError(f"statement id {_statement.id!r} is defined twice")
         STATEMENTS[_statement.id] = _statement
 
-__all__ = ["FORMS", "STATEMENTS", "Assumption", "BoundResult", "EvaluationSplits", "Statement"] + [
+__all__ = ["ASSUMPTION_STATUSES", "FORMS", "STATEMENTS", "Assumption", "BoundResult", "EvaluationSplits", "Statement"] + [
     name for module in _SOURCES for name in module.__all__
 ]

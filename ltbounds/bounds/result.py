@@ -16,16 +16,39 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
 
-FORMS = ("as_printed", "certified", "corrected", "shape")
+# ``diagnostic``: a reading or heuristic consequence of a statement, not the statement itself; a
+# failing diagnostic row never refutes the paper.
+FORMS = ("as_printed", "certified", "corrected", "shape", "diagnostic")
+
+# What code knows of an assumption on these inputs.
+ASSUMPTION_STATUSES = ("satisfied", "failed", "unknown")
 
 
 @dataclass(frozen=True)
 class Assumption:
-    """One assumption a statement relies on, and whether these inputs satisfy it."""
+    """One assumption a statement relies on, and whether these inputs satisfy it.
+
+    ``satisfied`` is True only when code checked the assumption on these inputs and it held, False
+    when code checked it and it failed, and None (``unknown``) when nothing checked it (e.g. a bound
+    on the population that no finite sample can confirm). A row with an unknown assumption is never
+    counted or drawn as a certified guarantee.
+    """
 
     name: str
     description: str
-    satisfied: bool
+    satisfied: bool | None
+
+    def __post_init__(self) -> None:
+        if self.satisfied is not None and not isinstance(self.satisfied, bool):
+            # numpy bools and ints would slip through `is True` checks downstream
+            object.__setattr__(self, "satisfied", bool(self.satisfied))
+
+    @property
+    def status(self) -> str:
+        """One of ASSUMPTION_STATUSES."""
+        if self.satisfied is None:
+            return "unknown"
+        return "satisfied" if self.satisfied else "failed"
 
 
 @dataclass(frozen=True)
@@ -48,12 +71,33 @@ class BoundResult:
 
     @property
     def valid(self) -> bool:
-        """Every assumption held for these inputs."""
-        return all(assumption.satisfied for assumption in self.assumptions)
+        """Every assumption was checked on these inputs and held (an unknown one makes this False)."""
+        return all(assumption.satisfied is True for assumption in self.assumptions)
+
+    @property
+    def assumption_status(self) -> str:
+        """"failed" when a checked assumption failed, else "unknown" when one was not checked, else
+        "satisfied"."""
+        statuses = {assumption.status for assumption in self.assumptions}
+        if "failed" in statuses:
+            return "failed"
+        return "unknown" if "unknown" in statuses else "satisfied"
+
+    @property
+    def is_guarantee(self) -> bool:
+        """A certified form whose every assumption was checked and held: the only rows that may be
+        counted or drawn as certified guarantees."""
+        return self.form == "certified" and self.assumption_status == "satisfied"
 
     @property
     def assumptions_violated(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.assumptions if not a.satisfied)
+        """Assumptions checked and failed."""
+        return tuple(a.name for a in self.assumptions if a.satisfied is False)
+
+    @property
+    def assumptions_unknown(self) -> tuple[str, ...]:
+        """Assumptions that no code checked on these inputs."""
+        return tuple(a.name for a in self.assumptions if a.satisfied is None)
 
     @property
     def slack(self) -> float:
