@@ -5,7 +5,9 @@ tables and the text of ``report.md``:
 
 - ``bounds``: one row per (checkpoint, bound id, form, class or "all"): ``value`` (the bound),
   ``measured`` (the quantity it is about), ``slack = value - measured``, ``valid`` (every
-  assumption held), ``assumptions_violated``, ``trivial`` / ``non_vacuous`` / ``tight`` / ``holds``,
+  assumption checked and held), ``assumption_status`` (satisfied | failed | unknown), ``guarantee``
+  (a certified form whose assumptions were all checked and held: the only rows counted or drawn as
+  certified), ``assumptions_violated`` / ``assumptions_unknown``, ``trivial`` / ``non_vacuous`` / ``tight`` / ``holds``,
   ``status`` (ok | not_applicable | error) and ``note``. A statement that cannot be evaluated on
   these inputs (its evaluator raised ``InputError``) is one row with ``valid=False`` and the reason.
 - ``per_class``: per checkpoint and class: training count, Many/Medium/Few group, train and test
@@ -59,7 +61,10 @@ BOUND_COLUMNS = (
     "measured",
     "slack",
     "valid",
+    "assumption_status",
+    "guarantee",
     "assumptions_violated",
+    "assumptions_unknown",
     "assumption_details",
     "holds",
     "trivial",
@@ -322,9 +327,12 @@ def bound_table(
                 "measured": float(result.measured),
                 "slack": float(result.slack),
                 "valid": bool(result.valid),
+                "assumption_status": result.assumption_status,
+                "guarantee": bool(result.is_guarantee),
                 "assumptions_violated": ";".join(result.assumptions_violated),
+                "assumptions_unknown": ";".join(result.assumptions_unknown),
                 "assumption_details": " | ".join(
-                    f"{a.name}: {a.description}" for a in result.assumptions if not a.satisfied
+                    f"{a.name} ({a.status}): {a.description}" for a in result.assumptions if a.satisfied is not True
                 ),
                 "holds": result.holds,
                 "status": "ok",
@@ -359,7 +367,10 @@ def _failure_row(name: str, method: str, statement_id: str, statement: Statement
         "measured": math.nan,
         "slack": math.nan,
         "valid": False,
+        "assumption_status": "unknown",
+        "guarantee": False,
         "assumptions_violated": "",
+        "assumptions_unknown": "",
         "assumption_details": "",
         "holds": None,
         "trivial": math.nan,

@@ -36,6 +36,12 @@ for _module in _SOURCES:
             raise RuntimeError(f"statement id {_statement.id!r} is defined twice")
         STATEMENTS[_statement.id] = _statement
 
-__all__ = ["ASSUMPTION_STATUSES", "FORMS", "STATEMENTS", "Assumption", "BoundResult", "EvaluationSplits", "Statement"] + [
-    name for module in _SOURCES for name in module.__all__
-]
+__all__ = [
+    "ASSUMPTION_STATUSES",
+    "FORMS",
+    "STATEMENTS",
+    "Assumption",
+    "BoundResult",
+    "EvaluationSplits",
+    "Statement",
+] + [name for module in _SOURCES for name in module.__all__]
