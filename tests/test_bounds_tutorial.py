@@ -598,16 +598,85 @@ def test_fisher_evaluator_compares_balanced_errors_on_test_split():
     assert not unknown.valid
 
 
-def test_ldam_and_effective_number_evaluators_report_per_class_rows():
-    splits = _splits()
-    ldam = tutorial.STATEMENTS[2].evaluate(splits, 0.05)
+def test_ldam_evaluator_reports_per_class_rows():
+    ldam = tutorial.STATEMENTS[2].evaluate(_splits(), 0.05)
     per_class = [r for r in ldam if r.class_index is not None]
     assert [r.class_index for r in per_class] == list(range(5))
     assert per_class[-1].value == pytest.approx(0.5)
-    for overall in (r for r in ldam if r.class_index is None):
-        assert overall.holds
-    effective = tutorial.STATEMENTS[3].evaluate(splits, 0.05)
-    assert all(r.holds for r in effective) and len(effective) == 5
+    np.testing.assert_allclose([r.value for r in per_class], 0.5 * (np.array([200, 60, 20, 6, 2]) / 2.0) ** -0.25)
+
+
+LDAM_COUNTS = np.array([200, 60, 20, 6, 2])
+
+
+def _margin_checkpoint(counts: np.ndarray, exponent: float = -0.25, wobble: float = 0.03) -> EvaluationSplits:
+    """Logits whose class margins are ``n_j^exponent`` times a fixed 3% wobble: a model that sits next to the
+    LDAM optimum (for exponent -1/4), so the row's objective at the optimum is within a factor 1 + O(wobble^2)
+    of the objective at the model's margins and a wrong optimum would show."""
+    k = counts.size
+    margins = counts.astype(np.float64) ** exponent * (1.0 + wobble * np.cos(np.arange(k)))
+    labels = np.repeat(np.arange(k), 3)
+    logits = np.zeros((labels.size, k))
+    # own logit = margin_j + extra >= 0 over a zero rival: the class margin (the minimum) is margin_j exactly
+    logits[np.arange(labels.size), labels] = margins[labels] + np.tile([0.0, 0.1, 1.0], k)
+    outputs = Outputs(logits, logits.copy(), labels, np.eye(k), np.zeros(k), counts, split="train")
+    return EvaluationSplits(train=outputs)
+
+
+def _ldam_overall_row(splits: EvaluationSplits):
+    (overall,) = [r for r in tutorial.STATEMENTS[2].evaluate(splits, 0.05) if r.class_index is None]
+    return overall
+
+
+def test_ldam_overall_row_holds_next_to_the_optimum_and_fails_for_a_wrong_exponent(monkeypatch):
+    overall = _ldam_overall_row(_margin_checkpoint(LDAM_COUNTS))
+    assert overall.holds and overall.valid
+    # tight: measured = objective at the closed-form optimum, value = at the model's (near-optimal) margins
+    assert 1.0 <= overall.value / overall.measured < 1.01
+    # an independent minimiser (SLSQP on the simplex of the same budget) agrees with the closed form
+    budget = overall.terms["margin_budget"]
+    found = minimize(
+        lambda g: tutorial.ldam_margin_objective(g, LDAM_COUNTS),
+        np.full(5, budget / 5),
+        constraints=({"type": "eq", "fun": lambda g: g.sum() - budget},),
+        bounds=[(1e-6, None)] * 5,
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    assert overall.measured == pytest.approx(found.fun, rel=1e-6)
+    # power: the same row with a wrong optimum (gamma_j ∝ n_j^{-1/2}) is caught on the same checkpoint
+
+    def optimum_with_exponent_one_half(class_counts, total=None, max_margin=None):
+        shape = np.asarray(class_counts, dtype=np.float64) ** -0.5
+        return (total if total is not None else 0.5) * shape / (shape.sum() if total is not None else shape.max())
+
+    monkeypatch.setattr(tutorial, "ldam_optimal_margins", optimum_with_exponent_one_half)
+    assert not _ldam_overall_row(_margin_checkpoint(LDAM_COUNTS)).holds
+
+
+def _effective_number_rows(offset: int = 0, monkeypatch=None):
+    """Rows of tutorial.effective_number on the synthetic checkpoint; ``offset`` != 0 swaps in the wrong formula
+    E_{n + offset} (an off-by-one in the exponent) for the power check."""
+    if offset:
+        correct = tutorial.effective_number
+        monkeypatch.setattr(
+            tutorial, "effective_number", lambda counts, beta: correct(np.asarray(counts) + offset, beta)
+        )
+    return tutorial.STATEMENTS[3].evaluate(_splits(), 0.05)
+
+
+def test_effective_number_rows_sit_in_the_exact_sandwich_and_an_off_by_one_is_caught(monkeypatch):
+    rows = _effective_number_rows()
+    assert len(rows) == 5 and all(r.holds for r in rows)
+    beta = rows[0].terms["beta"]
+    for row in rows:
+        n = row.value
+        # E_n = sum_{k<n} beta^k >= sum_{k<n} (1 - k (1 - beta)) = n - (1 - beta) n (n - 1) / 2: within 1% of n here
+        assert n - (1 - beta) * n * (n - 1) / 2 - 1e-9 <= row.measured <= n
+        assert row.measured / row.value > 0.99
+    # power: E_{n+1} > n roughly where (n + 1) n (1 - beta) / 2 < 1 (n < 141): the classes of 60, 20, 6, 2
+    wrong = _effective_number_rows(offset=1, monkeypatch=monkeypatch)
+    assert {r.class_index for r in wrong if not r.holds} == {1, 2, 3, 4}
 
 
 def test_etf_evaluator_flags_the_norm_condition():
@@ -621,7 +690,31 @@ def test_etf_gram_row_of_a_learned_head_is_a_diagnostic_with_its_assumption_fail
     (gram,) = [r for r in results if "max_gram_deviation" in r.terms]
     assert gram.measured > 0 and not gram.holds
     assert "head_fixed_to_simplex_etf" in gram.assumptions_violated
-    assert tutorial.STATEMENTS[5].evaluate(_splits(), 0.05) == []
+
+
+def _etf_corrected_rows(splits: EvaluationSplits) -> dict[str, object]:
+    rows = tutorial.STATEMENTS[5].evaluate(splits, 0.05)
+    assert all(r.statement == "tutorial.etf_corrected" and r.form == "corrected" for r in rows)
+    return {next(iter(r.terms)): r for r in rows}
+
+
+def test_etf_corrected_evaluator_returns_rows_that_hold_and_can_fail(monkeypatch):
+    rows = _etf_corrected_rows(_splits())
+    assert set(rows) == {
+        "max_gram_deviation",
+        "max_gradient_gap_vs_finite_difference",
+        "max_printed_gap_under_norm_condition",
+    }
+    assert all(r.holds and r.valid for r in rows.values())
+    # power: each row fails when its half of the statement is wrong
+    monkeypatch.setattr(tutorial, "dot_regression_gradient", tutorial.dot_regression_gradient_printed)
+    assert not _etf_corrected_rows(_splits())["max_gradient_gap_vs_finite_difference"].holds
+    monkeypatch.undo()
+    monkeypatch.setattr(tutorial, "etf_gram_printed", lambda k: k / (k - 1) * np.eye(k) - 1.0 / k)  # wrong 1/K
+    assert not _etf_corrected_rows(_splits())["max_gram_deviation"].holds
+    monkeypatch.undo()
+    monkeypatch.setattr(tutorial, "dot_regression_gradient_printed", lambda h, w, ew, eh: -w)  # drops the cosine
+    assert not _etf_corrected_rows(_splits())["max_printed_gap_under_norm_condition"].holds
 
 
 def test_etf_evaluator_reports_zero_gaps_on_an_etf_head_with_normalised_features():
