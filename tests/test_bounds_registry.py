@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from ltbounds import bounds, errata
-from ltbounds.bounds.result import FORMS, BoundResult, EvaluationSplits
+from ltbounds.bounds.result import FORMS, BoundResult, EvaluationSplits, Statement
 from ltbounds.errata.entry import VERDICTS
 from ltbounds.outputs import Outputs
 
@@ -102,21 +102,21 @@ def test_bound_submodules_export_distinct_names():
 CLASS_COUNTS = np.array([64, 32, 16, 8, 4])
 
 
-def _outputs(per_class: np.ndarray, split: str, seed: int) -> Outputs:
+def _outputs(per_class: np.ndarray, split: str, seed: int, class_counts: np.ndarray = CLASS_COUNTS) -> Outputs:
     """Gaussian classes N(mu_y, I) in 8 dimensions with a linear head at the class means."""
-    k, d = CLASS_COUNTS.shape[0], 8
+    k, d = class_counts.shape[0], 8
     means = np.random.default_rng(1234).normal(size=(k, d)) * 1.5
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(k), per_class)
     embeddings = means[labels] + rng.normal(size=(labels.size, d))
-    bias = np.log(CLASS_COUNTS / CLASS_COUNTS.sum()) - 0.5 * (means**2).sum(axis=1)
+    bias = np.log(class_counts / class_counts.sum()) - 0.5 * (means**2).sum(axis=1)
     return Outputs(
         logits=embeddings @ means.T + bias,
         embeddings=embeddings,
         labels=labels,
         head_weight=means,
         head_bias=bias,
-        class_counts=CLASS_COUNTS,
+        class_counts=class_counts,
         split=split,
         name="synthetic",
         method="ce",
@@ -146,3 +146,44 @@ def test_evaluator_runs_on_a_synthetic_checkpoint(statement_id, synthetic_splits
             assert not math.isinf(float(term)), f"{statement_id}: term {name} is infinite"
         assert result.class_index is None or 0 <= result.class_index < CLASS_COUNTS.shape[0]
         assert all(assumption.satisfied in (True, False, None) for assumption in result.assumptions)
+
+
+# ----------------------------------------------------------------------------------------------
+# an evaluator that returns no row on valid input is a failure (issue 11, section 3)
+# ----------------------------------------------------------------------------------------------
+
+BINARY_COUNTS = np.array([64, 16])
+
+
+@pytest.fixture(scope="module")
+def valid_checkpoints(synthetic_splits) -> dict[str, EvaluationSplits]:
+    """Valid inputs for every statement: the five-class checkpoint above and a binary one (for the statements
+    that are binary as printed, e.g. elm.prop2). Both have train, held-out and test splits with every class."""
+    binary = EvaluationSplits(
+        train=_outputs(BINARY_COUNTS, "train", 0, BINARY_COUNTS),
+        heldout=_outputs(np.full(2, 30), "val", 1, BINARY_COUNTS),
+        test=_outputs(np.full(2, 40), "test", 2, BINARY_COUNTS),
+    )
+    return {"five_classes": synthetic_splits, "binary": binary}
+
+
+def _rows_on_valid_input(statement, checkpoints: dict[str, EvaluationSplits]) -> dict[str, int]:
+    """Rows the evaluator returns on each valid checkpoint; fails when it returns none on all of them."""
+    counts = {name: len(statement.evaluate(splits, 0.05)) for name, splits in checkpoints.items()}
+    assert any(counts.values()), f"{statement.id}: the evaluator returned no row on any valid checkpoint {counts}"
+    return counts
+
+
+@pytest.mark.parametrize("statement_id", STATEMENT_IDS)
+def test_evaluator_returns_rows_on_valid_input(statement_id, valid_checkpoints):
+    counts = _rows_on_valid_input(bounds.STATEMENTS[statement_id], valid_checkpoints)
+    # a statement that is not binary-only must also report on the five-class checkpoint
+    binary_only = {"elm.prop2", "elm.prop2_corrected"}
+    assert counts["five_classes"] or statement_id in binary_only, (statement_id, counts)
+
+
+def test_an_evaluator_returning_no_rows_fails_the_registry_check(valid_checkpoints):
+    # power check: the helper above must reject an evaluator that returns [] on valid input
+    silent = Statement("tutorial.silent", "none", "identity", "returns nothing", lambda splits, delta: [])
+    with pytest.raises(AssertionError, match="no row"):
+        _rows_on_valid_input(silent, valid_checkpoints)
