@@ -72,25 +72,70 @@ def test_empirical_bernstein_terms_vectorise_like_the_scalar_form(samples, delta
     assert float(vector["value"][0]) == pytest.approx(scalar.value, rel=1e-12)
 
 
-def test_empirical_bernstein_coverage_by_simulation():
-    # Bernoulli(0.3) and Beta(2, 5): true means known; violation rate must stay <= delta.
+# Coverage by simulation (issue 11, section 3). Each case runs where the bound is within a few percent of
+# the mean it bounds (large n, worst-case or near worst-case variance), so a wrong constant shows; and each
+# has a power check: the same simulation with the deviation terms shrunk x0.5 must violate more often than
+# delta (Clopper-Pearson lower end at 99.9% above delta). Sufficient statistics are drawn directly (binomial /
+# multinomial counts), so n = 10^5 costs nothing.
+
+POWER_SCALE = 0.5
+# Z in {0, 1/4, 1} with probabilities (0.5, 0.4, 0.1): mean 0.2, variance 0.085 (well below the B^2/4 of a coin)
+THREE_POINT = (np.array([0.0, 0.25, 1.0]), np.array([0.5, 0.4, 0.1]))
+
+
+def _bernstein_violations(case: str, scale: float) -> tuple[int, int, float]:
+    """(violations, repetitions, bound / mean) of Maurer-Pontil Thm 4 at delta = 0.01 with its deviation
+    terms (variance and range) multiplied by ``scale``."""
     rng = np.random.default_rng(7)
-    delta, n, repetitions = 0.1, 20, 4000
-    for draws, mean in (
-        (rng.binomial(1, 0.3, size=(repetitions, n)).astype(float), 0.3),
-        (rng.beta(2.0, 5.0, size=(repetitions, n)), 2.0 / 7.0),
-    ):
-        terms = empirical_bernstein_terms(draws.mean(axis=1), draws.var(axis=1, ddof=1), n, delta, 1.0)
-        violations = int(np.sum(mean > terms["value"]))
-        assert _violation_upper_limit(violations, repetitions) <= delta
+    delta, repetitions = 0.01, 4000
+    if case == "bernoulli":
+        n, truth = 2000, 0.5
+        successes = rng.binomial(n, truth, size=repetitions)
+        mean = successes / n
+        variance = successes * (n - successes) / (n * (n - 1.0))
+    else:
+        n = 100_000
+        values, probabilities = THREE_POINT
+        truth = float(values @ probabilities)
+        counts = rng.multinomial(n, probabilities, size=repetitions)
+        mean = counts @ values / n
+        variance = (counts @ values**2 - n * mean**2) / (n - 1.0)
+    terms = empirical_bernstein_terms(mean, variance, n, delta, 1.0)
+    value = mean + scale * (terms["variance_term"] + terms["range_term"])
+    return int(np.sum(truth > value)), repetitions, float(np.median(terms["value"]) / truth)
+
+
+def _hoeffding_violations(scale: float) -> tuple[int, int, float]:
+    """Hoeffding at delta = 0.05 on Bernoulli(1/2) means of n = 100 (its worst case), deviation x ``scale``."""
+    rng = np.random.default_rng(8)
+    delta, n, repetitions, truth = 0.05, 100, 4000, 0.5
+    mean = rng.binomial(n, truth, size=repetitions) / n
+    deviation = math.sqrt(math.log(1 / delta) / (2 * n))
+    return int(np.sum(truth > mean + scale * deviation)), repetitions, (truth + deviation) / truth
+
+
+@pytest.mark.parametrize("case", ["bernoulli", "three_point"])
+def test_empirical_bernstein_coverage_by_simulation(case):
+    violations, repetitions, ratio = _bernstein_violations(case, 1.0)
+    assert ratio < 1.1  # the bound is within 10% of the mean: a wrong constant would show
+    assert _violation_upper_limit(violations, repetitions) <= 0.01
+
+
+@pytest.mark.parametrize("case", ["bernoulli", "three_point"])
+def test_empirical_bernstein_coverage_test_detects_a_deviation_shrunk_by_half(case):
+    violations, repetitions, _ = _bernstein_violations(case, POWER_SCALE)
+    assert _violation_upper_limit(violations, repetitions) > 0.01
 
 
 def test_hoeffding_coverage_by_simulation():
-    rng = np.random.default_rng(8)
-    delta, n, repetitions = 0.2, 5, 4000
-    draws = rng.binomial(1, 0.5, size=(repetitions, n)).astype(float)
-    values = draws.mean(axis=1) + math.sqrt(math.log(1 / delta) / (2 * n))
-    assert _violation_upper_limit(int(np.sum(0.5 > values)), repetitions) <= delta
+    violations, repetitions, ratio = _hoeffding_violations(1.0)
+    assert ratio < 1.3
+    assert _violation_upper_limit(violations, repetitions) <= 0.05
+
+
+def test_hoeffding_coverage_test_detects_a_deviation_shrunk_by_half():
+    violations, repetitions, _ = _hoeffding_violations(POWER_SCALE)
+    assert _violation_upper_limit(violations, repetitions) > 0.05
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (17, 50)])
