@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import softmax
 
-from ltbounds.bounds.concentration import empirical_bernstein_terms
+from ltbounds.bounds.concentration import clopper_pearson, empirical_bernstein_terms
 from ltbounds.bounds.result import Assumption, BoundResult, EvaluationSplits, Statement
 from ltbounds.checks import InputError, check_delta, check_finite, check_labels, check_matrix
 
@@ -34,8 +34,10 @@ __all__ = [
     "ElmProp1",
     "ElmProp2",
     "PullTerms",
+    "RADIUS_GRID",
     "VarianceComparison",
     "class_statistics",
+    "clip_embeddings",
     "elm_gaussian_posterior",
     "elm_gaussian_softmax_printed",
     "elm_lemma3_as_printed",
@@ -49,6 +51,7 @@ __all__ = [
     "elm_pull",
     "logit_adjusted_loss",
     "pairwise_variance_identity",
+    "select_radius",
 ]
 
 # Rows x columns of one block of pairwise distances (32 MiB of float64).
@@ -491,6 +494,41 @@ def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: 
     return np.logaddexp(0.0, logsumexp(gaps, axis=1))
 
 
+# The embedding radius R of the certified forms is a point of this grid, fixed before any data is seen
+# (docs/elm_radius.md): powers of two from 2^-10 to 2^40, so rounding up costs at most a factor 2 in R.
+RADIUS_GRID: tuple[float, ...] = tuple(2.0**k for k in range(-10, 41))
+
+
+def clip_embeddings(embeddings: Any, radius: float) -> np.ndarray:
+    """Project every embedding onto the ball of radius R: Phi_R(x) = Phi(x) min(1, R / ||Phi(x)||).
+
+    ||Phi_R(x)|| <= R for every x, in the population too (by construction, not by assumption), and the
+    projection onto a convex set is 1-Lipschitz, so ||Phi_R(x) - Phi_R(x')|| <= ||Phi(x) - Phi(x')||.
+    Lemmas 3-5 and Proposition 2 therefore hold for the clipped model f_R = W Phi_R + b with range
+    B_y(R) from ``elm_loss_range`` and no assumption on the tail of ||Phi|| (docs/elm_radius.md).
+    """
+    z = check_matrix(embeddings, "embeddings")
+    if not (math.isfinite(float(radius)) and float(radius) > 0):
+        raise InputError(f"radius must be a finite number > 0 (the clipping radius R), got {radius!r}")
+    norms = np.sqrt(np.einsum("ij,ij->i", z, z))
+    with np.errstate(divide="ignore"):
+        scale = np.minimum(1.0, float(radius) / norms)
+    return z * scale[:, None]
+
+
+def select_radius(embeddings: Any, grid: tuple[float, ...] = RADIUS_GRID) -> float:
+    """R = the smallest point of ``grid`` >= the largest norm of ``embeddings`` (the largest point if none is).
+
+    Pass embeddings of a sample the bound does NOT use (the evaluators pass the training split and
+    certify on the held-out split): R is then fixed with respect to the certifying sample and no
+    confidence is spent on choosing it (docs/elm_radius.md). The grid makes R a round number.
+    """
+    z = check_matrix(embeddings, "embeddings")
+    largest = float(np.sqrt(np.einsum("ij,ij->i", z, z)).max()) if z.shape[0] else 0.0
+    above = [point for point in grid if point >= largest]
+    return float(above[0]) if above else float(grid[-1])
+
+
 @dataclass(frozen=True)
 class ElmProp2:
     """An evaluated Prop. 2 bound: ``value`` bounds the weighted class-conditional risk sum_y weight_y R_y."""
@@ -511,9 +549,15 @@ def _prop2_inputs(
     delta: float,
     alpha: Any,
     radius: float | None,
+    clip: bool = False,
 ) -> dict[str, Any]:
     delta = check_delta(delta)
     z, y, w, b = _head_inputs(embeddings, labels, head_weight, head_bias)
+    if clip:
+        if radius is None:
+            raise InputError("clip=True needs a radius: pass radius=R (e.g. select_radius(training embeddings))")
+        # the clipped model f_R = W Phi_R + b: every quantity below is computed on Phi_R
+        z = clip_embeddings(z, radius)
     num_classes = w.shape[0]
     priors_counts = check_finite(np.asarray(class_counts, dtype=np.float64), "class_counts").reshape(-1)
     if priors_counts.shape[0] != num_classes or np.any(priors_counts <= 0):
@@ -562,6 +606,7 @@ def elm_prop2(
     alpha: Any,
     radius: float | None = None,
     log_factor: float = 2.0,
+    clip: bool = False,
 ) -> ElmProp2:
     """000, Proposition 2 as printed (binary: class 1 <-> y = +1, class 0 <-> y = -1), for a *fixed* f:
 
@@ -571,11 +616,16 @@ def elm_prop2(
 
     w = w_1 - w_0 and f = w^T Phi + (b_1 - b_0) from a two-row head, Delta_y = log(pi_1/pi_0)
     (so ell_log is the logit-adjusted 2-class softmax loss), P(y) = training priors pi_y,
-    B = max_y B_y from ``elm_loss_range`` (embeddings within ``radius``, default the largest
-    observed norm). ``log_factor=4`` gives elm.prop2_corrected: the proof applies Lemma 3 to each
-    class at delta/2, so its union bound needs ln(4/delta), not the printed ln(2/delta).
+    B = max_y B_y from ``elm_loss_range`` (embeddings within ``radius``). ``log_factor=4`` gives
+    elm.prop2_corrected: the proof applies Lemma 3 to each class at delta/2, so its union bound needs
+    ln(4/delta), not the printed ln(2/delta).
+
+    Radius: with ``clip=False`` the bound assumes ||Phi(x)|| <= R almost surely (default R = the largest
+    norm in this sample, which no sample can confirm: a rare far embedding breaks it, docs/elm_radius.md).
+    ``clip=True`` bounds the clipped model f_R = W clip_embeddings(Phi, R) + b instead, with no
+    assumption on the tail of ||Phi||; R must then not depend on this sample (``select_radius`` on another).
     """
-    data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius)
+    data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius, clip)
     if data["w"].shape[0] != 2:
         raise InputError(f"Proposition 2 as printed is binary: head_weight needs 2 rows, got {data['w'].shape[0]}")
     priors, counts = data["priors"], data["counts"]
@@ -607,6 +657,7 @@ def elm_prop2_multiclass(
     alpha: Any,
     radius: float | None = None,
     weights: Any | None = None,
+    clip: bool = False,
 ) -> ElmProp2:
     """Multi-class Proposition 2 for the logit-adjusted loss (our derivation: docs/elm_prop2_multiclass.md).
 
@@ -622,8 +673,11 @@ def elm_prop2_multiclass(
     bounds sum_y weight_y R_y: weights None = 1/C gives the balanced risk (000, eq. 2).
     ``terms["value_with_loss_variance"]`` uses the sample variance of the loss itself for V_y
     (Maurer-Pontil directly; tighter, same guarantee).
+
+    ``radius`` and ``clip`` as in ``elm_prop2``: ``clip=True`` (what the elm.prop2_multiclass evaluator
+    uses) bounds the clipped model's risks E_{x|y} ell(y, W Phi_R(x) + b) with no assumption on ||Phi||.
     """
-    data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius)
+    data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius, clip)
     num_classes = data["w"].shape[0]
     if weights is None:
         class_weights = np.full(num_classes, 1.0 / num_classes)
@@ -871,11 +925,39 @@ def _loss_ranges(outputs: Any, adjustment: np.ndarray, radius: float) -> np.ndar
 
 
 def _radius(splits: EvaluationSplits) -> float:
-    radius = 0.0
-    for outputs in (splits.train, splits.heldout, splits.test):
-        if outputs is not None and outputs.num_samples:
-            radius = max(radius, float(np.sqrt(np.einsum("ij,ij->i", outputs.embeddings, outputs.embeddings)).max()))
-    return radius
+    """R of the ELM bounds on these splits: ``select_radius`` on the TRAINING split (docs/elm_radius.md).
+
+    The held-out split that certifies never enters R, so R is fixed with respect to it and no confidence
+    is spent on choosing it. What is certified is the clipped model f_R = W clip_embeddings(Phi, R) + b.
+    """
+    return select_radius(splits.train.embeddings)
+
+
+def _model_logits(outputs: Any, radius: float) -> np.ndarray:
+    """Logits of the model the ELM bounds certify: the clipped model W Phi_R + b for a linear head; a
+    cosine head's own logits (|logit - b| <= scale whatever ||Phi||: nothing needs clipping)."""
+    if outputs.head_kind == "cosine":
+        return outputs.logits
+    return clip_embeddings(outputs.embeddings, radius) @ outputs.head_weight.T + outputs.head_bias
+
+
+def _tail_bounds(outputs: Any, radius: float, class_delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(fraction, upper), per class y: the fraction of this split's class-y embeddings with ||Phi|| > R,
+    and the one-sided Clopper-Pearson upper bound on P_y(||Phi|| > R) at level ``class_delta`` (each
+    class; the caller splits delta). P_y(f_R(x) != f(x)) <= P_y(||Phi|| > R). Zero for a cosine head
+    (nothing is clipped), nan for a class absent from the split."""
+    num_classes = outputs.num_classes
+    if outputs.head_kind == "cosine":
+        return np.zeros(num_classes), np.zeros(num_classes)
+    counts = np.bincount(outputs.labels, minlength=num_classes)
+    norms = np.sqrt(np.einsum("ij,ij->i", outputs.embeddings, outputs.embeddings))
+    far = np.bincount(outputs.labels, weights=(norms > radius).astype(np.float64), minlength=num_classes)
+    fraction, upper = np.full(num_classes, np.nan), np.full(num_classes, np.nan)
+    for y in np.flatnonzero(counts > 0):
+        fraction[y] = far[y] / counts[y]
+        # the library's two-sided interval at 2 delta gives the one-sided upper bound at delta
+        upper[y] = clopper_pearson(int(far[y]), int(counts[y]), min(2.0 * class_delta, 0.999))[1]
+    return fraction, upper
 
 
 def _samples_for_fixed_f(splits: EvaluationSplits) -> list[tuple[Any, bool]]:
@@ -887,31 +969,44 @@ def _samples_for_fixed_f(splits: EvaluationSplits) -> list[tuple[Any, bool]]:
     return samples
 
 
-def _test_class_risks(splits: EvaluationSplits) -> np.ndarray:
+def _test_class_risks(splits: EvaluationSplits, radius: float) -> np.ndarray:
+    """Per-class logit-adjusted risk on the test split of the model the bounds certify (``_model_logits``)."""
     test = splits.test if splits.test is not None else splits.heldout
     if test is None:
         return np.full(splits.train.num_classes, np.nan)
-    loss = logit_adjusted_loss(test.logits, test.labels, np.log(test.priors))
+    loss = logit_adjusted_loss(_model_logits(test, radius), test.labels, np.log(test.priors))
     counts = np.bincount(test.labels, minlength=test.num_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.bincount(test.labels, weights=loss, minlength=test.num_classes) / counts
 
 
 def _common_assumptions(fixed: bool, radius: float, outputs: Any) -> tuple[Assumption, ...]:
+    if outputs.head_kind == "linear":
+        clipped = clip_embeddings(outputs.embeddings, radius)
+        bounded = Assumption(
+            _RADIUS,
+            f"the bound is for the clipped model f_R = W Phi_R + b, Phi_R = Phi min(1, R/||Phi||), R = {radius:.6g} "
+            "(a point of a fixed grid, chosen on the training split): ||Phi_R(x)|| <= R for every x by "
+            "construction (checked on this split), so B_y(R) bounds its loss. The unclipped model's loss is not "
+            "certified; P_y(||Phi|| > R) <= terms['tail_probability_upper'] (docs/elm_radius.md)",
+            bool(np.all(np.sqrt(np.einsum("ij,ij->i", clipped, clipped)) <= radius * (1 + 1e-9))),
+        )
+    else:
+        # |s cos(w_y, Phi)| <= |s| for every x is the architecture's; checked on this split's logits
+        within = np.abs(outputs.logits - outputs.head_bias) <= abs(outputs.head_scale) * (1 + 1e-6) + 1e-9
+        bounded = Assumption(
+            _RADIUS,
+            "cosine head: |logit_y - b_y| <= scale for every x (the head normalises; checked on this split's "
+            "logits), so the loss range B_y is finite",
+            bool(np.all(within)),
+        )
     return (
         Assumption(
             _FIXED_F,
             "the bound is for one f chosen independently of this sample (true for a held-out split only)",
             fixed,
         ),
-        Assumption(
-            _RADIUS,
-            f"every embedding, in the population too, has norm <= R = {radius:.6g} (the largest norm seen "
-            "on the given splits; checked on these splits only), which makes the loss range B finite"
-            if outputs.head_kind == "linear"
-            else "cosine head: |logit| <= scale, so the loss range B is finite",
-            True,
-        ),
+        bounded,
     )
 
 
@@ -925,25 +1020,43 @@ def _evaluate_lemma3(corrected: bool):
 def _lemma3_rows(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     delta = check_delta(delta)
     radius = _radius(splits)
-    measured = _test_class_risks(splits)
+    measured = _test_class_risks(splits, radius)
     rows = []
     for outputs, fixed in _samples_for_fixed_f(splits):
         adjustment = np.log(outputs.priors)
-        loss = logit_adjusted_loss(outputs.logits, outputs.labels, adjustment)
+        loss = logit_adjusted_loss(_model_logits(outputs, radius), outputs.labels, adjustment)
         ranges = _loss_ranges(outputs, adjustment, radius)
         counts, mask = _eligible(outputs)
         assumptions = (*_common_assumptions(fixed, radius, outputs), _size_assumption(counts, 2))
+        # corrected rows: delta/2 for Maurer-Pontil, delta/2 for the class's tail bound (docs/elm_radius.md)
+        fraction, tail = _tail_bounds(outputs, radius, delta / 2.0)
         order = np.argsort(outputs.labels, kind="stable")
         starts = np.concatenate(([0], np.cumsum(counts)))
         for c in np.flatnonzero(mask):
+            # the clipped model's loss is <= B_y(R) exactly; the minimum only absorbs float rounding
             values = np.clip(loss[order[starts[c] : starts[c + 1]]], 0.0, ranges[c])
             printed = elm_lemma3_as_printed(values, delta, ranges[c])
-            correct = empirical_bernstein_terms(
-                values.mean(), np.var(values, ddof=1), values.shape[0], delta, ranges[c]
+            correct = float(
+                empirical_bernstein_terms(
+                    values.mean(), np.var(values, ddof=1), values.shape[0], delta / 2.0, ranges[c]
+                )["value"]
             )
-            for statement, form, value in (
-                ("elm.lemma3", "as_printed", printed),
-                ("elm.lemma3_corrected", "certified" if fixed else "shape", float(correct["value"])),
+            common = {
+                "mean": float(values.mean()),
+                "B": float(ranges[c]),
+                "n": float(values.shape[0]),
+                "radius": radius,
+                "clipped_fraction": float(fraction[c]),
+            }
+            tail_terms = {
+                "tail_probability_upper": float(tail[c]),
+                "value_truncated_unclipped": correct + float(ranges[c] * tail[c]),
+                "delta_risk": delta / 2.0,
+                "delta_tail": delta / 2.0,
+            }
+            for statement, form, value, terms in (
+                ("elm.lemma3", "as_printed", printed, common),
+                ("elm.lemma3_corrected", "certified" if fixed else "shape", correct, {**common, **tail_terms}),
             ):
                 rows.append(
                     BoundResult(
@@ -951,12 +1064,12 @@ def _lemma3_rows(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
                         form,
                         value,
                         float(measured[c]),
-                        {"mean": float(values.mean()), "B": float(ranges[c]), "n": float(values.shape[0])},
+                        terms,
                         assumptions,
                         int(c),
                         outputs.split,
-                        "Z = logit-adjusted loss of class y at level delta (one class); "
-                        "measured = its mean on the test split",
+                        "Z = logit-adjusted loss of class y of the model clipped at R (one class; corrected: Lemma 3 "
+                        "at delta/2, tail bound at delta/2); measured = its mean on the test split",
                     )
                 )
     return rows
@@ -1012,7 +1125,9 @@ def _evaluate_prop2(kind: str):
         if kind != "multiclass" and train.num_classes != 2:
             return []
         radius = _radius(splits)
-        test_risks = _test_class_risks(splits)
+        test_risks = _test_class_risks(splits, radius)
+        # the forms that promise 1 - delta spend delta/2 on Prop. 2 and delta/2 on the C tail bounds
+        risk_delta = delta if kind == "printed" else delta / 2.0
         rows = []
         for outputs, fixed in _samples_for_fixed_f(splits):
             counts, mask = _eligible(outputs)
@@ -1027,18 +1142,18 @@ def _evaluate_prop2(kind: str):
                 outputs.head_weight,
                 outputs.head_bias,
                 outputs.class_counts,
-                delta,
+                risk_delta,
                 _default_alpha(outputs),
                 radius,
             )
             if kind == "multiclass":
-                result = elm_prop2_multiclass(*arguments)
-                measured = float(np.mean(test_risks))
+                result = elm_prop2_multiclass(*arguments, clip=True)
+                weights = np.full(outputs.num_classes, 1.0 / outputs.num_classes)
                 form = "certified" if fixed else "shape"
                 assumptions = (*base, linear)
             else:
-                result = elm_prop2(*arguments, log_factor=2.0 if kind == "printed" else 4.0)
-                measured = float(np.sum(outputs.priors * test_risks))
+                result = elm_prop2(*arguments, log_factor=2.0 if kind == "printed" else 4.0, clip=True)
+                weights = outputs.priors
                 form = "as_printed" if kind == "printed" else "corrected"
                 union = Assumption(
                     "union bound",
@@ -1046,19 +1161,36 @@ def _evaluate_prop2(kind: str):
                     kind != "printed",
                 )
                 assumptions = (*base, linear, union)
+            measured = float(np.sum(weights * test_risks))
+            terms = dict(result.terms)
+            ranges = _loss_ranges(outputs, np.log(outputs.priors), radius)
+            # the printed form spends all of delta on Prop. 2: its tail bound is at delta/C, outside its promise
+            tail_delta = (delta - risk_delta if kind != "printed" else delta) / outputs.num_classes
+            fraction, tail = _tail_bounds(outputs, radius, tail_delta)
+            if kind != "printed":
+                terms.update(
+                    {
+                        "clipped_fraction": float(np.sum(weights * fraction)),
+                        "tail_probability_upper": float(np.sum(weights * tail)),
+                        # E min(ell(f), B_y) <= E ell(f_R) + B_y P(||Phi|| > R): the unclipped model, loss capped
+                        "value_truncated_unclipped": result.value
+                        + float(np.sum(weights * (ranges.max() if kind == "corrected" else ranges) * tail)),
+                        "delta_risk": risk_delta,
+                        "delta_tail": delta - risk_delta,
+                    }
+                )
             rows.append(
                 BoundResult(
                     statement,
                     form,
                     result.value,
                     measured,
-                    result.terms,
+                    terms,
                     assumptions,
                     None,
                     outputs.split,
-                    "balanced logit-adjusted risk (measured on the test split); alpha_y = pi_y"
-                    if kind == "multiclass"
-                    else "P(y)-weighted logit-adjusted risk, P(y) = training priors (measured on the test split)",
+                    ("balanced" if kind == "multiclass" else "P(y)-weighted (training priors)")
+                    + " logit-adjusted risk of the model clipped at R (measured on the test split); alpha_y = pi_y",
                 )
             )
             if kind == "multiclass":
@@ -1069,11 +1201,18 @@ def _evaluate_prop2(kind: str):
                             form,
                             float(result.per_class_bound[c]),
                             float(test_risks[c]),
-                            {"n": float(counts[c])},
+                            {
+                                "n": float(counts[c]),
+                                "radius": radius,
+                                "clipped_fraction": float(fraction[c]),
+                                "tail_probability_upper": float(tail[c]),
+                                "value_truncated_unclipped": float(result.per_class_bound[c] + ranges[c] * tail[c]),
+                            },
                             assumptions,
                             c,
                             outputs.split,
-                            "class-conditional risk; all classes hold simultaneously with probability 1 - delta",
+                            "class-conditional risk of the model clipped at R; all classes and tail bounds hold "
+                            "simultaneously with probability 1 - delta",
                         )
                     )
         return rows
