@@ -97,20 +97,49 @@ def test_printed_and_corrected_agree_at_radius_zero_for_the_euclidean_metric():
     np.testing.assert_allclose(printed, bounds.drolt_nll(embeddings, labels, centroids), rtol=1e-12)
 
 
-def test_mcdiarmid_radius_covers_the_true_centroid_by_simulation():
-    # z uniform on the unit sphere in 3-D (true mean 0, ||z|| <= 1): all C classes inside w.p. >= 1 - delta.
+def _centroid_misses(scale: float) -> tuple[int, int]:
+    """Misses of the McDiarmid radius (x ``scale``) over repetitions: z = +-1 with equal probability in 1-D
+    (true mean 0, ||z|| <= R = 1, E||z - mu||^2 = R^2: the worst case of the radius's Jensen step), classes of
+    30, 100 and 400 samples at delta = 0.1; a miss is any class whose centroid leaves its ball. Vectorised:
+    the centroid of n signs is (2 Bin(n, 1/2) - n) / n."""
     rng = np.random.default_rng(2)
-    delta, sizes, repetitions = 0.1, np.array([3, 10, 40]), 2000
-    radius = bounds.drolt_centroid_radius(sizes, 1.0, delta)
-    misses = 0
-    for _ in range(repetitions):
-        inside = True
-        for size, r in zip(sizes, radius, strict=True):
-            z = rng.normal(size=(size, 3))
-            z /= np.linalg.norm(z, axis=1, keepdims=True)
-            inside &= np.linalg.norm(z.mean(axis=0)) <= r
-        misses += not inside
-    assert clopper_pearson(misses, repetitions, 0.002)[0] <= delta
+    delta, sizes, repetitions = 0.1, np.array([30, 100, 400]), 20_000
+    radius = scale * bounds.drolt_centroid_radius(sizes, 1.0, delta)
+    centroids = (2 * rng.binomial(sizes, 0.5, size=(repetitions, sizes.size)) - sizes) / sizes
+    return int(np.sum(np.any(np.abs(centroids) > radius, axis=1))), repetitions
+
+
+def test_mcdiarmid_radius_covers_the_true_centroid_by_simulation():
+    # the radius is 3.6 / sqrt(n_c) here, 1.7x the exact (1 - delta/C) quantile of |centroid| (2.1 / sqrt(n_c))
+    misses, repetitions = _centroid_misses(1.0)
+    assert clopper_pearson(misses, repetitions, 0.002)[0] <= 0.1
+
+
+def test_mcdiarmid_coverage_test_detects_a_radius_shrunk_by_half():
+    misses, repetitions = _centroid_misses(0.5)
+    assert clopper_pearson(misses, repetitions, 0.002)[0] > 0.1
+
+
+def _theorem1_tight_case(metric: str, scale: float) -> tuple[float, float]:
+    """(nll at the true centroid, corrected bound with its radius term x ``scale``) where the triangle steps
+    are equalities: z far on one side of hat mu, every other sample on the other side beyond r, and the true
+    centroid moved by r towards them. The radius term is bound(r) - bound(0), so ``scale`` < 1 must fail."""
+    embeddings = np.array([[-30.0], [3.0], [3.5], [4.0]])
+    labels, r = np.zeros(4, dtype=np.int64), 1.0
+    nll = bounds.drolt_nll(embeddings, labels, [[r]], metric)[0]
+    at_zero, at_r = (
+        bounds.dro_lt_theorem1(embeddings, labels, [[0.0]], radius, metric, "corrected").bound[0] for radius in (0, r)
+    )
+    return float(nll), float(at_zero + scale * (at_r - at_zero))
+
+
+@pytest.mark.parametrize("metric", drolt.METRICS)
+def test_corrected_theorem1_is_tight_and_a_halved_radius_term_fails(metric):
+    nll, bound = _theorem1_tight_case(metric, 1.0)
+    # equality up to exp(-(30 - r)) terms and round-off
+    assert nll <= bound + 1e-12 * abs(bound) and bound - nll < 1e-6 * abs(bound)
+    nll, halved = _theorem1_tight_case(metric, 0.5)
+    assert nll > halved
 
 
 def test_bad_inputs_are_rejected_with_the_argument_named():
