@@ -1,15 +1,22 @@
 """The plots written next to ``report.md`` (matplotlib, Agg backend, PNG + PDF).
 
-- ``bound_vs_measured``: every overall bound next to the quantity it bounds, one panel per checkpoint;
+Every plot aggregates checkpoints by method: colour = method, the mean over the checkpoints of a
+method (its seeds) with a band from their minimum to their maximum, one panel per dataset. The
+canvas size depends on the number of statements, datasets and methods, never on the number of
+checkpoints; individual checkpoints are drawn only when a panel has at most ``FEW_CHECKPOINTS``.
+
+- ``bound_vs_measured``: every overall bound next to the quantity it bounds. Rows are grouped in the
+  sections of ``ltbounds.report.SECTIONS``: certified guarantees first (filled diamonds), then
+  certified forms whose assumption failed or is unknown, then the other forms (crosses), so that a
+  row that is not a guarantee is never drawn as one;
 - ``per_class_terms``: per-class quantities (B_y(f), minimal margin, variance trace, Omega_pull,
-  mu_y, test accuracy) against the training class size on a log axis;
+  mu_y, test accuracy) against the training class size on a log axis, one row of panels per dataset;
 - ``elm_prop1``: ELM Proposition 1 (000) per class: left side 2n/(n-1) tr C_y - alpha_y + log(n-1)
   against the right side, the mean Omega_pull, against class size.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,16 @@ PER_CLASS_PANELS = (
     ("mu_y", "mu_y (Lemma 4)"),
     ("test_accuracy", "test accuracy"),
 )
+DPI = 110
+FEW_CHECKPOINTS = 6
+NO_DATASET = "dataset not recorded"
+# Marker of the mean bound value per section: only a guarantee is filled.
+SECTION_MARKERS = {
+    "guarantee": ("D", True),
+    "certified_failed": ("D", False),
+    "certified_unknown": ("s", False),
+    "not_certified": ("x", True),
+}
 
 
 def _pyplot() -> Any:
@@ -39,130 +56,346 @@ def _save(figure: Any, directory: Path, stem: str) -> list[Path]:
     paths = []
     for suffix in ("png", "pdf"):
         path = directory / f"{stem}.{suffix}"
-        figure.savefig(path, dpi=110 if suffix == "png" else None)
+        # No bbox_inches="tight": the canvas keeps the size the layout computed, whatever the labels.
+        figure.savefig(path, dpi=DPI if suffix == "png" else None)
         paths.append(path)
     _pyplot().close(figure)
     return paths
 
 
-def plot_bound_vs_measured(bounds: pd.DataFrame, directory: Path) -> list[Path]:
-    """One horizontal panel per checkpoint: value (x) and measured (o) of every overall bound row."""
+def dataset_labels(names: pd.Series, checkpoints: pd.DataFrame | None) -> pd.Series:
+    """Checkpoint name -> ``"<dataset> rho=<imbalance>"`` from ``checkpoints.csv`` (or ``NO_DATASET``)."""
+    mapping: dict[str, str] = {}
+    if checkpoints is not None and not checkpoints.empty and "dataset" in checkpoints.columns:
+        for row in checkpoints.itertuples(index=False):
+            dataset = getattr(row, "dataset", None)
+            if not isinstance(dataset, str) or not dataset:
+                continue
+            imbalance = getattr(row, "imbalance", None)
+            try:
+                label = f"{dataset} rho={float(imbalance):g}"
+            except (TypeError, ValueError):
+                label = dataset
+            mapping[str(row.checkpoint)] = label.replace("rho=nan", "").strip()
+    return names.astype(str).map(lambda name: mapping.get(name, NO_DATASET))
+
+
+def method_colours(methods: list[str]) -> dict[str, Any]:
+    """One colour per method, never repeated (tab10, then tab20 for more than ten methods)."""
     plt = _pyplot()
-    overall = bounds[(bounds["class"].astype(str) == "all") & (bounds["status"] == "ok")].copy()
+    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    return {method: palette(index % palette.N) for index, method in enumerate(methods)}
+
+
+def _method_handles(colours: dict[str, Any]) -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color=colour, lw=2.5, label=str(method)) for method, colour in colours.items()]
+
+
+# ------------------------------------------------------------------------------------ bound vs measured
+
+
+def _row_label(bound: str, form: str, status: str, section: str) -> str:
+    label = f"{bound} [{form}]"
+    if section == "not_certified" and status in ("failed", "unknown"):
+        label += f" (assumption {status})"
+    return label
+
+
+def figure_bound_vs_measured(bounds: pd.DataFrame, checkpoints: pd.DataFrame | None = None) -> Any:
+    """The ``bound_vs_measured`` figure (None when no overall row has a finite value)."""
+    from matplotlib.lines import Line2D
+
+    from ltbounds.report import SECTION_TITLES, SECTIONS, with_guarantee
+
+    plt = _pyplot()
+    overall = bounds[(bounds["class"].astype(str) == "all") & (bounds["status"] == "ok")]
     overall = overall[np.isfinite(overall["value"].astype(float))]
     if overall.empty:
-        return []
-    checkpoints = list(dict.fromkeys(overall["checkpoint"]))
-    labels = sorted({f"{b} [{f}]" for b, f in zip(overall["bound"], overall["form"], strict=True)})
-    columns = min(3, len(checkpoints))
-    rows_of_panels = math.ceil(len(checkpoints) / columns)
-    height = max(2.5, 0.32 * len(labels) + 1.2)
-    figure, axes = plt.subplots(
-        rows_of_panels, columns, figsize=(6.5 * columns, height * rows_of_panels), squeeze=False, sharey=True
+        return None
+    overall = with_guarantee(overall)
+    overall = overall.assign(
+        dataset=dataset_labels(overall["checkpoint"], checkpoints),
+        label=[
+            _row_label(b, f, s, sec)
+            for b, f, s, sec in zip(
+                overall["bound"], overall["form"], overall["assumption_status"], overall["section"], strict=True
+            )
+        ],
     )
-    positions = {label: i for i, label in enumerate(labels)}
-    for axis in axes.ravel()[len(checkpoints) :]:
-        axis.set_visible(False)
-    for axis, checkpoint in zip(axes.ravel(), checkpoints, strict=False):
-        rows = overall[overall["checkpoint"] == checkpoint]
-        y = np.array([positions[f"{b} [{f}]"] for b, f in zip(rows["bound"], rows["form"], strict=True)], dtype=float)
-        values = rows["value"].astype(float).to_numpy()
-        measured = rows["measured"].astype(float).to_numpy()
-        axis.scatter(values, y, marker="x", color="tab:red", label="bound (value)")
-        has = np.isfinite(measured)
-        axis.scatter(measured[has], y[has], marker="o", facecolors="none", edgecolors="tab:blue", label="measured")
-        for yi, v, m in zip(y[has], values[has], measured[has], strict=True):
-            axis.plot([m, v], [yi, yi], color="0.7", linewidth=0.8, zorder=0)
-        axis.set_xscale("symlog", linthresh=1e-2, base=100)
+    # y positions: a header line per section present, then its rows in alphabetical order.
+    positions: dict[tuple[str, str], int] = {}
+    ticks: list[tuple[int, str, bool]] = []
+    for section, _ in SECTIONS:
+        labels = sorted(set(overall.loc[overall["section"] == section, "label"]))
+        if not labels:
+            continue
+        ticks.append((len(ticks), SECTION_TITLES[section], True))
+        for label in labels:
+            positions[(section, label)] = len(ticks)
+            ticks.append((len(ticks), label, False))
+    methods = [str(m) for m in dict.fromkeys(overall["method"])]
+    colours = method_colours(methods)
+    datasets = list(dict.fromkeys(overall["dataset"]))
+
+    row_in, panel_in, title_in, bottom_in = 0.24, 3.6, 0.45, 0.75
+    legend_rows = -(-(len(methods) + 5) // 6)
+    # The legend's rows, then room for the panel titles above the axes.
+    legend_in = 0.2 * legend_rows + 0.35
+    label_in = min(4.6, 0.058 * max(len(text) for _, text, _ in ticks) + 0.25)
+    width = label_in + panel_in * len(datasets) + 0.3 * (len(datasets) - 1) + 0.25
+    height = row_in * len(ticks) + title_in + legend_in + bottom_in
+    figure, axes = plt.subplots(1, len(datasets), figsize=(width, height), squeeze=False, sharey=True)
+    spread = min(0.75, 0.14 * len(methods))
+    for axis, dataset in zip(axes[0], datasets, strict=True):
+        part = overall[overall["dataset"] == dataset]
+        few = part["checkpoint"].nunique() <= FEW_CHECKPOINTS
+        for index, method in enumerate(methods):
+            offset = (index / max(len(methods) - 1, 1) - 0.5) * spread if len(methods) > 1 else 0.0
+            colour = colours[method]
+            for (section, label), group in part[part["method"].astype(str) == method].groupby(
+                ["section", "label"], sort=False
+            ):
+                y = positions[(section, label)] + offset
+                values = group["value"].astype(float).to_numpy()
+                measured = group["measured"].astype(float).to_numpy()
+                if len(values) > 1:
+                    axis.hlines(y, values.min(), values.max(), color=colour, lw=3.5, alpha=0.3)
+                    if few:
+                        axis.scatter(values, np.full(len(values), y), s=5, color=colour, alpha=0.7, lw=0)
+                marker, filled = SECTION_MARKERS[section]
+                # An 'x' has no face: it takes its colour from ``color``; hollow markers from their edge.
+                paint = {"color": colour} if filled else {"color": "none", "edgecolors": colour}
+                axis.scatter([values.mean()], [y], s=22, marker=marker, linewidths=1.1, zorder=3, **paint)
+                finite = measured[np.isfinite(measured)]
+                if finite.size:
+                    axis.scatter([finite.mean()], [y], s=16, marker="o", color="none", edgecolors="k", lw=0.8, zorder=4)
+        for tick, _, header in ticks:
+            if header and tick:
+                axis.axhline(tick - 0.5, color="0.55", lw=0.7)
+        axis.set_xscale("symlog", linthresh=1e-2, base=10)
+        axis.margins(x=0.06)
         axis.tick_params(axis="x", labelsize=7)
-        axis.set_title(str(checkpoint), fontsize=9)
-        axis.set_xlabel("value (symlog)")
         axis.grid(True, axis="x", alpha=0.3)
-    for axis in axes[:, 0]:
-        axis.set_yticks(range(len(labels)))
-        axis.set_yticklabels(labels, fontsize=7)
-    axes[0][0].legend(fontsize=7, loc="best")
-    figure.suptitle("Bound vs measured, overall rows (ltbounds evaluate)", fontsize=10)
-    # Fixed margins (no tight layout): text extents are measured once, at save time only.
-    label_inches = 0.055 * max(len(label) for label in labels) + 0.3
-    width, full_height = figure.get_size_inches()
-    figure.subplots_adjust(
-        left=min(0.6, label_inches / width), right=0.98, top=1 - 0.8 / full_height, bottom=0.45 / full_height
+        axis.set_title(f"{dataset} ({part['checkpoint'].nunique()} checkpoints)", fontsize=8.5)
+        axis.set_xlabel("value (symlog; linear within +-0.01)", fontsize=8)
+    first = axes[0][0]
+    first.set_ylim(len(ticks) - 0.5, -0.5)
+    first.set_yticks([tick for tick, _, _ in ticks])
+    first.set_yticklabels([text for _, text, _ in ticks], fontsize=7)
+    for label, (_, _, header) in zip(first.get_yticklabels(), ticks, strict=True):
+        if header:
+            label.set_fontweight("bold")
+            label.set_fontstyle("italic")
+    handles = _method_handles(colours) + [
+        Line2D([], [], ls="", marker="D", color="0.3", label="bound, certified guarantee"),
+        Line2D([], [], ls="", marker="D", mfc="none", color="0.3", label="bound, certified form, not a guarantee"),
+        Line2D([], [], ls="", marker="x", color="0.3", label="bound, other form"),
+        Line2D([], [], ls="", marker="o", mfc="none", color="k", label="measured"),
+        Line2D([], [], lw=3.5, alpha=0.3, color="0.3", label="min-max over checkpoints"),
+    ]
+    figure.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - title_in / height),
+        ncol=min(len(handles), 6),
+        fontsize=7,
+        frameon=False,
     )
-    return _save(figure, directory, "bound_vs_measured")
+    figure.suptitle(
+        "Bound vs measured, overall rows: mean over each method's checkpoints (ltbounds evaluate)",
+        fontsize=10,
+        y=1 - 0.12 / height,
+        va="top",
+    )
+    skipped = int((bounds["status"].astype(str) == "non_finite").sum())
+    note = "Rows are grouped by whether they are a guarantee; full detail: bounds.csv."
+    if skipped:
+        note += f" {skipped} row(s) with a non-finite value or measurement are not drawn (listed in report.md)."
+    figure.text(0.01, 0.1 / height, note, fontsize=6.5, color="0.3", ha="left", va="bottom")
+    figure.subplots_adjust(
+        left=label_in / width,
+        right=1 - 0.25 / width,
+        top=1 - (title_in + legend_in) / height,
+        bottom=bottom_in / height,
+        wspace=0.3 / panel_in,
+    )
+    return figure
 
 
-def plot_per_class_terms(per_class: pd.DataFrame, directory: Path) -> list[Path]:
-    """Per-class quantities against training class size (log x), one series per checkpoint."""
+def plot_bound_vs_measured(
+    bounds: pd.DataFrame, directory: Path, checkpoints: pd.DataFrame | None = None
+) -> list[Path]:
+    """Write ``bound_vs_measured.png`` / ``.pdf`` (see ``figure_bound_vs_measured``)."""
+    figure = figure_bound_vs_measured(bounds, checkpoints)
+    return [] if figure is None else _save(figure, Path(directory), "bound_vs_measured")
+
+
+# ------------------------------------------------------------------------------------ per-class plots
+
+
+def _per_method(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per class of one method: class size, and mean / min / max of ``column`` over its checkpoints."""
+    values = rows.assign(_v=rows[column].astype(float), _n=rows["train_count"].astype(float))
+    values = values[np.isfinite(values["_v"])]
+    table = values.groupby("class").agg(
+        count=("_n", "mean"), mean=("_v", "mean"), low=("_v", "min"), high=("_v", "max")
+    )
+    return table.sort_values("count")
+
+
+def _draw_method(axis: Any, rows: pd.DataFrame, column: str, colour: Any, few: bool, **style: Any) -> bool:
+    table = _per_method(rows, column)
+    if table.empty:
+        return False
+    axis.plot(table["count"], table["mean"], color=colour, **style)
+    if rows["checkpoint"].nunique() > 1:
+        axis.fill_between(table["count"], table["low"], table["high"], color=colour, alpha=0.18, lw=0)
+        if few:
+            for _, single in rows.groupby("checkpoint", sort=False):
+                one = _per_method(single, column)
+                axis.plot(one["count"], one["mean"], color=colour, lw=0.6, alpha=0.5, ls=style.get("ls", "-"))
+    return True
+
+
+def figure_per_class_terms(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None = None) -> Any:
+    """The ``per_class_terms`` figure: one row of six panels per dataset (None when empty)."""
+    from matplotlib.patches import Patch
+
     plt = _pyplot()
     if per_class.empty:
-        return []
-    figure, axes = plt.subplots(2, 3, figsize=(13, 7))
-    for axis, (column, title) in zip(axes.ravel(), PER_CLASS_PANELS, strict=True):
-        drawn = False
-        for checkpoint, rows in per_class.groupby("checkpoint", sort=False):
-            values = rows[column].astype(float).to_numpy()
-            counts = rows["train_count"].astype(float).to_numpy()
-            keep = np.isfinite(values)
-            if keep.any():
-                order = np.argsort(counts[keep])
-                axis.plot(
-                    counts[keep][order],
-                    values[keep][order],
-                    marker="o",
-                    markersize=3,
-                    linewidth=1,
-                    label=str(checkpoint),
-                )
-                drawn = True
-        axis.set_xscale("log")
-        axis.set_xlabel("training samples in class (log)")
-        axis.set_title(title, fontsize=9)
-        axis.grid(True, alpha=0.3)
-        if not drawn:
-            axis.text(0.5, 0.5, "not available", ha="center", va="center", transform=axis.transAxes)
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    if handles:
-        figure.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(4, len(labels)))
-    figure.suptitle("Per-class terms vs class size (ltbounds evaluate)", fontsize=10)
-    figure.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.16, wspace=0.3, hspace=0.5)
-    return _save(figure, directory, "per_class_terms")
+        return None
+    frame = per_class.assign(dataset=dataset_labels(per_class["checkpoint"], checkpoints))
+    datasets = list(dict.fromkeys(frame["dataset"]))
+    methods = [str(m) for m in dict.fromkeys(frame["method"])]
+    colours = method_colours(methods)
+    # legend_in: the legend's row and the panel titles under it.
+    panel_w, panel_h, left_in, title_in, legend_in, bottom_in = 2.75, 2.3, 0.75, 0.45, 0.62, 0.6
+    width = left_in + len(PER_CLASS_PANELS) * panel_w + 0.2
+    height = title_in + legend_in + len(datasets) * panel_h + bottom_in
+    figure, axes = plt.subplots(len(datasets), len(PER_CLASS_PANELS), figsize=(width, height), squeeze=False)
+    for row, dataset in enumerate(datasets):
+        part = frame[frame["dataset"] == dataset]
+        few = part["checkpoint"].nunique() <= FEW_CHECKPOINTS
+        for axis, (column, title) in zip(axes[row], PER_CLASS_PANELS, strict=True):
+            drawn = False
+            if column in part.columns:
+                for method in methods:
+                    rows = part[part["method"].astype(str) == method]
+                    style = {"marker": "o", "markersize": 2.5, "lw": 1.3}
+                    drawn = _draw_method(axis, rows, column, colours[method], few, **style) or drawn
+            axis.set_xscale("log")
+            axis.set_title(title, fontsize=8.5)
+            axis.tick_params(labelsize=7)
+            axis.grid(True, alpha=0.3)
+            if not drawn:
+                axis.text(0.5, 0.5, "not available", ha="center", va="center", transform=axis.transAxes)
+        axes[row][0].set_ylabel(dataset, fontsize=8.5, fontweight="bold")
+    for axis in axes[-1]:
+        axis.set_xlabel("training samples in class (log)", fontsize=7.5)
+    handles = _method_handles(colours)
+    if frame.groupby(["dataset", "method"])["checkpoint"].nunique().max() > 1:
+        handles.append(Patch(color="0.3", alpha=0.18, label="min-max over checkpoints"))
+    figure.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - title_in / height),
+        ncol=len(handles),
+        fontsize=7.5,
+        frameon=False,
+    )
+    figure.suptitle(
+        "Per-class terms vs class size: mean over each method's checkpoints (ltbounds evaluate)",
+        fontsize=10,
+        y=1 - 0.12 / height,
+        va="top",
+    )
+    figure.subplots_adjust(
+        left=left_in / width,
+        right=1 - 0.2 / width,
+        top=1 - (title_in + legend_in) / height,
+        bottom=bottom_in / height,
+        wspace=0.38,
+        hspace=0.45,
+    )
+    return figure
 
 
-def plot_elm_prop1(per_class: pd.DataFrame, directory: Path) -> list[Path]:
-    """ELM Prop. 1 per class: left side vs right side (mean Omega_pull) against class size."""
+def plot_per_class_terms(
+    per_class: pd.DataFrame, directory: Path, checkpoints: pd.DataFrame | None = None
+) -> list[Path]:
+    """Write ``per_class_terms.png`` / ``.pdf`` (see ``figure_per_class_terms``)."""
+    figure = figure_per_class_terms(per_class, checkpoints)
+    return [] if figure is None else _save(figure, Path(directory), "per_class_terms")
+
+
+def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None = None) -> Any:
+    """ELM Prop. 1 per class, one panel per dataset: left side (dashed) <= right side (solid)."""
+    from matplotlib.lines import Line2D
+
     plt = _pyplot()
     if per_class.empty or not np.isfinite(per_class["omega_pull"].astype(float)).any():
-        return []
-    figure, axis = plt.subplots(figsize=(6.5, 4.6))
-    for index, (checkpoint, rows) in enumerate(per_class.groupby("checkpoint", sort=False)):
-        counts = rows["train_count"].astype(float).to_numpy()
-        left = rows["elm_prop1_left"].astype(float).to_numpy()
-        right = rows["omega_pull"].astype(float).to_numpy()
-        color = f"C{index % 10}"
-        axis.scatter(counts, right, color=color, marker="o", label=f"{checkpoint}: Omega_pull (right)")
-        axis.scatter(
-            counts, left, color=color, marker="_", s=120, label=f"{checkpoint}: 2n/(n-1) tr C - alpha + log(n-1)"
-        )
-        for c, lv, rv in zip(counts, left, right, strict=True):
-            if np.isfinite(lv) and np.isfinite(rv):
-                axis.plot([c, c], [lv, rv], color=color, alpha=0.4, linewidth=0.8)
-    axis.set_xscale("log")
-    axis.set_xlabel("training samples in class (log)")
-    axis.set_ylabel("value (nats)")
-    axis.set_title("ELM Proposition 1 (000): left <= right, per class", fontsize=10)
-    axis.grid(True, alpha=0.3)
-    # Below the axes, so it never hides a class.
-    axis.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
-    figure.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.26)
-    return _save(figure, directory, "elm_prop1")
+        return None
+    frame = per_class.assign(dataset=dataset_labels(per_class["checkpoint"], checkpoints))
+    datasets = list(dict.fromkeys(frame["dataset"]))
+    methods = [str(m) for m in dict.fromkeys(frame["method"])]
+    colours = method_colours(methods)
+    panel_w, panel_h, left_in, title_in, bottom_in = 4.2, 3.2, 0.8, 0.7, 0.55
+    handles = _method_handles(colours) + [
+        Line2D([], [], color="0.3", marker="o", ms=3, label="right: mean Omega_pull"),
+        Line2D([], [], color="0.3", ls="--", marker="_", label="left: 2n/(n-1) tr C_y - alpha_y + log(n_y-1)"),
+    ]
+    columns = 4
+    legend_in = 0.22 * -(-len(handles) // columns) + 0.15
+    width = left_in + len(datasets) * panel_w + 0.3 * (len(datasets) - 1) + 0.25
+    height = title_in + panel_h + bottom_in + legend_in
+    figure, axes = plt.subplots(1, len(datasets), figsize=(width, height), squeeze=False, sharey=True)
+    for axis, dataset in zip(axes[0], datasets, strict=True):
+        part = frame[frame["dataset"] == dataset]
+        few = part["checkpoint"].nunique() <= FEW_CHECKPOINTS
+        for method in methods:
+            rows = part[part["method"].astype(str) == method]
+            colour = colours[method]
+            _draw_method(axis, rows, "omega_pull", colour, few, marker="o", markersize=3, lw=1.3)
+            _draw_method(axis, rows, "elm_prop1_left", colour, few, marker="_", markersize=7, lw=1.1, ls="--")
+        axis.set_xscale("log")
+        axis.set_xlabel("training samples in class (log)", fontsize=8)
+        axis.set_title(f"{dataset} ({part['checkpoint'].nunique()} checkpoints)", fontsize=8.5)
+        axis.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("value (nats)")
+    figure.suptitle(
+        "ELM Proposition 1 (000): left <= right per class, mean over each method's checkpoints",
+        fontsize=10,
+        y=1 - 0.12 / height,
+        va="top",
+    )
+    # Below the axes and inside the canvas (its height is reserved), so it never hides a class.
+    figure.legend(
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.02), ncol=columns, fontsize=7, frameon=False
+    )
+    figure.subplots_adjust(
+        left=left_in / width,
+        right=1 - 0.25 / width,
+        top=1 - title_in / height,
+        bottom=(bottom_in + legend_in) / height,
+        wspace=0.3 / panel_w,
+    )
+    return figure
+
+
+def plot_elm_prop1(per_class: pd.DataFrame, directory: Path, checkpoints: pd.DataFrame | None = None) -> list[Path]:
+    """Write ``elm_prop1.png`` / ``.pdf`` (see ``figure_elm_prop1``)."""
+    figure = figure_elm_prop1(per_class, checkpoints)
+    return [] if figure is None else _save(figure, Path(directory), "elm_prop1")
 
 
 def write_plots(evaluation: Any, directory: str | Path) -> list[Path]:
     """Write every plot of an ``Evaluation`` into ``directory``; returns the files written."""
     target = Path(directory)
+    checkpoints = getattr(evaluation, "checkpoints", None)
     paths: list[Path] = []
-    paths += plot_bound_vs_measured(evaluation.bounds, target)
-    paths += plot_per_class_terms(evaluation.per_class, target)
-    paths += plot_elm_prop1(evaluation.per_class, target)
+    paths += plot_bound_vs_measured(evaluation.bounds, target, checkpoints)
+    paths += plot_per_class_terms(evaluation.per_class, target, checkpoints)
+    paths += plot_elm_prop1(evaluation.per_class, target, checkpoints)
     return paths

@@ -37,6 +37,49 @@ REFERENCE_ACCURACY: dict[tuple[str, float], dict[str, float]] = {
 }
 
 
+# Every row of bounds.csv falls in exactly one of these, in this order in every table and figure: only the
+# first one is a guarantee. A certified form whose assumption failed (e.g. wang23.*'s frozen_features on a
+# network trained end to end) or was never checked promises nothing on these inputs.
+SECTIONS = (
+    ("guarantee", "certified guarantee (every assumption checked and held)"),
+    ("certified_failed", "certified form, an assumption failed here: not a guarantee"),
+    ("certified_unknown", "certified form, an assumption unknown (not checked): not a guarantee"),
+    ("not_certified", "other forms (as printed, corrected, shape, diagnostic): never a guarantee"),
+)
+SECTION_TITLES = dict(SECTIONS)
+
+
+def with_guarantee(bounds: pd.DataFrame) -> pd.DataFrame:
+    """``bounds`` with ``assumption_status``, ``guarantee`` and ``section`` columns (see ``SECTIONS``).
+
+    Tables written before ``assumption_status`` existed get it from ``valid`` (True -> satisfied,
+    False -> failed), and ``guarantee`` = certified form and satisfied; nothing else is inferred.
+    """
+    frame = bounds.copy()
+    if frame.empty:
+        return frame.assign(assumption_status=pd.Series(dtype=str), guarantee=pd.Series(dtype=bool), section="")
+    if "assumption_status" not in frame.columns:
+        valid = frame["valid"].fillna(False).astype(bool) if "valid" in frame.columns else False
+        frame["assumption_status"] = np.where(valid, "satisfied", "failed")
+    frame["assumption_status"] = frame["assumption_status"].fillna("unknown").astype(str)
+    certified = frame["form"].astype(str) == "certified"
+    if "guarantee" in frame.columns:
+        # CSVs store booleans as text; anything but a true value is not a guarantee.
+        frame["guarantee"] = frame["guarantee"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+    else:
+        frame["guarantee"] = certified & (frame["assumption_status"] == "satisfied")
+    frame["section"] = np.select(
+        [
+            frame["guarantee"].to_numpy(dtype=bool),
+            (certified & (frame["assumption_status"] == "failed")).to_numpy(dtype=bool),
+            certified.to_numpy(dtype=bool),
+        ],
+        ["guarantee", "certified_failed", "certified_unknown"],
+        default="not_certified",
+    )
+    return frame
+
+
 def trivial_value(kind: str, measured: float, terms: Mapping[str, Any]) -> float:
     """The trivial bound of a row (see the module docstring); nan when unknown."""
     keys = TRIVIAL_TERMS if kind == "bound" else TRIVIAL_TERMS[:1]

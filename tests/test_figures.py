@@ -84,3 +84,148 @@ def test_figures_command_draws_what_exists_and_skips_the_rest(sharpness_results,
 def test_unknown_figure_lists_the_valid_ones(capsys):
     assert main(["figures", "no_such_figure"]) == 2
     assert "valid figures" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- evaluate's plots at the demo's 36 checkpoints
+
+EVALUATION_STATEMENTS = (  # bound, form, kind, assumption status, scale of the value
+    ("wang23.thm1", "certified", "bound", "failed", 80.0),
+    ("wang23.thm1", "as_printed", "bound", "failed", 40.0),
+    ("wang23.prop1", "certified", "bound", "failed", 20.0),
+    ("elm.prop2_multiclass", "certified", "bound", "satisfied", 4.0),
+    ("elm.prop2_multiclass", "shape", "bound", "failed", 8.0),
+    ("elm.lemma3_corrected", "certified", "bound", "unknown", 3.0),
+    ("drolt.thm1_corrected", "certified", "inequality", "satisfied", 1.5),
+    ("elm.lemma5", "certified", "inequality", "satisfied", 0.0),
+    ("tutorial.etf", "as_printed", "identity", "failed", 0.0),
+    ("tutorial.fisher_consistency", "diagnostic", "symbolic", "satisfied", 0.5),
+)
+METHODS = ("ce", "la", "ldam_drw", "vs_tla_adrw", "elm", "dro_lt")
+
+
+def synthetic_evaluation(seeds, classes=10):
+    """bounds / per_class / checkpoints tables shaped like the demo's: 2 datasets x 6 methods x seeds."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    bounds, per_class, checkpoints = [], [], []
+    counts = np.round(500 * 100.0 ** (-np.arange(classes) / (classes - 1))).astype(int)
+    for dataset in ("mnist5k", "gaussian"):
+        for method in METHODS:
+            for seed in seeds:
+                name = f"{dataset}_rho100_{method}_s{seed}/last"
+                checkpoints.append(
+                    {"checkpoint": name, "method": method, "dataset": dataset, "imbalance": 100.0, "seed": seed}
+                )
+                for bound, form, kind, status, scale in EVALUATION_STATEMENTS:
+                    measured = scale * rng.uniform(0.2, 0.5) if scale else -rng.uniform(0, 1)
+                    value = scale * rng.uniform(0.8, 1.2)
+                    bounds.append(
+                        {
+                            "checkpoint": name,
+                            "method": method,
+                            "bound": bound,
+                            "form": form,
+                            "kind": kind,
+                            "class": "all",
+                            "value": value,
+                            "measured": measured,
+                            "valid": status == "satisfied",
+                            "assumption_status": status,
+                            "guarantee": form == "certified" and status == "satisfied",
+                            "status": "ok",
+                        }
+                    )
+                for y in range(classes):
+                    per_class.append(
+                        {
+                            "checkpoint": name,
+                            "method": method,
+                            "class": y,
+                            "train_count": counts[y],
+                            "B_y": rng.normal(-0.1 * y, 0.1),
+                            "min_margin": rng.normal(0, 1),
+                            "variance_trace": rng.uniform(0.1, 1),
+                            "omega_pull": 3 - 0.2 * y + rng.normal(0, 0.1),
+                            "elm_prop1_left": 2.8 - 0.25 * y + rng.normal(0, 0.1),
+                            "mu_y": rng.uniform(1, 2),
+                            "test_accuracy": rng.uniform(0.3, 1.0),
+                        }
+                    )
+    return pd.DataFrame(bounds), pd.DataFrame(per_class), pd.DataFrame(checkpoints)
+
+
+def assert_readable_layout(figure):
+    """Every legend inside the canvas and off the axes; the title above every axes and legend."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    canvas = figure.bbox
+    legends = list(figure.legends) + [axis.get_legend() for axis in figure.axes if axis.get_legend()]
+    assert legends, "a plot with several methods needs a legend"
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert box.x0 >= canvas.x0 - 1 and box.x1 <= canvas.x1 + 1, f"legend cut at the side: {box} vs {canvas}"
+        assert box.y0 >= canvas.y0 - 1 and box.y1 <= canvas.y1 + 1, f"legend cut at the top/bottom: {box}"
+    title = figure._suptitle.get_window_extent(renderer)
+    for axis in figure.axes:
+        panel = axis.get_tightbbox(renderer)
+        assert not title.overlaps(panel), "the title is drawn over a panel"
+        for legend in figure.legends:
+            assert not legend.get_window_extent(renderer).overlaps(panel), "the legend covers a panel"
+
+
+@pytest.mark.parametrize("name", ["bound_vs_measured", "per_class_terms", "elm_prop1"])
+def test_evaluate_plots_keep_a_fixed_readable_size_at_36_checkpoints(tmp_path, name):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from ltbounds import evaluation_plots
+
+    sizes = {}
+    for seeds in ((0,), (0, 1, 2)):
+        bounds, per_class, checkpoints = synthetic_evaluation(seeds)
+        assert checkpoints["checkpoint"].nunique() == 12 * len(seeds)
+        table = bounds if name == "bound_vs_measured" else per_class
+        figure = getattr(evaluation_plots, f"figure_{name}")(table, checkpoints)
+        assert_readable_layout(figure)
+        plt.close(figure)
+        out = tmp_path / str(len(seeds))
+        out.mkdir()
+        (png, pdf) = getattr(evaluation_plots, f"plot_{name}")(table, out, checkpoints)
+        sizes[len(seeds)] = Image.open(png).size
+    width, height = sizes[3]
+    # Today's 2145 x 14256 px is what this guards against: the canvas must not grow with checkpoints.
+    assert sizes[1] == sizes[3], f"{name}: the size changes with the number of checkpoints: {sizes}"
+    assert 600 <= width <= 2000 and 400 <= height <= 1200, f"{name}: {width} x {height} px at 36 checkpoints"
+
+
+def test_bound_vs_measured_draws_guarantees_apart_and_labels_symlog_ticks_as_powers_of_ten():
+    import matplotlib.pyplot as plt
+
+    from ltbounds.evaluation_plots import figure_bound_vs_measured
+    from ltbounds.report import SECTION_TITLES
+
+    bounds, _, checkpoints = synthetic_evaluation((0, 1, 2))
+    figure = figure_bound_vs_measured(bounds, checkpoints)
+    figure.canvas.draw()
+    first = figure.axes[0]
+    labels = [label.get_text() for label in first.get_yticklabels()]
+    header = {key: labels.index(title) for key, title in SECTION_TITLES.items()}
+    assert header["guarantee"] < header["certified_failed"] < header["certified_unknown"] < header["not_certified"]
+    guarantees = labels[header["guarantee"] + 1 : header["certified_failed"]]
+    failed = labels[header["certified_failed"] + 1 : header["certified_unknown"]]
+    assert guarantees == [
+        "drolt.thm1_corrected [certified]",
+        "elm.lemma5 [certified]",
+        "elm.prop2_multiclass [certified]",
+    ]
+    assert failed == ["wang23.prop1 [certified]", "wang23.thm1 [certified]"], "a failed assumption is no guarantee"
+    assert labels[header["certified_unknown"] + 1] == "elm.lemma3_corrected [certified]"
+    legend_text = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert {"bound, certified guarantee", "bound, certified form, not a guarantee"} <= set(legend_text)
+    assert set(METHODS) <= set(legend_text), "colour = method"
+    ticks = [label.get_text() for axis in figure.axes for label in axis.get_xticklabels() if label.get_text()]
+    assert ticks and not any("100^" in tick for tick in ticks), ticks
+    assert any("10^{1}" in tick for tick in ticks), ticks
+    plt.close(figure)
