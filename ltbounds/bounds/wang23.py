@@ -1166,3 +1166,425 @@ STATEMENTS = (
         _evaluate_remark2,
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements added by the completeness pass (issue 11, section 2): Lemma 1, the VS family, the
+# prior sum of eq. (14), the ADRW remark of Sec. 3.3 and insight (In4-a). Appended here so the
+# evaluators above stay untouched.
+
+_MAX_ENUMERATED_SIGNS = 16  # 2^16 sign vectors: exact Rademacher averages stay a few milliseconds
+
+
+def _all_signs(count: int) -> np.ndarray:
+    """Every vector in {-1, +1}^count, one per row (2^count rows)."""
+    if count > _MAX_ENUMERATED_SIGNS:
+        raise InputError(f"exact Rademacher averages enumerate 2^n signs; n = {count} > {_MAX_ENUMERATED_SIGNS}")
+    bits = (np.arange(2**count)[:, None] >> np.arange(count)[None, :]) & 1
+    return 2.0 * bits - 1.0
+
+
+def finite_class_rademacher(values) -> float:
+    """Exact empirical Rademacher complexity of a finite real class, E_xi max_j (1/n) sum_i xi_i g_j(z_i).
+
+    ``values`` (m, n): row j = the values of g_j on the n samples. Definition of 003, Prop. 1 (no absolute
+    value). Enumerates all 2^n signs (n <= 16). Units: those of g.
+    """
+    v = check_finite(np.asarray(values, dtype=np.float64), "values")
+    if v.ndim != 2 or v.shape[0] < 1 or v.shape[1] < 1:
+        raise InputError(f"values must be (functions, samples) with both >= 1, got shape {v.shape}")
+    signs = _all_signs(v.shape[1])
+    return float(np.mean(np.max(signs @ v.T, axis=1)) / v.shape[1])
+
+
+def finite_class_vector_rademacher(values) -> float:
+    """Exact vector Rademacher complexity E_xi max_j (1/n) sum_i sum_k xi_ik f_j(x_i)_k of a finite class.
+
+    ``values`` (m, n, C): the C outputs of f_j on the n samples. One independent sign per sample and output,
+    the quantity Maurer's (2016) vector contraction needs. Enumerates 2^(nC) signs (nC <= 16).
+    """
+    v = check_finite(np.asarray(values, dtype=np.float64), "values")
+    if v.ndim != 3 or min(v.shape) < 1:
+        raise InputError(f"values must be (functions, samples, outputs) with all >= 1, got shape {v.shape}")
+    n = v.shape[1]
+    return finite_class_rademacher(v.reshape(v.shape[0], -1)) * (v.shape[1] * v.shape[2]) / n
+
+
+def lipschitz_on_class(hypothesis_values, loss_values) -> float:
+    """Smallest mu with |L(f(x_i)) - L(f'(x_i))| <= mu ||f(x_i) - f'(x_i)|| for all f, f' in the class and all i.
+
+    ``hypothesis_values`` (m, n, C), ``loss_values`` (m, n): 003, Def. 1 on a finite class. Pairs with equal
+    outputs must have equal losses (else no finite mu exists: InputError).
+    """
+    f = check_finite(np.asarray(hypothesis_values, dtype=np.float64), "hypothesis_values")
+    g = check_finite(np.asarray(loss_values, dtype=np.float64), "loss_values")
+    if f.ndim != 3 or g.shape != f.shape[:2]:
+        raise InputError(f"hypothesis_values (m, n, C) and loss_values (m, n) disagree: {f.shape} vs {g.shape}")
+    distance = np.linalg.norm(f[:, None] - f[None, :], axis=3)
+    change = np.abs(g[:, None] - g[None, :])
+    if np.any((distance == 0) & (change > 0)):
+        raise InputError("loss_values differ where the hypothesis values agree: L is not a function of f(x)")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(distance > 0, change / np.where(distance > 0, distance, 1.0), 0.0)
+    return float(ratio.max(initial=0.0))
+
+
+def contraction_lemma_sides(hypothesis_values, loss_values, lipschitz=None) -> dict[str, float]:
+    """003, Lemma 1 (eq. 9) on a finite class, exactly: R_S(G), mu R^vec_S(F) (printed) and sqrt(2) mu R^vec_S(F).
+
+    The printed ``C^_S(G) <= mu C^_S(F)`` is false with R^vec read for C^_S(F) (errata wang23.lemma1);
+    Maurer (2016, Cor. 1) proves it with the factor sqrt(2) (wang23.lemma1_corrected). mu defaults to the
+    tight constant ``lipschitz_on_class``.
+    """
+    mu = lipschitz_on_class(hypothesis_values, loss_values) if lipschitz is None else _scalar(lipschitz, "lipschitz")
+    loss_complexity = finite_class_rademacher(loss_values)
+    vector = finite_class_vector_rademacher(hypothesis_values)
+    return {
+        "loss_class_complexity": loss_complexity,
+        "vector_complexity": vector,
+        "lipschitz": mu,
+        "printed_bound": mu * vector,
+        "maurer_bound": SQRT2 * mu * vector,
+    }
+
+
+def _lemma1_class(outputs) -> tuple[np.ndarray, np.ndarray]:
+    """A finite class from a checkpoint: F = {0, f} on a few training samples and k <= 4 logit coordinates.
+
+    k and the sample count keep n k <= 16 (exact enumeration); samples are the first ones with a label < k,
+    L is cross-entropy on the k coordinates. Returns (hypothesis values (2, n, k), losses (2, n)).
+    """
+    k = min(outputs.num_classes, 4)
+    rows = np.flatnonzero(outputs.labels < k)[: max(1, _MAX_ENUMERATED_SIGNS // k)]
+    logits = outputs.logits[rows][:, :k]
+    labels = outputs.labels[rows]
+    values = np.stack([np.zeros_like(logits), logits])
+    losses = np.stack([vs_loss(v, labels) for v in values])
+    return values, losses
+
+
+def _evaluate_lemma1(statement: str):
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        check_delta(delta)
+        outputs = splits.train
+        values, losses = _lemma1_class(outputs)
+        if values.shape[1] == 0:
+            raise InputError("wang23.lemma1 needs a training sample with label < 4")
+        sides = contraction_lemma_sides(values, losses)
+        printed = statement == "wang23.lemma1"
+        form, value = ("as_printed", sides["printed_bound"]) if printed else ("corrected", sides["maurer_bound"])
+        return [
+            BoundResult(
+                statement,
+                form,
+                float(value),
+                sides["loss_class_complexity"],
+                {**sides, "samples": float(values.shape[1]), "outputs": float(values.shape[2])},
+                (Assumption("lipschitz_on_class", "mu: the tight Lipschitz constant of L on the class", True),),
+                None,
+                outputs.split,
+                "F = {0, f} on the first training samples and <= 4 logit coordinates, L = CE; exact Rademacher "
+                "averages over all signs: R_S(L o F) (measured) <= "
+                + ("mu R^vec_S(F) (printed)" if form == "as_printed" else "sqrt(2) mu R^vec_S(F) (Maurer 2016)"),
+            )
+        ]
+
+    return evaluate
+
+
+def vs_family_parameters(class_counts, member: str, tau: float = 1.0, p: float = 0.9999, gamma: float = 0.5):
+    """003, Sec. 2.1: the VS parameters (alpha, beta, Delta) that recover a named loss.
+
+    ``member``: "ce" (1, 1, 0), "balanced" (1/pi, 1, 0), "class_balanced" ((1 - p)/(1 - p^{N_y}), 1, 0),
+    "logit_adjusted" (1, 1, tau log pi), "cdt" (1, (N_y/N_1)^gamma, 0; the printed "alpha_1 = 1" read as
+    alpha_y = 1, N_1 the largest count). Returns three float64 arrays.
+    """
+    counts = check_class_counts(class_counts, "class_counts").astype(np.float64)
+    pi = counts / counts.sum()
+    ones, zeros = np.ones_like(pi), np.zeros_like(pi)
+    if member == "ce":
+        return ones, ones, zeros
+    if member == "balanced":
+        return 1.0 / pi, ones, zeros
+    if member == "class_balanced":
+        if not 0.0 < p < 1.0:
+            raise InputError(f"p must be in (0, 1), got {p!r}")
+        return -math.expm1(math.log(p)) / -np.expm1(counts * math.log(p)), ones, zeros
+    if member == "logit_adjusted":
+        return ones, ones, _scalar(tau, "tau") * np.log(pi)
+    if member == "cdt":
+        return ones, (counts / counts.max()) ** _scalar(gamma, "gamma"), zeros
+    raise InputError(f"member must be one of ce, balanced, class_balanced, logit_adjusted, cdt; got {member!r}")
+
+
+def fisher_loss(logits, labels, priors, delta_weights) -> np.ndarray:
+    """003, eq. (4): (delta_y / pi_y) log[1 + sum_{y' != y} (delta_y'/delta_y) e^{f_y' - f_y}], per sample.
+
+    Equal to the VS loss with alpha = delta/pi, beta = 1, Delta = log delta (``wang23.vs_family``).
+    """
+    z, y = _logits_labels(logits, labels)
+    pi = _per_class(priors, "priors", z.shape[1])
+    d = _per_class(delta_weights, "delta_weights", z.shape[1])
+    if np.any(pi <= 0) or np.any(d <= 0):
+        raise InputError("priors and delta_weights must be > 0 (eq. 4 divides by both)")
+    rows = np.arange(y.size)
+    exponent = z - z[rows, y][:, None] + np.log(d)[None, :] - np.log(d[y])[:, None]
+    exponent[rows, y] = -np.inf
+    return d[y] / pi[y] * np.logaddexp(0.0, np.logaddexp.reduce(exponent, axis=1))
+
+
+_VS_MEMBERS = ("ce", "balanced", "class_balanced", "logit_adjusted", "cdt")
+
+
+def _cdt_beta_tilde_rows(counts: np.ndarray, gamma: float = 0.5) -> np.ndarray:
+    return beta_tilde(vs_family_parameters(counts, "cdt", gamma=gamma)[1])
+
+
+def _evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    check_delta(delta)
+    outputs = splits.train
+    z, y, counts = outputs.logits, outputs.labels, outputs.class_counts
+    pi = outputs.priors
+    rows = np.arange(y.size)
+    log_softmax = _log_softmax(z)
+    references = {
+        "ce": -log_softmax[rows, y],
+        "balanced": -log_softmax[rows, y] / pi[y],
+        "class_balanced": -log_softmax[rows, y] * vs_family_parameters(counts, "class_balanced")[0][y],
+        "logit_adjusted": -_log_softmax(z + np.log(pi))[rows, y],
+        "cdt": -_log_softmax(z * vs_family_parameters(counts, "cdt")[1])[rows, y],
+    }
+    results = []
+    for member in _VS_MEMBERS:
+        vs = vs_loss(z, y, *vs_family_parameters(counts, member))
+        gap = float(np.max(np.abs(vs - references[member]) / np.maximum(1.0, np.abs(references[member]))))
+        results.append(
+            BoundResult(
+                "wang23.vs_family",
+                "as_printed",
+                1e-9,
+                gap,
+                {"max_relative_gap": gap},
+                (),
+                None,
+                outputs.split,
+                f"identity: VS loss with the {member} parameters vs the {member} loss written directly",
+            )
+        )
+    fisher_delta = np.sqrt(pi)  # any positive delta; sqrt(pi) sits between balanced (1) and LA (pi)
+    fisher = fisher_loss(z, y, pi, fisher_delta)
+    vs = vs_loss(z, y, fisher_delta / pi, 1.0, np.log(fisher_delta))
+    gap = float(np.max(np.abs(vs - fisher) / np.maximum(1.0, np.abs(fisher))))
+    results.append(
+        BoundResult(
+            "wang23.vs_family",
+            "as_printed",
+            1e-9,
+            gap,
+            {"max_relative_gap": gap},
+            (),
+            None,
+            outputs.split,
+            "identity: eq. (4) with delta = sqrt(pi) vs the VS loss (alpha = delta/pi, beta = 1, Delta = log delta)",
+        )
+    )
+    return results
+
+
+def _evaluate_sqrt_prior_sum(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    check_delta(delta)
+    outputs = splits.train
+    total = float(np.sqrt(outputs.priors).sum())
+    several = int(np.count_nonzero(outputs.class_counts)) >= 2
+    return [
+        BoundResult(
+            "wang23.sqrt_prior_sum",
+            "as_printed",
+            total,
+            1.0,
+            {"sum_sqrt_priors": total, "sqrt_num_classes": math.sqrt(outputs.num_classes)},
+            (Assumption("two_classes", "at least two classes have samples (else the sum is exactly 1)", several),),
+            None,
+            outputs.split,
+            "1 (measured) < sum_y sqrt(pi_y) (value) <= sqrt(C), Sec. 3.1 after eq. (14)",
+        )
+    ]
+
+
+def fisher_family_mismatch(priors, alpha, logit_shift) -> float:
+    """How far a VS loss with beta = 1 is from the Fisher family (4), in logit units.
+
+    VS(alpha, 1, Delta) is in the family iff alpha_y = c delta_y / pi_y and Delta_y = log delta_y + c' for one
+    delta > 0, i.e. iff Delta_y - log(alpha_y pi_y) is constant. Returns max - min of that vector (0: in the
+    family). Source: 003, eq. (4) and the ADRW remark of Sec. 3.3.
+    """
+    pi = check_finite(np.asarray(priors, dtype=np.float64), "priors").reshape(-1)
+    alpha, _, shift = vs_parameters(pi.size, alpha, None, logit_shift)
+    if np.any(pi <= 0):
+        raise InputError("priors must be > 0")
+    residual = shift - np.log(alpha * pi)
+    return float(residual.max() - residual.min())
+
+
+def _evaluate_adrw_fisher(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    check_delta(delta)
+    outputs = splits.train
+    pi = outputs.priors
+    results = []
+    for nu in (0.5, 1.0, 2.0):
+        alpha = pi**-nu
+        readings = (("Delta = 0 (CE + ADRW)", np.zeros_like(pi)), ("Delta = (1 - nu) log pi", (1 - nu) * np.log(pi)))
+        for reading, shift in readings:
+            mismatch = fisher_family_mismatch(pi, alpha, shift)
+            results.append(
+                BoundResult(
+                    "wang23.adrw_fisher",
+                    "as_printed" if reading.startswith("Delta = 0") else "corrected",
+                    1e-9 * max(1.0, float(np.abs(np.log(pi)).max())),
+                    mismatch,
+                    {"nu": nu, "fisher_family_mismatch": mismatch},
+                    (),
+                    None,
+                    outputs.split,
+                    f"alpha_y = pi_y^-nu, beta = 1, {reading}: distance from the Fisher family (4) (0 = a member, "
+                    "Fisher consistent); on these class counts",
+                )
+            )
+    return results
+
+
+def beta_tilde_order_identity(beta) -> np.ndarray:
+    """|left - right| per pair (C, C) of beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j).
+
+    003, Lemma 4's beta~ and insight (In4-a). Returns |left - right| per pair (0 up to rounding). The sign of
+    the right side gives the correction: for C >= 3 and beta > 0, beta_y + beta_k < sum_j beta_j, so a larger
+    beta_y gives a *smaller* beta~_y.
+    """
+    b = check_finite(np.asarray(beta, dtype=np.float64), "beta").reshape(-1)
+    bt2 = beta_tilde(b) ** 2
+    left = bt2[:, None] - bt2[None, :]
+    right = 2.0 * (b[:, None] - b[None, :]) * (b[:, None] + b[None, :] - b.sum())
+    return np.abs(left - right)
+
+
+def beta_tilde_discordant_pairs(priors, beta) -> int:
+    """Pairs (y, k) with pi_y > pi_k and beta_y >= beta_k but beta~_y < beta~_k: each one contradicts (In4-a).
+
+    (In4-a) claims beta~ inherits the increase of beta with pi_y (and so weakens alpha_y, which decreases).
+    """
+    pi = check_finite(np.asarray(priors, dtype=np.float64), "priors").reshape(-1)
+    b = check_finite(np.asarray(beta, dtype=np.float64), "beta").reshape(-1)
+    bt = beta_tilde(b)
+    bigger = (pi[:, None] > pi[None, :]) & (b[:, None] >= b[None, :])
+    return int(np.count_nonzero(bigger & (bt[:, None] < bt[None, :] * (1 - 1e-12))))
+
+
+def _evaluate_in4a(corrected: bool):
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        check_delta(delta)
+        outputs = splits.train
+        _, own_beta, _ = _vs_from_metadata(outputs)
+        results = []
+        cdt_beta = vs_family_parameters(outputs.class_counts, "cdt")[1]
+        for name, beta in (("checkpoint", own_beta), ("cdt_gamma_0.5", cdt_beta)):
+            if corrected:
+                gap = float(beta_tilde_order_identity(beta).max())
+                scale = float(np.max(beta_tilde(beta) ** 2))
+                results.append(
+                    BoundResult(
+                        "wang23.in4a_corrected",
+                        "corrected",
+                        1e-12 * max(1.0, scale),
+                        gap,
+                        {"max_identity_gap": gap},
+                        (),
+                        None,
+                        outputs.split,
+                        f"beta = {name}: beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum beta)",
+                    )
+                )
+            else:
+                discordant = beta_tilde_discordant_pairs(outputs.priors, beta)
+                results.append(
+                    BoundResult(
+                        "wang23.in4a",
+                        "as_printed",
+                        0.0,
+                        float(discordant),
+                        {"discordant_pairs": float(discordant)},
+                        (),
+                        None,
+                        outputs.split,
+                        f"beta = {name}: pairs where the more frequent class (beta at least as large) has the smaller "
+                        "beta~; (In4-a) says there are none",
+                    )
+                )
+        return results
+
+    return evaluate
+
+
+__all__ += [
+    "beta_tilde_discordant_pairs",
+    "beta_tilde_order_identity",
+    "contraction_lemma_sides",
+    "finite_class_rademacher",
+    "finite_class_vector_rademacher",
+    "fisher_family_mismatch",
+    "fisher_loss",
+    "lipschitz_on_class",
+    "vs_family_parameters",
+]
+
+STATEMENTS = STATEMENTS + (
+    Statement(
+        "wang23.lemma1",
+        "003, Lemma 1 (eq. 9), Sec. 2.2",
+        "inequality",
+        "contraction lemma as printed: C^_S(G) <= mu C^_S(F) for a mu-Lipschitz loss of a vector-valued class",
+        _evaluate_lemma1("wang23.lemma1"),
+    ),
+    Statement(
+        "wang23.lemma1_corrected",
+        "003, Lemma 1 (corrected: Maurer 2016, Cor. 1)",
+        "inequality",
+        "R_S(G) <= sqrt(2) mu R^vec_S(F), R^vec with one sign per sample and output",
+        _evaluate_lemma1("wang23.lemma1_corrected"),
+    ),
+    Statement(
+        "wang23.vs_family",
+        "003, Sec. 2.1 (eq. 3 special cases and eq. 4)",
+        "identity",
+        "the VS loss recovers CE, the balanced, CB, LA and CDT losses, and contains the Fisher family (4)",
+        _evaluate_vs_family,
+    ),
+    Statement(
+        "wang23.sqrt_prior_sum",
+        "003, Sec. 3.1, the remark after eq. (14)",
+        "inequality",
+        "sum_y sqrt(pi_y) > 1 (at least two non-empty classes), and <= sqrt(C)",
+        _evaluate_sqrt_prior_sum,
+    ),
+    Statement(
+        "wang23.adrw_fisher",
+        "003, Sec. 3.3 (ADRW: 'also follows the Fisher consistency property')",
+        "identity",
+        "alpha_y ~ pi_y^-nu with beta = 1 is in the Fisher family (4) iff Delta_y = (1 - nu) log pi_y + const",
+        _evaluate_adrw_fisher,
+    ),
+    Statement(
+        "wang23.in4a",
+        "003, Sec. 3.2, insight (In4-a)",
+        "inequality",
+        "beta_y increasing in pi_y makes beta~_y increasing in pi_y (so beta~ weakens alpha_y), as printed",
+        _evaluate_in4a(False),
+    ),
+    Statement(
+        "wang23.in4a_corrected",
+        "003, Sec. 3.2, insight (In4-a) (corrected here)",
+        "identity",
+        "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum beta): for C >= 3 a larger beta_y gives a "
+        "smaller beta~_y; for C = 2 beta~ is the same for both classes",
+        _evaluate_in4a(True),
+    ),
+)

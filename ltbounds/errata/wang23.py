@@ -188,3 +188,118 @@ ENTRIES = (
         ),
     ),
 )
+
+# Entries added by the completeness pass (issue 11, section 2); evidence in tests/test_claims_wang23.py.
+ENTRIES = ENTRIES + (
+    Erratum(
+        id="wang23.lemma1",
+        source="003, Lemma 1 (Contraction Lemma, eq. 9), Section 2.2",
+        printed="If L(f, x) is Lipschitz continuous with constant mu (Def. 1), then C^_S(G) <= mu C^_S(F).",
+        verdict="false_as_printed",
+        explanation=(
+            "F maps into R^C, so C^_S(F) must be read for a vector-valued class; with the vector Rademacher "
+            "complexity (one sign per sample and output, the reading Lemma 3's proof needs) the stored "
+            "counterexample has N = 1, C = 2, F = {(0,0), (1,1)}, L = ||.||_2 (1-Lipschitz): C^_S(G) = 0.7071 > "
+            "mu C^_S(F) = 0.5 (exact, all signs enumerated). Reading C^_S(F) with one sign per sample on sum_k f_k "
+            "fails too: F = {(0,0), (1,-1)} has C^_S(F) = 0 and C^_S(G) = 0.7071. The scalar Ledoux-Talagrand "
+            "lemma the paper cites ([20]) is for maps into R; Maurer (2016, Cor. 1) proves the vector version "
+            "with a factor sqrt(2), which the counterexample attains. The as-printed Prop. 1 / Lemma 3 forms that "
+            "rest on this constant inherit the missing sqrt(2) (our certified forms use Maurer's). "
+            "Corrected statement: wang23.lemma1_corrected."
+        ),
+        counterexample="wang23.lemma1.json",
+        corrected_by="wang23.lemma1_corrected",
+    ),
+    Erratum(
+        id="wang23.lemma1_corrected",
+        source="003, Lemma 1 (corrected: Maurer 2016, Cor. 1)",
+        printed=(
+            "If |L(f(x_i), y_i) - L(f'(x_i), y_i)| <= mu ||f(x_i) - f'(x_i)|| for all f, f' in F and all i, then "
+            "R_S(G) <= sqrt(2) mu R^vec_S(F), R^vec_S(F) = E_xi sup_f (1/N) sum_i sum_k xi_ik f(x_i)_k."
+        ),
+        verdict="holds",
+        explanation=(
+            "Maurer, 'A vector-contraction inequality for Rademacher complexities' (ALT 2016), Corollary 1; a "
+            "function Lipschitz on the values of the class extends to R^C with the same constant (McShane), so "
+            "Lipschitz continuity on the class suffices. Property-tested on random finite classes (up to 3 "
+            "functions, 16 sign coordinates) with the exact Rademacher averages and the tight Lipschitz constant, "
+            "for the Euclidean norm, cross-entropy and the VS loss; the constant sqrt(2) is attained."
+        ),
+    ),
+    Erratum(
+        id="wang23.vs_family",
+        source="003, Section 2.1 (the special cases of eq. 3 and the Fisher family, eq. 4)",
+        printed=(
+            "VS with alpha = beta = 1, Delta = 0 is CE; beta = 1, Delta = 0 with alpha_y = 1/pi_y or (1-p)/(1-p^{N_y}) "
+            "are the balanced and CB losses; alpha = beta = 1, Delta_y = tau log pi_y is the LA loss; "
+            "alpha_1 = 1, beta_y = (N_y/N_1)^gamma, Delta = 0 is CDT; L_Fisher (4) is a subset of the VS family."
+        ),
+        verdict="holds",
+        explanation=(
+            "Each special case is an identity of the formula (3) (checked to 1e-12 on sampled logits and on "
+            "checkpoints). 'alpha_1 = 1' for CDT is a typo for alpha_y = 1 (all classes). L_Fisher = alpha_y "
+            "CE(f + log delta, y) with alpha_y = delta_y / pi_y, i.e. the VS loss with beta = 1 and Delta_y = log "
+            "delta_y; it is a subset because beta = 1 and alpha and Delta are tied by one delta."
+        ),
+    ),
+    Erratum(
+        id="wang23.sqrt_prior_sum",
+        source="003, Section 3.1, after eq. (14): 'sum_y sqrt(pi_y) > 1'",
+        printed="Eq. (14) seems loose since sum_{y=1}^C sqrt(pi_y) > 1.",
+        verdict="holds",
+        explanation=(
+            "sqrt(pi) >= pi on [0, 1] with equality only at 0 and 1, so sum sqrt(pi_y) >= sum pi_y = 1, strictly as "
+            "soon as two classes have samples; by Cauchy-Schwarz the sum is <= sqrt(C), with equality at balance. "
+            "Property-tested on sampled counts (imbalance up to 1000)."
+        ),
+    ),
+    Erratum(
+        id="wang23.adrw_fisher",
+        source="003, Section 3.3: ADRW 'alpha_y ~ pi_y^-nu ... also follows the Fisher consistency property [13]'",
+        printed="Setting alpha_y proportional to pi_y^{-nu}, nu > 0, follows the Fisher consistency property of [13].",
+        verdict="holds_with_extra_assumption",
+        explanation=(
+            "The VS loss with beta = 1 is in the Fisher family (4) iff alpha_y = c delta_y / pi_y and Delta_y = log "
+            "delta_y + c' for one delta > 0; with alpha_y = pi_y^{-nu} that forces delta_y ~ pi_y^{1-nu} and "
+            "Delta_y = (1 - nu) log pi_y + const. So ADRW is Fisher consistent with that additive adjustment "
+            "(the VS+TLA+ADRW line 7 leaves Delta_y free), but CE+ADRW (Delta = 0) only for nu = 1. A test "
+            "minimises the conditional risk of CE+ADRW with nu = 0.5 and finds an eta where its argmax is not "
+            "the balanced Bayes class, and checks that Delta = (1 - nu) log pi restores consistency. Corrected "
+            "statement: the same id's 'corrected' rows (membership test of the Fisher family)."
+        ),
+    ),
+    Erratum(
+        id="wang23.in4a",
+        source="003, Section 3.2, insight (In4-a)",
+        printed=(
+            "The re-weighting term alpha_y is decreasing w.r.t. pi_y, whereas the multiplicative logit-adjustment "
+            "term beta_y is increasing w.r.t. pi_y. As a result, beta~_y will weaken the effect of alpha_y."
+        ),
+        verdict="false_as_printed",
+        explanation=(
+            "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j) (SymPy). For C >= 3 and "
+            "positive beta, beta_y + beta_k < sum_j beta_j, so a larger beta_y gives a smaller beta~_y: beta~ "
+            "decreases with pi_y, like alpha_y, and reinforces it instead of weakening it. For C = 2 beta~ is the "
+            "same for both classes. Stored counterexample: CDT's beta = (N_y/N_1)^0.5 with counts (100, 10, 1) "
+            "gives beta~ = (1.083, 1.145, 1.320). Any conflict between alpha and beta must come from the factor "
+            "1 - softmax(beta_y B_y(f) + Delta_y) of Lemma 4, not from beta~. Corrected statement: "
+            "wang23.in4a_corrected."
+        ),
+        counterexample="wang23.in4a.json",
+        corrected_by="wang23.in4a_corrected",
+    ),
+    Erratum(
+        id="wang23.in4a_corrected",
+        source="003, Section 3.2, insight (In4-a) (corrected here)",
+        printed=(
+            "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j); for C >= 3 and beta > 0, "
+            "beta_y > beta_k implies beta~_y < beta~_k; for C = 2, beta~_1 = beta~_2."
+        ),
+        verdict="holds",
+        explanation=(
+            "Expand beta~_y^2 = beta_y^2 + (S - beta_y)^2 with S = sum_j beta_j and factor the difference (SymPy "
+            "check); the sign follows from beta_y + beta_k < S when a third class has beta > 0. Property-tested on "
+            "sampled positive beta (C = 2..8, ties included)."
+        ),
+    ),
+)
