@@ -51,22 +51,63 @@ def test_linear_closed_form_is_exact_for_one_sample():
     assert bounds.linear_complexity_closed_form(x, 2.0, bias=True) == pytest.approx(2.0 * math.sqrt(26.0))
 
 
-def test_monte_carlo_bound_covers_exact_value_and_shrinks_with_draws():
+def test_monte_carlo_bound_shrinks_with_draws_and_its_average_converges():
     rng = np.random.default_rng(3)
     features = rng.normal(size=(10, 3))
     exact = exact_linear_complexity(features, 1.5, 1)
-    misses = 0
-    for seed in range(40):
-        estimate = bounds.linear_complexity_monte_carlo(features, 1.5, 1, delta=0.1, num_draws=50, seed=seed)
-        misses += estimate.value < exact
-        expected = 1.5 / 10 * math.sqrt(2 * np.sum(features**2) * math.log(1 / 0.1) / 50)
-        assert estimate.terms["mcdiarmid_term"] == pytest.approx(expected)
-    # McDiarmid: each run misses with probability <= 0.1; 40 runs, P(Bin(40, 0.1) >= 12) < 0.003
-    assert misses < 12
+    estimate = bounds.linear_complexity_monte_carlo(features, 1.5, 1, delta=0.1, num_draws=50, seed=0)
+    expected = 1.5 / 10 * math.sqrt(2 * np.sum(features**2) * math.log(1 / 0.1) / 50)
+    assert estimate.terms["mcdiarmid_term"] == pytest.approx(expected)
     few = bounds.linear_complexity_monte_carlo(features, 1.5, 1, delta=0.1, num_draws=10, seed=0)
     many = bounds.linear_complexity_monte_carlo(features, 1.5, 1, delta=0.1, num_draws=1000, seed=0)
     assert many.terms["mcdiarmid_term"] < few.terms["mcdiarmid_term"]
     assert abs(many.terms["monte_carlo_average"] - exact) < 0.05 * exact
+
+
+def _monte_carlo_miss_probability(scale: float, delta: float = 0.01, draws: int = 100) -> tuple[float, float]:
+    """Exact P(MC bound with its McDiarmid term x ``scale`` < exact complexity), and the typical bound / exact.
+
+    Two equal features x = 1 (r = 1.5): a draw's supremum r ||Xi^T X|| / n = (r/2) |xi_1 + xi_2| is 0 or r,
+    each with probability 1/2 (the largest variance a supremum can have for its McDiarmid constants, so the
+    bound is nearly tight). The average is then r K / m with K ~ Bin(m, 1/2) draws of equal signs, and the miss
+    probability is a binomial tail, computed exactly rather than simulated."""
+    from scipy import stats
+
+    features, radius = np.array([[1.0], [1.0]]), 1.5
+    exact = exact_linear_complexity(features, radius, 1)
+    assert exact == pytest.approx(radius / 2)
+    for seed in range(5):  # the function's average has the form r K / m, K an integer
+        average = bounds.linear_complexity_monte_carlo(features, radius, 1, delta, draws, seed).terms
+        assert average["monte_carlo_average"] * draws / radius == pytest.approx(
+            round(average["monte_carlo_average"] * draws / radius), abs=1e-9
+        )
+    mcdiarmid = average["mcdiarmid_term"]
+    # miss  <=>  r K / m + scale * mcdiarmid < r / 2  <=>  K < m / 2 - scale * mcdiarmid * m / r
+    threshold = draws / 2 - scale * mcdiarmid * draws / radius
+    return float(stats.binom.cdf(math.ceil(threshold) - 1, draws, 0.5)), (exact + mcdiarmid) / exact
+
+
+def test_monte_carlo_bound_misses_the_exact_complexity_with_probability_below_delta():
+    probability, ratio = _monte_carlo_miss_probability(1.0)
+    assert ratio < 1.5 and probability <= 0.01
+
+
+def test_monte_carlo_coverage_check_detects_a_mcdiarmid_term_shrunk_by_half():
+    probability, _ = _monte_carlo_miss_probability(0.5)
+    assert probability > 0.01
+
+
+def test_vector_contraction_is_tight_on_two_points_and_fails_without_sqrt2():
+    # N = 1, C = 2, F = {(0, 0), (1, 1)}, h = ||.||_2 (1-Lipschitz): R_S(h o F) = E max(0, xi sqrt 2) = 1/sqrt 2,
+    # R^vec_S(F) = E max(0, xi_1 + xi_2) = 1/2: sqrt(2) L R^vec = 1/sqrt 2 exactly (equality), so any constant
+    # below sqrt 2 (Lemma 1 of 003 as printed uses 1) is violated.
+    outputs = np.array([[0.0, 0.0], [1.0, 1.0]])
+    left = float(np.mean([max(s * np.linalg.norm(v) for v in outputs) for s in (-1.0, 1.0)]))
+    signs = all_signs(2)
+    vector = float(np.mean(np.max(signs @ outputs.T, axis=1)))
+    assert left == pytest.approx(1 / math.sqrt(2)) and vector == pytest.approx(0.5)
+    assert left <= float(bounds.vector_contraction(1.0, vector)) + 1e-12
+    assert left > 1.0 * 1.0 * vector  # the same check with the constant 1 fails
 
 
 @settings(max_examples=30)
