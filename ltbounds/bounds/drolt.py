@@ -251,7 +251,14 @@ def _evaluate_kl_radius(splits: EvaluationSplits, delta: float) -> list[BoundRes
                 1e-9,
                 abs(printed - general) / max(general, 1e-300),
                 {"kl_printed": printed, "kl_general": general, "sigma": sigma, "radius": radius, "distance": distance},
-                (Assumption("same-variance spherical Gaussians", "sigma_c pooled over dimensions of class c", True),),
+                (
+                    # a property of the population's class-conditionals: no finite sample confirms it
+                    Assumption(
+                        "same-variance spherical Gaussians",
+                        "z | c ~ N(mu_c, sigma_c^2 I) (not checked; sigma_c pooled over dimensions of class c)",
+                        None,
+                    ),
+                ),
                 int(c),
                 target.split,
                 "identity: measured = relative gap between eq. (10)'s KL and the general Gaussian KL; "
@@ -287,10 +294,19 @@ def _evaluate_theorem1(corrected: bool):
         radii = (
             [("as_printed", distance)] if not corrected else [("corrected", distance), ("certified", certified_radius)]
         )
+        # The population centroid is unknown; the target split's centroid stands in for it, unchecked.
         proxy = Assumption(
             "true centroid proxy",
-            f"mu_c is estimated by the centroid of the {target.split} split (the true centroid is unknown)",
-            True,
+            f"mu_c is estimated by the centroid of the {target.split} split (the true centroid is unknown: not "
+            "checked)",
+            None,
+        )
+        # McDiarmid's radius needs ||z|| <= R for every z of the population; R here is only the largest norm seen
+        bounded = Assumption(
+            "bounded embeddings",
+            f"every embedding, in the population too, has norm <= R = {max(norms):.6g}, the largest norm seen on "
+            f"{train.split} and {target.split} (not checkable from a sample; docs/elm_radius.md)",
+            None,
         )
         rows = []
         to_hat, to_true = _distances(z, mu_hat), _distances(z, mu_true)
@@ -308,6 +324,7 @@ def _evaluate_theorem1(corrected: bool):
                     else "||mu_c - hat mu_c|| <= r_c = R (1 + sqrt(2 ln(C/delta))) / sqrt(n_c) (McDiarmid, 1 - delta)",
                     bool(inside[present].all()),
                 )
+                assumptions = (proxy, ball, bounded) if form == "certified" else (proxy, ball)
                 result = _theorem1_from_distances(
                     to_hat, y, radius, metric, "as_printed" if form == "as_printed" else "corrected"
                 )
@@ -319,7 +336,7 @@ def _evaluate_theorem1(corrected: bool):
                             float(result.class_bound[c]),
                             float(measured_class[c]),
                             {"radius": float(radius[c]), "centroid_shift": float(distance[c])},
-                            (proxy, ball),
+                            assumptions,
                             int(c),
                             train.split,
                             f"d = {metric}; per-class mean of -log P(z | mu_c) over the training samples z of class c",
@@ -333,7 +350,7 @@ def _evaluate_theorem1(corrected: bool):
                         float(result.bound.mean()),
                         float(measured.mean()),
                         {"fraction_of_samples_violated": violated},
-                        (proxy, ball),
+                        assumptions,
                         None,
                         train.split,
                         f"d = {metric}; mean over all training samples (the bound is per sample)",
@@ -366,5 +383,215 @@ STATEMENTS = (
         "inequality",
         "Euclidean: d + 2 r_c + log sum_z' e^{-d(hat mu_c, z')}; squared: (D + r)^2 + log sum e^{-[D' - r]_+^2}",
         _evaluate_theorem1(True),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements added by the completeness pass (issue 11, section 2): the robust loss (18) as an upper
+# bound on the NLL loss (8), and the standard-error remark of Section 6. Appended here so the
+# evaluators above stay untouched.
+
+
+def _class_weights(y: np.ndarray, num_classes: int, weights: Any) -> np.ndarray:
+    counts = np.bincount(y, minlength=num_classes)
+    if weights is None:
+        # w(c) = 1/|S_c|, the paper's choice (Sec. 5.2); empty classes contribute nothing
+        return 1.0 / np.maximum(counts, 1)
+    w = check_finite(np.asarray(weights, dtype=np.float64), "weights").reshape(-1)
+    if w.shape[0] != num_classes or np.any(w < 0):
+        raise InputError(f"weights must hold one value >= 0 per class ({num_classes}), got {w.tolist()[:10]}")
+    return w
+
+
+def drolt_nll_loss(embeddings: Any, labels: Any, centroids: Any, weights: Any = None, metric: str = "euclidean") -> float:
+    """001, eq. (8): L_NLL = sum_c w(c) sum_{z in S_c} -log P(z | mu_c); default w(c) = 1/|S_c| (equal class weight).
+
+    ``centroids`` are the centroids the likelihood (6) uses (the true mu_c in the theorem).
+    """
+    z, y, mu = _inputs(embeddings, labels, centroids)
+    w = _class_weights(y, mu.shape[0], weights)
+    return float(np.sum(w[y] * _nll_from_distances(_distances(z, mu), y, metric)))
+
+
+def drolt_robust_loss(
+    embeddings: Any,
+    labels: Any,
+    centroids: Any,
+    radius: Any,
+    weights: Any = None,
+    metric: str = "euclidean",
+    form: str = "as_printed",
+) -> float:
+    """001, eq. (18): L_Robust = sum_c w(c) sum_{z in S_c} (Theorem 1's bound at z), from the empirical centroids.
+
+    ``form`` "as_printed" is eq. (18) itself; "corrected" sums the corrected per-sample bound
+    (``drolt.thm1_corrected``), which makes L_Robust >= L_NLL (8) whenever every true centroid lies within
+    ``radius`` of its empirical one (errata drolt.robust_loss, drolt.robust_loss_corrected).
+    """
+    z, y, mu = _inputs(embeddings, labels, centroids)
+    w = _class_weights(y, mu.shape[0], weights)
+    return float(np.sum(w[y] * dro_lt_theorem1(z, y, mu, radius, metric, form).bound))
+
+
+def _evaluate_robust_loss(corrected: bool):
+    statement = "drolt.robust_loss_corrected" if corrected else "drolt.robust_loss"
+
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        delta = check_delta(delta)
+        train = splits.train
+        target = splits.test if splits.test is not None else splits.heldout
+        if target is None:
+            raise InputError(f"{statement} needs a test or held-out split to stand in for the true centroids")
+        mu_hat, counts = _centroids(train)
+        mu_true, target_counts = _centroids(target)
+        present = np.flatnonzero((counts >= 1) & (target_counts >= 1))
+        keep = np.isin(train.labels, present)
+        z, y = train.embeddings[keep], train.labels[keep]
+        shift = np.linalg.norm(mu_true - mu_hat, axis=1)
+        norms = max(float(np.sqrt(np.einsum("ij,ij->i", o.embeddings, o.embeddings)).max()) for o in (train, target))
+        radii = [("corrected", shift), ("certified", drolt_centroid_radius(np.maximum(counts, 1), norms, delta))]
+        radii = radii if corrected else [("as_printed", shift)]
+        proxy = Assumption(
+            "true centroid proxy",
+            f"mu_c is estimated by the centroid of the {target.split} split (the true centroid is unknown)",
+            True,
+        )
+        rows = []
+        for metric in METRICS:
+            nll = drolt_nll_loss(z, y, mu_true, metric=metric)
+            for form, radius in radii:
+                inside = bool(np.all(shift[present] <= radius[present] * (1 + 1e-12)))
+                ball = Assumption("centroid in ball", "||mu_c - hat mu_c|| <= r_c for every class", inside)
+                value = drolt_robust_loss(z, y, mu_hat, radius, metric=metric, form="as_printed" if form == "as_printed" else "corrected")
+                rows.append(
+                    BoundResult(
+                        statement,
+                        form,
+                        value,
+                        nll,
+                        {"classes": float(present.size), "mean_radius": float(np.mean(radius[present]))},
+                        (proxy, ball),
+                        None,
+                        train.split,
+                        f"d = {metric}; L_NLL (8) at the true centroids (measured) <= L_Robust (18), w(c) = 1/|S_c|",
+                    )
+                )
+        return rows
+
+    return evaluate
+
+
+def centroid_standard_error(embeddings: Any, labels: Any, num_classes: int | None = None) -> np.ndarray:
+    """Plug-in standard error of each class centroid, sqrt(tr Sigma^_c / n_c) (NaN for classes with < 2 samples).
+
+    The corrected reading of 001, Sec. 6 ('the standard error of the mean decays as 1/sqrt(n)'): for n iid
+    vectors with covariance Sigma, E ||mean - mu||^2 = tr Sigma / n. Sigma^_c is the unbiased covariance.
+    """
+    z = check_matrix(embeddings, "embeddings")
+    c = int(np.max(labels)) + 1 if num_classes is None else int(num_classes)
+    y = check_labels(labels, c, "labels", length=z.shape[0])
+    result = np.full(c, np.nan)
+    for k in range(c):
+        members = z[y == k]
+        if members.shape[0] >= 2:
+            trace = float(np.sum(np.var(members, axis=0, ddof=1)))
+            result[k] = math.sqrt(trace / members.shape[0])
+    return result
+
+
+def _evaluate_standard_error(corrected: bool):
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        check_delta(delta)
+        train = splits.train
+        se = centroid_standard_error(train.embeddings, train.labels, train.num_classes)
+        counts = np.bincount(train.labels, minlength=train.num_classes)
+        usable = np.flatnonzero(np.isfinite(se))
+        if usable.size < 2:
+            raise InputError("drolt.standard_error needs two classes with >= 2 training samples each")
+        if not corrected:
+            head = usable[np.argmax(counts[usable])]
+            tail = usable[np.argmin(counts[usable])]
+            # printed 'decays as sqrt(n)' read literally: se proportional to sqrt(n), so the head's is the larger
+            return [
+                BoundResult(
+                    "drolt.standard_error",
+                    "as_printed",
+                    float(se[head]),
+                    float(se[tail]),
+                    {"n_head": float(counts[head]), "n_tail": float(counts[tail])},
+                    (),
+                    None,
+                    train.split,
+                    "plug-in standard error of the tail centroid (measured) <= that of the head centroid (value), "
+                    "as 'decays as sqrt(n)' read literally predicts",
+                )
+            ]
+        target = splits.test if splits.test is not None else splits.heldout
+        if target is None:
+            raise InputError("drolt.standard_error_corrected needs a test or held-out split")
+        mu_hat, _ = _centroids(train)
+        mu_other, other_counts = _centroids(target)
+        rows = []
+        for k in usable[other_counts[usable] >= 1]:
+            members = train.embeddings[train.labels == k]
+            trace = float(np.sum(np.var(members, axis=0, ddof=1)))
+            expected = math.sqrt(trace * (1.0 / counts[k] + 1.0 / other_counts[k]))
+            rows.append(
+                BoundResult(
+                    "drolt.standard_error_corrected",
+                    "diagnostic",
+                    expected,
+                    float(np.linalg.norm(mu_hat[k] - mu_other[k])),
+                    {"standard_error": float(se[k]), "n_train": float(counts[k]), "n_other": float(other_counts[k])},
+                    (
+                        Assumption(
+                            "independent_samples",
+                            "the embeddings of both splits are iid draws of one class distribution (not checked: the "
+                            "model was fitted to the training split)",
+                            None,
+                        ),
+                    ),
+                    int(k),
+                    train.split,
+                    f"||centroid(train) - centroid({target.split})|| vs its root-mean-square sqrt(tr Sigma (1/n + 1/m)) "
+                    "under independence (diagnostic, not a bound)",
+                )
+            )
+        return rows
+
+    return evaluate
+
+
+__all__ += ["centroid_standard_error", "drolt_nll_loss", "drolt_robust_loss"]
+
+STATEMENTS = STATEMENTS + (
+    Statement(
+        "drolt.robust_loss",
+        "001, eq. (18) and Sec. 3 / eq. (1) ('an upper bound of that loss')",
+        "inequality",
+        "L_Robust (18), built from Theorem 1's printed bound, upper-bounds L_NLL (8) at the true centroids",
+        _evaluate_robust_loss(False),
+    ),
+    Statement(
+        "drolt.robust_loss_corrected",
+        "001, eq. (18), corrected",
+        "inequality",
+        "sum_c w(c) sum_z (corrected Theorem 1 bound) >= L_NLL (8) when every mu_c is within r_c of hat mu_c",
+        _evaluate_robust_loss(True),
+    ),
+    Statement(
+        "drolt.standard_error",
+        "001, Sec. 6, radius variant 2 ('the standard-error-of-the-mean decays as sqrt(n)')",
+        "inequality",
+        "standard error of the class mean read literally as growing like sqrt(n): head centroid error >= tail's",
+        _evaluate_standard_error(False),
+    ),
+    Statement(
+        "drolt.standard_error_corrected",
+        "001, Sec. 6, radius variant 2 (corrected)",
+        "identity",
+        "E ||mean of n iid - mu||^2 = tr Sigma / n: the standard error decays as 1/sqrt(n), the eps/sqrt(n) radius",
+        _evaluate_standard_error(True),
     ),
 )
