@@ -8,6 +8,7 @@ turns ``InputError`` into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,52 @@ def check_samples_per_class(labels: np.ndarray, num_classes: int, minimum: int, 
     return counts
 
 
+def _listed(values: Any) -> str:
+    listed = np.asarray(values).tolist()
+    return str(listed) if len(listed) <= 8 else f"{listed[:4]} ... {listed[-2:]} ({len(listed)} classes)"
+
+
+def check_counts_match_labels(class_counts: Any, labels: Any, name: str = "class_counts", where: str = "train") -> None:
+    """``class_counts`` must be the per-class counts of the training labels, ``np.bincount(labels)``.
+
+    Every prior, margin and Many/Medium/Few group derives from ``class_counts``, while the empirical
+    terms of a bound come from the training split's samples: when the two disagree (e.g. 10/10/10/10
+    given for a split of 50/20/8/2) the bound mixes two datasets, so this is refused."""
+    counts = np.asarray(class_counts, dtype=np.int64).reshape(-1)
+    values = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if values.size and (values.min() < 0 or values.max() >= counts.size):
+        raise InputError(f"the {where} labels must lie in [0, {counts.size}) to match {name}")
+    actual = np.bincount(values, minlength=counts.size)
+    if not np.array_equal(actual, counts):
+        raise InputError(
+            f"{name} {_listed(counts)} disagree with the per-class counts of the {where} labels "
+            f"{_listed(actual)}: class_counts are the TRAINING counts, np.bincount(train labels); "
+            "give the counts of the split you pass as 'train', or pass the whole training split"
+        )
+
+
+def check_every_class_present(labels: Any, num_classes: int, name: str = "test split") -> np.ndarray:
+    """Per-class sample counts of ``labels``; the split must be non-empty and hold every class.
+
+    A balanced risk is the mean over all C classes of the per-class risks: on a split missing a class
+    it is undefined, and averaging over the classes present silently measures another quantity."""
+    values = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if values.size == 0:
+        raise InputError(
+            f"the {name} is empty (0 samples): measured risks need a non-empty split with every class; "
+            "export outputs on the balanced test set"
+        )
+    samples = np.bincount(values, minlength=num_classes)
+    missing = np.flatnonzero(samples == 0)
+    if missing.size:
+        raise InputError(
+            f"the {name} has no sample of class(es) {_listed(missing)} of {num_classes}: the balanced error "
+            "averages over every class, so add samples of these classes to the split (or drop the classes "
+            "from the model and from class_counts)"
+        )
+    return samples
+
+
 def check_positive(value: Any, name: str, allow_zero: bool = False) -> float:
     """A finite number > 0 (>= 0 with ``allow_zero``), e.g. a hyper-parameter or a loss cap."""
     try:
@@ -115,3 +162,49 @@ def check_positive(value: Any, name: str, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
     return number
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def error_reason(error: BaseException) -> str:
+    """The first whole sentence of an exception's text, for one-line messages (never cut mid-word).
+
+    torch.load's weights_only refusal opens with a generic paragraph; its line naming the refused
+    global ("WeightsUnpickler error: Unsupported global: ...") is the reason, so that line is taken.
+    """
+    text = _ANSI.sub("", str(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    line = next((item for item in lines if "Unsupported global" in item or "WeightsUnpickler" in item), lines[0])
+    match = re.match(r"(.+?[.!?])(\s|$)", line)
+    return match.group(1) if match else line
+
+
+def check_device(choice: str, option: str = "--device") -> str:
+    """A torch device string that exists here: ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ...
+
+    Refuses unknown names and devices this machine lacks (``cuda`` without CUDA, ``cuda:3`` with two
+    GPUs) with one line naming ``option``, instead of torch's traceback at first use.
+    """
+    import torch
+
+    if choice == "auto":
+        return choice
+    try:
+        device = torch.device(choice)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise InputError(f"{option} {choice!r} is not a device; use auto, cpu, cuda or cuda:N") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"{option} {choice!r}: CUDA is not available on this machine; use --device cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InputError(
+                f"{option} {choice!r}: this machine has {torch.cuda.device_count()} CUDA device(s) (0-based)"
+            )
+    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise InputError(f"{option} {choice!r}: MPS is not available on this machine; use --device cpu or auto")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"{option} {choice!r}: ltbounds runs on cpu, cuda or mps; use one of those")
+    return choice

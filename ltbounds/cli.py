@@ -5,12 +5,14 @@ Subcommands live one per module in ``ltbounds/commands/``; each module's docstri
 only when chosen, so ``ltbounds --help`` stays fast and ``ltbounds`` never imports ``training``
 unless the user asks to train.
 
-Errors in the user's input (``InputError``, a missing file) print one line and exit with code 2.
+Errors in the user's input (``InputError``, a missing file, a place that cannot be written: no
+permission, a read-only or full file system) print one line and exit with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -74,13 +76,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if not arguments else 2
     try:
         return int(args.run(args) or 0)
-    except (InputError, FileNotFoundError, NotADirectoryError) as error:
-        message = str(error) if isinstance(error, InputError) else f"{error.strerror or error}: {error.filename}"
+    except (InputError, OSError) as error:
+        if not isinstance(error, InputError) and not _user_os_error(error):
+            raise
+        message = str(error) if isinstance(error, InputError) else _os_message(error)
         print(f"ltbounds {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"ltbounds {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+# OS errors that come from where the user pointed us (a path, a permission, a full or read-only disk),
+# not from a bug: reported in one line. Any other OSError keeps its traceback.
+_USER_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.EACCES, errno.EPERM, errno.EROFS}
+_USER_ERRNOS |= {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.ENAMETOOLONG}
+
+
+def _user_os_error(error: OSError) -> bool:
+    kinds = (FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError, PermissionError)
+    return isinstance(error, kinds) or error.errno in _USER_ERRNOS
+
+
+def _os_message(error: OSError) -> str:
+    where = f": {error.filename}" if error.filename is not None else ""
+    return f"{error.strerror or error}{where}"
 
 
 if __name__ == "__main__":

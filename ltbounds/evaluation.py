@@ -8,8 +8,10 @@ tables and the text of ``report.md``:
   assumption checked and held), ``assumption_status`` (satisfied | failed | unknown), ``guarantee``
   (a certified form whose assumptions were all checked and held: the only rows counted or drawn as
   certified), ``assumptions_violated`` / ``assumptions_unknown``, ``trivial`` / ``non_vacuous`` / ``tight`` / ``holds``,
-  ``status`` (ok | not_applicable | error) and ``note``. A statement that cannot be evaluated on
-  these inputs (its evaluator raised ``InputError``) is one row with ``valid=False`` and the reason.
+  ``status`` (ok | non_finite | not_applicable | error; ``non_finite``: the value is NaN or inf, or
+  the measured side is inf, and the row is never counted as holding) and ``note``. A statement that
+  cannot be evaluated on these inputs (its evaluator raised ``InputError``) is one row with
+  ``valid=False`` and the reason.
 - ``per_class``: per checkpoint and class: training count, Many/Medium/Few group, train and test
   accuracy, B_y(f), minimal margin, variance trace of the embeddings, Omega_pull, ELM Prop. 1's
   left side, mu_y.
@@ -95,11 +97,15 @@ class Evaluation:
         plots: bool = True,
         command: str | list[str] | None = None,
         wall_time_s: float | None = None,
+        inputs: Sequence[str | os.PathLike] = (),
     ) -> Path:
-        """Write every artefact into ``directory`` atomically (a temporary sibling moved into place)."""
+        """Write every artefact into ``directory`` atomically (a temporary sibling moved into place).
+
+        ``directory`` must be new, empty, or an earlier report holding only its own files, and hold
+        none of ``inputs`` (``check_output_directory``): nothing of the user's is ever deleted."""
         from ltbounds.artifacts import atomic_directory, write_manifest
 
-        check_output_directory(directory)
+        check_output_directory(directory, inputs=inputs)
         started = time.perf_counter()
         with atomic_directory(directory) as staging:
             self.bounds.to_csv(staging / "bounds.csv", index=False)
@@ -124,7 +130,11 @@ class Evaluation:
                     "delta": self.delta,
                     "heldout": self.heldout,
                     "checkpoints": self.checkpoints["checkpoint"].tolist(),
-                    "files": ["bounds.csv", "per_class.csv", "checkpoints.csv", "report.md", *figures],
+                    # Everything this report wrote, read back from the folder: the next evaluate may
+                    # replace the folder only if it holds exactly these (check_output_directory).
+                    "files": sorted(
+                        str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file() or p.is_dir()
+                    ),
                     "timings_s": dict(self.timings),
                 },
             )
@@ -134,18 +144,51 @@ class Evaluation:
 REPORT_MARKERS = ("manifest.json", "bounds.csv")
 
 
-def check_output_directory(directory: str | os.PathLike) -> Path:
-    """``directory`` may be new, empty, or an earlier report (it is replaced whole): anything else is
-    refused, so ``--out .`` can never wipe a folder of the user's files."""
+def check_output_directory(directory: str | os.PathLike, inputs: Sequence[str | os.PathLike] = ()) -> Path:
+    """``directory`` may be new, empty, or an earlier report holding nothing but the files its
+    ``manifest.json`` lists (it is replaced whole); anything else is refused and left untouched, so
+    ``--out`` can never delete a file of the user's. An input inside ``directory`` is refused too."""
     target = Path(directory)
     if target.exists() and not target.is_dir():
         raise InputError(f"--out {target} is a file; give a directory for the report")
-    if target.is_dir() and any(target.iterdir()) and not all((target / name).exists() for name in REPORT_MARKERS):
+    if not target.is_dir() or not any(target.iterdir()):
+        return target
+    if not all((target / name).exists() for name in REPORT_MARKERS):
         raise InputError(
             f"--out {target} exists and is not an earlier ltbounds evaluate report (it would be replaced whole); "
             "choose a new or empty directory"
         )
+    try:
+        listed = json.loads((target / "manifest.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    if not isinstance(listed, list):
+        raise InputError(
+            f"--out {target}: its manifest.json does not list the report's files, so other files there cannot be "
+            "told apart; choose a new or empty directory"
+        )
+    known = {str(name) for name in listed} | {"manifest.json"}
+    foreign = sorted(str(p.relative_to(target)) for p in target.rglob("*") if str(p.relative_to(target)) not in known)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise InputError(
+            f"--out {target} is an earlier report but also holds files it did not write ({shown}); "
+            "they would be deleted: move them out or choose another --out"
+        )
+    _refuse_inputs_inside(target, inputs)  # even a file the manifest lists, once it is an input
     return target
+
+
+def _refuse_inputs_inside(target: Path, inputs: Sequence[str | os.PathLike]) -> None:
+    """An input inside the report folder would be deleted with it: refuse before anything is read."""
+    resolved = target.resolve()
+    for item in inputs:
+        source = Path(item).resolve()
+        if source == resolved or resolved in source.parents:
+            raise InputError(
+                f"--out {target} holds the input {item} and would be replaced whole; "
+                "move the input out or choose another --out"
+            )
 
 
 def evaluate(
@@ -158,6 +201,7 @@ def evaluate(
     batch_size: int = 512,
     statements: Mapping[str, Statement] | None = None,
     strict: bool = False,
+    progress: bool = True,
 ) -> Evaluation:
     """Evaluate every statement of ``statements`` (default ``bounds.STATEMENTS``) on each source.
 
@@ -167,6 +211,9 @@ def evaluate(
     certified on; measured risks come from the balanced test split. Certifying on test measures on
     the very sample the bound was computed from, so "auto" prefers val.
     ``strict=True`` re-raises an evaluator's unexpected exception instead of recording it as a row.
+    ``progress``: a tqdm bar on stderr, one step per checkpoint's loading, statement and per-class
+    table, naming the checkpoint and statement at work; shown only when stderr is a terminal, never
+    with ``progress=False``.
     """
     delta = check_delta(delta)
     if heldout not in HELDOUT_CHOICES:
@@ -181,20 +228,26 @@ def evaluate(
     timings = {"load_and_inference_s": 0.0, "bounds_s": 0.0, "per_class_s": 0.0}
     bound_frames, class_frames, summaries = [], [], []
     used_names: set[str] = set()
-    for position, source in enumerate(sources):
-        started = time.perf_counter()
-        name, splits, info = load_splits(
-            source, heldout, data_root=data_root, device=device, batch_size=batch_size, position=position
-        )
-        timings["load_and_inference_s"] += time.perf_counter() - started
-        name = _unique(name, used_names)
-        started = time.perf_counter()
-        bound_frames.append(bound_table(name, splits, delta, statements, strict=strict))
-        timings["bounds_s"] += time.perf_counter() - started
-        started = time.perf_counter()
-        class_frames.append(per_class_table(name, splits))
-        summaries.append(checkpoint_summary(name, splits, info))
-        timings["per_class_s"] += time.perf_counter() - started
+    bar = _Progress(len(sources) * (len(statements) + 2), enabled=progress)
+    try:
+        for position, source in enumerate(sources):
+            bar.start(f"{position + 1}/{len(sources)} loading {_source_label(source)}")
+            started = time.perf_counter()
+            name, splits, info = load_splits(
+                source, heldout, data_root=data_root, device=device, batch_size=batch_size, position=position
+            )
+            timings["load_and_inference_s"] += time.perf_counter() - started
+            name = _unique(name, used_names)
+            started = time.perf_counter()
+            bound_frames.append(bound_table(name, splits, delta, statements, strict=strict, progress=bar))
+            timings["bounds_s"] += time.perf_counter() - started
+            bar.start(f"{name}: per-class tables")
+            started = time.perf_counter()
+            class_frames.append(per_class_table(name, splits))
+            summaries.append(checkpoint_summary(name, splits, info))
+            timings["per_class_s"] += time.perf_counter() - started
+    finally:
+        bar.close()
     bounds_table = pd.concat(bound_frames, ignore_index=True) if bound_frames else _empty_bounds()
     per_class = pd.concat(class_frames, ignore_index=True)
     checkpoints = pd.DataFrame(summaries)
@@ -202,6 +255,34 @@ def evaluate(
 
     report_text = build_report(bounds_table, per_class, checkpoints, delta=delta, heldout=heldout)
     return Evaluation(bounds_table, per_class, checkpoints, report_text, delta, heldout, timings)
+
+
+class _Progress:
+    """One tqdm bar over the evaluation's steps; ``start(label)`` counts the step before as done."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        # disable=None: tqdm shows the bar only when stderr is a terminal (never in logs or tests)
+        self.bar = tqdm(total=total, desc="evaluate", unit="step", leave=False, disable=None if enabled else True)
+        self.running = False
+
+    def start(self, label: str) -> None:
+        if self.running:
+            self.bar.update(1)
+        self.running = True
+        self.bar.set_postfix_str(label)
+
+    def close(self) -> None:
+        if self.running:
+            self.bar.update(1)
+        self.bar.close()
+
+
+def _source_label(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    return type(source).__name__
 
 
 def _as_source_list(value: Any) -> list[Any]:
@@ -235,6 +316,7 @@ def load_splits(
     """(name, EvaluationSplits, info) of one source; checkpoints get one inference pass per split."""
     info: dict[str, Any] = {}
     if isinstance(source, EvaluationSplits):
+        check_evaluation_inputs(source.train.name, source)
         return source.train.name, source, {"method": source.train.method}
     if isinstance(source, Outputs):
         raise InputError(
@@ -280,7 +362,38 @@ def load_splits(
             raise InputError(f"{name}: split {split!r} has other class_counts than 'train'; one model per source")
     info.setdefault("method", train.method)
     splits = EvaluationSplits(train=train, heldout=outputs[heldout], test=outputs.get("test", outputs[heldout]))
+    check_evaluation_inputs(name, splits)
     return name, splits, info
+
+
+def check_evaluation_inputs(name: str, splits: EvaluationSplits) -> None:
+    """What ``evaluate`` refuses rather than answer silently wrong (``InputError`` naming the fix):
+
+    - ``class_counts`` that are not the per-class counts of the train split's labels;
+    - logits of any split that are not the head applied to its embeddings (``check_head_consistency``);
+    - an empty held-out split, and a test split (where risks are measured) that is empty or lacks a
+      class: the balanced error is a mean over every class, and a mean over the classes present
+      would be another quantity reported under its name. There is no option to average over the
+      classes present: a user who wants that drops the class from the model and the counts.
+    """
+    from ltbounds.checks import check_counts_match_labels, check_every_class_present
+    from ltbounds.outputs import check_head_consistency
+
+    test = splits.test if splits.test is not None else splits.heldout
+    if test is None:
+        raise InputError(f"{name}: no test or held-out split; measured risks need the balanced test split")
+    try:
+        check_counts_match_labels(splits.train.class_counts, splits.train.labels)
+        for item in dict.fromkeys(s for s in (splits.train, splits.heldout, test) if s is not None):
+            check_head_consistency(item, name)
+        if splits.heldout is not None and splits.heldout is not test and splits.heldout.num_samples == 0:
+            raise InputError(
+                f"the held-out split {splits.heldout.split!r} is empty; give a non-empty one or --heldout test"
+            )
+        check_every_class_present(test.labels, test.num_classes, f"{test.split!r} split (where risks are measured)")
+    except InputError as error:
+        message = str(error)
+        raise InputError(message if message.startswith(f"{name}:") else f"{name}: {message}") from error
 
 
 def bound_table(
@@ -290,13 +403,18 @@ def bound_table(
     statements: Mapping[str, Statement],
     *,
     strict: bool = False,
+    progress: Any = None,
 ) -> pd.DataFrame:
-    """The rows of ``bounds.csv`` for one checkpoint (one per statement result, or one per failure)."""
+    """The rows of ``bounds.csv`` for one checkpoint (one per statement result, or one per failure).
+
+    ``progress``: None, or an object whose ``start(label)`` is called as each statement begins."""
     from ltbounds.report import classify_row
 
     method = splits.train.method
     rows: list[dict[str, Any]] = []
     for statement_id, statement in statements.items():
+        if progress is not None:
+            progress.start(f"{name}: {statement_id}")
         try:
             results = list(statement.evaluate(splits, delta))
         except InputError as error:
@@ -340,9 +458,36 @@ def bound_table(
                 "terms": json.dumps({k: _json_number(v) for k, v in dict(result.terms).items()}, sort_keys=True),
             }
             row.update(classify_row(row, dict(result.terms)))
-            rows.append(row)
+            rows.append(_mark_non_finite(row))
     frame = pd.DataFrame(rows, columns=list(BOUND_COLUMNS))
     return frame
+
+
+NON_FINITE = "non_finite"
+
+
+def _mark_non_finite(row: dict[str, Any]) -> dict[str, Any]:
+    """Status ``non_finite`` for a row whose value is NaN or inf, or whose measured side is inf.
+
+    Such a number is an overflow or a degenerate input (e.g. embeddings of size 1e200), not a bound:
+    ``inf <= inf`` must never count as ``holds``, and a NaN or infinite value certifies nothing, so
+    ``holds``, ``non_vacuous`` and ``tight`` are None and ``guarantee`` is False. ``measured`` NaN
+    alone stays ``ok``: it is the documented "nothing measured" of a value-only row."""
+    value, measured = float(row["value"]), float(row["measured"])
+    if math.isfinite(value) and not math.isinf(measured):
+        return row
+    sides = [f"value {value}"] if not math.isfinite(value) else []
+    sides += [f"measured {measured}"] if math.isinf(measured) else []
+    note = f"non-finite {' and '.join(sides)} (an overflow or degenerate input): not judged"
+    row.update(
+        status=NON_FINITE,
+        holds=None,
+        non_vacuous=None,
+        tight=None,
+        guarantee=False,
+        note=f"{note}; {row['note']}" if row.get("note") else note,
+    )
+    return row
 
 
 def _json_number(value: Any) -> Any:

@@ -36,6 +36,7 @@ A single split may be written without the ``<split>/`` prefix (keys ``embeddings
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
@@ -46,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from ltbounds.checks import InputError, check_class_counts, check_labels, check_matrix
+from ltbounds.checks import InputError, check_class_counts, check_counts_match_labels, check_labels, check_matrix
 
 OUTPUTS_FORMAT = "ltbounds.outputs"
 OUTPUTS_FORMAT_VERSION = 1
@@ -86,6 +87,15 @@ class Outputs:
             raise InputError(f"head_bias must be a finite vector of length {num_classes}, got shape {bias.shape}")
         if self.head_kind not in ("linear", "cosine"):
             raise InputError(f"head_kind must be 'linear' or 'cosine', got {self.head_kind!r}")
+        try:
+            scale = float(self.head_scale)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"head_scale must be a number, got {self.head_scale!r}") from error
+        if not math.isfinite(scale) or (self.head_kind == "cosine" and scale <= 0):
+            raise InputError(
+                f"head_scale must be a finite number > 0 (the logit scale s of a cosine head, logits = "
+                f"s cos(e, w_j)), got {self.head_scale!r}; give the scale the head multiplies the cosines by"
+            )
         for attribute, value in (
             ("class_counts", counts),
             ("logits", logits),
@@ -188,6 +198,66 @@ class Outputs:
     def save(self, path: str | os.PathLike) -> Path:
         """Write this single split to ``path`` (``.npz`` or ``.pt``); see ``save_outputs``."""
         return save_outputs(path, self)
+
+
+# Relative tolerance of the head check below. float32 storage or a float32 matmul errs by ~1e-6 of the
+# logits' scale, bf16 storage by ~4e-3; logits of another head or model, or shifted post hoc (e.g. by
+# tau log pi), are off by O(10%) or more. 1e-2 admits the first and refuses the second.
+HEAD_RTOL = 1e-2
+
+
+def head_logits(outputs: Outputs) -> np.ndarray:
+    """The logits the head (W, b) gives on the embeddings, in float64.
+
+    linear: ``E W^T + b``; cosine: ``s cos(e_i, w_j) + b_j`` with ``F.normalize``'s convention (a zero
+    vector has cosine 0; LDAM's cosine head has b = 0). Rows are divided by their largest entry first,
+    so that embeddings near the float64 limit do not overflow in the norm."""
+    embeddings, weight, bias = outputs.embeddings, outputs.head_weight, outputs.head_bias
+    with np.errstate(over="ignore", invalid="ignore"):
+        if outputs.head_kind == "linear":
+            return embeddings @ weight.T + bias
+        return float(outputs.head_scale) * _unit_rows(embeddings) @ _unit_rows(weight).T + bias
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    largest = np.max(np.abs(matrix), axis=1, keepdims=True, initial=0.0)
+    scaled = matrix / np.where(largest > 0, largest, 1.0)
+    norms = np.linalg.norm(scaled, axis=1, keepdims=True)
+    return scaled / np.where(norms > 0, norms, 1.0)
+
+
+def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
+    """The logits must be the head applied to the embeddings: ``|logits - head_logits| <= HEAD_RTOL * scale``.
+
+    ``scale`` is, per entry, the larger of the largest |logit| of the split and sum_k |e_k w_jk| + |b_j|
+    (the size of the terms the dot product sums, which a rounding error is relative to). Bounds that
+    use the head's norm (Rademacher complexities, ELM's Lemma 5, Wang et al.'s box) are about the
+    function E -> head(E): with logits from elsewhere their value and the measured margins describe two
+    different models, so such outputs are refused, not reported."""
+    if outputs.num_samples == 0:
+        return
+    expected = head_logits(outputs)
+    logits = outputs.logits
+    with np.errstate(over="ignore", invalid="ignore"):
+        if outputs.head_kind == "linear":
+            terms = np.abs(outputs.embeddings) @ np.abs(outputs.head_weight).T + np.abs(outputs.head_bias)
+        else:
+            terms = abs(float(outputs.head_scale)) + np.abs(outputs.head_bias)[None, :]
+        scale = np.maximum(terms, float(np.max(np.abs(logits))))
+        error = np.abs(logits - expected)
+        # where the float64 recomputation itself overflows nothing can be checked (not a mismatch)
+        checkable = np.isfinite(expected) & np.isfinite(scale)
+        wrong = checkable & ~(error <= HEAD_RTOL * scale)
+    if wrong.any():
+        row, column = (int(i) for i in np.argwhere(wrong)[0])
+        formula = "E W^T + b" if outputs.head_kind == "linear" else "head_scale * cos(E, W) + b"
+        raise InputError(
+            f"{source}: split {outputs.split!r}: logits are not {formula} of the {outputs.head_kind} head "
+            f"({int(wrong.sum())} of {wrong.size} entries differ by more than {HEAD_RTOL:g} of their scale; "
+            f"e.g. sample {row}, class {column}: logit {logits[row, column]:.6g}, head gives "
+            f"{expected[row, column]:.6g}); export the logits of this head on these embeddings, or omit the "
+            "logits of a linear head (they are then computed)"
+        )
 
 
 def _resolve_head(model: Any, head: Any) -> Any:
@@ -362,9 +432,10 @@ def read_record(path: str | os.PathLike) -> dict[str, Any]:
     try:
         loaded = torch.load(source, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
-        reason = next((line for line in lines if "Unsupported global" in line), lines[0])
-        raise InputError(f"{source} is corrupt or not a plain torch file of tensors ({reason[:200]})") from error
+        from ltbounds.checks import error_reason
+
+        reason = error_reason(error)  # the whole first sentence, not cut mid-word
+        raise InputError(f"{source} is corrupt or not a plain torch file of tensors ({reason})") from error
     if not isinstance(loaded, dict):
         raise InputError(f"{source} holds a {type(loaded).__name__}, not a dictionary: not an ltbounds file")
     return {key: _plain(value) for key, value in loaded.items()}
@@ -445,6 +516,13 @@ def outputs_from_record(record: Mapping[str, Any], source: str = "outputs") -> d
             )
         except InputError as error:
             raise InputError(f"{source}, split {split!r}: {error}") from error
+        if f"{split}/logits" in record:  # computed logits match by construction
+            check_head_consistency(splits[split], source)
+    if "train" in splits:
+        try:
+            check_counts_match_labels(splits["train"].class_counts, splits["train"].labels)
+        except InputError as error:
+            raise InputError(f"{source}: {error}") from error
     return splits
 
 

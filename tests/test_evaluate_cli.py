@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,7 +109,7 @@ def check_tables(out):
     bounds = pd.read_csv(out / "bounds.csv")
     assert REQUIRED_BOUND_COLUMNS <= set(bounds.columns)
     assert len(bounds) > 0
-    assert set(bounds["form"].dropna()) <= {"as_printed", "certified", "corrected", "shape"}
+    assert set(bounds["form"].dropna()) <= {"as_printed", "certified", "corrected", "shape", "diagnostic"}
     ok = bounds[bounds["status"] == "ok"]
     assert len(ok) > 0
     evaluated = ok[np.isfinite(ok["measured"])]
@@ -180,8 +184,10 @@ def test_class_counts_that_do_not_match_the_data_are_one_line_exit_2(trained_che
 def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(trained_checkpoint, tmp_path, capsys):
     out = tmp_path / "report"
     out.mkdir()
-    for name in ("manifest.json", "bounds.csv", "old.txt"):
+    for name in ("bounds.csv", "old.txt"):
         (out / name).write_text("previous run")
+    # an earlier report: its manifest lists its files, so the folder may be replaced (had the run succeeded)
+    (out / "manifest.json").write_text(json.dumps({"files": ["bounds.csv", "old.txt"]}))
     code = main(["evaluate", str(trained_checkpoint), "--out", str(out), "--data-root", str(tmp_path / "absent")])
     assert code == 2
     assert "--data-root" in one_error_line(capsys)
@@ -219,3 +225,109 @@ def test_only_restricts_the_statements_and_an_unknown_one_is_refused(tmp_path, c
     capsys.readouterr()
     assert main(["evaluate", str(source), "--out", str(tmp_path / "r2"), "--only", "nosuch"]) == 2
     assert "nosuch" in one_error_line(capsys)
+
+
+def test_the_issues_commands_never_delete_an_input_or_a_users_file(tmp_path, capsys, monkeypatch):
+    """Issue 14's reproduction: an input and a note put inside an earlier report survive, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    exported_outputs(tmp_path / "good.npz")
+    assert main(["evaluate", "good.npz", "--out", "rep"]) == 0
+    (tmp_path / "rep" / "model.npz").write_bytes((tmp_path / "good.npz").read_bytes())
+    (tmp_path / "rep" / "notes.md").write_text("n\n")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir()}
+    capsys.readouterr()
+    assert main(["evaluate", "rep/model.npz", "--out", "rep"]) == 2
+    line = one_error_line(capsys)
+    assert "did not write" in line and "model.npz" in line and "notes.md" in line
+    assert {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir()} == before  # touched nothing
+    # the input elsewhere, but the user's files still there: refused, nothing touched
+    assert main(["evaluate", "good.npz", "--out", "rep"]) == 2
+    assert "notes.md" in one_error_line(capsys)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir()} == before
+
+
+def test_an_input_inside_the_out_folder_is_refused_even_when_the_manifest_lists_it(tmp_path, capsys):
+    source = exported_outputs(tmp_path / "a.npz")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(source), "--out", str(out), "--no-plots"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "bounds.csv").write_bytes(source.read_bytes())  # a listed name, now the user's input
+    assert main(["evaluate", str(out / "bounds.csv"), "--out", str(out), "--no-plots"]) == 2
+    assert "holds the input" in one_error_line(capsys)
+    assert (out / "bounds.csv").read_bytes() == source.read_bytes()
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+
+
+def test_a_report_holding_only_its_own_files_is_replaced_whole(tmp_path, capsys):
+    source = exported_outputs(tmp_path / "a.npz")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(source), "--out", str(out), "--no-plots"]) == 0
+    listed = json.loads((out / "manifest.json").read_text())["files"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*listed, "manifest.json"])
+    assert main(["evaluate", str(source), "--out", str(out), "--no-plots", "--delta", "0.1"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["delta"] == 0.1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no backup or staging left
+
+
+def test_a_report_whose_manifest_lists_no_files_is_refused(tmp_path, capsys):
+    source = exported_outputs(tmp_path / "a.npz")
+    out = tmp_path / "report"
+    out.mkdir()
+    for name in ("manifest.json", "bounds.csv"):
+        (out / name).write_text("{}")
+    assert main(["evaluate", str(source), "--out", str(out), "--no-plots"]) == 2
+    assert "does not list the report's files" in one_error_line(capsys)
+    assert sorted(p.name for p in out.iterdir()) == ["bounds.csv", "manifest.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_report_folder_and_files_honour_the_umask(tmp_path, umask):
+    source = exported_outputs(tmp_path / "a.npz")
+    out = tmp_path / "report"
+    previous = os.umask(umask)
+    try:
+        assert main(["evaluate", str(source), "--out", str(out), "--no-plots"]) == 0
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
+    for name in ("manifest.json", "bounds.csv", "report.md"):
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+
+
+def test_stale_staging_folders_of_killed_runs_are_cleaned_live_ones_kept(tmp_path):
+    from ltbounds.artifacts import _host_key
+
+    source = exported_outputs(tmp_path / "a.npz")
+    dead = _dead_pid()
+    stale = tmp_path / f".new.{dead}-{_host_key()}.abc123.partial"
+    live = tmp_path / f".new.{os.getpid()}-{_host_key()}.def456.partial"
+    other_host = tmp_path / f".new.{dead}-00000000.ghi789.partial"
+    user = tmp_path / ".new.mine.partial"  # not our exact pattern
+    for folder in (stale, live, other_host, user):
+        folder.mkdir()
+        (folder / "bounds.csv").write_text("x")
+    assert main(["evaluate", str(source), "--out", str(tmp_path / "new"), "--no-plots"]) == 0
+    assert not stale.exists()
+    assert live.exists() and other_host.exists() and user.exists()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (reaped), so ``kill(pid, 0)`` fails on this host."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("banana", "--device 'banana' is not a device"), ("cuda:99", "--device 'cuda:99'")],
+)
+def test_an_unknown_or_absent_device_is_one_line_exit_2(tmp_path, capsys, device, message):
+    source = exported_outputs(tmp_path / "a.npz")
+    assert main(["evaluate", str(source), "--out", str(tmp_path / "r"), "--device", device]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "r").exists()
+    assert socket.gethostname()  # the host key of temporaries is built from it

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ltbounds.artifacts import atomic_write_bytes
-from ltbounds.checks import InputError
+from ltbounds.checks import InputError, error_reason
 
 FORMAT = "ltbounds.checkpoint"
 FORMAT_VERSION = 1
@@ -120,7 +120,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         checkpoint = torch.load(target, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means a bad file
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        reason = error_reason(error)  # the whole first sentence (torch's explanation), never cut mid-word
         raise InputError(
             f"checkpoint {str(target)!r} is corrupt, truncated or not an ltbounds checkpoint ({reason})"
         ) from error

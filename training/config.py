@@ -152,6 +152,11 @@ def validate_config(config: TrainConfig) -> None:
         raise InputError(f"lr_decays must be > 0, got {list(config.lr_decays)}")
     if config.drw_epoch is not None and config.drw_epoch < 0:
         raise InputError(f"drw_epoch (T0) must be >= 0, got {config.drw_epoch!r}")
+    if config.drw_epoch is not None and isinstance(config.epochs, int) and config.drw_epoch > config.epochs:
+        # T0 = epochs is allowed (never re-weight, the drw_timing study's end point); past it is a typo.
+        raise InputError(
+            f"--drw-epoch (T0) {config.drw_epoch} is past --epochs {config.epochs}; give T0 in [0, {config.epochs}]"
+        )
     if config.sam_rho < 0:
         raise InputError(f"sam_rho must be >= 0, got {config.sam_rho!r}")
     if config.classifier_epochs < 0:

@@ -11,6 +11,14 @@ Per epoch it appends one JSON line to ``metrics.jsonl`` (training loss, learning
 test and validation accuracy, per-class and Many/Medium/Few test accuracy, B_y(f) and the minimal
 per-class margin on the training set (003, eq. (15) and Remark 2), epoch and wall time) and
 writes ``last.pt`` atomically (plus ``epoch_XXX.pt`` every ``save_every`` epochs).
+
+Nothing lost: the epoch's metrics line (flushed and fsync-ed) and its ``epoch_XXX.pt`` are written
+before ``last.pt`` moves past them, so a kill between the writes leaves ``last.pt`` at the previous
+epoch and ``--resume`` redoes that epoch bit for bit (its line, if written, is dropped first). A
+truncated last line of ``metrics.jsonl`` (a kill mid-append) is dropped with a warning. The run
+folder is locked (``ltbounds.artifacts.RunLock``) while a run writes into it; temporaries left by
+killed runs are removed at the next start; ``overwrite`` removes the old run's files
+(``last.pt``, ``epoch_XXX.pt``, ``metrics.jsonl``) and nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +38,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltbounds.checks import InputError
+from ltbounds.artifacts import RunLock, atomic_write_text, clean_stale_temporaries, make_writable_directory
+from ltbounds.checks import InputError, check_device, error_reason
 from ltbounds.class_groups import class_groups
 from training import distributed
 from training.checkpoints import load_checkpoint, make_checkpoint, save_checkpoint
@@ -40,6 +51,7 @@ from training.sam import SAM, frozen_batch_norm_statistics
 from training.schedules import learning_rate
 
 EVAL_BATCH = 1024
+EPOCH_SNAPSHOT = re.compile(r"^epoch_\d{3,}\.pt$")  # epoch_XXX.pt, the exact name the loop writes
 
 
 @dataclass
@@ -214,6 +226,47 @@ def _check_resume(checkpoint: dict[str, Any], config: TrainConfig, path: Path) -
         raise InputError(f"cannot resume from {str(path)!r}: the run differs ({detail}); use the same options")
 
 
+def run_files(out_dir: Path) -> list[Path]:
+    """The files a run writes into its folder: ``last.pt``, ``metrics.jsonl`` and ``epoch_XXX.pt``."""
+    if not out_dir.is_dir():
+        return []
+    named = [out_dir / "last.pt", out_dir / "metrics.jsonl"]
+    snapshots = sorted(p for p in out_dir.iterdir() if EPOCH_SNAPSHOT.match(p.name) and p.is_file())
+    return [p for p in named if p.is_file()] + snapshots
+
+
+def read_metrics(path: Path, log: Any = None) -> list[dict[str, Any]]:
+    """The lines of ``metrics.jsonl``; a truncated last line (a kill mid-append) is dropped with a
+    warning through ``log``; a corrupt line elsewhere is an ``InputError`` naming the line."""
+    if not path.exists():
+        return []
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as error:
+            if number == len(lines):
+                warn = log or print
+                warn(f"warning: {path}: dropped a truncated last line ({number}: {line[:60]!r}), left by a killed run")
+                break
+            raise InputError(
+                f"{path} line {number} is not a JSON object ({error_reason(error)}); fix or remove that line"
+            ) from error
+        records.append(record)
+    return records
+
+
+def _append_line(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line and make it durable (flush + fsync) before anything points past it."""
+    with open(path, "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(record) + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
 def train(
     config: TrainConfig,
     *,
@@ -226,10 +279,44 @@ def train(
 ) -> TrainResult:
     """Train ``config.method`` on ``config.dataset`` (or ``data``, a ``LongTailData``), writing to ``out``.
 
-    ``resume`` continues from ``out/last.pt``; ``stop_after_epoch`` ends the run after that many
-    epochs as if killed (for tests of resume); ``log`` receives one line per epoch.
+    ``resume`` continues from ``out/last.pt``; ``overwrite`` starts over, removing the old run's files
+    (not both); ``stop_after_epoch`` ends the run after that many epochs as if killed (for tests of
+    resume); ``log`` receives one line per epoch. While it writes, ``out`` is locked against a second
+    writer (``RunLock``; a second run gets an ``InputError`` naming the holder).
     """
+    if resume and overwrite:
+        raise InputError(
+            "--resume and --overwrite contradict each other: --resume continues OUT, --overwrite starts over"
+        )
     config = resolve_config(config)
+    get_recipe(config.method)
+    check_device(config.device)
+    context = distributed.context_from_environment()
+    if out is None or not context.is_main:  # under torchrun only rank 0 writes, so only rank 0 locks
+        return _train(config, data, out, resume, overwrite, stop_after_epoch, log)
+    out_dir = make_writable_directory(out, "--out")
+    with RunLock(out_dir, "--out") as lock:
+        say = log or print
+        if lock.taken_over is not None:
+            say(
+                f"note: took over the lock of a killed run (pid {lock.taken_over.get('pid')} on "
+                f"{lock.taken_over.get('host')}) in {out_dir}"
+            )
+        removed = clean_stale_temporaries(out_dir, legacy=True)
+        if removed:
+            say(f"note: removed {len(removed)} temporary file(s) left by killed runs in {out_dir}")
+        return _train(config, data, out_dir, resume, overwrite, stop_after_epoch, log)
+
+
+def _train(
+    config: TrainConfig,
+    data: Any,
+    out: str | Path | None,
+    resume: bool,
+    overwrite: bool,
+    stop_after_epoch: int | None,
+    log: Any,
+) -> TrainResult:
     recipe = get_recipe(config.method)
     context = distributed.context_from_environment()
     device = distributed.device_for(context, config.device)
@@ -243,6 +330,13 @@ def train(
             _check_resume(checkpoint, config, last_path)
         elif not overwrite:
             raise InputError(f"{str(last_path)!r} exists; pass --resume to continue it or --overwrite to start over")
+    elif out_dir is not None and not resume and not overwrite and context.is_main:
+        leftovers = [p.name for p in run_files(out_dir) if p.stat().st_size > 0]
+        if leftovers:
+            raise InputError(
+                f"--out {out_dir} holds files of an earlier run ({', '.join(leftovers[:5])}); "
+                "pass --resume to continue it or --overwrite to start over"
+            )
 
     if data is None:
         data = _load_data(config, device)
@@ -254,7 +348,15 @@ def train(
     class_counts = np.asarray(data.class_counts, dtype=np.int64)
     torch.manual_seed(config.seed)
     model_spec = model_spec_for(config, recipe, data)
-    model = build_model(model_spec).to(device)
+    try:
+        model = build_model(model_spec).to(device)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, InputError):
+            raise
+        given = " ".join(f"{key}={value!r}" for key, value in config.model_options.items()) or "(none)"
+        raise InputError(
+            f"--model-option {given} does not fit model {model_spec['name']!r}: {error_reason(error)}"
+        ) from error
     loss_fn = build_loss(
         recipe, class_counts, config.epochs, config.drw_epoch, config.dataset, config.loss_overrides
     ).to(device)
@@ -290,19 +392,26 @@ def train(
     metrics_path = out_dir / "metrics.jsonl" if out_dir is not None else None
     if metrics_path is not None and context.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
-        kept = []
-        if checkpoint is not None and metrics_path.exists():
-            for line in metrics_path.read_text().splitlines():
-                if line.strip() and json.loads(line).get("epoch", 0) <= start_epoch:
-                    kept.append(line)
-                    metrics_history.append(json.loads(line))
-        metrics_path.write_text("".join(line + "\n" for line in kept))
+        if checkpoint is None and overwrite:
+            # Start over: remove what the old run wrote (its checkpoints and metrics), nothing else.
+            for path in run_files(out_dir):
+                path.unlink()
+        if checkpoint is not None:
+            # Keep the lines last.pt accounts for; a line past it (a kill before last.pt was written)
+            # is redone by this run, and so is a classifier stage that last.pt does not hold yet.
+            for record in read_metrics(metrics_path, log):
+                if record.get("epoch", 0) <= start_epoch and (stage_done or not record.get("stage")):
+                    metrics_history.append(record)
+        atomic_write_text(metrics_path, "".join(json.dumps(record) + "\n" for record in metrics_history))
 
     autocast = _autocast_factory(device, config.amp, config.cpu_amp)
     view: nn.Module = _TrainView(model)
     view = distributed.wrap(view, context, device, config.sync_batch_norm)
     if config.compile and device.type == "cuda":
         view = torch.compile(view)
+    elif config.compile and context.is_main:
+        # Said, not silent: compiling small CPU models costs more than it saves and needs a C++ toolchain.
+        (log or print)(f"note: --compile is ignored on {device.type}; it applies to CUDA only")
     needs_embeddings = bool(getattr(loss_fn, "needs_embeddings", False))
     augment = config.augment if config.augment is not None else bool(getattr(data, "augment_padding", 0))
     if augment and not images:
@@ -403,11 +512,12 @@ def train(
             model, model_spec, optimizer, loss_fn, recipe, config, data, class_counts, epoch + 1, metrics, None
         )
         if context.is_main and out_dir is not None:
-            save_checkpoint(checkpoint_out, last_path)
+            # The epoch's record first, last.pt last: a kill in between leaves last.pt at the previous
+            # epoch, and resume redoes this one (dropping its line), so nothing is lost.
+            _append_line(metrics_path, metrics)
             if config.save_every and (epoch + 1) % config.save_every == 0:
                 save_checkpoint(checkpoint_out, out_dir / f"epoch_{epoch + 1:03d}.pt")
-            with open(metrics_path, "a") as stream:
-                stream.write(json.dumps(metrics) + "\n")
+            save_checkpoint(checkpoint_out, last_path)
         if log is not None and context.is_main:
             log(_summary(metrics, config.epochs))
 
@@ -436,9 +546,8 @@ def train(
             recipe.classifier_stage,
         )
         if context.is_main and out_dir is not None:
+            _append_line(metrics_path, metrics)  # before last.pt, as above
             save_checkpoint(checkpoint_out, last_path)
-            with open(metrics_path, "a") as stream:
-                stream.write(json.dumps(metrics) + "\n")
         if log is not None and context.is_main:
             log(_summary(metrics, config.epochs))
     if checkpoint_out is None:  # nothing left to do (already finished)

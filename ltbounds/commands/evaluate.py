@@ -21,19 +21,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         required=True,
         metavar="DIR",
-        help="report directory: new, empty, or an earlier report (replaced whole)",
+        help="required: the report directory: new, empty, or an earlier report holding only its own files "
+        "(replaced whole; anything else there is refused, never deleted)",
     )
-    parser.add_argument("--delta", type=float, default=0.05, help="confidence parameter, bounds hold w.p. 1 - delta")
+    parser.add_argument(
+        "--delta", type=float, default=0.05, help="confidence parameter, bounds hold w.p. 1 - delta (default 0.05)"
+    )
     parser.add_argument(
         "--heldout",
         choices=("auto", "val", "test"),
         default="auto",
         help="split fixed-model bounds are certified on (default auto: val when the source has one, else test)",
     )
-    parser.add_argument("--data-root", default=None, metavar="DIR", help="folder with local datasets (CIFAR, ...)")
-    parser.add_argument("--device", default="auto", help="inference device: auto (cuda if available), cpu, cuda")
+    parser.add_argument(
+        "--data-root", default=None, metavar="DIR", help="folder with local datasets (CIFAR, ...; default: none)"
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="inference device: auto | cpu | cuda | cuda:N (default auto: cuda if available, else cpu)",
+    )
     parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
-    parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots (default: draw them)")
     parser.add_argument(
         "--only",
         default=None,
@@ -63,7 +72,9 @@ def select_statements(only: str | None) -> dict | None:
 
 
 def _device(choice: str) -> str:
-    if choice != "auto":
+    from ltbounds.checks import check_device
+
+    if check_device(choice, "--device") != "auto":
         return choice
     import torch
 
@@ -76,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     check_delta(args.delta, "--delta")
-    check_output_directory(args.out)
+    check_output_directory(args.out, inputs=args.sources)
+    device = _device(args.device)  # an unknown or absent device fails here, before any inference
     select_statements(args.only)  # fail fast, before any inference
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
@@ -85,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         delta=args.delta,
         heldout=args.heldout,
         data_root=args.data_root,
-        device=_device(args.device),
+        device=device,
         batch_size=args.batch_size,
         statements=select_statements(args.only),
     )
@@ -93,7 +105,13 @@ def run(args: argparse.Namespace) -> int:
     command += ["--heldout", args.heldout, "--device", args.device, "--batch-size", str(args.batch_size)]
     command += (["--data-root", args.data_root] if args.data_root else []) + (["--no-plots"] if args.no_plots else [])
     command += ["--only", args.only] if args.only else []
-    evaluation.write(args.out, plots=not args.no_plots, command=command, wall_time_s=time.perf_counter() - started)
+    evaluation.write(
+        args.out,
+        inputs=args.sources,
+        plots=not args.no_plots,
+        command=command,
+        wall_time_s=time.perf_counter() - started,
+    )
     ok = evaluation.bounds[evaluation.bounds["status"] == "ok"]
     print(
         f"ltbounds evaluate: {len(evaluation.checkpoints)} checkpoint(s), {len(ok)} bound rows "

@@ -55,48 +55,117 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     what.add_argument("--imbalance", type=float, default=100.0, help="rho = n_max / n_min (default 100)")
     what.add_argument("--profile", default="exp", help="exp | step (default exp)")
-    what.add_argument("--seed", type=int, default=0, help="seed of the data subset, the init and the batches")
+    what.add_argument(
+        "--seed", type=int, default=0, help="seed of the data subset, the init and the batches (default 0)"
+    )
     what.add_argument("--val-fraction", type=float, default=0.1, help="balanced validation share (default 0.1)")
-    what.add_argument("--data-root", default=None, help="folder holding cifar-10-batches-py etc.")
-    what.add_argument("--dataset-option", action="append", metavar="KEY=VALUE", help="dataset option (repeatable)")
+    what.add_argument("--data-root", default=None, help="folder holding cifar-10-batches-py etc. (default: none)")
+    what.add_argument(
+        "--dataset-option", action="append", metavar="KEY=VALUE", help="dataset option (repeatable; default: none)"
+    )
     what.add_argument("--model", default=None, help="resnet32 | resnet50 | mlp | cnn (default: by dataset)")
-    what.add_argument("--model-option", action="append", metavar="KEY=VALUE", help="model option (repeatable)")
+    what.add_argument(
+        "--model-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model option, VALUE in JSON, e.g. hidden=[256,128] (repeatable; default: none)",
+    )
     what.add_argument("--list-methods", action="store_true", help="print the recipes and exit")
     what.add_argument(
         "--from-checkpoint",
         metavar="PATH",
         default=None,
-        help="run only a classifier stage (--method crt | tau_norm | lws | ncm | la_posthoc) on a trained checkpoint",
+        help="run only a classifier stage (--method crt | tau_norm | lws | ncm | la_posthoc) on a trained checkpoint"
+        " (default: none, train from scratch)",
     )
-    how = parser.add_argument_group("optimisation (default: the papers' recipe for the dataset)")
-    how.add_argument("--epochs", type=int, default=None)
-    how.add_argument("--batch-size", type=int, default=None)
-    how.add_argument("--lr", type=float, default=None)
-    how.add_argument("--momentum", type=float, default=0.9)
-    how.add_argument("--weight-decay", type=float, default=None)
-    how.add_argument("--warmup-epochs", type=int, default=None)
-    how.add_argument("--schedule", default=None, help="step | cosine")
+    # Per-dataset defaults written out here (training.config.FAMILY_DEFAULTS; a test keeps them equal)
+    # because --help must not import training.
+    how = parser.add_argument_group(
+        "optimisation",
+        "Defaults: the papers' recipe per dataset family ('embedded data' = mnist5k, digits, gaussian, two_moons).",
+    )
+    how.add_argument(
+        "--epochs", type=int, default=None, help="default: cifar10/100 200, imagefolder 90, embedded data 30"
+    )
+    how.add_argument(
+        "--batch-size", type=int, default=None, help="default: cifar10/100 128, imagefolder 256, embedded data 128"
+    )
+    how.add_argument(
+        "--lr", type=float, default=None, help="base learning rate (default: cifar10/100 0.1, imagefolder 0.1, "
+        "embedded data 0.05)",
+    )  # fmt: skip
+    how.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    how.add_argument(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="default: cifar10/100 0.0002, imagefolder 0.0005, embedded data 0.0005",
+    )
+    how.add_argument(
+        "--warmup-epochs", type=int, default=None, help="linear lr warm-up (default: cifar10/100 5, imagefolder 5, "
+        "embedded data 1)",
+    )  # fmt: skip
+    how.add_argument(
+        "--schedule",
+        default=None,
+        help="step | cosine (default: cifar10/100 step, imagefolder cosine, embedded data step)",
+    )
     how.add_argument("--milestones", default=None, help="comma-separated epochs of the lr steps (default 80%%,90%%)")
     how.add_argument("--lr-decays", default=None, help="lr factor from each milestone on (default 0.01,0.0001)")
-    how.add_argument("--drw-epoch", type=int, default=None, help="T0 of DRW/ADRW/TLA (default 80%% of epochs)")
-    how.add_argument("--loss-arg", action="append", metavar="KEY=VALUE", help="loss hyper-parameter override")
     how.add_argument(
-        "--lam", type=float, default=None, help="lambda of ELM (lambda_pull), DRO-LT (lambda_ce) or center loss"
+        "--drw-epoch", type=int, default=None, help="T0 of DRW/ADRW/TLA, <= --epochs (default 80%% of epochs)"
+    )
+    how.add_argument(
+        "--loss-arg",
+        action="append",
+        metavar="KEY=VALUE",
+        help="loss hyper-parameter override (repeatable; default: the recipe's)",
+    )
+    how.add_argument(
+        "--lam",
+        type=float,
+        default=None,
+        help="lambda of ELM (lambda_pull), DRO-LT (lambda_ce) or center loss (default: the recipe's)",
     )
     how.add_argument("--sam", action="store_true", help="sharpness-aware minimisation on top of the method")
-    how.add_argument("--sam-rho", type=float, default=0.05)
-    how.add_argument("--classifier-epochs", type=int, default=10, help="epochs of a second classifier stage")
-    how.add_argument("--augment", dest="augment", action="store_true", default=None, help="random crop + flip")
-    how.add_argument("--no-augment", dest="augment", action="store_false")
+    how.add_argument(
+        "--sam-rho", type=float, default=0.05, help="SAM neighbourhood radius rho, used with --sam (default 0.05)"
+    )
+    how.add_argument(
+        "--classifier-epochs", type=int, default=10, help="epochs of a second classifier stage (default 10)"
+    )
+    how.add_argument(
+        "--augment",
+        dest="augment",
+        action="store_true",
+        default=None,
+        help="random crop + flip (default: on for cifar10/100 and imagefolder, off otherwise)",
+    )
+    how.add_argument(
+        "--no-augment", dest="augment", action="store_false", help="no crop + flip, also where the default is on"
+    )
     run_group = parser.add_argument_group("execution")
-    run_group.add_argument("--out", default=None, help="output folder for last.pt and metrics.jsonl")
+    run_group.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="required: the run folder for last.pt and metrics.jsonl (locked while a run writes in it)",
+    )
     run_group.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    run_group.add_argument("--overwrite", action="store_true", help="start over even if OUT/last.pt exists")
-    run_group.add_argument("--save-every", type=int, default=0, help="also keep OUT/epoch_XXX.pt every N epochs")
-    run_group.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    run_group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over: remove OUT's last.pt, epoch_XXX.pt and metrics.jsonl (other files are kept)",
+    )
+    run_group.add_argument(
+        "--save-every", type=int, default=0, help="also keep OUT/epoch_XXX.pt every N epochs (default 0: only last.pt)"
+    )
+    run_group.add_argument(
+        "--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto: cuda when available, else cpu)"
+    )
     run_group.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     run_group.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU (AVX512-BF16 CPUs)")
-    run_group.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    run_group.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA; ignored on CPU)")
     run_group.add_argument("--sync-bn", action="store_true", help="DDP: SyncBatchNorm across processes")
     run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -162,13 +231,21 @@ def run(args: argparse.Namespace) -> int:
     get_recipe(args.method)  # unknown names fail before any data is loaded
     if args.out is None:
         raise InputError("--out is required: the folder for last.pt and metrics.jsonl")
+    if args.resume and args.overwrite:
+        raise InputError(
+            "--resume and --overwrite contradict each other: --resume continues OUT, --overwrite starts over"
+        )
     if args.from_checkpoint is not None:
+        from ltbounds.artifacts import RunLock, make_writable_directory
+        from ltbounds.checks import check_device
         from training.decoupling import decouple_checkpoint
 
-        result = decouple_checkpoint(
-            args.from_checkpoint, args.method, args.out, data_root=args.data_root, device=args.device,
-            classifier_epochs=args.classifier_epochs, lr=args.lr, overwrite=args.overwrite,
-        )  # fmt: skip
+        check_device(args.device)
+        with RunLock(make_writable_directory(args.out, "--out"), "--out"):
+            result = decouple_checkpoint(
+                args.from_checkpoint, args.method, args.out, data_root=args.data_root, device=args.device,
+                classifier_epochs=args.classifier_epochs, lr=args.lr, overwrite=args.overwrite,
+            )  # fmt: skip
         accuracy = result["metrics"].get("test_balanced_accuracy")
         shown = "n/a" if accuracy is None else f"{100 * accuracy:.2f}%"
         print(f"ltbounds train: {result['method']['name']}: balanced test accuracy {shown}; wrote {args.out}/last.pt")
