@@ -18,19 +18,24 @@ finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False, width=64)
 
 @st.composite
 def model_outputs(draw, splits=("train", "test")):
-    """One model's outputs on several splits: shared head and class counts, any logits."""
+    """One model's outputs on several splits: shared head, logits E W^T + b, and class counts that
+    are those of the train split's labels (every class present there), as ``load_outputs`` checks."""
     classes = draw(st.integers(2, 6))
     dim = draw(st.integers(1, 5))
-    counts = draw(arrays(np.int64, classes, elements=st.integers(1, 1000)))
     weight = draw(arrays(np.float64, (classes, dim), elements=finite))
     bias = draw(arrays(np.float64, classes, elements=finite))
+    labels = {}
+    for split in splits:
+        drawn = draw(arrays(np.int64, draw(st.integers(1, 12)), elements=st.integers(0, classes - 1)))
+        labels[split] = np.concatenate([np.arange(classes), drawn]) if split == "train" else drawn
+    counts = np.bincount(labels.get("train", np.arange(classes)), minlength=classes)
     result = {}
     for split in splits:
-        n = draw(st.integers(1, 12))
+        embeddings = draw(arrays(np.float64, (labels[split].size, dim), elements=finite))
         result[split] = Outputs(
-            logits=draw(arrays(np.float64, (n, classes), elements=finite)),
-            embeddings=draw(arrays(np.float64, (n, dim), elements=finite)),
-            labels=draw(arrays(np.int64, n, elements=st.integers(0, classes - 1))),
+            logits=embeddings @ weight.T + bias,
+            embeddings=embeddings,
+            labels=labels[split],
             head_weight=weight,
             head_bias=bias,
             class_counts=counts,

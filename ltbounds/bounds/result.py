@@ -105,8 +105,9 @@ class BoundResult:
 
     @property
     def holds(self) -> bool | None:
-        """``measured <= value`` (with a 1e-12 relative tolerance); None when nothing was measured."""
-        if math.isnan(self.measured) or math.isnan(self.value):
+        """``measured <= value`` (with a 1e-12 relative tolerance); None when nothing was measured or
+        either side is not finite (NaN or inf: an overflow, never evidence that the bound holds)."""
+        if not (math.isfinite(self.measured) and math.isfinite(self.value)):
             return None
         return self.measured <= self.value + 1e-12 * max(1.0, abs(self.value))
 
