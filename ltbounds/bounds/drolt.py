@@ -404,7 +404,9 @@ def _class_weights(y: np.ndarray, num_classes: int, weights: Any) -> np.ndarray:
     return w
 
 
-def drolt_nll_loss(embeddings: Any, labels: Any, centroids: Any, weights: Any = None, metric: str = "euclidean") -> float:
+def drolt_nll_loss(
+    embeddings: Any, labels: Any, centroids: Any, weights: Any = None, metric: str = "euclidean"
+) -> float:
     """001, eq. (8): L_NLL = sum_c w(c) sum_{z in S_c} -log P(z | mu_c); default w(c) = 1/|S_c| (equal class weight).
 
     ``centroids`` are the centroids the likelihood (6) uses (the true mu_c in the theorem).
@@ -452,10 +454,18 @@ def _evaluate_robust_loss(corrected: bool):
         norms = max(float(np.sqrt(np.einsum("ij,ij->i", o.embeddings, o.embeddings)).max()) for o in (train, target))
         radii = [("corrected", shift), ("certified", drolt_centroid_radius(np.maximum(counts, 1), norms, delta))]
         radii = radii if corrected else [("as_printed", shift)]
+        # as in drolt.thm1: the population centroid and the population's norm bound are not checkable here
         proxy = Assumption(
             "true centroid proxy",
-            f"mu_c is estimated by the centroid of the {target.split} split (the true centroid is unknown)",
-            True,
+            f"mu_c is estimated by the centroid of the {target.split} split (the true centroid is unknown: not "
+            "checked)",
+            None,
+        )
+        bounded = Assumption(
+            "bounded embeddings",
+            f"every embedding, in the population too, has norm <= R = {norms:.6g}, the largest norm seen "
+            "(not checkable from a sample)",
+            None,
         )
         rows = []
         for metric in METRICS:
@@ -463,7 +473,9 @@ def _evaluate_robust_loss(corrected: bool):
             for form, radius in radii:
                 inside = bool(np.all(shift[present] <= radius[present] * (1 + 1e-12)))
                 ball = Assumption("centroid in ball", "||mu_c - hat mu_c|| <= r_c for every class", inside)
-                value = drolt_robust_loss(z, y, mu_hat, radius, metric=metric, form="as_printed" if form == "as_printed" else "corrected")
+                assumptions = (proxy, ball, bounded) if form == "certified" else (proxy, ball)
+                bound_form = "as_printed" if form == "as_printed" else "corrected"
+                value = drolt_robust_loss(z, y, mu_hat, radius, metric=metric, form=bound_form)
                 rows.append(
                     BoundResult(
                         statement,
@@ -471,7 +483,7 @@ def _evaluate_robust_loss(corrected: bool):
                         value,
                         nll,
                         {"classes": float(present.size), "mean_radius": float(np.mean(radius[present]))},
-                        (proxy, ball),
+                        assumptions,
                         None,
                         train.split,
                         f"d = {metric}; L_NLL (8) at the true centroids (measured) <= L_Robust (18), w(c) = 1/|S_c|",
@@ -554,8 +566,8 @@ def _evaluate_standard_error(corrected: bool):
                     ),
                     int(k),
                     train.split,
-                    f"||centroid(train) - centroid({target.split})|| vs its root-mean-square sqrt(tr Sigma (1/n + 1/m)) "
-                    "under independence (diagnostic, not a bound)",
+                    f"||centroid(train) - centroid({target.split})|| vs its root-mean-square "
+                    "sqrt(tr Sigma (1/n + 1/m)) under independence (diagnostic, not a bound)",
                 )
             )
         return rows
