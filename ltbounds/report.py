@@ -156,6 +156,9 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
         "form",
         "rows",
         "valid",
+        "guarantee",
+        "guarantee_holds",
+        "guarantee_violated",
         "measured",
         "holds",
         "violated",
@@ -166,8 +169,9 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
         "median_value",
         "median_measured",
         "assumptions_failed",
+        "assumptions_unknown",
     ]
-    ok = bounds[bounds["status"] == "ok"]
+    ok = with_guarantee(bounds[bounds["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame(columns=columns)
     rows = []
@@ -175,9 +179,9 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
         holds = group["holds"].dropna().astype(bool)
         non_vacuous = group["non_vacuous"].dropna().astype(bool)
         tight = group["tight"].dropna().astype(bool)
-        failed = sorted(
-            {name for text in group["assumptions_violated"].fillna("") for name in str(text).split(";") if name}
-        )
+        failed = _name_set(group, "assumptions_violated")
+        unknown = _name_set(group, "assumptions_unknown")
+        guarantee = group["guarantee"].astype(bool)
         rows.append(
             {
                 "bound": bound,
@@ -185,6 +189,9 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
                 "form": form,
                 "rows": len(group),
                 "valid": int(group["valid"].astype(bool).sum()),
+                "guarantee": int(guarantee.sum()),
+                "guarantee_holds": int((group["holds"].eq(True) & guarantee).sum()),
+                "guarantee_violated": int((group["holds"].eq(False) & guarantee).sum()),
                 "measured": len(holds),
                 "holds": int(holds.sum()),
                 "violated": int((~holds).sum()),
@@ -195,9 +202,16 @@ def bound_summary(bounds: pd.DataFrame) -> pd.DataFrame:
                 "median_value": float(np.nanmedian(group["value"].astype(float))) if len(group) else math.nan,
                 "median_measured": _nanmedian(group["measured"].astype(float)),
                 "assumptions_failed": ", ".join(failed),
+                "assumptions_unknown": ", ".join(unknown),
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def _name_set(group: pd.DataFrame, column: str) -> list[str]:
+    if column not in group.columns:
+        return []
+    return sorted({name for text in group[column].fillna("") for name in str(text).split(";") if name})
 
 
 def assumption_descriptions(bounds: pd.DataFrame) -> dict[str, str]:
@@ -208,6 +222,8 @@ def assumption_descriptions(bounds: pd.DataFrame) -> dict[str, str]:
     for text in bounds["assumption_details"].dropna():
         for item in str(text).split(" | "):
             name, _, description = item.partition(": ")
+            # "name (status): description" since assumptions may be unknown as well as failed.
+            name = name.split(" (")[0]
             if name and description and name not in found:
                 found[name] = description
     return found
@@ -243,11 +259,45 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 FORM_MEANINGS = (
-    "`certified`: every constant explicit and proven, a guarantee (with probability >= 1 - delta for a bound); "
+    "`certified`: every constant explicit and proven, a guarantee (with probability >= 1 - delta for a bound) "
+    "**only where every assumption was checked and held** (`guarantee = True`); "
     "`as_printed`: the statement exactly as the paper prints it; `corrected`: our repaired statement where the "
     "printed one is false (see `ltbounds errata`); `shape`: the paper's rate without its constants, for ranking "
-    "only, never a guarantee."
+    "only; `diagnostic`: a heuristic consequence or reading of a statement, not the statement (a failing "
+    "diagnostic never refutes the paper). Only `certified` rows can be guarantees."
 )
+
+# What every column of bounds.csv and of the tables below means (the report defines each one it shows).
+COLUMN_MEANINGS = (
+    ("checkpoint, method", "the model evaluated and the loss it was trained with"),
+    ("bound", "the statement id (`ltbounds errata --id ID` for its verdict)"),
+    ("form", "which version of the statement (see Forms above)"),
+    ("kind", "`bound` (probabilistic, holds with probability >= 1 - delta), `inequality`, `identity` or `symbolic`"),
+    ("class", "the class the row is about; `all` = every class at once"),
+    ("split", "the split the value was computed on"),
+    ("value / measured", "the bound's value and the quantity it bounds; each row states `measured <= value`"),
+    ("slack", "value - measured"),
+    ("valid", "every assumption of the statement was checked by code on these inputs and held"),
+    (
+        "assumption_status",
+        "`satisfied` (all checked and held), `failed` (one was checked and does not hold), `unknown` "
+        "(one was not checked by code: nothing is claimed about it)",
+    ),
+    ("guarantee", "form `certified` and assumption_status `satisfied`: the only rows that count as guarantees"),
+    ("assumptions_violated / assumptions_unknown", "the names of the failed / unchecked assumptions"),
+    ("holds", "measured <= value (empty where nothing was measured)"),
+    ("trivial", "the value any bound on that quantity gets for free (1 for a 0-1 risk, the loss cap M)"),
+    ("non_vacuous", "value < trivial (only where `trivial` is known)"),
+    ("tight", f"holds and value - measured <= {TIGHT_RELATIVE:.0%} of max(|value|, |measured|)"),
+    (
+        "status",
+        "`ok`; `non_finite` (value NaN/inf or measured inf: not judged, listed below); `not_applicable`; `error`",
+    ),
+    ("rows / measured", "in the tables below: rows of that (bound, form), and those with a measured counterpart"),
+    ("violated / guarantee_holds / guarantee_violated", "rows with measured > value; the same among guarantee rows"),
+    ("known_trivial", "rows whose trivial value is known (the denominator of `non_vacuous`)"),
+)
+LONG_TABLE = 12
 
 
 def _names(frame: pd.DataFrame, extra: str | None = None) -> str:
@@ -260,6 +310,71 @@ def _names(frame: pd.DataFrame, extra: str | None = None) -> str:
     return ", ".join(parts)
 
 
+def summary_lines(bounds: pd.DataFrame) -> list[str]:
+    """The report's opening bullets: what is a guarantee and holds, what is vacuous, violated, not a guarantee."""
+    summary = bound_summary(bounds)
+    lines: list[str] = []
+    if summary.empty:
+        return ["- No statement produced a result on these inputs."]
+    rows = int(summary["rows"].sum())
+    guarantees = summary[summary["guarantee"] > 0]
+    count = int(summary["guarantee"].sum())
+    held = int(summary["guarantee_holds"].sum())
+    broken = summary[summary["guarantee_violated"] > 0]
+    lines.append(
+        f"- **Certified guarantees**: {count} of {rows} rows (form `certified`, every assumption checked and held): "
+        + (_names(guarantees, "guarantee") if count else "none")
+        + f". Held on {held} of the {int((summary['guarantee_holds'] + summary['guarantee_violated']).sum())} "
+        "that have a measured counterpart"
+        + (
+            "; **violated** on " + _names(broken, "guarantee_violated") + " (a bug, or a 1-in-1/delta event)."
+            if not broken.empty
+            else "; none violated."
+        )
+    )
+    certified = summary[summary["form"] == "certified"]
+    not_guaranteed = certified[certified["rows"] > certified["guarantee"]]
+    if not not_guaranteed.empty:
+        parts = []
+        for row in not_guaranteed.itertuples(index=False):
+            why = [f"failed: {row.assumptions_failed}"] if row.assumptions_failed else []
+            why += [f"not checked: {row.assumptions_unknown}"] if row.assumptions_unknown else []
+            parts.append(f"`{row.bound}` ({row.rows - row.guarantee} of {row.rows} rows; {'; '.join(why) or '-'})")
+        lines.append(
+            "- **Certified forms that are not guarantees here** (an assumption failed or was not checked, so the "
+            "certificate does not apply to these models; drawn and counted apart): " + ", ".join(parts) + "."
+        )
+    lines.append(
+        "- **Not guarantees by their form**: "
+        f"{int(summary.loc[summary['form'] != 'certified', 'rows'].sum())} rows in `as_printed`, `corrected`, "
+        "`shape` or `diagnostic` forms (they test the papers' statements; see the errata for their verdicts)."
+    )
+    lines.append(
+        "- **Non-vacuous** (below the trivial value, e.g. < 1 for a 0-1 risk or < M for a loss capped at M) "
+        "in at least one row: " + _names(summary[summary["non_vacuous"] > 0]) + "."
+    )
+    vacuous = summary[(summary["known_trivial"] > 0) & (summary["non_vacuous"] == 0)]
+    lines.append("- **Vacuous** in every row whose trivial value is known: " + _names(vacuous) + ".")
+    lines.append(
+        f"- **Tight** (holds, within {TIGHT_RELATIVE:.0%} of the measured value) in at least one row: "
+        + _names(summary[summary["tight"] > 0])
+        + "."
+    )
+    violated = summary[summary["violated"] > 0]
+    lines.append(
+        "- **Violated** (measured > value) in at least one row: "
+        + _names(violated, "violated")
+        + ". Where a printed statement fails, the errata verdict is quoted below."
+    )
+    non_finite = bounds[bounds["status"].astype(str) == "non_finite"]
+    if not non_finite.empty:
+        lines.append(
+            f"- **Non-finite**: {len(non_finite)} row(s) with a NaN or infinite value or measurement, not judged "
+            "(listed under 'Non-finite rows')."
+        )
+    return lines
+
+
 def build_report(
     bounds: pd.DataFrame,
     per_class: pd.DataFrame,
@@ -268,7 +383,7 @@ def build_report(
     delta: float,
     heldout: str,
 ) -> str:
-    """The text of ``report.md``: checkpoints, then what each bound says about them, in plain words."""
+    """The text of ``report.md``: a short summary first, then the checkpoints, then each bound in plain words."""
     lines = ["# Bounds vs measured risk", ""]
     used = sorted(set(checkpoints["heldout_split"].dropna())) if "heldout_split" in checkpoints else [heldout]
     certified_on = " / ".join(f"`{split}`" for split in used) or f"`{heldout}`"
@@ -278,72 +393,46 @@ def build_report(
         if "test" in used
         else ""
     )
+    summary = bound_summary(bounds)
     lines.append(
-        f"Every statement of the registry evaluated on {len(checkpoints)} checkpoint(s) at delta = {delta:g} "
-        f"(probabilistic bounds hold with probability >= {1 - delta:g}). Fixed-model bounds are certified on the "
+        f"{len(checkpoints)} checkpoint(s), every statement of the registry, delta = {delta:g}. Full tables: "
+        "`bounds.csv` (one row per checkpoint, statement, form and class), `per_class.csv`, `checkpoints.csv`; "
+        "every column is defined under 'Columns' below."
+    )
+    lines += ["", "## In short", ""]
+    lines += summary_lines(bounds)
+    lines += [
+        "",
+        f"Probabilistic bounds hold with probability >= {1 - delta:g}. Fixed-model bounds are certified on the "
         f"{certified_on} split; measured risks come from the balanced test split.{same_sample} Each row of "
         "`bounds.csv` states `measured <= value` for one checkpoint, statement, form and class (`all` = every "
-        "class at once); `per_class.csv` holds B_y(f), margins, variances and Omega_pull per class."
-    )
-    lines += ["", FORM_MEANINGS]
+        "class at once); `per_class.csv` holds B_y(f), margins, variances and Omega_pull per class.",
+    ]
+    lines += ["", "Forms: " + FORM_MEANINGS]
     lines += ["", "## Checkpoints", ""]
-    shown = checkpoints
-    if not checkpoints.empty:
-        columns = ["checkpoint", "method", "balanced_error", "many_accuracy", "medium_accuracy", "few_accuracy"]
-        shown = checkpoints[columns]
-    lines.append(_markdown_table(shown))
+    lines += _checkpoint_lines(checkpoints)
     lines.append(
         "Balanced error = 1 - mean per-class accuracy on the balanced test split; Many/Medium/Few = classes "
         "with > 100 / 20-100 / < 20 training samples."
     )
     lines += _reference_lines(checkpoints)
 
-    summary = bound_summary(bounds)
-    lines += ["", "## In short", ""]
-    if summary.empty:
-        lines.append("No statement produced a result on these inputs.")
-    else:
-        probabilistic = summary[summary["kind"] == "bound"]
-        lines.append(
-            f"- {len(summary)} (statement, form) pairs produced {int(summary['rows'].sum())} rows; "
-            f"{len(probabilistic)} of the pairs are probabilistic generalisation bounds."
-        )
-        lines.append(
-            "- **Non-vacuous** (below the trivial value, e.g. < 1 for a 0-1 risk or < M for a loss capped at M) "
-            "in at least one row: " + _names(summary[summary["non_vacuous"] > 0]) + "."
-        )
-        lines.append(
-            f"- **Tight** (holds, within {TIGHT_RELATIVE:.0%} of the measured value) in at least one row: "
-            + _names(summary[summary["tight"] > 0])
-            + "."
-        )
-        violated = summary[summary["violated"] > 0]
-        certified_broken = violated[(violated["form"] == "certified")]
-        lines.append(
-            "- **Violated** (measured > value) in at least one row: " + _names(violated, "violated") + ". "
-            "Where a printed statement fails, the errata verdict is quoted below"
-            + (
-                "; a `certified` violation on a valid row is a bug or a 1-in-1/delta event: "
-                + _names(certified_broken, "violated")
-                if not certified_broken.empty
-                else "; no certified form was violated"
-            )
-            + "."
-        )
+    if not summary.empty:
         table_columns = [
-            "bound", "form", "rows", "valid", "measured", "holds", "tight", "median_value", "median_measured"
+            "bound", "form", "rows", "valid", "guarantee", "measured", "holds", "tight", "median_value",
+            "median_measured",
         ]  # fmt: skip
+        probabilistic = summary[summary["kind"] == "bound"]
         if not probabilistic.empty:
             lines += ["", "## Generalisation bounds", ""]
             lines.append(
-                "`non_vacuous` counts rows below their trivial value, among `known_trivial` rows whose trivial "
-                "value is known; `valid` counts rows whose every assumption held; `holds` is out of `measured`, "
-                "the rows that have a measured counterpart."
+                "Per statement and form, counts of rows (columns defined under 'Columns'); `guarantee` counts the "
+                "rows that are certified guarantees, `holds` is out of `measured`."
             )
             lines += [
                 "",
                 _markdown_table(
-                    probabilistic[table_columns[:7] + ["non_vacuous", "known_trivial"] + table_columns[7:]]
+                    probabilistic[table_columns[:8] + ["non_vacuous", "known_trivial"] + table_columns[8:]]
                 ),
             ]
         deterministic = summary[summary["kind"] != "bound"]
@@ -379,24 +468,46 @@ def build_report(
                 )
             lines += ["", _markdown_table(taus)]
 
-    lines += ["", "## Assumptions that failed", ""]
-    failed = summary[summary["assumptions_failed"] != ""] if not summary.empty else summary
+    lines += ["", "## Assumptions that failed or were not checked", ""]
+    failed = (
+        summary[(summary["assumptions_failed"] != "") | (summary["assumptions_unknown"] != "")]
+        if not summary.empty
+        else summary
+    )
     if failed.empty:
-        lines.append("Every evaluated row met its statement's assumptions.")
+        lines.append("Every evaluated row met its statement's assumptions, each checked by code.")
     else:
-        lines.append("A row whose assumption failed is not a guarantee for these inputs (`valid = False`).")
+        lines.append(
+            "A row whose assumption failed (`valid = False`) or was not checked (`assumption_status = unknown`) is "
+            "not a guarantee for these inputs, whatever its form."
+        )
         lines.append("")
         for row in failed.itertuples(index=False):
+            why = [f"failed: {row.assumptions_failed}"] if row.assumptions_failed else []
+            why += [f"unknown: {row.assumptions_unknown}"] if row.assumptions_unknown else []
             lines.append(
-                f"- `{row.bound}` ({row.form}): {row.assumptions_failed} "
-                f"({row.rows - row.valid} of {row.rows} row(s) not valid)"
+                f"- `{row.bound}` ({row.form}): {row.assumptions_failed or row.assumptions_unknown} "
+                f"({'; '.join(why)}; {row.rows - row.valid} of {row.rows} row(s) not valid)"
             )
         details = assumption_descriptions(bounds)
         if details:
             lines += ["", "What these assumptions say:", ""]
             lines += [f"- `{name}`: {text}" for name, text in sorted(details.items())]
 
-    skipped = bounds[bounds["status"] != "ok"]
+    non_finite = bounds[bounds["status"].astype(str) == "non_finite"]
+    if not non_finite.empty:
+        lines += ["", "## Non-finite rows", ""]
+        lines.append(
+            f"{len(non_finite)} row(s) whose value is NaN or infinite, or whose measured side is infinite (an "
+            "overflow or a degenerate input): not counted as holding, violated or a guarantee."
+        )
+        lines.append("")
+        shown = non_finite[["checkpoint", "bound", "form", "class", "value", "measured", "note"]].astype(str)
+        lines.append(_markdown_table(shown.head(LONG_TABLE)))
+        if len(non_finite) > LONG_TABLE:
+            lines.append(f"... and {len(non_finite) - LONG_TABLE} more: `bounds.csv`, `status == non_finite`.")
+
+    skipped = bounds[~bounds["status"].astype(str).isin(["ok", "non_finite"])]
     lines += ["", "## Statements not evaluated", ""]
     if skipped.empty:
         lines.append("Every statement of the registry produced results.")
@@ -407,8 +518,36 @@ def build_report(
         )
         for row in skipped.drop_duplicates(["bound", "note"]).itertuples(index=False):
             lines.append(f"- `{row.bound}` [{row.status}]: {row.note}")
+
+    lines += ["", "## Columns", ""]
+    lines += [f"- `{name}`: {meaning}" for name, meaning in COLUMN_MEANINGS]
     lines.append("")
     return "\n".join(lines)
+
+
+def _checkpoint_lines(checkpoints: pd.DataFrame) -> list[str]:
+    """The checkpoints table, or per method (mean and spread over its checkpoints) when it is long."""
+    columns = ["checkpoint", "method", "balanced_error", "many_accuracy", "medium_accuracy", "few_accuracy"]
+    if checkpoints.empty or not set(columns) <= set(checkpoints.columns):
+        return [_markdown_table(checkpoints)]
+    if len(checkpoints) <= LONG_TABLE:
+        return [_markdown_table(checkpoints[columns])]
+    keys = [c for c in ("dataset", "method") if c in checkpoints.columns]
+    frame = checkpoints.assign(dataset=checkpoints.get("dataset", pd.Series(dtype=str)).fillna("-"))
+    grouped = frame.groupby(keys, sort=False).agg(
+        checkpoints=("checkpoint", "size"),
+        balanced_error=("balanced_error", "mean"),
+        balanced_error_sd=("balanced_error", "std"),
+        many_accuracy=("many_accuracy", "mean"),
+        medium_accuracy=("medium_accuracy", "mean"),
+        few_accuracy=("few_accuracy", "mean"),
+    )
+    return [
+        f"{len(checkpoints)} checkpoints, summarised per {' and '.join(keys)} (mean over the checkpoints, `_sd` "
+        "their standard deviation); one row per checkpoint in `checkpoints.csv`.",
+        "",
+        _markdown_table(grouped.reset_index()),
+    ]
 
 
 def _errata_lines(summary: pd.DataFrame) -> list[str]:

@@ -229,3 +229,46 @@ def test_bound_vs_measured_draws_guarantees_apart_and_labels_symlog_ticks_as_pow
     assert ticks and not any("100^" in tick for tick in ticks), ticks
     assert any("10^{1}" in tick for tick in ticks), ticks
     plt.close(figure)
+
+
+def test_demo_bounds_never_draws_a_failed_or_unchecked_certified_row_as_a_guarantee(tmp_path):
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from ltbounds.report import SECTION_TITLES
+
+    bounds, _, _ = synthetic_evaluation((0, 1, 2))
+    (tmp_path / "demo" / "evaluation").mkdir(parents=True)
+    bounds.to_csv(tmp_path / "demo" / "evaluation" / "bounds.csv", index=False)
+    (tmp_path / "demo" / "manifest.json").write_text(json.dumps({"study": "demo", "command": "ltbounds demo"}))
+    figure = load_figure("demo_bounds").draw(tmp_path)
+    (axis,) = figure.axes
+    labels = [label.get_text() for label in axis.get_yticklabels()]
+    guarantees = labels[
+        labels.index(SECTION_TITLES["guarantee"]) + 1 : labels.index(SECTION_TITLES["certified_failed"])
+    ]
+    assert guarantees == ["elm.prop2_multiclass [certified]"], "only kind=bound rows whose assumptions held"
+    failed = labels[
+        labels.index(SECTION_TITLES["certified_failed"]) + 1 : labels.index(SECTION_TITLES["certified_unknown"])
+    ]
+    assert failed == ["wang23.prop1 [certified]", "wang23.thm1 [certified]"]
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert "certified guarantee (every assumption checked and held)" in legend
+    assert "certified form, an assumption failed: NOT a guarantee" in legend
+    assert_readable_layout_of_axes_legend(figure)
+    written = render(load_figure("demo_bounds"), tmp_path, tmp_path / "figures")
+    assert written[0].exists()
+    plt.close(figure)
+
+
+def assert_readable_layout_of_axes_legend(figure):
+    """An axes legend placed outside its axes: inside the canvas and over no data."""
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for axis in figure.axes:
+        legend = axis.get_legend()
+        box = legend.get_window_extent(renderer)
+        assert figure.bbox.x0 - 1 <= box.x0 and box.x1 <= figure.bbox.x1 + 1 and box.y1 <= figure.bbox.y1 + 1
+        assert not box.overlaps(axis.get_window_extent(renderer)), "the legend covers rows"

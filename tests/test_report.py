@@ -220,3 +220,80 @@ def test_bound_summary_counts_holds_only_among_rows_with_a_measured_counterpart(
     )
     (summary,) = bound_summary(rows).to_dict("records")
     assert (summary["rows"], summary["measured"], summary["holds"], summary["violated"]) == (3, 1, 1, 0)
+
+
+def guarantee_rows():
+    """A certified row whose assumption held, one whose assumption failed, one unknown, and a non-finite one."""
+    rows = full_rows()
+    rows["assumption_status"] = ["satisfied", "failed", "unknown"]
+    rows["guarantee"] = [True, False, False]
+    rows["assumptions_unknown"] = ""
+    extra = rows.iloc[[0, 0, 0]].reset_index(drop=True)
+    extra["bound"] = ["w.thm1", "e.lemma3", "x.good"]
+    extra["valid"] = [False, False, True]
+    extra["assumption_status"] = ["failed", "unknown", "satisfied"]
+    extra["assumptions_violated"] = ["frozen_features", "", ""]
+    extra["assumptions_unknown"] = ["", "bounded_embeddings", ""]
+    extra["guarantee"] = [False, False, False]
+    extra.loc[extra.index[2], ["value", "measured", "holds", "status", "guarantee", "checkpoint"]] = [
+        math.inf,
+        math.inf,
+        None,
+        "non_finite",
+        False,
+        "b",
+    ]
+    return pd.concat([rows, extra], ignore_index=True)
+
+
+def one_checkpoint(name="a"):
+    return {
+        "checkpoint": name,
+        "method": "ce",
+        "balanced_error": 0.45,
+        "many_accuracy": 0.9,
+        "medium_accuracy": 0.5,
+        "few_accuracy": 0.1,
+        "dataset": "gaussian",
+        "imbalance": 100.0,
+    }
+
+
+def test_report_counts_guarantees_only_among_guarantee_rows_and_says_why_the_others_are_not():
+    rows = guarantee_rows()
+    summary = bound_summary(rows).set_index("bound")
+    assert summary.loc["x.good", "guarantee"] == 1 and summary.loc["w.thm1", "guarantee"] == 0
+    assert summary.loc["e.lemma3", "assumptions_unknown"] == "bounded_embeddings"
+    text = build_report(rows, pd.DataFrame(), pd.DataFrame([one_checkpoint()]), delta=0.05, heldout="val")
+    head = text.split("## Checkpoints")[0]
+    guarantees = next(line for line in head.splitlines() if line.startswith("- **Certified guarantees**"))
+    assert "1 of 4 rows" in guarantees and "`x.good` (certified: 1 row(s))" in guarantees
+    assert "w.thm1" not in guarantees and "e.lemma3" not in guarantees
+    apart = next(line for line in head.splitlines() if line.startswith("- **Certified forms that are not"))
+    assert "`w.thm1` (1 of 1 rows; failed: frozen_features)" in apart
+    assert "`e.lemma3` (1 of 1 rows; not checked: bounded_embeddings)" in apart
+    assert "**Non-finite**: 1 row(s)" in head
+    non_finite = text.split("## Non-finite rows")[1].split("##")[0]
+    assert "| b | x.good | certified | all | inf | inf |" in non_finite
+    assert "x.good" not in text.split("## Statements not evaluated")[1].split("## Columns")[0]
+
+
+def test_report_defines_every_column_it_uses():
+    from ltbounds.evaluation import BOUND_COLUMNS
+
+    text = build_report(guarantee_rows(), pd.DataFrame(), pd.DataFrame([one_checkpoint()]), delta=0.05, heldout="val")
+    defined = text.split("## Columns")[1]
+    names = {name for line in defined.splitlines() if line.startswith("- `") for name in
+             line[3:].split("`")[0].replace(" / ", ", ").split(", ")}  # fmt: skip
+    wanted = set(BOUND_COLUMNS) - {"source", "assumption_details", "terms", "note"}
+    wanted |= {"rows", "measured", "violated", "guarantee_holds", "guarantee_violated", "known_trivial"}
+    assert wanted <= names, f"undefined: {sorted(wanted - names)}"
+
+
+def test_a_long_checkpoint_table_is_summarised_per_method_with_the_detail_in_the_csv():
+    checkpoints = pd.DataFrame([one_checkpoint(f"c{i}") | {"method": f"m{i % 6}"} for i in range(36)])
+    text = build_report(full_rows(), pd.DataFrame(), checkpoints, delta=0.05, heldout="val")
+    section = text.split("## Checkpoints")[1].split("##")[0]
+    assert "36 checkpoints, summarised per dataset and method" in section and "`checkpoints.csv`" in section
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    assert len(table) == 2 + 6, "one row per method"
