@@ -78,7 +78,10 @@ def test_figures_command_draws_what_exists_and_skips_the_rest(sharpness_results,
     assert main(["figures", "--results", str(sharpness_results), "--out", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert (tmp_path / "sharpness_ratio.png").exists() and (tmp_path / "sharpness_symbolic.pdf").exists()
-    assert "coverage_violations: skipped" in captured.err
+    (summary,) = captured.err.splitlines()
+    skipped = len(FIGURES) - 2
+    assert summary.startswith(f"figures: drew 2 of {len(FIGURES)}; skipped {skipped} ")
+    assert "coverage (1)" in summary and "elm_geometry (4)" in summary and "sharpness" not in summary
 
 
 def test_unknown_figure_lists_the_valid_ones(capsys):
