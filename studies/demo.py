@@ -207,7 +207,11 @@ def run_demo(
         from ltbounds.evaluation import evaluate
 
         evaluation = evaluate(
-            [str(p) for p in checkpoints], delta=settings.delta, heldout=settings.heldout, data_root=data_root
+            [str(p) for p in checkpoints],
+            delta=settings.delta,
+            heldout=settings.heldout,
+            data_root=data_root,
+            progress=progress,
         )
         evaluation.write(directory / "evaluation", plots=True, command=command)
     else:

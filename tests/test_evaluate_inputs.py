@@ -119,7 +119,7 @@ def load_outputs_splits(values: dict) -> dict[str, Outputs]:
     return outputs_from_record(values, "mine")
 
 
-def test_embeddings_times_1e200_give_non_finite_rows_never_ok_or_holding(tmp_path):
+def test_embeddings_times_1e200_give_non_finite_rows_never_ok_or_holding(tmp_path, capsys):
     """The reported case: finite input whose squares overflow; before, rows said ok, NaN and inf <= inf."""
     source = write(tmp_path, record(scale=1e200))
     out = tmp_path / "report"
@@ -134,6 +134,7 @@ def test_embeddings_times_1e200_give_non_finite_rows_never_ok_or_holding(tmp_pat
     assert bounds.loc[bounds["status"] == "non_finite", "holds"].isna().all()
     assert not bounds.loc[bounds["status"] == "non_finite", "guarantee"].any()
     assert not (broken & (bounds["status"] == "ok")).any()
+    assert "non-finite (NaN/inf, not judged)" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------- test splits
@@ -256,3 +257,16 @@ def test_progress_bar_names_checkpoint_and_statement_on_a_terminal_only(monkeypa
     monkeypatch.setattr("sys.stderr", piped)
     evaluate(splits, statements=statements)
     assert piped.getvalue() == ""
+
+
+def test_cli_no_progress_flag_silences_the_bar_on_a_terminal(tmp_path, monkeypatch):
+    source = write(tmp_path, record())
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    arguments = ["evaluate", str(source), "--no-plots", "--only", "elm.prop1"]
+    assert main([*arguments, "--out", str(tmp_path / "shown")]) == 0
+    assert "mine: elm.prop1" in terminal.getvalue()
+    quiet = _Terminal()
+    monkeypatch.setattr("sys.stderr", quiet)
+    assert main([*arguments, "--out", str(tmp_path / "quiet"), "--no-progress"]) == 0
+    assert quiet.getvalue() == ""

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots (default: draw them)")
     parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (default: shown when stderr is a terminal)"
+    )
+    parser.add_argument(
         "--only",
         default=None,
         metavar="IDS",
@@ -100,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         batch_size=args.batch_size,
         statements=select_statements(args.only),
+        progress=not args.no_progress,
     )
     command = ["ltbounds", "evaluate", *args.sources, "--out", args.out, "--delta", str(args.delta)]
     command += ["--heldout", args.heldout, "--device", args.device, "--batch-size", str(args.batch_size)]
@@ -112,10 +116,12 @@ def run(args: argparse.Namespace) -> int:
         command=command,
         wall_time_s=time.perf_counter() - started,
     )
-    ok = evaluation.bounds[evaluation.bounds["status"] == "ok"]
+    status = evaluation.bounds["status"]
+    non_finite = int((status == "non_finite").sum())
     print(
-        f"ltbounds evaluate: {len(evaluation.checkpoints)} checkpoint(s), {len(ok)} bound rows "
-        f"({int((evaluation.bounds['status'] != 'ok').sum())} statement(s) not evaluated) -> {args.out}/report.md"
+        f"ltbounds evaluate: {len(evaluation.checkpoints)} checkpoint(s), {int((status == 'ok').sum())} bound rows "
+        + (f"+ {non_finite} non-finite (NaN/inf, not judged) " if non_finite else "")
+        + f"({int((~status.isin(['ok', 'non_finite'])).sum())} statement(s) not evaluated) -> {args.out}/report.md"
     )
     for row in evaluation.checkpoints.itertuples(index=False):
         print(f"  {row.checkpoint}: balanced test error {row.balanced_error:.4f} ({row.method})")
