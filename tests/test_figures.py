@@ -275,3 +275,72 @@ def assert_readable_layout_of_axes_legend(figure):
         box = legend.get_window_extent(renderer)
         assert figure.bbox.x0 - 1 <= box.x0 and box.x1 <= figure.bbox.x1 + 1 and box.y1 <= figure.bbox.y1 + 1
         assert not box.overlaps(axis.get_window_extent(renderer)), "the legend covers rows"
+
+
+def synthetic_coverage(directory):
+    """A coverage_summary.csv like the quick study's: 2 populations x per-class and overall rows (48 rows)."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for population, classes in (("C2_d2_rho10_n300", 2), ("C4_d8_rho20_n300", 4)):
+        for statement, form, per_class_level in (
+            ("heldout.clopper_pearson", "certified", True),
+            ("elm.prop2_multiclass", "certified", False),
+            ("wang23.prop1", "certified", False),
+            ("wang23.prop1", "as_printed", False),
+            ("elm.lemma3", "as_printed", False),
+            ("elm.lemma3_corrected", "certified", False),
+        ):
+            for y in [*range(classes), "all"]:
+                violations = 7 if (statement == "heldout.clopper_pearson" and y == 1 and classes == 4) else 0
+                rows.append(
+                    {
+                        "population": population,
+                        "head": "la",
+                        "statement": statement,
+                        "form": form,
+                        "class": y,
+                        "runs": 200,
+                        "violations": violations,
+                        "violation_fraction": violations / 200,
+                        "ci_low": 0.0,
+                        "ci_high": 0.018 + violations / 200,
+                        "delta": 0.05,
+                        "promised_level": 0.05 / classes if per_class_level and y != "all" else 0.05,
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    (directory / "coverage").mkdir(parents=True)
+    frame.to_csv(directory / "coverage" / "coverage_summary.csv", index=False)
+    (directory / "coverage" / "manifest.json").write_text(json.dumps({"study": "coverage", "command": "c"}))
+    return frame
+
+
+def test_coverage_violations_shows_the_worst_class_per_statement_and_keeps_the_legend_off_the_rows(tmp_path):
+    import matplotlib.pyplot as plt
+
+    frame = synthetic_coverage(tmp_path)
+    assert len(frame) == 48
+    figure = load_figure("coverage_violations").draw(tmp_path)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    legend_axis, *panels = figure.axes
+    assert len(panels) == 2, "one panel per population"
+    labels = [label.get_text() for label in panels[0].get_yticklabels()]
+    assert len(labels) == 2 + 12, "per (statement, form): its all-classes row and its worst class, not every class"
+    assert "heldout.clopper_pearson [certified], worst class" in labels
+    assert labels.index("certified forms (a promise)") < labels.index("elm.prop2_multiclass [certified], all classes")
+    assert labels.index("other forms (no promise)") < labels.index("wang23.prop1 [as_printed], all classes")
+    notes = [text.get_text() for text in panels[1].texts]
+    assert "class 1 of 4" in notes, "the worst class of the 4-class population is class 1 (7 violations)"
+    legend = legend_axis.get_legend().get_window_extent(renderer)
+    for panel in panels:
+        assert not legend.overlaps(panel.get_window_extent(renderer)), "the legend covers rows"
+        # Per-class levels (delta/C) are red ticks; a level equal to delta is the dashed line alone.
+        red = [line for line in panel.lines if line.get_color() == "tab:red"]
+        assert {float(line.get_xdata()[0]) for line in red} <= {0.025, 0.0125} and red
+    assert legend.y1 <= figure.bbox.y1 + 1
+    plt.close(figure)
