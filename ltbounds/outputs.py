@@ -212,11 +212,18 @@ def head_logits(outputs: Outputs) -> np.ndarray:
     linear: ``E W^T + b``; cosine: ``s cos(e_i, w_j) + b_j`` with ``F.normalize``'s convention (a zero
     vector has cosine 0; LDAM's cosine head has b = 0). Rows are divided by their largest entry first,
     so that embeddings near the float64 limit do not overflow in the norm."""
-    embeddings, weight, bias = outputs.embeddings, outputs.head_weight, outputs.head_bias
     with np.errstate(over="ignore", invalid="ignore"):
-        if outputs.head_kind == "linear":
-            return embeddings @ weight.T + bias
-        return float(outputs.head_scale) * _unit_rows(embeddings) @ _unit_rows(weight).T + bias
+        return _head_logits(outputs, outputs.embeddings)
+
+
+_HEAD_CHECK_ROWS = 8192
+
+
+def _head_logits(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
+    weight, bias = outputs.head_weight, outputs.head_bias
+    if outputs.head_kind == "linear":
+        return embeddings @ weight.T + bias
+    return float(outputs.head_scale) * _unit_rows(embeddings) @ _unit_rows(weight).T + bias
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -233,30 +240,40 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
     (the size of the terms the dot product sums, which a rounding error is relative to). Bounds that
     use the head's norm (Rademacher complexities, ELM's Lemma 5, Wang et al.'s box) are about the
     function E -> head(E): with logits from elsewhere their value and the measured margins describe two
-    different models, so such outputs are refused, not reported."""
+    different models, so such outputs are refused, not reported. Checked in blocks of rows, so that
+    memory stays a few (block, C) arrays however many samples there are."""
     if outputs.num_samples == 0:
         return
-    expected = head_logits(outputs)
     logits = outputs.logits
-    with np.errstate(over="ignore", invalid="ignore"):
-        if outputs.head_kind == "linear":
-            terms = np.abs(outputs.embeddings) @ np.abs(outputs.head_weight).T + np.abs(outputs.head_bias)
-        else:
-            terms = abs(float(outputs.head_scale)) + np.abs(outputs.head_bias)[None, :]
-        scale = np.maximum(terms, float(np.max(np.abs(logits))))
-        error = np.abs(logits - expected)
-        # where the float64 recomputation itself overflows nothing can be checked (not a mismatch)
-        checkable = np.isfinite(expected) & np.isfinite(scale)
-        wrong = checkable & ~(error <= HEAD_RTOL * scale)
-    if wrong.any():
-        row, column = (int(i) for i in np.argwhere(wrong)[0])
+    largest = float(np.max(np.abs(logits)))
+    wrong_count, example = 0, None
+    for start in range(0, outputs.num_samples, _HEAD_CHECK_ROWS):
+        rows = slice(start, start + _HEAD_CHECK_ROWS)
+        embeddings = outputs.embeddings[rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = _head_logits(outputs, embeddings)
+            if outputs.head_kind == "linear":
+                terms = np.abs(embeddings) @ np.abs(outputs.head_weight).T + np.abs(outputs.head_bias)
+            else:
+                terms = np.broadcast_to(abs(float(outputs.head_scale)) + np.abs(outputs.head_bias), expected.shape)
+            scale = np.maximum(terms, largest)
+            error = np.abs(logits[rows] - expected)
+            # where the float64 recomputation itself overflows nothing can be checked (not a mismatch)
+            wrong = np.isfinite(expected) & np.isfinite(scale) & ~(error <= HEAD_RTOL * scale)
+        if wrong.any():
+            wrong_count += int(wrong.sum())
+            if example is None:
+                row, column = (int(i) for i in np.argwhere(wrong)[0])
+                example = (start + row, column, float(expected[row, column]))
+    if example is not None:
+        row, column, given = example
         formula = "E W^T + b" if outputs.head_kind == "linear" else "head_scale * cos(E, W) + b"
         raise InputError(
             f"{source}: split {outputs.split!r}: logits are not {formula} of the {outputs.head_kind} head "
-            f"({int(wrong.sum())} of {wrong.size} entries differ by more than {HEAD_RTOL:g} of their scale; "
-            f"e.g. sample {row}, class {column}: logit {logits[row, column]:.6g}, head gives "
-            f"{expected[row, column]:.6g}); export the logits of this head on these embeddings, or omit the "
-            "logits of a linear head (they are then computed)"
+            f"({wrong_count} of {logits.size} entries differ by more than {HEAD_RTOL:g} of their scale; "
+            f"e.g. sample {row}, class {column}: logit {logits[row, column]:.6g}, head gives {given:.6g}); "
+            "export the logits of this head on these embeddings, or omit the logits of a linear head (they "
+            "are then computed)"
         )
 
 

@@ -270,3 +270,17 @@ def test_cli_no_progress_flag_silences_the_bar_on_a_terminal(tmp_path, monkeypat
     monkeypatch.setattr("sys.stderr", quiet)
     assert main([*arguments, "--out", str(tmp_path / "quiet"), "--no-progress"]) == 0
     assert quiet.getvalue() == ""
+
+
+def test_the_head_check_in_row_blocks_finds_and_counts_mismatches_in_any_block(monkeypatch):
+    import ltbounds.outputs as module
+
+    values = record()
+    logits = values["train/logits"].copy()
+    logits[[44, 45, 79], 2] += 100.0
+    monkeypatch.setattr(module, "_HEAD_CHECK_ROWS", 7)  # 80 train rows: 12 blocks, the last one partial
+    with pytest.raises(InputError, match=r"3 of 320 entries .* sample 44, class 2"):
+        load_outputs_splits({**values, "train/logits": logits})
+    monkeypatch.setattr(module, "_HEAD_CHECK_ROWS", 8192)
+    with pytest.raises(InputError, match=r"3 of 320 entries .* sample 44, class 2"):
+        load_outputs_splits({**values, "train/logits": logits})
