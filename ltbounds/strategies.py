@@ -5,10 +5,19 @@ and replay. Class counts follow the two standard long-tail profiles with imbalan
 rho = n_max / n_min up to 1000 and may include a class with exactly two samples; logits include
 ties and huge values (|f| up to 1e4 by default); embeddings are clustered by class.
 
-Example -- property-test your own loss in three lines::
+Types: ``labels``, ``logits``, ``embeddings`` are torch tensors; ``class_counts`` is a NumPy int64
+array, as every ``ltbounds`` loss and bound takes it (``losses.REGISTRY[name](class_counts)``,
+``Outputs.class_counts``): convert it with ``torch.as_tensor`` where your own loss wants a tensor.
 
+Example -- property-test your own loss (the README's example, run by ``tests/test_habits.py``)::
+
+    import torch
     from hypothesis import given
     from ltbounds import strategies as lts
+
+    def my_loss(logits, labels, class_counts):  # logit-adjusted CE, as an example
+        prior = torch.as_tensor(class_counts, dtype=logits.dtype) / int(class_counts.sum())
+        return torch.nn.functional.cross_entropy(logits + torch.log(prior), labels)
 
     @given(lts.loss_inputs())
     def test_my_loss_is_finite(case):
@@ -124,8 +133,8 @@ def embeddings(
 
 @dataclass(frozen=True)
 class LossCase:
-    """One drawn input: training ``class_counts`` (np int64), a batch of ``labels`` (int64 tensor),
-    ``logits`` (n, C) and clustered ``embeddings`` (n, d)."""
+    """One drawn input: training ``class_counts`` (NumPy int64 array, not a tensor), a batch of
+    ``labels`` (int64 tensor), ``logits`` (n, C) and clustered ``embeddings`` (n, d) (tensors)."""
 
     class_counts: np.ndarray
     labels: torch.Tensor

@@ -16,7 +16,9 @@ from ltbounds.commands.cpu_threads import add_threads_argument, apply_threads
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/demo", help="where the demo writes (default results/demo)")
-    parser.add_argument("--data-root", default=None, help="folder with local datasets (not needed by the demo)")
+    parser.add_argument(
+        "--data-root", default=None, help="folder with local datasets (default: none; not needed by the demo)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_threads_argument(parser)
 

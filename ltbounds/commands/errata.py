@@ -18,8 +18,8 @@ from ltbounds.checks import InputError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    parser.add_argument("--id", dest="statement_id", help="print one entry in full")
-    parser.add_argument("--verdict", help="only entries with this verdict (holds, false_as_printed, ...)")
+    parser.add_argument("--id", dest="statement_id", help="print one entry in full (default: the table of all)")
+    parser.add_argument("--verdict", help="only entries with this verdict (holds, false_as_printed, ...; default: all)")
 
 
 def run(args: argparse.Namespace) -> int:

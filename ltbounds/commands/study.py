@@ -19,9 +19,18 @@ from ltbounds.commands.cpu_threads import add_threads_argument, apply_threads
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="the study to run (see --list)")
-    parser.add_argument("--quick", action="store_true", help="the small setting (minutes on 2 CPU cores)")
-    parser.add_argument("--out", default="results", help="results root (default: results)")
-    parser.add_argument("--data-root", default=None, help="folder with local datasets (e.g. CIFAR)")
+    parser.add_argument(
+        "--quick", action="store_true", help="the small setting (minutes on 2 CPU cores; default: the full one)"
+    )
+    parser.add_argument(
+        "--out",
+        default="results",
+        metavar="ROOT",
+        help="results root, not the study's folder: the study writes ROOT/NAME/ (default: results)",
+    )
+    parser.add_argument(
+        "--data-root", default=None, help="folder with local datasets (e.g. CIFAR; default: none, embedded data only)"
+    )
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_threads_argument(parser)
