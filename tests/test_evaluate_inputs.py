@@ -135,6 +135,8 @@ def test_embeddings_times_1e200_give_non_finite_rows_never_ok_or_holding(tmp_pat
     assert not bounds.loc[bounds["status"] == "non_finite", "guarantee"].any()
     assert not (broken & (bounds["status"] == "ok")).any()
     assert "non-finite (NaN/inf, not judged)" in capsys.readouterr().out
+    report = (out / "report.md").read_text().lower()
+    assert "non-finite" in report or "non_finite" in report, "the report must say that such rows exist"
 
 
 # ------------------------------------------------------------------------------- test splits
