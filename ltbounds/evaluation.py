@@ -605,17 +605,21 @@ def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.n
     return left, right
 
 
-def local_lipschitz(train: Outputs, reading: str) -> np.ndarray:
-    """mu_y of 003, Lemma 4 (eq. 15) from ``bounds.vs_local_lipschitz`` (which owns the reading of
-    "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters from the metadata; nan
-    where it cannot be computed (e.g. a class without training samples)."""
+def local_lipschitz(train: Outputs, reading: str) -> tuple[np.ndarray, str]:
+    """(mu_y, why missing) of 003, Lemma 4 (eq. 15) from ``bounds.vs_local_lipschitz`` (which owns the
+    reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters from the
+    metadata. Where it cannot be computed (e.g. a class without training samples, or a checkpoint whose
+    loss parameters are unknown) mu_y is nan and ``why`` says why (per_class.csv's ``mu_y_missing``);
+    ``why`` is "" otherwise. Any other exception is a bug and propagates."""
     from ltbounds import bounds
 
     try:
         values = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading=reading).mu, dtype=np.float64)
-    except (InputError, AttributeError):
-        return np.full(train.num_classes, np.nan)
-    return values if values.shape == (train.num_classes,) else np.full(train.num_classes, np.nan)
+    except InputError as error:
+        return np.full(train.num_classes, np.nan), str(error)
+    if values.shape != (train.num_classes,):
+        return np.full(train.num_classes, np.nan), f"mu_y has shape {values.shape}, not ({train.num_classes},)"
+    return values, ""
 
 
 def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
@@ -628,6 +632,7 @@ def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
     trace, centroid_norm = class_geometry(train)
     alpha = elm_alpha(train)
     prop1_left, omega = elm_prop1_sides(train, alpha)
+    mu, mu_missing = local_lipschitz(train, "corrected")
     return pd.DataFrame(
         {
             "checkpoint": name,
@@ -646,8 +651,9 @@ def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
             "alpha_y": alpha,
             "omega_pull": omega,
             "elm_prop1_left": prop1_left,
-            "mu_y": local_lipschitz(train, "corrected"),
-            "mu_y_as_printed": local_lipschitz(train, "as_printed"),
+            "mu_y": mu,
+            "mu_y_as_printed": local_lipschitz(train, "as_printed")[0],
+            "mu_y_missing": mu_missing,
         }
     )
 

@@ -655,25 +655,45 @@ def training_loss_parameters(checkpoint: Mapping[str, Any], class_counts: np.nda
     after DRW/ADRW switches), ``beta`` (scales, 1 after TLA) and ``logit_shift`` (Delta); logit
     adjustment: beta = 1, Delta = tau log pi; ELM: its pull margins as ``elm_alpha``. The loss is
     rebuilt from ``ltbounds.losses.REGISTRY`` with the stored hyper-parameters and moved to the last
-    trained epoch. Returns {} (the bounds then assume plain CE) when the method is unknown.
+    trained epoch.
+
+    Never a silent CE fallback: a method this toolkit does not know (no recipe, or a loss outside the
+    registry) gives ``{"loss_parameters_missing": reason}``, and the statements that need the VS
+    parameters report "not applicable" with that reason (``bounds.wang23``); a known loss that cannot be
+    rebuilt from its stored hyper-parameters raises ``InputError``.
     """
+    from ltbounds import losses
+
     method = checkpoint.get("method") or {}
-    if not isinstance(method, Mapping):
-        return {}
+    if not isinstance(method, Mapping) or not (method.get("recipe") or method.get("name")):
+        return {"loss_parameters_missing": "the checkpoint records no training method, so its loss is unknown"}
+    name = str(method.get("name"))
+    recipe = method.get("recipe") or {}
+    loss_name = recipe.get("loss") if isinstance(recipe, Mapping) else None
+    if loss_name is None:
+        from training.methods import RECIPES
+
+        if name not in RECIPES:
+            return {
+                "loss_parameters_missing": f"method {name!r} is neither a recipe of training.methods nor records "
+                "its recipe's loss, so the VS parameters of its loss are unknown"
+            }
+        loss_name = RECIPES[name].loss
+    if loss_name not in losses.REGISTRY:
+        return {
+            "loss_parameters_missing": f"loss {loss_name!r} of method {name!r} is not in ltbounds.losses.REGISTRY, "
+            "so its VS parameters are unknown"
+        }
+    hparams = dict(method.get("hparams") or {})
     try:
-        from ltbounds import losses
-
-        recipe = method.get("recipe") or {}
-        loss_name = recipe.get("loss") if isinstance(recipe, Mapping) else None
-        if loss_name is None:
-            from training.methods import get_recipe
-
-            loss_name = get_recipe(str(method.get("name"))).loss
-        loss = losses.REGISTRY[loss_name](np.asarray(class_counts), **dict(method.get("hparams") or {}))
+        loss = losses.REGISTRY[loss_name](np.asarray(class_counts), **hparams)
         if hasattr(loss, "set_epoch"):
             loss.set_epoch(max(int(checkpoint.get("epoch") or 1) - 1, 0))
-    except Exception:  # noqa: BLE001 - unknown or custom method: the bounds fall back to CE parameters
-        return {}
+    except (InputError, TypeError, ValueError) as error:
+        raise InputError(
+            f"checkpoint method {name!r}: its loss {loss_name!r} cannot be rebuilt from the stored hyper-parameters "
+            f"{sorted(hparams)} ({error}); the bounds that need its parameters would otherwise use plain CE's"
+        ) from error
     loss = getattr(loss, "main", loss)
     result: dict[str, Any] = {"loss": str(loss_name)}
     weights = getattr(loss, "class_weights", None)
@@ -687,6 +707,13 @@ def training_loss_parameters(checkpoint: Mapping[str, Any], class_counts: np.nda
         result["logit_shift"] = (float(loss.tau) * np.log(priors)).tolist()
     if getattr(loss, "alpha", None) is not None and "elm" in str(loss_name).lower():
         result["elm_alpha"] = np.asarray(loss.alpha, dtype=np.float64).tolist()
+    if not {"alpha", "beta", "logit_shift"} & set(result):
+        # e.g. balanced softmax or Fisher (VS losses whose parameters this reader does not extract), DRO-LT:
+        # reading them as CE's (alpha = beta = 1, Delta = 0) would be silently wrong
+        result["loss_parameters_missing"] = (
+            f"loss {loss_name!r} of method {name!r} exposes no VS parameters that ltbounds reads (class_weights, "
+            "scales/offsets or a logit-adjustment tau)"
+        )
     return result
 
 

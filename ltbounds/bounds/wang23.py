@@ -634,6 +634,10 @@ def _grid_down(grid: np.ndarray, value: float) -> float:
 
 def _vs_from_metadata(outputs, alpha=None, beta=None, logit_shift=None):
     meta = outputs.metadata or {}
+    missing = meta.get("loss_parameters_missing")
+    if missing and alpha is None and beta is None and logit_shift is None:
+        # the checkpoint's loss could not be read (ltbounds.outputs.training_loss_parameters): never assume CE
+        raise InputError(f"the training loss's VS parameters are unknown: {missing}; pass alpha, beta and logit_shift")
     alpha = meta.get("alpha") if alpha is None else alpha
     beta = meta.get("beta") if beta is None else beta
     logit_shift = meta.get("logit_shift", meta.get("Delta")) if logit_shift is None else logit_shift

@@ -1,0 +1,83 @@
+"""Wrong results are loud (issue 11, section 1): a checkpoint whose loss cannot be read is never
+evaluated with plain CE's parameters, and a missing mu_y says why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ltbounds import bounds
+from ltbounds.bounds.result import EvaluationSplits
+from ltbounds.checks import InputError
+from ltbounds.evaluation import evaluate, local_lipschitz
+from ltbounds.outputs import Outputs, training_loss_parameters
+
+COUNTS = np.array([40, 20, 10])
+
+
+def _checkpoint(name: str, hparams: dict | None = None) -> dict:
+    pytest.importorskip("training.methods")
+    from training.methods import RECIPES, resolved_hparams
+
+    stored = resolved_hparams(RECIPES[name], 10, 5, "cifar10") if hparams is None else hparams
+    return {"method": {"name": name, "hparams": stored}, "epoch": 10}
+
+
+def test_a_vs_checkpoint_gives_its_vs_parameters():
+    parameters = training_loss_parameters(_checkpoint("vs"), COUNTS)
+    assert {"alpha", "beta", "logit_shift"} <= set(parameters)
+    assert "loss_parameters_missing" not in parameters
+
+
+def test_a_known_loss_that_cannot_be_rebuilt_raises():
+    with pytest.raises(InputError, match="cannot be rebuilt"):
+        training_loss_parameters(_checkpoint("vs", {"no_such_parameter": 1.0}), COUNTS)
+
+
+@pytest.mark.parametrize(
+    ("checkpoint", "reason"),
+    [
+        ({"method": {"name": "my_custom_loss"}}, "neither a recipe"),
+        ({"method": {}}, "records no training method"),
+        ({"method": {"name": "x", "recipe": {"loss": "not_registered"}}}, "not in ltbounds.losses.REGISTRY"),
+    ],
+)
+def test_an_unreadable_loss_is_recorded_not_replaced_by_ce(checkpoint, reason):
+    parameters = training_loss_parameters(checkpoint, COUNTS)
+    assert reason in parameters["loss_parameters_missing"]
+    assert not {"alpha", "beta", "logit_shift"} & set(parameters)
+
+
+def test_a_vs_loss_whose_parameters_are_not_read_is_recorded():
+    # balanced softmax is VS with Delta = log pi; reading it as CE (Delta = 0) would be silently wrong
+    parameters = training_loss_parameters(_checkpoint("balanced_softmax"), COUNTS)
+    assert "exposes no VS parameters" in parameters["loss_parameters_missing"]
+
+
+def _splits(metadata: dict) -> EvaluationSplits:
+    rng = np.random.default_rng(0)
+    means = rng.normal(size=(3, 4)) * 2
+
+    def outputs(per_class, split: str) -> Outputs:
+        labels = np.repeat(np.arange(3), per_class)
+        embeddings = means[labels] + rng.normal(size=(labels.size, 4))
+        return Outputs(
+            embeddings @ means.T, embeddings, labels, means, np.zeros(3), COUNTS, split=split, metadata=metadata
+        )
+
+    return EvaluationSplits(outputs(COUNTS, "train"), outputs(10, "val"), outputs(10, "test"))
+
+
+def test_rows_needing_vs_parameters_say_why_they_are_missing():
+    reason = "method 'my_custom_loss' is neither a recipe"
+    splits = _splits({"loss_parameters_missing": reason})
+    with pytest.raises(InputError, match="VS parameters are unknown"):
+        bounds.STATEMENTS["wang23.thm1"].evaluate(splits, 0.1)
+    table = evaluate({"train": splits.train, "val": splits.heldout, "test": splits.test}).bounds
+    rows = table[table["bound"] == "wang23.thm1"]
+    assert (rows["status"] == "not_applicable").all() and rows["note"].str.contains(reason).all()
+    mu, why = local_lipschitz(splits.train, "corrected")
+    assert np.isnan(mu).all() and reason in why
+    # with the parameters known, mu_y is computed and nothing is missing
+    mu, why = local_lipschitz(_splits({}).train, "corrected")
+    assert np.isfinite(mu).all() and why == ""
