@@ -47,10 +47,13 @@ def draw(results: Path):
         values = cb.loc[cb["quantity"] == quantity, "value"]
         if not values.empty:
             axis.axhline(scale * values.mean(), color="tab:red", ls=":", label="CB")
-        axis.set_xlabel("DRW switch epoch T0 (T0 = epochs: never re-weighted)")
+        # Two short lines: one long line ran into the next panel and off the canvas in (c).
+        axis.set_xlabel("DRW switch epoch T0\n(T0 = epochs: never re-weighted)")
         axis.legend(fontsize=7)
     axes[1].set_ylabel("train accuracy minority / majority")
     axes[2].set_ylabel("test balanced accuracy (%)")
+    for axis, title in zip(axes, ("(a) B_y(f) per epoch", "(b) balance vs T0", "(c) accuracy vs T0"), strict=True):
+        axis.set_title(title, fontsize=9)
     return figure
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paper_figures.canvas import read_table, require_columns, script_main
+from paper_figures.canvas import plain_log_ticks, read_table, require_columns, script_main
 
 NAME = "sharpness_ratio"
 STUDY = "sharpness"
@@ -36,6 +36,7 @@ def draw(results: Path):
         axis.axhline(1.0, color="k", lw=0.8, ls="--")
         axis.set_xscale("log")
         axis.set_yscale("log")
+        plain_log_ticks(axis)
         axis.set_xlabel("imbalance ratio rho = N_max / N_min")
         axis.set_title(f"C = {classes}, {profile} profile", fontsize=9)
     axes[0][0].set_ylabel("contraction / union (shape, unitless)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paper_figures.canvas import read_table, require_columns, script_main
+from paper_figures.canvas import math_text, plain_log_ticks, read_table, require_columns, script_main
 
 NAME = "sharpness_symbolic"
 STUDY = "sharpness"
@@ -24,15 +24,16 @@ def draw(results: Path):
     for index, rho in enumerate(rhos):
         line = closed[closed["rho"] == rho].sort_values("kappa")
         colour = colours(index / max(len(rhos) - 1, 1))
-        axis.plot(line["kappa"], line["value"], color=colour, label=f"rho = {rho:g}")
+        axis.plot(line["kappa"], line["value"], color=colour, label=rf"$\rho$ = {rho:g}")
         axis.scatter(line["kappa"], line["numeric"], color=colour, s=12, zorder=3)
     axis.axhline(1.0, color="k", lw=0.8, ls="--")
     axis.axvline(1.0, color="0.5", lw=0.8, ls=":")
     axis.set_yscale("log")
-    axis.set_xlabel("kappa (mu_y proportional to N_y^-kappa)")
+    plain_log_ticks(axis)
+    axis.set_xlabel(r"$\kappa$ ($\mu_y \propto N_y^{-\kappa}$)")
     axis.set_ylabel("contraction / union (unitless)")
     if not expressions.empty and "expression" in expressions.columns:
-        axis.set_title(f"SymPy: {expressions['expression'].iloc[0]}", fontsize=8)
+        axis.set_title("SymPy, two classes: ratio = " + math_text(str(expressions["expression"].iloc[0])), fontsize=9)
     axis.legend(fontsize=7)
     return figure
 

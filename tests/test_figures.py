@@ -344,3 +344,50 @@ def test_coverage_violations_shows_the_worst_class_per_statement_and_keeps_the_l
         assert {float(line.get_xdata()[0]) for line in red} <= {0.025, 0.0125} and red
     assert legend.y1 <= figure.bbox.y1 + 1
     plt.close(figure)
+
+
+def test_sharpness_titles_are_math_text_and_log_axes_have_several_labelled_ticks(sharpness_results):
+    import matplotlib.pyplot as plt
+
+    symbolic = load_figure("sharpness_symbolic").draw(sharpness_results)
+    title = symbolic.axes[0].get_title()
+    assert "**" not in title and "$" in title and r"\rho" in title and r"\kappa" in title, title
+    for figure in (symbolic, load_figure("sharpness_ratio").draw(sharpness_results)):
+        figure.canvas.draw()
+        for axis in figure.axes:
+            low, high = sorted(axis.get_ylim())
+            shown = [t for t in axis.yaxis.get_major_ticks() if low <= t.get_loc() <= high and t.label1.get_text()]
+            assert len(shown) >= 3, [t.label1.get_text() for t in shown]
+            assert not any("^" in t.label1.get_text() for t in shown), "plain numbers on a log axis"
+        plt.close(figure)
+
+
+def test_drw_timing_labels_stay_inside_the_canvas(tmp_path):
+    import json
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = []
+    for method, t0s in (("cb", [0]), ("ce_drw", [0, 5, 10])):
+        for t0 in t0s:
+            for seed in (0, 1):
+                common = {"run": f"{method}{t0}s{seed}", "method": method, "t0": t0, "seed": seed}
+                for epoch in range(10):
+                    for quantity in ("B_y_majority", "B_y_minority"):
+                        rows.append({**common, "epoch": epoch, "quantity": quantity, "value": epoch / 10})
+                rows.append({**common, "epoch": 10, "quantity": "final_acc_min_over_max", "value": 0.5 + seed / 10})
+                rows.append({**common, "epoch": 10, "quantity": "final_test_balanced_accuracy", "value": 0.7})
+    (tmp_path / "drw_timing").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "drw_timing" / "drw_timing.csv", index=False)
+    (tmp_path / "drw_timing" / "manifest.json").write_text(json.dumps({"study": "drw_timing", "command": "d"}))
+    figure = load_figure("drw_timing").draw(tmp_path)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for axis in figure.axes:
+        box = axis.xaxis.label.get_window_extent(renderer)
+        assert figure.bbox.x0 - 1 <= box.x0 and box.x1 <= figure.bbox.x1 + 1, f"x label clipped: {box}"
+    labels = [axis.xaxis.label.get_window_extent(renderer) for axis in figure.axes]
+    assert not labels[1].overlaps(labels[2]), "the x labels of (b) and (c) run into each other"
+    plt.close(figure)
