@@ -391,10 +391,11 @@ def _check_same_as_module(form, empirical, counts, kl, delta):
     )
 
 
-def _violation_rate(bounds_, population, delta):
-    """Repetitions where some posterior's bound is below its exact balanced risk; CP interval at 95%."""
+def _violation_rate(bounds_, population, level=0.05):
+    """Repetitions where some posterior's bound is below its exact balanced risk, and the two-sided
+    Clopper-Pearson interval of that rate at confidence 1 - level."""
     violated = (bounds_ < population.mean(axis=-1)[None]).any(axis=(1, 2))
-    lower, upper = clopper_pearson(int(violated.sum()), violated.size, 0.05)
+    lower, upper = clopper_pearson(int(violated.sum()), violated.size, level)
     return float(violated.mean()), lower, upper
 
 
@@ -411,7 +412,8 @@ def test_coverage_on_gaussian_classes_with_exact_risk(form):
     kl = _kl(mu, margins, LONG_TAIL_COUNTS)
     _check_same_as_module(form, empirical, LONG_TAIL_COUNTS, kl, delta)
     values = _balanced_bounds(form, empirical, LONG_TAIL_COUNTS, kl, delta, 1.0)
-    rate, _, upper = _violation_rate(values, population, delta)
+    # stricter than "not significantly above delta": the 95% CP upper end itself must be <= delta
+    rate, _, upper = _violation_rate(values, population)
     assert upper <= delta, f"violation rate {rate} (CP upper {upper}) above delta {delta}"
     # the posterior a user would pick (the smallest bound) is certified within 2x of its exact risk
     # (measured: 1.34 / 1.44 / 1.26 median for the three forms), so a wrong constant would show
@@ -455,8 +457,10 @@ def test_power_halving_the_kl_term_is_detected(kl_scale):
     kl = _kl(np.zeros(1), margins, BALANCED_COUNTS)
     _check_same_as_module("importance_weighted_kl", empirical, BALANCED_COUNTS, kl, delta)
     values = _balanced_bounds("importance_weighted_kl", empirical, BALANCED_COUNTS, kl, delta, kl_scale)
-    rate, lower, upper = _violation_rate(values, population, delta)
     if kl_scale == 1.0:
+        rate, _, upper = _violation_rate(values, population)
         assert upper <= delta, f"violation rate {rate} (CP upper {upper}) above delta"
     else:
+        # measured: 98 of 100 repetitions violate; the 99.9% CP lower end must exceed delta
+        rate, lower, _ = _violation_rate(values, population, level=0.002)
         assert lower > delta, f"halving KL went undetected: violation rate {rate} (CP lower {lower})"
