@@ -19,7 +19,24 @@ EXPECTED_VERDICTS = {
     "tutorial.effective_number": "holds",
     "tutorial.etf": "holds_with_extra_assumption",
     "tutorial.etf_corrected": "holds",
+    # ids added by the completeness pass (issue 11, section 2); their evidence is in tests/test_claims_tutorial.py
+    "tutorial.risk_decomposition": "holds",
+    "tutorial.plugin_am_consistency": "holds",
+    "tutorial.la_loss_two_forms": "holds",
+    "tutorial.reweighting_vs_logit_adjustment": "holds",
+    "tutorial.ldam_relaxation": "holds",
+    "tutorial.rwsam_perturbation": "false_as_printed",
+    "tutorial.rwsam_perturbation_corrected": "holds",
+    "tutorial.ltssl_refinement": "holds_with_extra_assumption",
+    "tutorial.ltssl_refinement_corrected": "holds",
+    "tutorial.records_prop1": "ambiguous",
+    "tutorial.ts_schedule": "holds",
+    "tutorial.bcl_memorization_range": "holds",
+    "tutorial.gh_uniform_structure": "holds_with_extra_assumption",
+    "tutorial.gh_uniform_structure_corrected": "holds",
+    "tutorial.gh_theorem34": "ambiguous",
 }
+WITH_COUNTEREXAMPLE = {"tutorial.etf", "tutorial.rwsam_perturbation"}
 
 
 def test_every_tutorial_statement_has_exactly_one_erratum_and_vice_versa():
@@ -82,5 +99,5 @@ def test_tutorial_records_are_json_serialisable_with_the_counterexample_inline()
     assert set(records) == set(EXPECTED_VERDICTS)
     assert records["tutorial.etf"]["counterexample"]["energy_h"] == 0.5
     assert records["tutorial.etf"]["corrected_by"] == "tutorial.etf_corrected"
-    assert all(records[i]["counterexample"] is None for i in EXPECTED_VERDICTS if i != "tutorial.etf")
+    assert all(records[i]["counterexample"] is None for i in EXPECTED_VERDICTS if i not in WITH_COUNTEREXAMPLE)
     json.dumps(list(records.values()))

@@ -950,3 +950,813 @@ STATEMENTS = (
         evaluate=_evaluate_etf_corrected,
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements added by the completeness pass (issue 11, section 2): Theorem 3 (Menon et al. 2013),
+# the logit-adjusted loss and the re-weighting remark, LDAM's relaxation, the risk decomposition,
+# rwSAM, LTSSL, RECORDS, TS, BCL and GH. Appended here so the evaluators above stay untouched.
+
+
+def risk_decomposition(losses: Any, labels: Any, num_classes: int) -> tuple[float, float]:
+    """002, slide 'A direct decomposition on the risk minimization': E[l] = sum_k P(y=k) E[l | y=k].
+
+    On a sample with empirical P(y=k): returns (mean loss, sum_k pi^_k x class-mean loss); equal up to rounding.
+    """
+    values = check_finite(np.asarray(losses, dtype=np.float64).reshape(-1), "losses")
+    y = check_labels(labels, num_classes, "labels", length=values.shape[0])
+    counts = np.bincount(y, minlength=num_classes)
+    sums = np.bincount(y, weights=values, minlength=num_classes)
+    present = counts > 0
+    decomposed = float(np.sum(counts[present] / values.shape[0] * (sums[present] / counts[present])))
+    return float(values.mean()), decomposed
+
+
+def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    losses = -(outputs.logits - logsumexp(outputs.logits, axis=1, keepdims=True))[
+        np.arange(outputs.num_samples), outputs.labels
+    ]
+    mean, decomposed = risk_decomposition(losses, outputs.labels, outputs.num_classes)
+    gap = abs(mean - decomposed) / max(1.0, abs(mean))
+    return [
+        BoundResult(
+            "tutorial.risk_decomposition",
+            "as_printed",
+            1e-12,
+            gap,
+            {"mean_loss": mean, "decomposed": decomposed},
+            (),
+            None,
+            outputs.split,
+            "identity: mean cross-entropy vs sum_k pi^_k E[CE | y = k] on this split (relative gap)",
+        )
+    ]
+
+
+def am_balanced_error(eta: Any, marginal: Any, predictions: Any) -> float:
+    """Balanced (AM) error of a binary classifier on a finite input space, from the population.
+
+    ``eta`` (m,) = P(y = 1 | x), ``marginal`` (m,) = P(x), ``predictions`` (m,) in {-1, +1}. With p = P(y = 1):
+    BER(h) = (1/2) [sum_x P(x) eta(x) 1[h(x) = -1] / p + sum_x P(x) (1 - eta(x)) 1[h(x) = +1] / (1 - p)].
+    Source: 002, slide 'On Statistical Consistency of Binary Classification with Balanced Accuracy'.
+    """
+    eta_values = np.asarray(check_finite(eta, "eta"), dtype=np.float64).reshape(-1)
+    px = _check_distribution(marginal, "marginal", length=eta_values.shape[0], strictly_positive=False)
+    h = np.asarray(predictions).reshape(-1)
+    if h.shape != eta_values.shape or not np.all(np.isin(h, (-1, 1))):
+        raise InputError("predictions must hold -1 or +1 for every point of the input space")
+    if np.any((eta_values < 0) | (eta_values > 1)):
+        raise InputError("eta must lie in [0, 1] (it is P(y = 1 | x))")
+    p = float(px @ eta_values)
+    if not 0.0 < p < 1.0:
+        raise InputError(f"P(y = 1) must be in (0, 1) for the balanced error, got {p}")
+    return 0.5 * (float(px @ (eta_values * (h == -1))) / p + float(px @ ((1 - eta_values) * (h == 1))) / (1 - p))
+
+
+def plugin_regret_bound(eta: Any, eta_hat: Any, marginal: Any, p_hat: float) -> tuple[float, float]:
+    """Theorem 3 of the tutorial (Menon et al. 2013) made quantitative: (regret of sign(eta^ - p^), its bound).
+
+    regret = BER(sign(eta^ - p^)) - BER(sign(eta - p)) <= (E_x |eta^(x) - eta(x)| + |p^ - p|) / (2 p (1 - p)).
+    Proof: pointwise, predicting against the Bayes rule costs |eta - p| / (2 p (1 - p)), and where the plug-in
+    disagrees with sign(eta - p), |eta - p| <= |eta^ - eta| + |p^ - p|. With E|eta^ - eta|^r -> 0 (r >= 1, so
+    E|eta^ - eta| -> 0) and p^ -> p this gives the printed regret -> 0 in probability. Ties (eta = p) cost 0.
+    """
+    eta_values = np.asarray(check_finite(eta, "eta"), dtype=np.float64).reshape(-1)
+    estimate = np.asarray(check_finite(eta_hat, "eta_hat"), dtype=np.float64).reshape(-1)
+    px = _check_distribution(marginal, "marginal", length=eta_values.shape[0], strictly_positive=False)
+    if estimate.shape != eta_values.shape:
+        raise InputError("eta_hat must have one entry per point of the input space, like eta")
+    p = float(px @ eta_values)
+    bayes = np.where(eta_values > p, 1, -1)
+    plugin = np.where(estimate > float(p_hat), 1, -1)
+    regret = am_balanced_error(eta_values, px, plugin) - am_balanced_error(eta_values, px, bayes)
+    bound = (float(px @ np.abs(estimate - eta_values)) + abs(float(p_hat) - p)) / (2 * p * (1 - p))
+    return regret, bound
+
+
+def _evaluate_plugin_consistency(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    probabilities = softmax(outputs.logits, axis=1)
+    plugin, naive = [], []
+    for k in range(outputs.num_classes):
+        truth = np.where(outputs.labels == k, 1, -1)
+        if np.all(truth == 1) or np.all(truth == -1):
+            continue
+        for threshold, store in ((outputs.priors[k], plugin), (0.5, naive)):
+            predicted = np.where(probabilities[:, k] > threshold, 1, -1)
+            store.append(0.5 * (np.mean(predicted[truth == 1] == -1) + np.mean(predicted[truth == -1] == 1)))
+    if not plugin:
+        raise InputError("tutorial.plugin_am_consistency needs a split with at least two classes")
+    unadjusted = outputs.method.lower() in _UNADJUSTED_METHODS
+    return [
+        BoundResult(
+            "tutorial.plugin_am_consistency",
+            "diagnostic",
+            float(np.mean(naive)),
+            float(np.mean(plugin)),
+            {"classes": float(len(plugin))},
+            (
+                Assumption(
+                    "softmax_estimates_eta",
+                    "softmax(logits)_k estimates P(y = k | x) (plain CE training; its accuracy is not checked)",
+                    None if unadjusted else False,
+                ),
+            ),
+            None,
+            outputs.split,
+            "one-vs-rest, mean over classes: balanced error of the plug-in sign(eta^_k - pi_k) (measured) vs of the "
+            "threshold 1/2 (value); a heuristic reading of Theorem 3, not the theorem",
+        )
+    ]
+
+
+def logit_adjusted_loss_forms(logits: Any, labels: Any, priors: Any, tau: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Both printed forms of the logit-adjusted loss (002, slide 'The logit adjusted softmax cross-entropy').
+
+    -log [e^{f_y + tau log pi_y} / sum_y' e^{f_y' + tau log pi_y'}] and log[1 + sum_{y' != y} (pi_y'/pi_y)^tau
+    e^{f_y' - f_y}], per sample (equal: divide numerator and denominator by e^{f_y + tau log pi_y}).
+    """
+    scores = check_matrix(logits, "logits")
+    y = check_labels(labels, scores.shape[1], "labels", length=scores.shape[0])
+    pi = _check_distribution(priors, "priors", length=scores.shape[1])
+    t = float(check_finite(np.asarray(tau, dtype=np.float64), "tau"))
+    rows = np.arange(y.shape[0])
+    adjusted = scores + t * np.log(pi)
+    first = logsumexp(adjusted, axis=1) - adjusted[rows, y]
+    exponent = t * (np.log(pi)[None, :] - np.log(pi)[y][:, None]) + scores - scores[rows, y][:, None]
+    exponent[rows, y] = -np.inf
+    second = np.logaddexp(0.0, logsumexp(exponent, axis=1))
+    return first, second
+
+
+def _evaluate_la_two_forms(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    results = []
+    for tau in (0.5, 1.0, 2.0):
+        first, second = logit_adjusted_loss_forms(outputs.logits, outputs.labels, outputs.priors, tau)
+        gap = float(np.max(np.abs(first - second) / np.maximum(1.0, np.abs(first))))
+        results.append(
+            BoundResult(
+                "tutorial.la_loss_two_forms",
+                "as_printed",
+                1e-12,
+                gap,
+                {"tau": tau, "max_relative_gap": gap},
+                (),
+                None,
+                outputs.split,
+                "identity: the two printed forms of the logit-adjusted loss, per sample (max relative gap)",
+            )
+        )
+    return results
+
+
+def reweighting_disagreement(logits: Any, priors: Any) -> float:
+    """Fraction of samples where argmax f_y / pi_y and argmax e^{f_y} / pi_y (post-hoc LA) differ.
+
+    002, slide 'The logit adjusted softmax cross-entropy': w_1^T Phi/pi_1 < w_2^T Phi/pi_2 is not equivalent to
+    e^{w_1^T Phi}/pi_1 < e^{w_2^T Phi}/pi_2 (dividing the logits by the prior is not logit adjustment).
+    Ties count as agreement only when both argmax sets are equal.
+    """
+    scores = check_matrix(logits, "logits")
+    pi = _check_distribution(priors, "priors", length=scores.shape[1])
+    divided = scores / pi
+    adjusted = scores - np.log(pi)
+    first = divided == divided.max(axis=1, keepdims=True)
+    second = adjusted == adjusted.max(axis=1, keepdims=True)
+    return float(np.mean(np.any(first != second, axis=1)))
+
+
+def _evaluate_reweighting_remark(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    share = reweighting_disagreement(outputs.logits, outputs.priors)
+    return [
+        BoundResult(
+            "tutorial.reweighting_vs_logit_adjustment",
+            "as_printed",
+            share,
+            terms={"disagreement": share},
+            split=outputs.split,
+            note="fraction of samples where argmax f/pi and argmax e^f/pi differ (> 0 exhibits the remark's "
+            "non-equivalence on these logits; nothing measured)",
+        )
+    ]
+
+
+def ldam_losses(logits: Any, labels: Any, margins: Any) -> tuple[np.ndarray, np.ndarray]:
+    """LDAM hinge max(max_{j != y} z_j - z_y + Delta_y, 0) and its smooth relaxation -log e^{z_y - Delta_y} /
+    (e^{z_y - Delta_y} + sum_{j != y} e^{z_j}), per sample (002, slide 'LDAM'; Cao et al. 2019).
+
+    The relaxation is log(1 + sum_{j != y} e^{z_j - z_y + Delta_y}), so hinge <= relaxation <= hinge + log K.
+    """
+    scores = check_matrix(logits, "logits")
+    y = check_labels(labels, scores.shape[1], "labels", length=scores.shape[0])
+    delta_margins = np.asarray(check_finite(margins, "margins"), dtype=np.float64).reshape(-1)
+    if delta_margins.shape[0] != scores.shape[1]:
+        raise InputError(f"margins must hold one value per class ({scores.shape[1]})")
+    rows = np.arange(y.shape[0])
+    gaps = scores - scores[rows, y][:, None] + delta_margins[y][:, None]
+    gaps[rows, y] = -np.inf
+    hinge = np.maximum(gaps.max(axis=1), 0.0)
+    smooth = np.logaddexp(0.0, logsumexp(gaps, axis=1))
+    return hinge, smooth
+
+
+def _evaluate_ldam_relaxation(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    margins = ldam_optimal_margins(outputs.class_counts, max_margin=0.5)
+    hinge, smooth = ldam_losses(outputs.logits, outputs.labels, margins)
+    k = outputs.num_classes
+    lower = float(np.max(hinge - smooth))
+    upper = float(np.max(smooth - hinge - math.log(k)))
+    return [
+        BoundResult(
+            "tutorial.ldam_relaxation",
+            "as_printed",
+            0.0,
+            lower,
+            {"mean_hinge": float(hinge.mean()), "mean_smooth": float(smooth.mean())},
+            (),
+            None,
+            outputs.split,
+            "max over samples of hinge - smooth LDAM loss <= 0 (the relaxation is an upper bound), max margin 0.5",
+        ),
+        BoundResult(
+            "tutorial.ldam_relaxation",
+            "as_printed",
+            0.0,
+            upper,
+            {"log_num_classes": math.log(k)},
+            (),
+            None,
+            outputs.split,
+            "max over samples of smooth - hinge - log K <= 0 (the relaxation is within log K of the hinge)",
+        ),
+    ]
+
+
+def sam_perturbation(gradient: Any, rho: float) -> np.ndarray:
+    """The maximiser of e^T g over the CLOSED ball ||e|| <= rho: rho g / ||g|| (any point of the ball if g = 0).
+
+    002, slide 'rwSAM' prints argmax over the OPEN ball ||e|| < rho, where the supremum rho ||g|| is not attained
+    for g != 0 (errata tutorial.rwsam_perturbation); the closed ball is what SAM (Foret et al. 2021) uses.
+    """
+    g = np.asarray(check_finite(gradient, "gradient"), dtype=np.float64).reshape(-1)
+    radius = float(rho)
+    if not (math.isfinite(radius) and radius > 0):
+        raise InputError(f"rho must be a finite radius > 0, got {rho!r}")
+    norm = float(np.linalg.norm(g))
+    return np.zeros_like(g) if norm == 0 else radius * g / norm
+
+
+def improve_in_open_ball(candidate: Any, gradient: Any, rho: float) -> np.ndarray:
+    """A point of the open ball ||e|| < rho with a strictly larger e^T g than ``candidate`` (g != 0).
+
+    The witness that the open-ball argmax of rwSAM is empty: halfway between the candidate's value and the
+    supremum rho ||g||, along g.
+    """
+    e = np.asarray(check_finite(candidate, "candidate"), dtype=np.float64).reshape(-1)
+    g = np.asarray(check_finite(gradient, "gradient"), dtype=np.float64).reshape(-1)
+    norm = float(np.linalg.norm(g))
+    if norm == 0 or not float(np.linalg.norm(e)) < rho:
+        raise InputError("needs a non-zero gradient and a candidate strictly inside the ball")
+    # e^T g <= ||e|| ||g|| < rho ||g||: move to the point of norm (||e|| + rho)/2 along g
+    return (float(np.linalg.norm(e)) + rho) / 2.0 * g / norm
+
+
+def _head_gradient(outputs: Any) -> np.ndarray:
+    """Gradient of the mean cross-entropy w.r.t. the head [W, b] on this split (closed form)."""
+    probabilities = softmax(outputs.logits, axis=1)
+    probabilities[np.arange(outputs.num_samples), outputs.labels] -= 1.0
+    features = np.hstack([outputs.embeddings, np.ones((outputs.num_samples, 1))])
+    return (probabilities.T @ features / outputs.num_samples).reshape(-1)
+
+
+def _evaluate_rwsam(corrected: bool):
+    statement = "tutorial.rwsam_perturbation_corrected" if corrected else "tutorial.rwsam_perturbation"
+
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        outputs = splits.train
+        gradient = _head_gradient(outputs)
+        rho = 0.05  # SAM's default radius
+        best = sam_perturbation(gradient, rho)
+        supremum = rho * float(np.linalg.norm(gradient))
+        if corrected:
+            return [
+                BoundResult(
+                    statement,
+                    "corrected",
+                    supremum,
+                    float(best @ gradient),
+                    {"rho": rho, "gradient_norm": float(np.linalg.norm(gradient))},
+                    (),
+                    None,
+                    outputs.split,
+                    "closed ball: e*^T g at e* = rho g/||g|| (measured) attains rho ||g|| (value); CE gradient of "
+                    "the head on the training split",
+                )
+            ]
+        return [
+            BoundResult(
+                statement,
+                "as_printed",
+                rho * (1 - 1e-9),
+                float(np.linalg.norm(best)),
+                {"rho": rho, "supremum": supremum},
+                (Assumption("nonzero_gradient", "the head gradient is not zero", bool(supremum > 0)),),
+                None,
+                outputs.split,
+                "the only maximiser of e^T g has norm rho (measured); the printed open ball needs norm < rho "
+                "(value, rho (1 - 1e-9)): the printed argmax is empty",
+            )
+        ]
+
+    return evaluate
+
+
+def ltssl_refine(pseudo_labels: Any, class_totals: Any, weights: Any = None, iterations: int = 200) -> np.ndarray:
+    """Algorithm 1 of the LTSSL slide (DualCoordinateAscent), as printed, for ``iterations`` = T steps.
+
+    Solves min sum_m w_m KL(y^_m || y^0_m) s.t. sum_m y^_m(k) = M_k, sum_k y^_m(k) = 1 by alternating the
+    alpha (row) and beta (column) updates; the output y^0_m(k) alpha_m beta_k^{1/w_m} has the KKT form of the
+    problem, so it is the unique solution once both constraints hold (in the limit T -> infinity; the row
+    constraint holds after every odd step and at t = T). ``pseudo_labels`` (M, K) rows on the simplex, > 0;
+    ``class_totals`` (K,) > 0 summing to M; ``weights`` (M,) > 0 (default 1).
+    """
+    y0 = check_matrix(pseudo_labels, "pseudo_labels")
+    m, k = y0.shape
+    if np.any(y0 <= 0) or not np.allclose(y0.sum(axis=1), 1.0, atol=1e-9):
+        raise InputError("pseudo_labels must be strictly positive rows summing to 1")
+    totals = np.asarray(check_finite(class_totals, "class_totals"), dtype=np.float64).reshape(-1)
+    if totals.shape[0] != k or np.any(totals <= 0) or not math.isclose(totals.sum(), m, rel_tol=1e-9):
+        raise InputError(f"class_totals must hold {k} positive values summing to the number of rows ({m})")
+    w = np.ones(m) if weights is None else _check_positive_vector(weights, "weights", length=m)
+    if int(iterations) < 1:
+        raise InputError("iterations (T) must be >= 1")
+    alpha, beta = np.ones(m), np.ones(k)
+    exponent = 1.0 / w
+    for t in range(1, int(iterations) + 1):
+        if t % 2 == 1 or t == int(iterations):
+            alpha = 1.0 / np.sum(y0 * beta[None, :] ** exponent[:, None], axis=1)
+        else:
+            coefficients = y0 * alpha[:, None]  # (M, K): sum_m c_mk Z^{1/w_m} = M_k, increasing in Z
+            if np.all(w == w[0]):
+                beta = (totals / coefficients.sum(axis=0)) ** w[0]
+            else:
+                low, high = np.zeros(k), np.ones(k)
+                while np.any(np.sum(coefficients * high[None, :] ** exponent[:, None], axis=0) < totals):
+                    high *= 2.0
+                for _ in range(200):
+                    middle = (low + high) / 2
+                    below = np.sum(coefficients * middle[None, :] ** exponent[:, None], axis=0) < totals
+                    low, high = np.where(below, middle, low), np.where(below, high, middle)
+                beta = (low + high) / 2
+    return y0 * alpha[:, None] * beta[None, :] ** exponent[:, None]
+
+
+def ltssl_objective(refined: Any, pseudo_labels: Any, weights: Any = None) -> float:
+    """sum_m w_m KL(y^_m || y^0_m) of the LTSSL slide's problem (1)."""
+    y = check_matrix(refined, "refined")
+    y0 = check_matrix(pseudo_labels, "pseudo_labels", rows=y.shape[0], columns=y.shape[1])
+    w = np.ones(y.shape[0]) if weights is None else _check_positive_vector(weights, "weights", length=y.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(y > 0, y * (np.log(y) - np.log(y0)), 0.0)
+    return float(w @ terms.sum(axis=1))
+
+
+def _evaluate_ltssl(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    keep = slice(0, 2000)  # the first 2000 samples keep 200 sweeps cheap on large test splits
+    pseudo = np.clip(softmax(outputs.logits[keep], axis=1), 1e-300, None)
+    pseudo /= pseudo.sum(axis=1, keepdims=True)
+    labels = outputs.labels[keep]
+    counts = np.bincount(labels, minlength=outputs.num_classes).astype(np.float64)
+    present = counts > 0
+    pseudo = pseudo[:, present] / pseudo[:, present].sum(axis=1, keepdims=True)
+    results = []
+    for iterations in (2, 200):
+        refined = ltssl_refine(pseudo, counts[present], iterations=iterations)
+        residual = float(np.max(np.abs(refined.sum(axis=0) - counts[present])) / labels.shape[0])
+        rows_residual = float(np.max(np.abs(refined.sum(axis=1) - 1.0)))
+        results.append(
+            BoundResult(
+                "tutorial.ltssl_refinement",
+                "as_printed",
+                1e-6,
+                max(residual, rows_residual),
+                {"iterations": float(iterations), "column_residual": residual, "row_residual": rows_residual},
+                (),
+                None,
+                outputs.split,
+                "Algorithm 1 (T iterations) on softmax pseudo-labels with the split's class totals: max constraint "
+                "violation of its output, per sample (0 for 'the unique solution'; reached only as T grows)",
+            )
+        )
+    return results
+
+
+def records_l2_bound(
+    num_samples: float, num_classes: int, natarajan_dim: float, ambiguity: float, delta: float
+) -> float:
+    """The right side of RECORDS' Proposition 1 (002, slide 'RECORDS'), as printed.
+
+    4 / ((ln 2 - ln(1 + eta)) N) (d_H (ln 2N + 2 ln C) - ln delta + ln 2), for eta in [0, 1), delta in (0, 1).
+    """
+    n, c, d = float(num_samples), int(num_classes), float(natarajan_dim)
+    eta, dlt = float(ambiguity), float(delta)
+    if not (n >= 1 and c >= 2 and d >= 0 and 0.0 <= eta < 1.0 and 0.0 < dlt < 1.0):
+        raise InputError("need N >= 1, C >= 2, d_H >= 0, ambiguity eta in [0, 1) and delta in (0, 1)")
+    complexity = d * (math.log(2 * n) + 2 * math.log(c)) - math.log(dlt) + math.log(2)
+    return 4.0 / ((math.log(2) - math.log1p(eta)) * n) * complexity
+
+
+def _evaluate_records(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = splits.train
+    n, c = outputs.num_samples, outputs.num_classes
+    # d_H = 1 is the smallest non-trivial Natarajan dimension: the bound at d_H = 1, eta = 0 is its best case
+    best = records_l2_bound(n, c, 1.0, 0.0, delta)
+    return [
+        BoundResult(
+            "tutorial.records_prop1",
+            "shape",
+            best,
+            terms={"num_samples": float(n), "vacuous": float(best >= math.sqrt(2.0))},
+            split=outputs.split,
+            note="the printed right side at this N and C with d_H = 1 and eta = 0 (its smallest value); an L2 "
+            "distance between distributions is <= sqrt 2, so a value >= sqrt 2 says nothing (nothing measured)",
+        )
+    ]
+
+
+def ts_temperature(t: Any, period: float, tau_low: float, tau_high: float) -> np.ndarray:
+    """tau_cos(t) = (tau_+ - tau_-) (1 + cos(2 pi t / T)) / 2 + tau_- (002, slide 'TS: Temperature Schedules')."""
+    steps = np.asarray(check_finite(t, "t"), dtype=np.float64)
+    if not (period > 0 and 0 < tau_low <= tau_high):
+        raise InputError("need period T > 0 and 0 < tau_- <= tau_+")
+    return (tau_high - tau_low) * (1.0 + np.cos(2.0 * np.pi * steps / period)) / 2.0 + tau_low
+
+
+def _evaluate_ts(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    low, high, period = 0.1, 1.0, 400.0  # the slide's tau values (0.1 and 1.0), T of the TS paper
+    steps = np.arange(0, 2 * int(period) + 1)
+    values = ts_temperature(steps, period, low, high)
+    return [
+        BoundResult(
+            "tutorial.ts_schedule",
+            "as_printed",
+            high,
+            float(values.max()),
+            {"tau_minus": low, "tau_plus": high, "min": float(values.min()), "at_half_period": float(values[200])},
+            split=splits.train.split,
+            note="max of tau_cos over two periods (measured) <= tau_+ (value); the schedule, not the checkpoint",
+        ),
+        BoundResult(
+            "tutorial.ts_schedule",
+            "as_printed",
+            -low,
+            -float(values.min()),
+            {"tau_minus": low},
+            split=splits.train.split,
+            note="-min of tau_cos (measured) <= -tau_- (value): the schedule stays in [tau_-, tau_+]",
+        ),
+    ]
+
+
+def bcl_memorization_scores(losses: Any) -> np.ndarray:
+    """BCL's M_i = (1/2) ((L_i - mean L) / max_j |L_j - mean L| + 1) (002, slide 'BCL'), in [0, 1].
+
+    Undefined (0/0) when all losses are equal: InputError (the slide's extra assumption).
+    """
+    values = np.asarray(check_finite(losses, "losses"), dtype=np.float64).reshape(-1)
+    deviation = values - values.mean()
+    spread = float(np.max(np.abs(deviation), initial=0.0))
+    # equal losses leave only rounding noise in the deviation (the mean of equal floats need not equal them)
+    if spread <= 1e-12 * max(1.0, abs(float(values.mean()))):
+        raise InputError("losses are all equal: BCL's memorization score is 0/0 (needs two different losses)")
+    return 0.5 * (deviation / spread + 1.0)
+
+
+def bcl_moving_average(losses: Any, beta: float) -> np.ndarray:
+    """L^m_{i,t} = beta L^m_{i,t-1} + (1 - beta) L_{i,t}, L^m_{i,0} = L_{i,0}: rows = epochs (002, slide 'BCL')."""
+    history = check_matrix(losses, "losses")
+    if not 0.0 <= beta <= 1.0:
+        raise InputError(f"beta must be in [0, 1], got {beta!r}")
+    averaged = history.copy()
+    for t in range(1, history.shape[0]):
+        averaged[t] = beta * averaged[t - 1] + (1 - beta) * history[t]
+    return averaged
+
+
+def _evaluate_bcl(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = splits.train
+    losses = -(outputs.logits - logsumexp(outputs.logits, axis=1, keepdims=True))[
+        np.arange(outputs.num_samples), outputs.labels
+    ]
+    distinct = bool(np.ptp(losses) > 1e-12 * max(1.0, float(np.abs(losses).max())))
+    scores = bcl_memorization_scores(losses) if distinct else np.full(losses.shape, 0.5)
+    assumption = (Assumption("distinct_losses", "the per-sample losses are not all equal (else 0/0)", distinct),)
+    return [
+        BoundResult(
+            "tutorial.bcl_memorization_range",
+            "as_printed",
+            1.0,
+            float(scores.max()),
+            {"min": float(scores.min())},
+            assumption,
+            None,
+            outputs.split,
+            "max over training samples of M_i from their CE losses (measured) <= 1 (value)",
+        ),
+        BoundResult(
+            "tutorial.bcl_memorization_range",
+            "as_printed",
+            0.0,
+            -float(scores.min()),
+            {},
+            assumption,
+            None,
+            outputs.split,
+            "-min over training samples of M_i (measured) <= 0 (value): M_i is a probability in [0, 1]",
+        ),
+    ]
+
+
+def uniform_structure_exists(num_vectors: int, inner_product: float) -> bool:
+    """K unit vectors with every pairwise inner product C exist iff -1/(K-1) <= C <= 1 (002, slide 'GH').
+
+    Their Gram (1 - C) I + C 11^T has eigenvalues 1 - C (K-1 times) and 1 + (K-1) C; it is a Gram iff both >= 0.
+    """
+    k = int(num_vectors)
+    if k < 2:
+        raise InputError("num_vectors must be >= 2")
+    return bool(-1.0 / (k - 1) - 1e-12 <= float(inner_product) <= 1.0 + 1e-12)
+
+
+def uniform_structure(num_vectors: int, inner_product: float) -> np.ndarray:
+    """K unit vectors (rows) in R^K with pairwise inner products C, from the Gram's eigen-decomposition."""
+    k, c = int(num_vectors), float(inner_product)
+    if not uniform_structure_exists(k, c):
+        raise InputError(f"no {k} unit vectors have pairwise inner product {c}: need -1/(K-1) <= C <= 1")
+    gram = (1.0 - c) * np.eye(k) + c * np.ones((k, k))
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    return eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[None, :]
+
+
+def gh_uniform_loss(num_vectors: int, inner_product: float) -> tuple[float, float]:
+    """Per-sample GH cross-entropy at category-level uniformity: (computed, printed).
+
+    A feature equal to its prototype M_y scores the prototypes by M_y^T M_k (1 for k = y, C otherwise), so
+    -log softmax_y = log(1 + (K-1) e^{C-1}), the printed -log(1 / (1 + (K-1) exp(C-1))) of Theorem 3.4 (5).
+    """
+    vectors = uniform_structure(num_vectors, inner_product)
+    scores = vectors @ vectors.T
+    computed = float(np.mean(logsumexp(scores, axis=1) - np.diag(scores)))
+    printed = -math.log(1.0 / (1.0 + (num_vectors - 1) * math.exp(inner_product - 1.0)))
+    return computed, printed
+
+
+def _evaluate_gh(statement: str):
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        outputs = _evaluation_split(splits)
+        k = outputs.num_classes
+        weight = outputs.head_weight
+        norms = np.linalg.norm(weight, axis=1, keepdims=True)
+        if k < 2 or np.any(norms == 0):
+            raise InputError(f"{statement} needs >= 2 classes and a head with non-zero rows")
+        unit = weight / norms
+        off_diagonal = (unit @ unit.T)[~np.eye(k, dtype=bool)]
+        if statement == "tutorial.gh_uniform_structure":
+            spread = float(off_diagonal.max() - off_diagonal.min())
+            return [
+                BoundResult(
+                    statement,
+                    "diagnostic",
+                    0.0,
+                    spread,
+                    {"mean_inner_product": float(off_diagonal.mean()), "smallest_possible_C": -1.0 / (k - 1)},
+                    split=outputs.split,
+                    note="spread of the pairwise cosines of the head rows (0 iff they form a geometric uniform "
+                    "structure); C >= -1/(K-1) always",
+                )
+            ]
+        computed, printed = gh_uniform_loss(k, float(np.clip(off_diagonal.mean(), -1.0 / (k - 1), 1.0)))
+        return [
+            BoundResult(
+                statement,
+                "as_printed",
+                1e-12,
+                abs(computed - printed) / max(1.0, printed),
+                {"computed": computed, "printed": printed},
+                split=outputs.split,
+                note="the per-sample GH term of (5) at uniformity, with C = the head's mean pairwise cosine: the "
+                "printed closed form vs the cross-entropy computed on that structure",
+            )
+        ]
+
+    return evaluate
+
+
+__all__ += [
+    "am_balanced_error",
+    "bcl_memorization_scores",
+    "bcl_moving_average",
+    "gh_uniform_loss",
+    "improve_in_open_ball",
+    "ldam_losses",
+    "logit_adjusted_loss_forms",
+    "ltssl_objective",
+    "ltssl_refine",
+    "plugin_regret_bound",
+    "records_l2_bound",
+    "reweighting_disagreement",
+    "risk_decomposition",
+    "sam_perturbation",
+    "ts_temperature",
+    "uniform_structure",
+    "uniform_structure_exists",
+]
+
+STATEMENTS = STATEMENTS + (
+    Statement(
+        "tutorial.risk_decomposition",
+        "002, slide 'A direct decomposition on the risk minimization'",
+        "identity",
+        "R(f) = E_P[l] = sum_k P(y = k) E_{P(x|y=k)}[l] (law of total expectation); checked on the split's CE",
+        _evaluate_risk_decomposition,
+    ),
+    Statement(
+        "tutorial.plugin_am_consistency",
+        "002, slide 'On Statistical Consistency of Binary Classification with Balanced Accuracy', Theorem 3",
+        "symbolic",
+        "sign(eta^_S - p^_S) is AM-consistent; quantitatively regret <= (E|eta^ - eta| + |p^ - p|)/(2p(1-p)) "
+        "(tests). On a checkpoint: one-vs-rest balanced error of the plug-in threshold pi_k vs 1/2 (diagnostic)",
+        _evaluate_plugin_consistency,
+    ),
+    Statement(
+        "tutorial.la_loss_two_forms",
+        "002, slide 'The logit adjusted softmax cross-entropy'",
+        "identity",
+        "-log softmax(f + tau log pi)_y = log[1 + sum_{y' != y} (pi_y'/pi_y)^tau e^{f_y' - f_y}]",
+        _evaluate_la_two_forms,
+    ),
+    Statement(
+        "tutorial.reweighting_vs_logit_adjustment",
+        "002, slide 'The logit adjusted softmax cross-entropy' (the '⇎' remark)",
+        "symbolic",
+        "w_1^T Phi/pi_1 < w_2^T Phi/pi_2 is not equivalent to e^{w_1^T Phi}/pi_1 < e^{w_2^T Phi}/pi_2",
+        _evaluate_reweighting_remark,
+    ),
+    Statement(
+        "tutorial.ldam_relaxation",
+        "002, slide 'LDAM' (the smooth relaxation of the hinge loss)",
+        "inequality",
+        "max(max_{j != y} z_j - z_y + Delta_y, 0) <= L_LDAM <= that + log K",
+        _evaluate_ldam_relaxation,
+    ),
+    Statement(
+        "tutorial.rwsam_perturbation",
+        "002, slide 'rwSAM' (eps_w = argmax_{||eps|| < rho} eps^T grad L_w)",
+        "symbolic",
+        "the perturbation is an argmax over the open ball ||eps|| < rho, as printed",
+        _evaluate_rwsam(False),
+    ),
+    Statement(
+        "tutorial.rwsam_perturbation_corrected",
+        "002, slide 'rwSAM' (corrected: closed ball)",
+        "identity",
+        "argmax_{||eps|| <= rho} eps^T g = rho g / ||g|| for g != 0, value rho ||g||",
+        _evaluate_rwsam(True),
+    ),
+    Statement(
+        "tutorial.ltssl_refinement",
+        "002, slide 'Long-tailed Semi-Supervised Learning', problem (1), Algorithm 1 ('Ensure: the unique solution')",
+        "identity",
+        "DualCoordinateAscent returns the unique minimiser of sum w_m KL(y^_m || y^0_m) under the class totals",
+        _evaluate_ltssl,
+    ),
+    Statement(
+        "tutorial.records_prop1",
+        "002, slide 'RECORDS: Rebalancing for dynamic bias', Proposition 1",
+        "symbolic",
+        "L_2(h~) < 4/((ln 2 - ln(1 + eta)) N) (d_H (ln 2N + 2 ln C) - ln delta + ln 2) w.p. >= 1 - delta",
+        _evaluate_records,
+    ),
+    Statement(
+        "tutorial.ts_schedule",
+        "002, slide 'TS: Temperature Schedules for contrastive learning'",
+        "identity",
+        "tau_cos(t) = (tau_+ - tau_-)(1 + cos(2 pi t/T))/2 + tau_- alternates between tau_- and tau_+ with period T",
+        _evaluate_ts,
+    ),
+    Statement(
+        "tutorial.bcl_memorization_range",
+        "002, slide 'BCL: Boosted Contrastive Learning' (M_{i,t} and u < M_i)",
+        "inequality",
+        "M_{i,t} = (1/2)((L - mean L)/max|L - mean L| + 1) lies in [0, 1], so 'u < M_i' is a valid probability",
+        _evaluate_bcl,
+    ),
+    Statement(
+        "tutorial.gh_uniform_structure",
+        "002, slide 'GH: Geometric Harmonization' (Geometric Uniform Structure, Definition 3.1)",
+        "symbolic",
+        "K unit vectors with M_i^T M_j = C (i != j) exist iff -1/(K-1) <= C <= 1; equal angles, equal partition "
+        "only at C = -1/(K-1)",
+        _evaluate_gh("tutorial.gh_uniform_structure"),
+    ),
+    Statement(
+        "tutorial.gh_theorem34",
+        "002, slide 'GH: Geometric Harmonization', Theorem 3.4 (eq. 5)",
+        "symbolic",
+        "L* = -2 sum_l pi_l log(1/(1 + (K-1) exp(C-1))) + log(J/L) at category-level uniformity",
+        _evaluate_gh("tutorial.gh_theorem34"),
+    ),
+)
+
+
+def ltssl_kkt_residual(refined: Any, pseudo_labels: Any, weights: Any = None) -> float:
+    """How far w_m log(y^_mk / y^0_mk) is from a sum a_m + b_k (0: the KKT form of the LTSSL problem (1)).
+
+    Stationarity of sum_m w_m KL(y^_m || y^0_m) + row and column multipliers gives exactly that form; with both
+    constraints met it certifies the (unique, strictly convex) minimiser. Double-centring residual, max norm.
+    """
+    y = check_matrix(refined, "refined")
+    y0 = check_matrix(pseudo_labels, "pseudo_labels", rows=y.shape[0], columns=y.shape[1])
+    w = np.ones(y.shape[0]) if weights is None else _check_positive_vector(weights, "weights", length=y.shape[0])
+    if np.any(y <= 0) or np.any(y0 <= 0):
+        raise InputError("refined and pseudo_labels must be strictly positive (logarithms)")
+    # y = y0 alpha_m beta_k^{1/w_m}  <=>  w_m log(y / y0) = w_m log alpha_m + log beta_k
+    scaled = w[:, None] * (np.log(y) - np.log(y0))
+    centred = scaled - scaled.mean(axis=1, keepdims=True) - scaled.mean(axis=0, keepdims=True) + scaled.mean()
+    return float(np.max(np.abs(centred)))
+
+
+def _evaluate_ltssl_corrected(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    keep = slice(0, 2000)
+    pseudo = np.clip(softmax(outputs.logits[keep], axis=1), 1e-300, None)
+    pseudo /= pseudo.sum(axis=1, keepdims=True)
+    counts = np.bincount(outputs.labels[keep], minlength=outputs.num_classes).astype(np.float64)
+    present = counts > 0
+    pseudo = pseudo[:, present] / pseudo[:, present].sum(axis=1, keepdims=True)
+    refined = ltssl_refine(pseudo, counts[present], iterations=20)
+    residual = ltssl_kkt_residual(refined, pseudo)
+    scale = float(np.max(np.abs(np.log(refined) - np.log(pseudo))))
+    return [
+        BoundResult(
+            "tutorial.ltssl_refinement_corrected",
+            "corrected",
+            1e-9 * max(1.0, scale),
+            residual,
+            {"iterations": 20.0, "log_ratio_scale": scale},
+            (),
+            None,
+            outputs.split,
+            "the output of every iteration has the KKT form y0 alpha_m beta_k^{1/w_m} (residual of log(y/y0) "
+            "from a row + column sum); it is the solution once the constraints hold (T -> infinity)",
+        )
+    ]
+
+
+def _evaluate_gh_corrected(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = _evaluation_split(splits)
+    k = outputs.num_classes
+    if k < 2:
+        raise InputError("tutorial.gh_uniform_structure_corrected needs >= 2 classes")
+    floor = -1.0 / (k - 1)
+    vectors = uniform_structure(k, floor)  # the extreme case: the simplex ETF
+    gram = vectors @ vectors.T
+    gap = float(np.max(np.abs(gram - ((1 - floor) * np.eye(k) + floor))))
+    return [
+        BoundResult(
+            "tutorial.gh_uniform_structure_corrected",
+            "corrected",
+            1e-9,
+            gap,
+            {"smallest_C": floor, "K": float(k)},
+            split=outputs.split,
+            note="K unit vectors with pairwise inner product C = -1/(K-1) built from the Gram (1-C)I + C 11^T "
+            "(max Gram error); below that C no such vectors exist (its eigenvalue 1 + (K-1)C < 0)",
+        )
+    ]
+
+
+__all__ += ["ltssl_kkt_residual"]
+
+STATEMENTS = STATEMENTS + (
+    Statement(
+        "tutorial.ltssl_refinement_corrected",
+        "002, slide 'Long-tailed Semi-Supervised Learning' (corrected: the limit of Algorithm 1)",
+        "identity",
+        "if y^0 > 0, w > 0 and sum_k M_k = M, problem (1) has one solution, of the form y^0_mk alpha_m beta_k^{1/w_m}; "
+        "Algorithm 1's iterates keep that form and reach it as T -> infinity",
+        _evaluate_ltssl_corrected,
+    ),
+    Statement(
+        "tutorial.gh_uniform_structure_corrected",
+        "002, slide 'GH: Geometric Harmonization', Definition 3.1 (corrected)",
+        "identity",
+        "K unit vectors with M_i^T M_j = C for all i != j exist iff -1/(K-1) <= C <= 1 (Gram (1-C) I + C 11^T PSD)",
+        _evaluate_gh_corrected,
+    ),
+)
