@@ -306,3 +306,20 @@ def make_writable_directory(path: str | os.PathLike, option: str = "--out") -> P
     if not os.access(target, os.W_OK | os.X_OK):
         raise _unwritable(option, target, PermissionError(errno.EACCES, "permission denied"))
     return target
+
+
+def check_writable_location(path: str | os.PathLike, option: str = "--out", shown: str | None = None) -> Path:
+    """Refuse in one line, before any work, a ``path`` that could not be created or written: its
+    nearest existing ancestor is a file, or is not writable (permissions; ``os.access`` also answers
+    no on a read-only file system). Creates nothing. ``shown`` is the path named in messages."""
+    target = Path(path)
+    named = Path(shown) if shown is not None else target
+    ancestor = target
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise InputError(f"{option} {named}: a part of the path ({ancestor}) is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        reason = "read-only file system or permission denied"  # access(2) answers EROFS and EACCES alike
+        raise InputError(f"{option} {named} cannot be written ({reason} at {ancestor}); choose a writable folder")
+    return target

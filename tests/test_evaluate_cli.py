@@ -331,3 +331,22 @@ def test_an_unknown_or_absent_device_is_one_line_exit_2(tmp_path, capsys, device
     assert message in one_error_line(capsys)
     assert not (tmp_path / "r").exists()
     assert socket.gethostname()  # the host key of temporaries is built from it
+
+
+def test_an_out_that_cannot_be_written_is_one_line_exit_2_before_any_work(tmp_path, capsys, monkeypatch):
+    source = exported_outputs(tmp_path / "a.npz")
+    blocked = tmp_path / "ro"
+    blocked.mkdir()
+    real_access = os.access
+    # Tests run as root, where chmod does not stop writes: answer as a read-only file system would.
+    monkeypatch.setattr(
+        os, "access", lambda path, mode, **kw: os.path.abspath(path) != str(blocked) and real_access(path, mode, **kw)
+    )
+    assert main(["evaluate", str(source), "--out", str(blocked / "report"), "--no-plots"]) == 2
+    assert (
+        f"--out {blocked / 'report'} cannot be written (read-only file system or permission denied"
+        in one_error_line(capsys)
+    )
+    assert not any(blocked.iterdir())
+    assert main(["evaluate", str(source), "--out", str(source / "report"), "--no-plots"]) == 2
+    assert "is a file, not a folder" in one_error_line(capsys)

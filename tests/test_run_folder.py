@@ -211,11 +211,20 @@ def test_overwrite_removes_the_old_runs_files_and_nothing_else(tmp_path, capsys)
 
 def test_leftovers_of_an_earlier_run_without_last_pt_are_not_overwritten_silently(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main([*RUN, "--epochs", "1", "--out", str(out)]) == 0
-    (out / "last.pt").unlink()  # e.g. a run killed before its first last.pt, or a user's clean-up
+    assert main([*RUN, "--epochs", "2", "--out", str(out)]) == 0
+    (out / "last.pt").unlink()  # e.g. a user's clean-up: two epochs of record, no last.pt
     capsys.readouterr()
     assert main([*RUN, "--epochs", "1", "--out", str(out)]) == 2
-    assert "holds files of an earlier run (metrics.jsonl, epoch_001.pt)" in error_line(capsys)
+    assert "holds files of an earlier run (metrics.jsonl, epoch_002.pt)" in error_line(capsys)
+    assert epochs_in(out) == [1, 2]
+
+
+def test_what_a_kill_in_the_first_epoch_leaves_is_redone_without_flags(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*RUN, "--epochs", "1", "--out", str(out)]) == 0
+    (out / "last.pt").unlink()  # as a kill between epoch 1's line + snapshot and its last.pt leaves it
+    assert main([*RUN, "--epochs", "1", "--out", str(out)]) == 0
+    assert epochs_in(out) == [1]
 
 
 def test_stale_temporaries_are_removed_and_live_ones_kept(tmp_path, capsys):
@@ -321,3 +330,16 @@ def test_a_refused_checkpoint_error_keeps_torchs_whole_sentence(tmp_path, capsys
     message = str(caught.value)
     assert "Unsupported global: GLOBAL fractions.Fraction was not an allowed global by default.)" in message
     assert "\x1b" not in message and "\n" not in message
+
+
+def test_a_classifier_stage_into_a_locked_folder_is_refused(tmp_path, capsys):
+    base = tmp_path / "ce"
+    assert main([*RUN, "--epochs", "1", "--out", str(base)]) == 0
+    out = tmp_path / "tau"
+    stage = ["train", "--method", "tau_norm", "--from-checkpoint", str(base / "last.pt"), "--out", str(out)]
+    capsys.readouterr()
+    with RunLock(out):  # a live writer holds the folder
+        assert main(stage) == 2
+        assert f"in use by another ltbounds run (pid {os.getpid()}" in error_line(capsys)
+        assert not (out / "last.pt").exists()
+    assert main(stage) == 0 and (out / "last.pt").exists() and not (out / LOCK_NAME).exists()

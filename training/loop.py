@@ -331,7 +331,12 @@ def _train(
         elif not overwrite:
             raise InputError(f"{str(last_path)!r} exists; pass --resume to continue it or --overwrite to start over")
     elif out_dir is not None and not resume and not overwrite and context.is_main:
-        leftovers = [p.name for p in run_files(out_dir) if p.stat().st_size > 0]
+        # No last.pt: a run killed in its first epoch leaves at most epoch 1's line and epoch_001.pt
+        # (written before last.pt), which this run redoes. More than that is an earlier run's record
+        # whose last.pt is gone: refused, never overwritten silently.
+        leftovers = [p.name for p in run_files(out_dir) if p.name not in ("metrics.jsonl", "epoch_001.pt")]
+        if any(record.get("epoch", 0) > 1 for record in read_metrics(out_dir / "metrics.jsonl", log)):
+            leftovers.insert(0, "metrics.jsonl")
         if leftovers:
             raise InputError(
                 f"--out {out_dir} holds files of an earlier run ({', '.join(leftovers[:5])}); "

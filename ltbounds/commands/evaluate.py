@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,12 +86,14 @@ def _device(choice: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ltbounds.artifacts import check_writable_location
     from ltbounds.checks import InputError, check_delta
     from ltbounds.evaluation import check_output_directory, evaluate
 
     started = time.perf_counter()
     check_delta(args.delta, "--delta")
     check_output_directory(args.out, inputs=args.sources)
+    check_writable_location(Path(args.out).parent, "--out", args.out)  # the report is staged beside it
     device = _device(args.device)  # an unknown or absent device fails here, before any inference
     select_statements(args.only)  # fail fast, before any inference
     if args.batch_size < 1:
