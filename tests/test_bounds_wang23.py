@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ltbounds import bounds
+from ltbounds.bounds.concentration import clopper_pearson
 from ltbounds.bounds.result import EvaluationSplits
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
@@ -252,7 +254,12 @@ def test_prop2_kappa_threshold_symbolically():
 def test_prop2_corrected_threshold_on_sampled_counts(counts, kappa):
     check = bounds.prop2_corrected(counts, kappa)
     assert check["sharper_than_global"] == check["predicted_sharper"]
-    assert check["not_looser_than_global"] == check["predicted_not_looser"]
+    if abs(kappa - 1.0) * math.log(counts.max() / counts.min()) > 1e-9:
+        assert check["not_looser_than_global"] == check["predicted_not_looser"]
+    else:
+        # kappa within float precision of 1 (e.g. 1 - 1e-16): the per-class ratios r^{1 - kappa} are 1 to ~1e-16,
+        # so the two terms are equal in float64 and the prediction from kappa's sign cannot be seen; assert that
+        assert check["contraction"] == pytest.approx(check["union_global"], rel=1e-8)
     assert check["not_sharper_than_local"]
 
 
@@ -330,70 +337,92 @@ def test_evaluators_return_finite_rows_with_a_two_sample_class_and_rho_1000():
         bounds.STATEMENTS["wang23.thm1"].evaluate(splits, 0.0)
 
 
-def test_certified_bounds_cover_population_risk_in_simulation():
-    """R repetitions: train counts (60, 15, 4); the head is learned on each draw; the population risk of the
-    truncated (box-clipped for Prop. 3) VS loss is estimated on 20,000 fresh samples per class. The violation
-    rate must stay within delta plus a binomial margin (with delta = 0.1, R = 25: at most 6 violations,
-    P(Bin(25, 0.1) >= 7) < 0.01)."""
+# Coverage of the certified forms (issue 11, section 3). Two classes of n = 5000 samples, 1-D embeddings: class 0
+# sits at +1 (classified right) or -1 (wrong) with probability 1/2 each, class 1 mirrors it, and the head
+# W = [[2], [-2]] is fixed (a head inside the radius ball: every certified form is uniform over it). The VS loss
+# takes two values per class, the largest variance its range allows, and the test split holds each class's two
+# support points once, so ``measured`` is the exact population risk. The bounds are within a factor 2 of it
+# (1.7-2.0). The power check recomputes each bound from its terms with the deviation part (value - empirical)
+# times POWER_SCALE. Why not x0.5: for a uniform Rademacher bound the confidence term alone,
+# 3M sqrt(ln(2C |grid| / delta) / (2n)) with |grid| = 121 x 81, is ~30x the real fluctuation of a fixed head's
+# empirical risk (and ~4x the complexity term it would take to overfit), so no population and no head make a
+# coverage test see a wrong constant in these terms: the formula tests above (by hand) pin those constants.
+
+CERTIFIED_IDS = ("wang23.prop1", "wang23.lemma2", "wang23.thm1", "wang23.prop3")
+POWER_SCALE = 0.005
+VS_METADATA = {
+    "features_independent_of_train": True,
+    "alpha": [1.0, 2.0],
+    "beta": [1.0, 0.8],
+    "logit_shift": [0.5, -0.5],
+}
+
+
+def _two_point_outputs(embeddings, labels, split, n):
+    weight, bias = np.array([[2.0], [-2.0]]), np.zeros(2)
+    return Outputs(
+        embeddings @ weight.T + bias,
+        embeddings,
+        labels,
+        weight,
+        bias,
+        np.array([n, n]),
+        split=split,
+        metadata=VS_METADATA,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _certified_rows_on_two_point_draws(n: int = 5000, repetitions: int = 200, delta: float = 0.1):
+    """statement -> (value, empirical term, measured, valid, loss_cap_M) per repetition (shared by the coverage
+    test and its power check: one simulation)."""
     rng = np.random.default_rng(7)
-    counts = np.array([60, 15, 4])
-    delta, repetitions = 0.1, 25
-    violations = {"wang23.prop1": 0, "wang23.lemma2": 0, "wang23.thm1": 0, "wang23.prop3": 0}
-    for _ in range(repetitions):
-        train = gaussian_split(rng, counts, None, "train", counts)
-        population = gaussian_split(rng, np.full(3, 20_000), (train.head_weight, train.head_bias), "test", counts)
-        splits = EvaluationSplits(train=train, heldout=population, test=population)
-        for statement_id in violations:
-            rows = [r for r in bounds.STATEMENTS[statement_id].evaluate(splits, delta) if r.form == "certified"]
-            overall = [r for r in rows if r.class_index is None]
-            assert overall and all(r.valid for r in overall)
-            violations[statement_id] += any(not r.holds for r in overall)
-    assert all(count <= 6 for count in violations.values()), violations
-
-
-def test_certified_union_and_thm1_bounds_are_non_vacuous_and_cover_on_easy_data():
-    """Two well-separated Gaussian classes (counts 4000 / 1000), a learned head rescaled to norm 1: the certified
-    Prop. 1 bound falls below the truncation level M (non-vacuous); it and Thm 1 cover the population risk of
-    the truncated VS loss (20,000 fresh samples per class) in every one of R = 10 repetitions
-    (delta = 0.1: P(Bin(10, 0.1) >= 4) < 0.013, so at most 3 violations are allowed)."""
-    rng = np.random.default_rng(11)
-    means = np.array([[0.6, 0.0], [-0.6, 0.0]])
-    counts = np.array([4000, 1000])
-
-    def split(sizes, head, name):
-        labels = np.repeat(np.arange(2), sizes)
-        x = means[labels] + 0.3 * rng.normal(size=(labels.size, 2))
-        if head is None:
-            weight = np.stack([x[labels == y].mean(axis=0) for y in range(2)])
-            weight = weight / np.linalg.norm(weight)
-            head = (weight, np.zeros(2))
-        return Outputs(
-            x @ head[0].T + head[1],
-            x,
-            labels,
-            head[0],
-            head[1],
-            counts,
-            split=name,
-            metadata={"features_independent_of_train": True},
+    support = _two_point_outputs(np.array([[1.0], [-1.0], [-1.0], [1.0]]), np.array([0, 0, 1, 1]), "test", n)
+    labels = np.repeat([0, 1], n)
+    rows = {statement_id: [] for statement_id in CERTIFIED_IDS}
+    for wrong_0, wrong_1 in rng.binomial(n, 0.5, size=(repetitions, 2)):
+        x = np.concatenate(
+            [np.full(n - wrong_0, 1.0), np.full(wrong_0, -1.0), np.full(n - wrong_1, -1.0), np.full(wrong_1, 1.0)]
         )
-
-    violations = {"wang23.prop1": 0, "wang23.thm1": 0}
-    for _ in range(10):
-        train = split(counts, None, "train")
-        population = split(np.full(2, 20_000), (train.head_weight, train.head_bias), "test")
-        splits = EvaluationSplits(train=train, heldout=population, test=population)
-        for statement_id in violations:
+        splits = EvaluationSplits(
+            train=_two_point_outputs(x[:, None], labels, "train", n), heldout=support, test=support
+        )
+        for statement_id in CERTIFIED_IDS:
             (row,) = [
                 r
-                for r in bounds.STATEMENTS[statement_id].evaluate(splits, 0.1)
+                for r in bounds.STATEMENTS[statement_id].evaluate(splits, delta)
                 if r.form == "certified" and r.class_index is None
             ]
-            assert row.valid
-            if statement_id == "wang23.prop1":  # Thm 1 pays 1/(C pi_C) = 2.5 on its empirical term here: vacuous
-                assert row.value < row.terms["loss_cap_M"], (row.value, row.terms)
-            violations[statement_id] += not row.holds
-    assert all(count <= 3 for count in violations.values()), violations
+            rows[statement_id].append(
+                (row.value, row.terms["empirical"], row.measured, row.valid, row.terms.get("loss_cap_M", math.nan))
+            )
+    return {statement_id: np.array(values) for statement_id, values in rows.items()}, delta
+
+
+def _violations(statement_id: str, scale: float) -> tuple[int, int, float]:
+    """(violations, repetitions, median value / measured) with the deviation part of the bound x ``scale``."""
+    rows, _ = _certified_rows_on_two_point_draws()
+    value, centre, measured = rows[statement_id][:, 0], rows[statement_id][:, 1], rows[statement_id][:, 2]
+    violated = measured > centre + scale * (value - centre) + 1e-12 * np.maximum(1.0, np.abs(value))
+    return int(violated.sum()), value.size, float(np.median(value / measured))
+
+
+@pytest.mark.parametrize("statement_id", CERTIFIED_IDS)
+def test_certified_bounds_cover_the_exact_population_risk(statement_id):
+    rows, delta = _certified_rows_on_two_point_draws()
+    assert rows[statement_id][:, 3].all()  # every assumption checked and held
+    violations, repetitions, ratio = _violations(statement_id, 1.0)
+    assert ratio < 2.1  # within a factor ~2 of the risk it bounds
+    assert clopper_pearson(violations, repetitions, 0.002)[0] <= delta
+    if statement_id == "wang23.prop1":  # non-vacuous: below the truncation level M
+        assert np.all(rows[statement_id][:, 0] < rows[statement_id][:, 4])
+
+
+@pytest.mark.parametrize("statement_id", CERTIFIED_IDS)
+def test_certified_coverage_check_detects_a_shrunk_deviation(statement_id):
+    _, delta = _certified_rows_on_two_point_draws()
+    violations, repetitions, _ = _violations(statement_id, POWER_SCALE)
+    assert clopper_pearson(violations, repetitions, 0.002)[0] > delta
 
 
 def test_lemma4_evaluator_rows_corrected_hold_and_metadata_parameters_are_used():
