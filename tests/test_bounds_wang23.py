@@ -344,8 +344,8 @@ def test_evaluators_return_finite_rows_with_a_two_sample_class_and_rho_1000():
 # support points once, so ``measured`` is the exact population risk. The bounds are within a factor 2 of it
 # (1.7-2.0). The power check recomputes each bound from its terms with the deviation part (value - empirical)
 # times POWER_SCALE. Why not x0.5: for a uniform Rademacher bound the confidence term alone,
-# 3M sqrt(ln(2C |grid| / delta) / (2n)) with |grid| = 121 x 81, is ~30x the real fluctuation of a fixed head's
-# empirical risk (and ~4x the complexity term it would take to overfit), so no population and no head make a
+# 3M sqrt(ln(2C |grid| / delta) / (2n)) with |grid| = 121 x 81, is 40-60x the 90% quantile of a fixed head's
+# empirical-risk error here (and 4-6x the complexity term it would take to overfit), so no population and no head make a
 # coverage test see a wrong constant in these terms: the formula tests above (by hand) pin those constants.
 
 CERTIFIED_IDS = ("wang23.prop1", "wang23.lemma2", "wang23.thm1", "wang23.prop3")
