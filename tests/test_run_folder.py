@@ -215,8 +215,12 @@ def test_leftovers_of_an_earlier_run_without_last_pt_are_not_overwritten_silentl
     (out / "last.pt").unlink()  # e.g. a user's clean-up: two epochs of record, no last.pt
     capsys.readouterr()
     assert main([*RUN, "--epochs", "1", "--out", str(out)]) == 2
-    assert "holds files of an earlier run (metrics.jsonl, epoch_002.pt)" in error_line(capsys)
+    assert "holds files of an earlier run (metrics.jsonl, epoch_002.pt) but no last.pt" in error_line(capsys)
+    assert main([*RUN, "--epochs", "2", "--out", str(out), "--resume"]) == 2  # nothing to continue from
+    assert "pass --overwrite to start over" in error_line(capsys)
     assert epochs_in(out) == [1, 2]
+    assert main([*RUN, "--epochs", "1", "--out", str(out), "--overwrite"]) == 0
+    assert epochs_in(out) == [1] and not (out / "epoch_002.pt").exists()
 
 
 def test_what_a_kill_in_the_first_epoch_leaves_is_redone_without_flags(tmp_path, capsys):

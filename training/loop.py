@@ -330,7 +330,7 @@ def _train(
             _check_resume(checkpoint, config, last_path)
         elif not overwrite:
             raise InputError(f"{str(last_path)!r} exists; pass --resume to continue it or --overwrite to start over")
-    elif out_dir is not None and not resume and not overwrite and context.is_main:
+    elif out_dir is not None and not overwrite and context.is_main:
         # No last.pt: a run killed in its first epoch leaves at most epoch 1's line and epoch_001.pt
         # (written before last.pt), which this run redoes. More than that is an earlier run's record
         # whose last.pt is gone: refused, never overwritten silently.
@@ -339,8 +339,8 @@ def _train(
             leftovers.insert(0, "metrics.jsonl")
         if leftovers:
             raise InputError(
-                f"--out {out_dir} holds files of an earlier run ({', '.join(leftovers[:5])}); "
-                "pass --resume to continue it or --overwrite to start over"
+                f"--out {out_dir} holds files of an earlier run ({', '.join(leftovers[:5])}) but no last.pt "
+                "to continue from; pass --overwrite to start over (it removes them) or choose another --out"
             )
 
     if data is None:
