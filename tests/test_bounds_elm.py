@@ -498,11 +498,12 @@ def test_binary_prop2_statements_report_the_union_bound_flag():
     assert all(row.form == "as_printed" and row.holds for row in lemma5)
 
 
-def _lemma3_violation(scale: float, n: int = 800, a: float = 0.25, w: float = 40.0, c: float = 10.0, delta=0.01):
-    """(violation probability, value / measured) of the certified elm.lemma3_corrected row of class 0, from the
-    evaluator itself on the two-point population: held-out split = the sample (K at +a), test split = the two
-    support points once each (so ``measured`` is the exact population risk), training split = the same support.
-    Deviation part (value - mean) times ``scale``."""
+def _evaluator_violation(statement: str, class_index: int | None, centre: str, n: int, scale: float):
+    """(violation probability, value / measured) of a statement's certified held-out row, from the evaluator itself
+    on the two-point population (a = 1/4, w = 40, c = 10, delta = 0.01): held-out split = the sample (K at +a),
+    test split = the support points once each (so ``measured`` is the exact population risk), training split =
+    the support. The row's deviation part (value - terms[centre]) is multiplied by ``scale``."""
+    a, w, c, delta = 0.25, 40.0, 10.0, 0.01
     weight, bias, counts = np.array([[0.0], [w]]), np.array([0.0, c]), np.array([50, 50])
 
     def outputs(embeddings, labels, split):
@@ -514,25 +515,37 @@ def _lemma3_violation(scale: float, n: int = 800, a: float = 0.25, w: float = 40
 
     def bound_at(k):
         heldout = outputs(*_two_point_embeddings(k, n, a), "val")
-        rows = bounds.STATEMENTS["elm.lemma3_corrected"].evaluate(EvaluationSplits(train, heldout, support), delta)
-        (row,) = [r for r in rows if r.form == "certified" and r.class_index == 0]
+        rows = bounds.STATEMENTS[statement].evaluate(EvaluationSplits(train, heldout, support), delta)
+        (row,) = [r for r in rows if r.form == "certified" and r.class_index == class_index]
         assert row.valid and row.split == "val"
         measured.append(row.measured)
-        return row.value, row.terms["mean"]
+        return row.value, row.terms[centre]
 
-    risk = _two_point_risks(a, weight, bias, counts / counts.sum())[0]
+    risks = _two_point_risks(a, weight, bias, counts / counts.sum())
+    risk = float(risks[class_index]) if class_index is not None else float(np.mean(risks))
     probability, ratio = _exact_violation_probability(bound_at, n, risk, scale)
     np.testing.assert_allclose(measured, risk, rtol=1e-12)  # the evaluator measures the exact population risk
     return probability, ratio
 
 
-def test_lemma3_corrected_certified_row_covers_the_population_risk():
-    probability, ratio = _lemma3_violation(1.0)
-    assert ratio < 1.5 and probability <= 0.01
+# statement: (class row, empirical term, n, power scale); Prop. 2's evaluator also spends delta on the tail of ||Phi||
+EVALUATOR_CASES = {
+    "elm.lemma3_corrected": (0, "mean", 800, 0.5),
+    "elm.prop2_multiclass": (None, "empirical_risk", 200, 0.25),
+}
 
 
-def test_lemma3_corrected_coverage_check_detects_a_deviation_halved():
-    probability, _ = _lemma3_violation(0.5)
+@pytest.mark.parametrize("statement", sorted(EVALUATOR_CASES))
+def test_certified_evaluator_row_covers_the_population_risk(statement):
+    class_index, centre, n, _ = EVALUATOR_CASES[statement]
+    probability, ratio = _evaluator_violation(statement, class_index, centre, n, 1.0)
+    assert ratio < 1.6 and probability <= 0.01
+
+
+@pytest.mark.parametrize("statement", sorted(EVALUATOR_CASES))
+def test_certified_evaluator_coverage_check_detects_a_shrunk_deviation(statement):
+    class_index, centre, n, scale = EVALUATOR_CASES[statement]
+    probability, _ = _evaluator_violation(statement, class_index, centre, n, scale)
     assert probability > 0.01
 
 
