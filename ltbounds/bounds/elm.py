@@ -1320,3 +1320,363 @@ STATEMENTS = (
         _evaluate_prop2("multiclass"),
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements added by the completeness pass (issue 11, section 2): the zero-one loss of Sec. 2.1,
+# the soft-max reading of (3), the centre-loss/Gaussian remark of Sec. 4.2, the N -> infinity and
+# consistency remarks after Proposition 2, and ELM's reading (5) of DRO-LT. Appended here so the
+# evaluators above stay untouched.
+
+
+def zero_one_risks(logits: Any, labels: Any) -> tuple[float, float]:
+    """Sample means of the printed l_01 = 1[y in argmax f] and of the misclassification 1[y not in argmax f].
+
+    000, Sec. 2.1: the printed indicator is that of a *correct* prediction (ties count as correct), so its
+    risk is the accuracy, not the misclassification error the text says (1) coincides with.
+    """
+    f = check_matrix(logits, "logits")
+    y = check_labels(labels, f.shape[1], "labels", length=f.shape[0])
+    correct = f[np.arange(y.shape[0]), y] >= f.max(axis=1)
+    return float(np.mean(correct)), float(np.mean(~correct))
+
+
+def _evaluate_zero_one(corrected: bool):
+    statement = "elm.zero_one_loss_corrected" if corrected else "elm.zero_one_loss"
+
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        outputs = splits.test if splits.test is not None else splits.train
+        printed, error = zero_one_risks(outputs.logits, outputs.labels)
+        misclassified = float(np.mean(outputs.logits.argmax(axis=1) != outputs.labels))
+        value = error if corrected else printed
+        return [
+            BoundResult(
+                statement,
+                "corrected" if corrected else "as_printed",
+                value,
+                misclassified,
+                {"printed_zero_one_risk": printed, "misclassification_error": error},
+                (),
+                None,
+                outputs.split,
+                "misclassification rate of argmax (measured) vs the risk (1) of "
+                + ("1[y not in argmax f] (value; equal up to ties)" if corrected else "the printed 1[y in argmax f]"),
+            ),
+            BoundResult(
+                statement,
+                "corrected" if corrected else "as_printed",
+                misclassified,
+                value,
+                {},
+                (),
+                None,
+                outputs.split,
+                "the reverse inequality: together the two rows state equality (up to ties)",
+            ),
+        ]
+
+    return evaluate
+
+
+def margin_loss_sandwich(logits: Any, labels: Any, margins: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(max_{y' != y} [Delta_yy' + f_y' - f_y]_+, l_mar(y, f)) per sample, 000 eq. (3) with a margin matrix.
+
+    l_mar = log[1 + sum_{y' != y} e^{Delta_yy' + f_y' - f_y}] lies in [hinge, hinge + log L]: the 'soft
+    approximation' of Sec. 2.2.
+    """
+    f = check_matrix(logits, "logits")
+    y = check_labels(labels, f.shape[1], "labels", length=f.shape[0])
+    delta_matrix = check_matrix(margins, "margins", rows=f.shape[1], columns=f.shape[1])
+    rows = np.arange(y.shape[0])
+    gaps = delta_matrix[y] + f - f[rows, y][:, None]
+    gaps[rows, y] = -np.inf
+    hinge = np.maximum(gaps.max(axis=1), 0.0)
+    return hinge, np.logaddexp(0.0, logsumexp(gaps, axis=1))
+
+
+def _evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = splits.train
+    log_prior = np.log(outputs.priors)
+    margins = log_prior[None, :] - log_prior[:, None]  # Delta_yy' = log P(y')/P(y), ELM's choice
+    hinge, smooth = margin_loss_sandwich(outputs.logits, outputs.labels, margins)
+    k = outputs.num_classes
+    return [
+        BoundResult(
+            "elm.margin_loss_relaxation",
+            "as_printed",
+            float(np.min(smooth - hinge)),
+            0.0,
+            {"mean_hinge": float(hinge.mean()), "mean_soft": float(smooth.mean())},
+            (),
+            None,
+            outputs.split,
+            "0 (measured) <= min over samples of l_mar - max[Delta + f_y' - f_y]_+ (value), Delta = log P(y')/P(y)",
+        ),
+        BoundResult(
+            "elm.margin_loss_relaxation",
+            "as_printed",
+            math.log(k),
+            float(np.max(smooth - hinge)),
+            {},
+            (),
+            None,
+            outputs.split,
+            "max over samples of l_mar - hinge (measured) <= log L (value)",
+        ),
+    ]
+
+
+def isotropic_gaussian_nll(embeddings: Any, mean: Any, variance: float) -> np.ndarray:
+    """-log N(z; mu, sigma^2 I) = ||z - mu||^2 / (2 sigma^2) + (K/2) log(2 pi sigma^2), per row."""
+    z = check_matrix(embeddings, "embeddings")
+    mu = np.asarray(check_finite(mean, "mean"), dtype=np.float64).reshape(-1)
+    if mu.shape[0] != z.shape[1] or not (math.isfinite(variance) and variance > 0):
+        raise InputError("mean must have one entry per embedding dimension and variance must be > 0")
+    squared = np.sum((z - mu) ** 2, axis=1)
+    return squared / (2.0 * variance) + 0.5 * z.shape[1] * math.log(2.0 * math.pi * variance)
+
+
+def _evaluate_center_loss(corrected: bool):
+    statement = "elm.center_loss_gaussian_corrected" if corrected else "elm.center_loss_gaussian"
+
+    def evaluate(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        outputs = splits.train
+        rows = []
+        for c in np.flatnonzero(np.bincount(outputs.labels, minlength=outputs.num_classes) >= 2):
+            members = outputs.embeddings[outputs.labels == c]
+            mu = members.mean(axis=0)
+            variance = float(np.mean((members - mu) ** 2))
+            if variance <= 0:
+                continue
+            squared = np.sum((members - mu) ** 2, axis=1)
+            nll = isotropic_gaussian_nll(members, mu, variance)
+            # "= sum -log N + constant": the per-sample difference must not depend on the sample
+            scale = 2.0 * variance if corrected else 1.0
+            difference = squared - scale * nll
+            spread = float(np.ptp(difference))
+            rows.append(
+                BoundResult(
+                    statement,
+                    "corrected" if corrected else "as_printed",
+                    1e-9 * max(1.0, float(np.abs(difference).max())),
+                    spread,
+                    {"sigma_squared": variance},
+                    (),
+                    int(c),
+                    outputs.split,
+                    "spread over the class's samples of ||z - mu||^2 - "
+                    + ("2 sigma^2 x" if corrected else "")
+                    + "(-log N(z; mu, sigma^2 I)) (0 iff they differ by a constant); sigma^2 = the class's variance",
+                )
+            )
+        return rows
+
+    return evaluate
+
+
+def class_weighted_gap(losses: Any, labels: Any, priors: Any) -> tuple[float, float]:
+    """|(1/N) sum l - sum_y P(y)/|S_y| sum_{S_y} l| and its bound max|l| sum_y | |S_y|/N - P(y) | (000, after Prop. 2).
+
+    The bound tends to 0 as N -> infinity because |S_y|/N -> P(y) almost surely (strong law of large numbers).
+    Classes without samples contribute |P(y)| to the bound and nothing to the weighted sum.
+    """
+    values = np.asarray(check_finite(losses, "losses"), dtype=np.float64).reshape(-1)
+    p = np.asarray(check_finite(priors, "priors"), dtype=np.float64).reshape(-1)
+    y = check_labels(labels, p.shape[0], "labels", length=values.shape[0])
+    counts = np.bincount(y, minlength=p.shape[0])
+    sums = np.bincount(y, weights=values, minlength=p.shape[0])
+    present = counts > 0
+    weighted = float(np.sum(p[present] / counts[present] * sums[present]))
+    gap = abs(float(values.mean()) - weighted)
+    bound = float(np.abs(values).max(initial=0.0)) * float(np.sum(np.abs(counts / values.shape[0] - p)))
+    return gap, bound
+
+
+def _evaluate_weighting_limit(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    outputs = splits.train
+    losses = -(outputs.logits - logsumexp(outputs.logits, axis=1)[:, None])[
+        np.arange(outputs.num_samples), outputs.labels
+    ]
+    # nested prefixes of a random order of the training split stand in for a growing sample from P
+    order = np.random.default_rng(0).permutation(outputs.num_samples)
+    rows = []
+    for fraction in (0.125, 0.25, 0.5, 1.0):
+        keep = order[: max(1, int(round(fraction * outputs.num_samples)))]
+        gap, bound = class_weighted_gap(losses[keep], outputs.labels[keep], outputs.priors)
+        rows.append(
+            BoundResult(
+                "elm.empirical_weighting_limit",
+                "as_printed",
+                bound,
+                gap,
+                {"samples": float(keep.size)},
+                (),
+                None,
+                outputs.split,
+                "|(1/n) sum CE - sum_y P(y)/|S_y| sum CE| (measured) <= max CE x sum_y ||S_y|/n - P(y)| (value) on a "
+                "random prefix of n training samples, P = the training priors",
+            )
+        )
+    return rows
+
+
+def binary_la_minimiser(eta: float, prior_positive: float) -> float:
+    """Minimiser over f of eta l_log(+1, f + Delta) + (1 - eta) l_log(-1, f + Delta), Delta = log(pi_+/pi_-).
+
+    Closed form f* = log(eta/(1 - eta)) - log(pi_+/pi_-): the logistic loss is minimised at f + Delta = the
+    log-odds. sign f* = sign(eta/pi_+ - (1 - eta)/pi_-), the balanced Bayes rule (000, the remark after Prop. 2).
+    """
+    if not (0.0 < eta < 1.0 and 0.0 < prior_positive < 1.0):
+        raise InputError("eta and prior_positive must be in (0, 1)")
+    return math.log(eta / (1.0 - eta)) - math.log(prior_positive / (1.0 - prior_positive))
+
+
+def _evaluate_binary_la(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    from scipy.optimize import minimize_scalar
+
+    outputs = splits.train
+    counts = np.sort(outputs.class_counts)[::-1]
+    prior = float(counts[0] / (counts[0] + counts[-1]))  # head vs tail class as the binary problem
+    shift = math.log(prior / (1.0 - prior))
+    disagreements, worst = 0, 0.0
+    for eta in np.linspace(0.02, 0.98, 49):
+
+        def risk(f, eta=eta):
+            return eta * np.logaddexp(0.0, -(f + shift)) + (1 - eta) * np.logaddexp(0.0, f + shift)
+
+        numeric = float(minimize_scalar(risk, bounds=(-60, 60), method="bounded", options={"xatol": 1e-10}).x)
+        closed = binary_la_minimiser(float(eta), prior)
+        worst = max(worst, abs(numeric - closed))
+        balanced = eta / prior - (1 - eta) / (1 - prior)
+        if abs(balanced) > 1e-9 and np.sign(numeric) != np.sign(balanced):
+            disagreements += 1
+    return [
+        BoundResult(
+            "elm.binary_la_consistency",
+            "as_printed",
+            0.0,
+            float(disagreements),
+            {"prior_positive": prior, "max_minimiser_gap": worst},
+            (),
+            None,
+            outputs.split,
+            "head vs tail class priors: eta on a grid where sign f* (numeric minimiser of the adjusted logistic "
+            "risk) differs from the balanced Bayes rule (measured) <= 0",
+        )
+    ]
+
+
+def elm_dro_regulariser(embeddings: Any, labels: Any, centroids: Any, margins: Any) -> np.ndarray:
+    """000 eq. (5), per sample: log sum_{(x', y')} e^{-||Phi(x') - mu_y||^2 + ||Phi(x) - mu_y||^2 + eps_y 1[y' != y]}.
+
+    The sum runs over the whole sample S (x itself included), mu_y is the centroid of the sample's own class y.
+    """
+    z = check_matrix(embeddings, "embeddings")
+    mu = check_matrix(centroids, "centroids", columns=z.shape[1])
+    y = check_labels(labels, mu.shape[0], "labels", length=z.shape[0])
+    eps = np.asarray(check_finite(margins, "margins"), dtype=np.float64).reshape(-1)
+    squared = np.sum((z[:, None, :] - mu[None, :, :]) ** 2, axis=2)  # (N, C)
+    own = squared[np.arange(y.shape[0]), y]
+    exponent = -squared[:, y].T + own[:, None] + eps[y][:, None] * (y[None, :] != y[:, None])
+    return logsumexp(exponent, axis=1)
+
+
+def _evaluate_dro_regulariser(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    from ltbounds.bounds.drolt import dro_lt_theorem1
+
+    outputs = splits.train
+    keep = np.arange(min(outputs.num_samples, 2000))  # (N, N) work: the first 2000 samples
+    z, y = outputs.embeddings[keep], outputs.labels[keep]
+    counts = np.bincount(y, minlength=outputs.num_classes)
+    present = counts > 0
+    mu = np.zeros((outputs.num_classes, z.shape[1]))
+    mu[present] = np.stack([z[y == c].mean(axis=0) for c in np.flatnonzero(present)])
+    radius = 1.0 / np.sqrt(np.maximum(counts, 1))  # DRO-LT's eps / sqrt(n) radius with eps = 1
+    # 001's (18) per sample with d squared reads eps_c = r_c^2 and margin 2 eps_c; ELM's (5) uses eps_y = 2 eps_c
+    printed = dro_lt_theorem1(z, y, mu, radius, metric="squared_euclidean", form="as_printed").bound
+    elm_form = elm_dro_regulariser(z, y, mu, 2.0 * radius**2)
+    gap = float(np.max(np.abs(printed - elm_form) / np.maximum(1.0, np.abs(printed))))
+    return [
+        BoundResult(
+            "elm.dro_lt_regulariser",
+            "as_printed",
+            1e-9,
+            gap,
+            {"samples": float(keep.size)},
+            (),
+            None,
+            outputs.split,
+            "identity: ELM's (5) with eps_y = 2 r_y^2 vs DRO-LT's (18) summand with d = squared Euclidean, "
+            "r_y = 1/sqrt(n_y) (max relative gap)",
+        )
+    ]
+
+
+__all__ += [
+    "binary_la_minimiser",
+    "class_weighted_gap",
+    "elm_dro_regulariser",
+    "isotropic_gaussian_nll",
+    "margin_loss_sandwich",
+    "zero_one_risks",
+]
+
+STATEMENTS = STATEMENTS + (
+    Statement(
+        "elm.zero_one_loss",
+        "000, Section 2.1 (the zero-one loss and eq. 1)",
+        "identity",
+        "with l_01(y, f(x)) = 1[y in argmax f], (1) coincides with the misclassification error (as printed)",
+        _evaluate_zero_one(False),
+    ),
+    Statement(
+        "elm.zero_one_loss_corrected",
+        "000, Section 2.1 (corrected)",
+        "identity",
+        "with l_01(y, f(x)) = 1[y not in argmax f], (1) is the misclassification error",
+        _evaluate_zero_one(True),
+    ),
+    Statement(
+        "elm.margin_loss_relaxation",
+        "000, Section 2.2, eq. (3) ('a soft approximation to max_{y' != y} [Delta_yy' + f_y' - f_y]_+')",
+        "inequality",
+        "max_{y' != y} [Delta_yy' + f_y' - f_y]_+ <= l_mar(y, f) <= that + log L",
+        _evaluate_margin_relaxation,
+    ),
+    Statement(
+        "elm.center_loss_gaussian",
+        "000, Section 4.2 (sum ||Phi(x) - mu_y||^2 = sum -log N(Phi(x); mu_y, sigma_y^2 I) + constant)",
+        "identity",
+        "the centre loss equals the isotropic-Gaussian negative log-likelihood up to an additive constant (as printed)",
+        _evaluate_center_loss(False),
+    ),
+    Statement(
+        "elm.center_loss_gaussian_corrected",
+        "000, Section 4.2 (corrected)",
+        "identity",
+        "sum ||Phi(x) - mu_y||^2 = 2 sigma_y^2 sum -log N(Phi(x); mu_y, sigma_y^2 I) + constant",
+        _evaluate_center_loss(True),
+    ),
+    Statement(
+        "elm.empirical_weighting_limit",
+        "000, Section 4.3, the note after Proposition 2 (the difference vanishes as N -> infinity)",
+        "inequality",
+        "|(1/N) sum l - sum_y P(y)/|S_y| sum_{S_y} l| <= max|l| sum_y ||S_y|/N - P(y)| -> 0",
+        _evaluate_weighting_limit,
+    ),
+    Statement(
+        "elm.binary_la_consistency",
+        "000, Section 4.3, the note after Proposition 2 (consistency for the balanced error)",
+        "symbolic",
+        "l_log(y, f + Delta) with Delta = log P(+1)/P(-1) has population minimiser with the balanced Bayes sign",
+        _evaluate_binary_la,
+    ),
+    Statement(
+        "elm.dro_lt_regulariser",
+        "000, Section 3.2, eq. (5) (ELM's statement of the DRO-LT regulariser)",
+        "identity",
+        "(5) with eps_y = 2 eps_c is DRO-LT's (18) summand with d = squared Euclidean; eps_y ~ 1/sqrt(P(y)) is its "
+        "eps/sqrt(n) variant",
+        _evaluate_dro_regulariser,
+    ),
+)

@@ -178,3 +178,101 @@ ENTRIES = (
         "docs/elm_prop2_multiclass.md. Simulation test keeps the violation rate below delta.",
     ),
 )
+
+# Entries added by the completeness pass (issue 11, section 2); evidence in tests/test_claims_elm.py.
+ENTRIES = ENTRIES + (
+    Erratum(
+        id="elm.zero_one_loss",
+        source="000, Section 2.1 (the zero-one loss after eq. 1)",
+        printed="For the zero-one loss l_01(y, f(x)) = I[y in argmax_{y'} f_{y'}(x)], (1) coincides with the notion of "
+        "misclassification error.",
+        verdict="false_as_printed",
+        explanation="The printed indicator is 1 when the prediction is correct, so the risk (1) is the accuracy "
+        "(ties counted as correct), not the misclassification error. Stored counterexample: logits [[2, 0], [0, 3]] "
+        "with labels [0, 1] are classified perfectly, yet the printed risk is 1. A typo for I[y not in argmax]; the "
+        "balanced-error definition of 002 and 003 has the 'not in'. Corrected statement: elm.zero_one_loss_corrected.",
+        counterexample="elm.zero_one_loss.json",
+        corrected_by="elm.zero_one_loss_corrected",
+    ),
+    Erratum(
+        id="elm.zero_one_loss_corrected",
+        source="000, Section 2.1 (corrected)",
+        printed="With l_01(y, f(x)) = I[y not in argmax_{y'} f_{y'}(x)], (1) is the misclassification error (ties "
+        "counted as correct).",
+        verdict="holds",
+        explanation="By definition; property-tested against argmax misclassification on sampled logits (they agree "
+        "except on ties, where argmax picks one maximiser) and checked as the complement of the printed indicator.",
+    ),
+    Erratum(
+        id="elm.margin_loss_relaxation",
+        source="000, Section 2.2, eq. (3) and the sentence after it",
+        printed="l_mar(y, f(x)) = log[1 + sum_{y' != y} e^{Delta_yy' + f_y'(x) - f_y(x)}] can be seen as a soft "
+        "approximation to max_{y' != y} [Delta_yy' + f_y'(x) - f_y(x)]_+",
+        verdict="holds",
+        explanation="With a_y' = Delta_yy' + f_y' - f_y: max(0, max a) <= log(1 + sum e^{a}) <= max(0, max a) + "
+        "log L (the sum has L - 1 terms plus the 1, each <= e^{max(0, max a)}). Property-tested for any margin "
+        "matrix, logits up to 1e3 and L = 2..8, and on checkpoints with ELM's Delta_yy' = log P(y')/P(y). The 0-1 "
+        "'approximation' is tight when the largest gap is far from 0.",
+    ),
+    Erratum(
+        id="elm.center_loss_gaussian",
+        source="000, Section 4.2 (the centre loss as a Gaussian log-likelihood)",
+        printed="sum_{x in S_y} ||Phi(x) - mu_y||_2^2 = sum_{x in S_y} -log N(Phi(x); mu_y, sigma_y^2 I) + constant",
+        verdict="false_as_printed",
+        explanation="-log N(z; mu, sigma^2 I) = ||z - mu||^2 / (2 sigma^2) + (K/2) log(2 pi sigma^2), so the two "
+        "sides differ by a constant only when 2 sigma_y^2 = 1; otherwise the squared distance must be multiplied by "
+        "1/(2 sigma_y^2). Stored counterexample: K = 1, mu = 0, sigma^2 = 1, points 0 and 1: the differences are "
+        "-0.919 and -0.419. The conclusion (minimising the centre loss maximises an isotropic Gaussian likelihood "
+        "with fixed sigma_y) is unaffected. Corrected statement: elm.center_loss_gaussian_corrected.",
+        counterexample="elm.center_loss_gaussian.json",
+        corrected_by="elm.center_loss_gaussian_corrected",
+    ),
+    Erratum(
+        id="elm.center_loss_gaussian_corrected",
+        source="000, Section 4.2 (corrected)",
+        printed="sum_{x in S_y} ||Phi(x) - mu_y||^2 = 2 sigma_y^2 sum_{x in S_y} -log N(Phi(x); mu_y, sigma_y^2 I) - "
+        "|S_y| K sigma_y^2 log(2 pi sigma_y^2)",
+        verdict="holds",
+        explanation="Multiply -log N by 2 sigma^2. Property-tested against scipy.stats.multivariate_normal on sampled "
+        "points, dimensions 1..5 and variances 1e-3..1e3, and on checkpoints per class (the spread of the "
+        "per-sample difference is at rounding level).",
+    ),
+    Erratum(
+        id="elm.empirical_weighting_limit",
+        source="000, Section 4.3, the note after Proposition 2",
+        printed="the difference between (1/N) sum_{(x,y) in S} l_log(y, f(x) + Delta_y) and sum_y P(y)/|S_y| "
+        "sum_{x in S_y} l_log(y, f(x) + Delta_y) vanishes as N -> infinity",
+        verdict="holds",
+        explanation="(1/N) sum l = sum_y (|S_y|/N) L_y with L_y the class means, so the difference is "
+        "sum_y (|S_y|/N - P(y)) L_y, at most max|l| sum_y ||S_y|/N - P(y)|, which tends to 0 almost surely by the "
+        "strong law of large numbers (for a bounded loss, as Proposition 2 assumes: l <= B). Property-tested "
+        "(the deterministic inequality on sampled losses, labels and priors) and, on a checkpoint, on growing "
+        "random prefixes of the training split.",
+    ),
+    Erratum(
+        id="elm.binary_la_consistency",
+        source="000, Section 4.3, the note after Proposition 2",
+        printed="[the bound] is consistent for minimising the balanced error where the label distribution is "
+        "uniform when Delta_y = log P(y = +1)/P(y = -1) [Menon et al., 2021]",
+        verdict="holds",
+        explanation="With Delta = log(pi_+/pi_-) for both labels, the conditional risk eta l_log(+1, f + Delta) + "
+        "(1 - eta) l_log(-1, f + Delta) is minimised at f + Delta = log(eta/(1 - eta)), so f* = log(eta/(1 - eta)) "
+        "- log(pi_+/pi_-) and sign f* = sign(eta/pi_+ - (1 - eta)/pi_-), the balanced Bayes rule. Checked: SymPy "
+        "stationarity and convexity, and numeric minimisation over eta and priors (imbalance up to 1000). It is "
+        "the binary case of the tutorial's Theorem 1 with delta = pi (tutorial.fisher_consistency).",
+    ),
+    Erratum(
+        id="elm.dro_lt_regulariser",
+        source="000, Section 3.2, eq. (5) (ELM's description of DRO-LT)",
+        printed="DRO-LT adds Omega_dro(x, y) = log[sum_{(x', y') in S} e^{-||Phi(x') - mu_y||^2 + ||Phi(x) - mu_y||^2 "
+        "+ eps_y I(y' != y)}], eps_y proportional to 1/sqrt(P(y))",
+        verdict="holds",
+        explanation="001's summand of (18) is d(hat mu_c, z) + 2 eps_c + log sum_{z'} e^{-d(hat mu_c, z') - 2 eps_c "
+        "delta(z', c)} = log sum_{z'} e^{d(hat mu_c, z) - d(hat mu_c, z') + 2 eps_c (1 - delta(z', c))}: exactly "
+        "(5) with d the squared Euclidean distance (DRO-LT's practice) and eps_y = 2 eps_c (checked to 1e-12 on "
+        "sampled embeddings and on checkpoints). eps_y ~ 1/sqrt(P(y)) is DRO-LT's 'eps/sqrt(n)' radius (n_y = N "
+        "P(y)); DRO-LT also has a shared and a learned radius. That (5) pushes a sample away from its own class's "
+        "samples too (remark (i)) is visible in the sum over all of S. The upper-bound claim behind (5) is "
+        "drolt.robust_loss (false as printed).",
+    ),
+)
