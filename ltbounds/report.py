@@ -355,15 +355,19 @@ def summary_lines(bounds: pd.DataFrame) -> list[str]:
     )
     vacuous = summary[(summary["known_trivial"] > 0) & (summary["non_vacuous"] == 0)]
     lines.append("- **Vacuous** in every row whose trivial value is known: " + _names(vacuous) + ".")
+    bounds_only = summary[summary["kind"] == "bound"]
     lines.append(
-        f"- **Tight** (holds, within {TIGHT_RELATIVE:.0%} of the measured value) in at least one row: "
-        + _names(summary[summary["tight"] > 0])
-        + "."
+        f"- **Tight** probabilistic bounds (hold, within {TIGHT_RELATIVE:.0%} of the measured value) in at least "
+        "one row: " + _names(bounds_only[bounds_only["tight"] > 0]) + "."
     )
     violated = summary[summary["violated"] > 0]
+    by_form = [
+        f"{form}: " + ", ".join(f"`{row.bound}` ({row.violated})" for row in rows.itertuples(index=False))
+        for form, rows in violated.groupby("form", sort=True)
+    ]
     lines.append(
-        "- **Violated** (measured > value) in at least one row: "
-        + _names(violated, "violated")
+        "- **Violated** (measured > value; rows in brackets) in at least one row: "
+        + ("; ".join(by_form) or "none")
         + ". Where a printed statement fails, the errata verdict is quoted below."
     )
     non_finite = bounds[bounds["status"].astype(str) == "non_finite"]

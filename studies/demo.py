@@ -331,6 +331,7 @@ def _report(directory, settings, training, evaluation, study_results, figures, m
         "on the balanced test split. Last-epoch numbers (no best-epoch selection on the test set).\n"
     )
     accuracy = training.summaries.get("accuracy")
+    lines += _in_short(accuracy, evaluation, study_results.get("coverage"))
     lines.append("## Balanced test accuracy (Many / Medium / Few: > 100, 20-100, < 20 training samples)\n")
     if accuracy is not None:
         columns = [
@@ -361,26 +362,18 @@ def _report(directory, settings, training, evaluation, study_results, figures, m
     lines.append("## Coverage: how often do the bounds fail on fresh training sets?\n")
     if coverage is not None and "coverage_summary" in coverage.summaries:
         summary = coverage.summaries["coverage_summary"]
-        columns = [
-            "population",
-            "statement",
-            "form",
-            "class",
-            "runs",
-            "violations",
-            "violation_fraction",
-            "ci_low",
-            "ci_high",
-            "promised_level",
-            "verdict",
-        ]
-        shown = summary[summary["runs"] > 0]
-        lines.append(markdown_table(shown[columns]))
+        digest = coverage_digest(summary)
+        lines.append(markdown_table(digest))
         lines.append(
-            "Population `C{classes}_d{dim}_rho{rho}_n{n_max}`: Gaussian class-conditionals, linear head fitted with "
-            "the logit-adjusted loss; rows whose assumptions never held on these data are in the CSV only. "
-            f"Delta = {summary['delta'].iloc[0]}: a certified bound may fail in at most that fraction of "
-            "training sets. Table: `coverage/coverage_summary.csv`.\n"
+            f"One row per statement and form, summarising {int((summary['runs'] > 0).sum())} rows of "
+            "`coverage/coverage_summary.csv` (every population and class; rows whose assumptions never held on "
+            "these data are in the CSV only). `rows`: (population, class) rows; `runs`: training sets per row; "
+            "`worst_*`: the row furthest above the level it promises (`worst_at`: its population and class), with "
+            "its violation fraction and 95% Clopper-Pearson upper limit; `promised_level`: delta, or delta/C per "
+            "class; `exceeding`: rows whose whole interval lies above their level (`verdict` EXCEEDS). Population "
+            "`C{classes}_d{dim}_rho{rho}_n{n_max}`: Gaussian class-conditionals, linear head fitted with the "
+            f"logit-adjusted loss. Delta = {summary['delta'].iloc[0]}: a certified bound may fail in at most that "
+            "fraction of training sets; the other forms promise nothing.\n"
         )
     else:
         lines.append("No coverage summary (see Missing below).\n")
@@ -413,20 +406,107 @@ def _report(directory, settings, training, evaluation, study_results, figures, m
 
 
 def _bounds_excerpt(bounds: pd.DataFrame) -> str:
-    ok = bounds[(bounds["status"] == "ok") & (bounds["class"].astype(str) == "all")]
+    # Probabilistic bounds only: the inequalities and identities (dozens of rows) are in evaluation/report.md.
+    ok = bounds[(bounds["status"] == "ok") & (bounds["class"].astype(str) == "all") & (bounds["kind"] == "bound")]
     if ok.empty:
         return "No bound produced a value (see `evaluation/bounds.csv`, column `note`).\n"
+    from ltbounds.report import SECTIONS, with_guarantee
+
+    ok = with_guarantee(ok)
     table = ok.groupby(["bound", "form"], as_index=False).agg(
         checkpoints=("checkpoint", "nunique"),
         median_value=("value", "median"),
         median_measured=("measured", "median"),
         holds=("holds", _holds_count),
         valid=("valid", lambda v: f"{int(v.astype(bool).sum())}/{len(v)}"),
+        guarantee=("guarantee", lambda v: f"{int(v.sum())}/{len(v)}"),
+        assumptions=("assumption_status", _status_counts),
+        order=("section", lambda v: min(i for i, (key, _) in enumerate(SECTIONS) if key in set(v))),
     )
+    table = table.sort_values(["order", "bound", "form"]).drop(columns="order")
     return markdown_table(table) + (
-        "\nOverall (class = all) rows; `holds`: rows with measured <= bound, out of the rows where something "
-        "was measured (`not measured`: the bound has no measured counterpart here).\n"
+        "\nProbabilistic generalisation bounds, overall (class = all) rows, certified guarantees first (every other "
+        "statement: `evaluation/report.md`). `guarantee`: rows that are certified guarantees "
+        "(form `certified` and every assumption checked by code and held), out of all; `valid`: rows whose every "
+        "assumption was checked and held, whatever the form; `assumptions`: how many rows had their assumptions "
+        "`satisfied`, `failed` (checked, does not hold) or `unknown` (not checked); `holds`: rows with measured <= "
+        "bound, out of the rows where something was measured (`not measured`: no measured counterpart here); "
+        "`median_value` / `median_measured`: over the checkpoints.\n"
     )
+
+
+def _status_counts(values: pd.Series) -> str:
+    counts = values.value_counts()
+    return ", ".join(f"{name} {int(counts[name])}" for name in ("satisfied", "failed", "unknown") if name in counts)
+
+
+def coverage_digest(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per (statement, form) of a coverage summary: its worst (population, class) row and counts.
+
+    Worst = largest ``violation_fraction - promised_level`` (ties: largest upper limit); ``exceeding`` counts
+    rows whose verdict is "EXCEEDS its level". Certified forms first. Rows with no run are left out."""
+    columns = [
+        "statement", "form", "rows", "runs", "worst_violation_fraction", "worst_ci_high", "worst_at",
+        "promised_level", "exceeding",
+    ]  # fmt: skip
+    shown = summary[summary["runs"] > 0]
+    if shown.empty:
+        return pd.DataFrame(columns=columns)
+    shown = shown.assign(excess=shown["violation_fraction"].astype(float) - shown["promised_level"].astype(float))
+    rows = []
+    for (statement, form), group in shown.groupby(["statement", "form"], sort=True):
+        worst = group.sort_values(["excess", "ci_high"], ascending=False, kind="stable").iloc[0]
+        runs = sorted({int(r) for r in group["runs"]})
+        rows.append(
+            {
+                "statement": statement,
+                "form": form,
+                "rows": len(group),
+                "runs": str(runs[0]) if len(runs) == 1 else f"{runs[0]}-{runs[-1]}",
+                "worst_violation_fraction": float(worst["violation_fraction"]),
+                "worst_ci_high": float(worst["ci_high"]),
+                "worst_at": f"{worst['population']} class {worst['class']}",
+                "promised_level": float(worst["promised_level"]),
+                "exceeding": int((group["verdict"].astype(str) == "EXCEEDS its level").sum()),
+            }
+        )
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("form", key=lambda f: f != "certified", kind="stable").reset_index(drop=True)
+
+
+def _in_short(accuracy: pd.DataFrame | None, evaluation: Any, coverage: Any) -> list[str]:
+    """The demo report's opening summary: accuracy, what the bounds guarantee, coverage; links to the tables."""
+    lines = ["## In short\n"]
+    if accuracy is not None and not accuracy.empty:
+        for dataset, rows in accuracy.groupby("dataset", sort=False):
+            ranked = rows.sort_values("test_balanced_accuracy", ascending=False)
+            best, worst = ranked.iloc[0], ranked.iloc[-1]
+            lines.append(
+                f"- **{dataset}**: best balanced test accuracy {best['method']} "
+                f"{best['test_balanced_accuracy']:.3f}, lowest {worst['method']} {worst['test_balanced_accuracy']:.3f} "
+                "(`accuracy.csv`)."
+            )
+    if evaluation is not None:
+        from ltbounds.report import summary_lines
+
+        lines += summary_lines(evaluation.bounds)
+        lines.append("- Bound tables: `evaluation/bounds.csv` (every row), `evaluation/report.md` (per statement).")
+    if coverage is not None and "coverage_summary" in coverage.summaries:
+        summary = coverage.summaries["coverage_summary"]
+        certified = summary[(summary["runs"] > 0) & (summary["form"] == "certified")]
+        exceeding = certified[certified["verdict"].astype(str) == "EXCEEDS its level"]
+        lines.append(
+            f"- **Coverage** on fresh Gaussian training sets: {len(certified) - len(exceeding)} of {len(certified)} "
+            "certified (population, class) rows fail no more often than they promise"
+            + (
+                "; exceeding: " + ", ".join(sorted({f"`{s}`" for s in exceeding["statement"]}))
+                if not exceeding.empty
+                else ""
+            )
+            + " (`coverage/coverage_summary.csv`)."
+        )
+    lines.append("")
+    return lines
 
 
 def _holds_count(values: pd.Series) -> str:

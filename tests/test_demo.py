@@ -77,3 +77,55 @@ def test_markdown_table_escapes_and_formats():
     text = demo.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [0.12345], "c": [float("nan")]}))
     assert text.splitlines()[0] == "| a | b | c |"
     assert "x\\|y" in text and "0.123" in text
+
+
+def test_demo_report_leads_with_a_summary_and_counts_guarantees_only_among_guarantee_rows(tiny_demo):
+    report = tiny_demo.report.read_text()
+    assert report.index("## In short") < report.index("## Balanced test accuracy")
+    head = report.split("## Balanced test accuracy")[0]
+    bounds = pd.read_csv(tiny_demo.directory / "evaluation" / "bounds.csv")
+    ok = bounds[bounds["status"] == "ok"]
+    guarantees = int(ok["guarantee"].astype(bool).sum())
+    assert f"- **Certified guarantees**: {guarantees} of {len(ok)} rows" in head
+    not_guarantee = ok[(ok["form"] == "certified") & ~ok["guarantee"].astype(bool)]
+    for bound in set(not_guarantee["bound"]):
+        assert f"`{bound}`" in head.split("- **Certified forms that are not guarantees here**")[1].split("\n")[0]
+    excerpt = report.split("## Bounds on the checkpoints")[1].split("##")[0]
+    header = next(line for line in excerpt.splitlines() if line.startswith("| bound |"))
+    assert "| guarantee | assumptions |" in header
+    coverage = pd.read_csv(tiny_demo.directory / "coverage" / "coverage_summary.csv")
+    section = report.split("## Coverage")[1].split("##")[0]
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    pairs = coverage[coverage["runs"] > 0].drop_duplicates(["statement", "form"])
+    assert len(table) == 1 + len(pairs) < 1 + int((coverage["runs"] > 0).sum()), "summarised, detail in the CSV"
+
+
+def test_coverage_digest_keeps_the_worst_row_of_each_statement_and_puts_certified_forms_first():
+    rows = []
+    for population, classes in (("P2", 2), ("P4", 4)):
+        for statement, form in (("s.a", "as_printed"), ("s.b", "certified")):
+            for y in [*range(classes), "all"]:
+                bad = statement == "s.b" and population == "P4" and y == 3
+                rows.append(
+                    {
+                        "population": population,
+                        "statement": statement,
+                        "form": form,
+                        "class": y,
+                        "runs": 200,
+                        "violation_fraction": 0.1 if bad else 0.0,
+                        "ci_high": 0.15 if bad else 0.02,
+                        "promised_level": 0.0125 if y != "all" and population == "P4" else 0.05,
+                        "verdict": "EXCEEDS its level" if bad else "consistent",
+                    }
+                )
+    digest = demo.coverage_digest(pd.DataFrame(rows))
+    assert list(digest["statement"]) == ["s.b", "s.a"]
+    first = digest.iloc[0]
+    assert (first["rows"], first["worst_at"], first["worst_violation_fraction"], first["exceeding"]) == (
+        8,
+        "P4 class 3",
+        0.1,
+        1,
+    )
+    assert first["promised_level"] == 0.0125
