@@ -271,6 +271,8 @@ def _loss_reading(metadata: dict) -> str:
     """The loss whose Lemma 4 constants ``vs_local_lipschitz`` used: the checkpoint's own when its
     VS parameters were recorded, otherwise the cross-entropy (its fallback)."""
     has_vs_parameters = any(key in metadata for key in ("alpha", "beta", "logit_shift"))
+    if "loss_parameters_missing" in metadata:
+        return f"ce (the checkpoint's own loss parameters are unknown: {metadata['loss_parameters_missing']})"
     return str(metadata.get("loss", "ce")) if has_vs_parameters else "ce"
 
 
@@ -283,7 +285,10 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
 
     outputs, checkpoint = checkpoint_outputs(path, ("train",), context.data_root)
     train = outputs["train"]
-    mu = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading="corrected").mu, dtype=np.float64)
+    # a checkpoint whose loss parameters are unknown is read as CE explicitly, and loss_reading says so
+    unknown = "loss_parameters_missing" in train.metadata
+    ce = {"alpha": np.ones(train.num_classes), "beta": np.ones(train.num_classes)} if unknown else {}
+    mu = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading="corrected", **ce).mu, dtype=np.float64)
     if not np.all(np.isfinite(mu)):
         raise MissingPiece(f"vs_local_lipschitz gave non-finite mu_y on {path}")
     counts = train.class_counts
