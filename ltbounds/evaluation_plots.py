@@ -32,6 +32,7 @@ PER_CLASS_PANELS = (
     ("test_accuracy", "test accuracy"),
 )
 DPI = 110
+MIN_WIDTH = 8.0  # inches: room for the title and a legend row whatever the number of panels
 FEW_CHECKPOINTS = 6
 NO_DATASET = "dataset not recorded"
 # Marker of the mean bound value per section: only a guarantee is filled.
@@ -41,6 +42,37 @@ SECTION_MARKERS = {
     "certified_unknown": ("s", False),
     "not_certified": ("x", True),
 }
+
+
+def plain_log_ticks(axis, which: str = "y") -> None:
+    """Label a log axis with plain numbers (0.5, 2, 20) and at least three ticks in view: at 1, 2, 5 x 10^k,
+    or at every 1..9 x 10^k when the range is under a decade, or evenly when it is narrower still
+    (matplotlib's default labels only the powers of ten, which can leave one labelled tick)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+    class PlainLogLocator(LogLocator):
+        def tick_values(self, vmin, vmax):
+            low, high = sorted((vmin, vmax))
+            for subs in ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)):
+                ticks = LogLocator(base=10, subs=subs).tick_values(low, high)
+                if ((ticks >= low) & (ticks <= high)).sum() >= 3:
+                    return ticks
+            return MaxNLocator(4).tick_values(low, high)
+
+    target = axis.yaxis if which == "y" else axis.xaxis
+    target.set_major_locator(PlainLogLocator(base=10))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    target.set_minor_locator(NullLocator())
+
+
+def legend_layout(labels: list[str], width: float, fontsize: float = 7.0) -> tuple[int, int]:
+    """(columns, rows) of a legend of ``labels`` that fits a canvas ``width`` inches wide.
+
+    Conservative: every column is taken as wide as the longest entry (about 0.6 em per character plus
+    the handle), so the legend is never cut at the sides of the canvas."""
+    entry = max(len(text) for text in labels) * 0.0078 * fontsize + 0.55
+    columns = max(1, min(len(labels), int((width - 0.4) // entry)))
+    return columns, -(-len(labels) // columns)
 
 
 def _pyplot() -> Any:
@@ -139,12 +171,20 @@ def figure_bound_vs_measured(bounds: pd.DataFrame, checkpoints: pd.DataFrame | N
     colours = method_colours(methods)
     datasets = list(dict.fromkeys(overall["dataset"]))
 
-    row_in, panel_in, title_in, bottom_in = 0.24, 3.6, 0.45, 0.75
-    legend_rows = -(-(len(methods) + 5) // 6)
+    handles = _method_handles(colours) + [
+        Line2D([], [], ls="", marker="D", color="0.3", label="bound, certified guarantee"),
+        Line2D([], [], ls="", marker="D", mfc="none", color="0.3", label="bound, certified form, not a guarantee"),
+        Line2D([], [], ls="", marker="x", color="0.3", label="bound, other form"),
+        Line2D([], [], ls="", marker="o", mfc="none", color="k", label="measured"),
+        Line2D([], [], lw=3.5, alpha=0.3, color="0.3", label="min-max over checkpoints"),
+    ]
+    row_in, title_in, bottom_in = 0.21, 0.45, 0.75
+    label_in = min(4.6, 0.058 * max(len(text) for _, text, _ in ticks) + 0.25)
+    width = max(MIN_WIDTH, label_in + 3.6 * len(datasets) + 0.3 * (len(datasets) - 1) + 0.25)
+    panel_in = (width - label_in - 0.25 - 0.3 * (len(datasets) - 1)) / len(datasets)
+    columns, legend_rows = legend_layout([h.get_label() for h in handles], width)
     # The legend's rows, then room for the panel titles above the axes.
     legend_in = 0.2 * legend_rows + 0.35
-    label_in = min(4.6, 0.058 * max(len(text) for _, text, _ in ticks) + 0.25)
-    width = label_in + panel_in * len(datasets) + 0.3 * (len(datasets) - 1) + 0.25
     height = row_in * len(ticks) + title_in + legend_in + bottom_in
     figure, axes = plt.subplots(1, len(datasets), figsize=(width, height), squeeze=False, sharey=True)
     spread = min(0.75, 0.14 * len(methods))
@@ -188,18 +228,11 @@ def figure_bound_vs_measured(bounds: pd.DataFrame, checkpoints: pd.DataFrame | N
         if header:
             label.set_fontweight("bold")
             label.set_fontstyle("italic")
-    handles = _method_handles(colours) + [
-        Line2D([], [], ls="", marker="D", color="0.3", label="bound, certified guarantee"),
-        Line2D([], [], ls="", marker="D", mfc="none", color="0.3", label="bound, certified form, not a guarantee"),
-        Line2D([], [], ls="", marker="x", color="0.3", label="bound, other form"),
-        Line2D([], [], ls="", marker="o", mfc="none", color="k", label="measured"),
-        Line2D([], [], lw=3.5, alpha=0.3, color="0.3", label="min-max over checkpoints"),
-    ]
     figure.legend(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, 1 - title_in / height),
-        ncol=min(len(handles), 6),
+        ncol=columns,
         fontsize=7,
         frameon=False,
     )
@@ -286,6 +319,7 @@ def figure_per_class_terms(per_class: pd.DataFrame, checkpoints: pd.DataFrame | 
                     style = {"marker": "o", "markersize": 2.5, "lw": 1.3}
                     drawn = _draw_method(axis, rows, column, colours[method], few, **style) or drawn
             axis.set_xscale("log")
+            plain_log_ticks(axis, "x")
             axis.set_title(title, fontsize=8.5)
             axis.tick_params(labelsize=7)
             axis.grid(True, alpha=0.3)
@@ -301,7 +335,7 @@ def figure_per_class_terms(per_class: pd.DataFrame, checkpoints: pd.DataFrame | 
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, 1 - title_in / height),
-        ncol=len(handles),
+        ncol=legend_layout([h.get_label() for h in handles], width, 7.5)[0],
         fontsize=7.5,
         frameon=False,
     )
@@ -346,9 +380,10 @@ def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None =
         Line2D([], [], color="0.3", marker="o", ms=3, label="right: mean Omega_pull"),
         Line2D([], [], color="0.3", ls="--", marker="_", label="left: 2n/(n-1) tr C_y - alpha_y + log(n_y-1)"),
     ]
-    columns = 4
-    legend_in = 0.22 * -(-len(handles) // columns) + 0.15
-    width = left_in + len(datasets) * panel_w + 0.3 * (len(datasets) - 1) + 0.25
+    width = max(MIN_WIDTH, left_in + len(datasets) * panel_w + 0.3 * (len(datasets) - 1) + 0.25)
+    panel_w = (width - left_in - 0.25 - 0.3 * (len(datasets) - 1)) / len(datasets)
+    columns, legend_rows = legend_layout([h.get_label() for h in handles], width)
+    legend_in = 0.22 * legend_rows + 0.15
     height = title_in + panel_h + bottom_in + legend_in
     figure, axes = plt.subplots(1, len(datasets), figsize=(width, height), squeeze=False, sharey=True)
     for axis, dataset in zip(axes[0], datasets, strict=True):
@@ -360,6 +395,7 @@ def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None =
             _draw_method(axis, rows, "omega_pull", colour, few, marker="o", markersize=3, lw=1.3)
             _draw_method(axis, rows, "elm_prop1_left", colour, few, marker="_", markersize=7, lw=1.1, ls="--")
         axis.set_xscale("log")
+        plain_log_ticks(axis, "x")
         axis.set_xlabel("training samples in class (log)", fontsize=8)
         axis.set_title(f"{dataset} ({part['checkpoint'].nunique()} checkpoints)", fontsize=8.5)
         axis.grid(True, alpha=0.3)

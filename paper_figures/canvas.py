@@ -15,6 +15,7 @@ from types import ModuleType
 import pandas as pd
 
 from ltbounds.checks import InputError
+from ltbounds.evaluation_plots import plain_log_ticks  # noqa: F401 - shared with the figure scripts
 
 
 class MissingResults(InputError):
@@ -71,27 +72,6 @@ def caption(results: str | Path, study: str, title: str) -> str:
         command = " ".join(command)
     setting = manifest.get("setting", "?")
     return f"{title}. Study: {study} ({setting} setting). Made by: {command}"
-
-
-def plain_log_ticks(axis, which: str = "y") -> None:
-    """Label a log axis with plain numbers (0.5, 2, 20) and at least three ticks in view: at 1, 2, 5 x 10^k,
-    or at every 1..9 x 10^k when the range is under a decade, or evenly when it is narrower still
-    (matplotlib's default labels only the powers of ten, which can leave one labelled tick)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
-
-    class PlainLogLocator(LogLocator):
-        def tick_values(self, vmin, vmax):
-            low, high = sorted((vmin, vmax))
-            for subs in ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)):
-                ticks = LogLocator(base=10, subs=subs).tick_values(low, high)
-                if ((ticks >= low) & (ticks <= high)).sum() >= 3:
-                    return ticks
-            return MaxNLocator(4).tick_values(low, high)
-
-    target = axis.yaxis if which == "y" else axis.xaxis
-    target.set_major_locator(PlainLogLocator(base=10))
-    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-    target.set_minor_locator(NullLocator())
 
 
 def math_text(expression: str) -> str:

@@ -106,7 +106,7 @@ EVALUATION_STATEMENTS = (  # bound, form, kind, assumption status, scale of the 
 METHODS = ("ce", "la", "ldam_drw", "vs_tla_adrw", "elm", "dro_lt")
 
 
-def synthetic_evaluation(seeds, classes=10):
+def synthetic_evaluation(seeds, classes=10, datasets=("mnist5k", "gaussian")):
     """bounds / per_class / checkpoints tables shaped like the demo's: 2 datasets x 6 methods x seeds."""
     import numpy as np
     import pandas as pd
@@ -114,7 +114,7 @@ def synthetic_evaluation(seeds, classes=10):
     rng = np.random.default_rng(0)
     bounds, per_class, checkpoints = [], [], []
     counts = np.round(500 * 100.0 ** (-np.arange(classes) / (classes - 1))).astype(int)
-    for dataset in ("mnist5k", "gaussian"):
+    for dataset in datasets:
         for method in METHODS:
             for seed in seeds:
                 name = f"{dataset}_rho100_{method}_s{seed}/last"
@@ -201,6 +201,22 @@ def test_evaluate_plots_keep_a_fixed_readable_size_at_36_checkpoints(tmp_path, n
     # Today's 2145 x 14256 px is what this guards against: the canvas must not grow with checkpoints.
     assert sizes[1] == sizes[3], f"{name}: the size changes with the number of checkpoints: {sizes}"
     assert 600 <= width <= 2000 and 400 <= height <= 1200, f"{name}: {width} x {height} px at 36 checkpoints"
+
+
+@pytest.mark.parametrize("name", ["bound_vs_measured", "per_class_terms", "elm_prop1"])
+def test_evaluate_plots_of_one_dataset_keep_title_and_legend_inside_the_canvas(name):
+    import matplotlib.pyplot as plt
+
+    from ltbounds import evaluation_plots
+
+    bounds, per_class, checkpoints = synthetic_evaluation((0,), datasets=("gaussian",))
+    figure = getattr(evaluation_plots, f"figure_{name}")(
+        bounds if name == "bound_vs_measured" else per_class, checkpoints
+    )
+    assert_readable_layout(figure)
+    title = figure._suptitle.get_window_extent(figure.canvas.get_renderer())
+    assert figure.bbox.x0 - 1 <= title.x0 and title.x1 <= figure.bbox.x1 + 1, "title cut at the sides"
+    plt.close(figure)
 
 
 def test_bound_vs_measured_draws_guarantees_apart_and_labels_symlog_ticks_as_powers_of_ten():
