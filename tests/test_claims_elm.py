@@ -180,3 +180,17 @@ def test_elm_eq5_is_drolt_eq18_with_squared_distance(seed, num_classes, scale):
     radius = rng.uniform(0, 2, size=num_classes)
     printed = drolt.dro_lt_theorem1(z, labels, mu, radius, metric="squared_euclidean").bound
     np.testing.assert_allclose(elm.elm_dro_regulariser(z, labels, mu, 2 * radius**2), printed, rtol=1e-10, atol=1e-10)
+
+
+def test_cross_entropy_two_forms_of_section_2_1():
+    """000, Sec. 2.1: -log softmax_y(f) = log[1 + sum_{y' != y} e^{f_y' - f_y}], the tau = 0 case of
+    tutorial.la_loss_two_forms (priors then play no role)."""
+    from ltbounds.bounds import tutorial
+
+    logits = np.random.default_rng(5).normal(size=(40, 6)) * 50
+    labels = np.arange(40) % 6
+    for priors in (np.full(6, 1 / 6), np.array([0.5, 0.2, 0.1, 0.1, 0.05, 0.05])):
+        first, second = tutorial.logit_adjusted_loss_forms(logits, labels, priors, tau=0.0)
+        ce = -(logits - np.logaddexp.reduce(logits, axis=1, keepdims=True))[np.arange(40), labels]
+        np.testing.assert_allclose(first, ce, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(second, ce, rtol=1e-12, atol=1e-12)
