@@ -19,25 +19,44 @@ def draw(results: Path):
         table, ["method", "part", "statement", "form", "class", "class_count", "value", "measured"], "drolt.csv"
     )
     rows = table[(table["part"] == "theorem1") & (table["class"].astype(str) != "all")]
-    methods = list(dict.fromkeys(rows["method"]))
-    figure, axes = plt.subplots(
-        1, max(len(methods), 1), figsize=(4.2 * max(len(methods), 1), 3.6), squeeze=False, sharey=True
-    )
+    methods = list(dict.fromkeys(rows["method"])) or ["(no rows)"]
+    keys = sorted({(st, f) for st, f in zip(rows["statement"], rows["form"], strict=True)})
+    figure = plt.figure(figsize=(max(7.0, 4.2 * len(methods)), 4.6))
+    # One legend for every panel, in a row of its own: it never covers a curve.
+    grid = figure.add_gridspec(2, len(methods), height_ratios=(0.9, 3.6))
+    legend_axis = figure.add_subplot(grid[0, :])
+    legend_axis.axis("off")
+    first = figure.add_subplot(grid[1, 0])
+    axes = [first] + [figure.add_subplot(grid[1, i], sharey=first) for i in range(1, len(methods))]
+    for axis in axes[1:]:
+        axis.tick_params(labelleft=False)
     colours = plt.get_cmap("tab10")
-    for axis, method in zip(axes[0], methods, strict=False):
+    handles = {}
+    for axis, method in zip(axes, methods, strict=True):
         part = rows[rows["method"] == method]
-        for index, ((statement, form), group) in enumerate(part.groupby(["statement", "form"])):
-            group = group.sort_values("class_count")
-            axis.plot(
-                group["class_count"], group["value"], "o-", ms=3, color=colours(index), label=f"{statement} [{form}]"
-            )
+        for index, key in enumerate(keys):
+            group = part[(part["statement"] == key[0]) & (part["form"] == key[1])].sort_values("class_count")
+            if group.empty:
+                continue
+            label, style = f"{key[0]} [{key[1]}]", "o-"
+            valid = group["valid"].astype(str).str.lower().eq("true") if "valid" in group.columns else None
+            if key[1] == "certified" and (valid is None or not valid.all()):
+                # A certified form is a guarantee only where every assumption was checked and held: the
+                # others are drawn dashed with hollow dots and say so, never as a guarantee.
+                label, style = label + ": NOT a guarantee here (an assumption failed or was not checked)", "o--"
+            (line,) = axis.plot(
+                group["class_count"], group["value"], style, ms=3, mfc="none" if style == "o--" else None,
+                color=colours(index), label=label,
+            )  # fmt: skip
+            handles.setdefault(label, line)
             axis.plot(group["class_count"], group["measured"], "o", mfc="none", ms=5, color=colours(index))
         axis.set_xscale("log")
         axis.set_yscale("symlog")
         axis.set_title(method, fontsize=9)
         axis.set_xlabel("training samples in the class")
-        axis.legend(fontsize=5.5)
-    axes[0][0].set_ylabel("loss (nats)")
+    first.set_ylabel("loss (nats)")
+    handles["measured (hollow circles)"] = plt.Line2D([], [], ls="", marker="o", mfc="none", color="0.3")
+    legend_axis.legend(list(handles.values()), list(handles), loc="center", fontsize=7, frameon=False)
     return figure
 
 

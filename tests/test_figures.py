@@ -407,3 +407,27 @@ def test_drw_timing_labels_stay_inside_the_canvas(tmp_path):
     labels = [axis.xaxis.label.get_window_extent(renderer) for axis in figure.axes]
     assert not labels[1].overlaps(labels[2]), "the x labels of (b) and (c) run into each other"
     plt.close(figure)
+
+
+def test_drolt_theorem1_labels_a_certified_curve_with_unmet_assumptions_as_no_guarantee(tmp_path):
+    import json
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = [
+        {"method": m, "part": "theorem1", "statement": s, "form": f, "class": y, "class_count": n,
+         "value": 2.0 + y, "measured": 1.0 + y, "valid": valid}
+        for m in ("dro_lt", "ce")
+        for s, f, valid in (("drolt.thm1", "as_printed", True), ("drolt.thm1_corrected", "certified", False))
+        for y, n in enumerate((300, 30, 3))
+    ]  # fmt: skip
+    (tmp_path / "drolt").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "drolt" / "drolt.csv", index=False)
+    (tmp_path / "drolt" / "manifest.json").write_text(json.dumps({"study": "drolt", "command": "d"}))
+    figure = load_figure("drolt_theorem1").draw(tmp_path)
+    legend_axis, *panels = figure.axes
+    texts = [text.get_text() for text in legend_axis.get_legend().get_texts()]
+    assert "drolt.thm1_corrected [certified]: NOT a guarantee here (an assumption failed or was not checked)" in texts
+    assert "drolt.thm1 [as_printed]" in texts and len(panels) == 2
+    plt.close(figure)
