@@ -1264,10 +1264,11 @@ def _evaluate_rwsam(corrected: bool):
                 rho * (1 - 1e-9),
                 float(np.linalg.norm(best)),
                 {"rho": rho, "supremum": supremum},
-                (Assumption("nonzero_gradient", "the head gradient is not zero", bool(supremum > 0)),),
+                # g = 0: every point maximises, the origin is inside the open ball and the row holds
+                (),
                 None,
                 outputs.split,
-                "the only maximiser of e^T g has norm rho (measured); the printed open ball needs norm < rho "
+                "for g != 0 the only maximiser of e^T g has norm rho (measured); the open ball needs norm < rho "
                 "(value, rho (1 - 1e-9)): the printed argmax is empty",
             )
         ]
@@ -1453,9 +1454,8 @@ def _evaluate_bcl(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     losses = -(outputs.logits - logsumexp(outputs.logits, axis=1, keepdims=True))[
         np.arange(outputs.num_samples), outputs.labels
     ]
-    distinct = bool(np.ptp(losses) > 1e-12 * max(1.0, float(np.abs(losses).max())))
-    scores = bcl_memorization_scores(losses) if distinct else np.full(losses.shape, 0.5)
-    assumption = (Assumption("distinct_losses", "the per-sample losses are not all equal (else 0/0)", distinct),)
+    scores = bcl_memorization_scores(losses)  # InputError when every loss is equal: the score is 0/0 there
+    assumption = ()
     return [
         BoundResult(
             "tutorial.bcl_memorization_range",

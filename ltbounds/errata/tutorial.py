@@ -303,8 +303,8 @@ ENTRIES = ENTRIES + (
             "The normalised deviation lies in [-1, 1], so M_{i,t} in [0, 1] is a valid probability for 'u < M_i', "
             "with M = 1 for the sample of largest deviation above the mean when it is the extreme one; the moving "
             "average stays within the range of the losses for beta in [0, 1]. The formula is undefined (0/0) only "
-            "in the degenerate case where all moving-average losses are equal (the evaluator reports it as an "
-            "assumption). Property-tested on sampled loss histories."
+            "in the degenerate case where all moving-average losses are equal (the evaluator refuses that input with "
+            "an InputError). Property-tested on sampled loss histories."
         ),
     ),
     Erratum(
