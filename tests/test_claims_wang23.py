@@ -102,6 +102,18 @@ def test_corrected_lemma1_holds_on_finite_classes(values, kind, seed):
     assert sides["loss_class_complexity"] <= sides["maurer_bound"] * (1 + 1e-12) + 1e-12
 
 
+@given(
+    values=st.integers(2, 4).flatmap(lambda m: arrays(np.float64, (m, 4, 1), elements=small)),
+    shift=st.floats(-2, 2),
+    slope=st.floats(-1, 1),
+)
+def test_printed_lemma1_holds_for_scalar_classes(values, shift, slope):
+    """C = 1: Talagrand's contraction (no absolute value) has constant 1, so the printed form holds there."""
+    g = np.abs(values[..., 0] - shift) * slope + np.sin(values[..., 0])  # |slope| + 1 Lipschitz
+    sides = wang23.contraction_lemma_sides(values, g)
+    assert sides["loss_class_complexity"] <= sides["printed_bound"] * (1 + 1e-12) + 1e-12
+
+
 def test_hypothesis_finds_a_violation_of_the_printed_lemma1():
     def violates(values):
         g = np.linalg.norm(values, axis=2)

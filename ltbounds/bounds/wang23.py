@@ -1236,7 +1236,11 @@ def lipschitz_on_class(hypothesis_values, loss_values) -> float:
     g = check_finite(np.asarray(loss_values, dtype=np.float64), "loss_values")
     if f.ndim != 3 or g.shape != f.shape[:2]:
         raise InputError(f"hypothesis_values (m, n, C) and loss_values (m, n) disagree: {f.shape} vs {g.shape}")
-    distance = np.linalg.norm(f[:, None] - f[None, :], axis=3)
+    difference = f[:, None] - f[None, :]
+    # scaled Euclidean norm: squaring tiny differences would underflow to a distance of 0
+    largest = np.max(np.abs(difference), axis=3, keepdims=True)
+    safe = np.where(largest > 0, largest, 1.0)
+    distance = largest[..., 0] * np.sqrt(np.sum((difference / safe) ** 2, axis=3))
     change = np.abs(g[:, None] - g[None, :])
     if np.any((distance == 0) & (change > 0)):
         raise InputError("loss_values differ where the hypothesis values agree: L is not a function of f(x)")

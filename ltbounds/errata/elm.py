@@ -190,7 +190,8 @@ ENTRIES = ENTRIES + (
         explanation="The printed indicator is 1 when the prediction is correct, so the risk (1) is the accuracy "
         "(ties counted as correct), not the misclassification error. Stored counterexample: logits [[2, 0], [0, 3]] "
         "with labels [0, 1] are classified perfectly, yet the printed risk is 1. A typo for I[y not in argmax]; the "
-        "balanced-error definition of 002 and 003 has the 'not in'. Corrected statement: elm.zero_one_loss_corrected.",
+        "balanced-error definition of 002 and 003 has the 'not in' (the PDF extraction may have lost the slash "
+        "of a printed 'not in'). Corrected statement: elm.zero_one_loss_corrected.",
         counterexample="elm.zero_one_loss.json",
         corrected_by="elm.zero_one_loss_corrected",
     ),

@@ -206,7 +206,8 @@ ENTRIES = ENTRIES + (
             "(every eps with ||eps|| < rho is beaten by the point of norm (||eps|| + rho)/2 along g), so the "
             "printed argmax is empty and eps_w undefined. Stored counterexample: g = 1, rho = 1 (candidates "
             "0, 0.9, 0.99, 0.999999 each improved). SAM (Foret et al. 2021) takes the closed ball ||eps|| <= rho, "
-            "whose maximiser is rho g/||g||. Corrected statement: tutorial.rwsam_perturbation_corrected. The "
+            "whose maximiser is rho g/||g||; the slide may have lost the bar of a printed <= in extraction. Corrected "
+            "statement: tutorial.rwsam_perturbation_corrected. The "
             "weights w_i = (KDE density)^{-alpha} are a definition (larger for rare, low-density samples when "
             "alpha > 0)."
         ),

@@ -203,7 +203,8 @@ ENTRIES = ENTRIES + (
             "mu C^_S(F) = 0.5 (exact, all signs enumerated). Reading C^_S(F) with one sign per sample on sum_k f_k "
             "fails too: F = {(0,0), (1,-1)} has C^_S(F) = 0 and C^_S(G) = 0.7071. The scalar Ledoux-Talagrand "
             "lemma the paper cites ([20]) is for maps into R; Maurer (2016, Cor. 1) proves the vector version "
-            "with a factor sqrt(2), which the counterexample attains. The as-printed Prop. 1 / Lemma 3 forms that "
+            "with a factor sqrt(2), which the counterexample attains. For C = 1 (scalar scores) the printed form is "
+            "Talagrand's contraction lemma and holds (tested). The as-printed Prop. 1 / Lemma 3 forms that "
             "rest on this constant inherit the missing sqrt(2) (our certified forms use Maurer's). "
             "Corrected statement: wang23.lemma1_corrected."
         ),
