@@ -14,7 +14,7 @@ tables and the text of ``report.md``:
   ``valid=False`` and the reason.
 - ``per_class``: per checkpoint and class: training count, Many/Medium/Few group, train and test
   accuracy, B_y(f), minimal margin, variance trace of the embeddings, Omega_pull, ELM Prop. 1's
-  left side, mu_y.
+  left side, mu_y (``mu_y_missing``: why it is nan where it is).
 - ``checkpoints``: one row per checkpoint: balanced test error, Many/Medium/Few accuracy.
 
 A source is a checkpoint path, an exported outputs file (``.npz``/``.pt``, docs/outputs_format.md),
