@@ -1575,7 +1575,8 @@ def elm_dro_regulariser(embeddings: Any, labels: Any, centroids: Any, margins: A
     mu = check_matrix(centroids, "centroids", columns=z.shape[1])
     y = check_labels(labels, mu.shape[0], "labels", length=z.shape[0])
     eps = np.asarray(check_finite(margins, "margins"), dtype=np.float64).reshape(-1)
-    squared = np.sum((z[:, None, :] - mu[None, :, :]) ** 2, axis=2)  # (N, C)
+    # (N, C) squared distances by expansion: no (N, C, K) intermediate
+    squared = np.maximum(np.sum(z**2, axis=1)[:, None] + np.sum(mu**2, axis=1)[None, :] - 2.0 * z @ mu.T, 0.0)
     own = squared[np.arange(y.shape[0]), y]
     exponent = -squared[:, y].T + own[:, None] + eps[y][:, None] * (y[None, :] != y[:, None])
     return logsumexp(exponent, axis=1)
