@@ -294,3 +294,47 @@ def test_in4a_evaluators_report_the_reversal_on_cdt_betas():
     adrw = bounds.STATEMENTS["wang23.adrw_fisher"].evaluate(splits, 0.1)
     assert [r.holds for r in adrw if r.form == "as_printed"] == [False, True, False]  # nu = 0.5, 1, 2
     assert all(r.holds for r in adrw if r.form == "corrected")
+
+
+# ----------------------------------------------------------------------------------------------
+# Remark 1 and (In3)
+
+
+@given(counts=arrays(np.int64, st.integers(1, 10), elements=st.integers(1, 1000)))
+def test_remark1_factor_is_at_least_one_and_one_only_at_balance(counts):
+    excess = wang23.imbalance_factor_excess(counts)
+    assert excess >= -1e-12
+    assert (excess <= 1e-12) == bool(np.all(counts == counts[0]))
+    if counts.size == 2:
+        rho = counts.max() / counts.min()
+        assert excess + 1 == pytest.approx((1 + rho) / 2)
+
+
+@given(
+    counts=arrays(np.int64, st.integers(2, 10), elements=st.integers(1, 5000)),
+    tau=st.floats(0.01, 3.0),
+    gamma=st.floats(0.01, 3.0),
+)
+def test_in3_cited_choices_move_with_the_prior_as_stated(counts, tau, gamma):
+    assert all(v == 0 for v in wang23.in3_monotonicity_violations(counts, tau, gamma).values())
+
+
+def test_in3_evaluator_rows_hold_and_bad_parameters_are_refused():
+    from ltbounds.outputs import Outputs
+
+    counts = np.array([500, 50, 5])
+    outputs = Outputs(
+        logits=np.eye(3),
+        embeddings=np.eye(3),
+        labels=np.arange(3),
+        head_weight=np.eye(3),
+        head_bias=np.zeros(3),
+        class_counts=counts,
+        split="train",
+    )
+    rows = bounds.STATEMENTS["wang23.in3"].evaluate(bounds.EvaluationSplits(train=outputs), 0.1)
+    assert len(rows) == 5 and all(row.holds for row in rows)
+    remark = bounds.STATEMENTS["wang23.remark1"].evaluate(bounds.EvaluationSplits(train=outputs), 0.1)
+    assert remark[0].holds and remark[0].value == pytest.approx(555 / 15 - 1)
+    with pytest.raises(InputError, match="tau > 0"):
+        wang23.in3_monotonicity_violations(counts, tau=-1.0)  # tau < 0 reverses LA's direction: not (In3)'s claim

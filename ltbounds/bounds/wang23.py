@@ -1608,3 +1608,99 @@ STATEMENTS = STATEMENTS + (
         _evaluate_in4a(True),
     ),
 )
+
+
+def imbalance_factor_excess(class_counts) -> float:
+    """1/(C pi_C) - 1 >= 0, zero iff the counts are balanced (003, Remark 1: Lemma 2's factor grows with imbalance).
+
+    pi_C = N_C/N is the smallest prior; C pi_C <= sum_y pi_y = 1 because every pi_y >= pi_C.
+    """
+    counts = check_class_counts(class_counts, "class_counts").astype(np.float64)
+    if np.any(counts <= 0):
+        raise InputError("class_counts must be > 0 for every class (pi_C is the smallest prior)")
+    return float(counts.sum() / (counts.size * counts.min()) - 1.0)
+
+
+def _evaluate_remark1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    check_delta(delta)
+    outputs = splits.train
+    counts = outputs.class_counts
+    excess = imbalance_factor_excess(counts)
+    return [
+        BoundResult(
+            "wang23.remark1",
+            "as_printed",
+            excess,
+            0.0,
+            {"imbalance_ratio": float(counts.max() / counts.min()), "one_over_C_pi_C": excess + 1.0},
+            (),
+            None,
+            outputs.split,
+            "0 (measured) <= 1/(C pi_C) - 1 (value), 0 iff the class counts are balanced",
+        )
+    ]
+
+
+def in3_monotonicity_violations(class_counts, tau: float = 1.0, gamma: float = 0.5, p: float = 0.9999) -> dict:
+    """Pairs of classes (pi_y > pi_k) where a cited choice of (In3) does not move with pi as (In3) says.
+
+    alpha_y = 1/pi_y and (1 - p)/(1 - p^{N_y}) must not increase with pi_y; LDAM's Delta_y = -N_y^{-1/4}, LA's
+    tau log pi_y and CDT's beta_y = (N_y/N_1)^gamma must not decrease (tau, gamma > 0). Returns counts per choice.
+    """
+    counts = check_class_counts(class_counts, "class_counts").astype(np.float64)
+    if np.any(counts <= 0) or tau <= 0 or gamma <= 0:
+        raise InputError("need positive class counts, tau > 0 and gamma > 0")
+    pi = counts / counts.sum()
+    choices = {
+        "balanced_alpha": (1.0 / pi, -1),
+        "class_balanced_alpha": (vs_family_parameters(counts, "class_balanced", p=p)[0], -1),
+        "ldam_delta": (-(counts**-0.25), 1),
+        "la_delta": (tau * np.log(pi), 1),
+        "cdt_beta": (vs_family_parameters(counts, "cdt", gamma=gamma)[1], 1),
+    }
+    more = pi[:, None] > pi[None, :]
+    result = {}
+    for name, (values, direction) in choices.items():
+        step = direction * (values[:, None] - values[None, :])
+        result[name] = int(np.count_nonzero(more & (step < -1e-12 * np.maximum(1.0, np.abs(values).max()))))
+    return result
+
+
+def _evaluate_in3(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    check_delta(delta)
+    outputs = splits.train
+    violations = in3_monotonicity_violations(outputs.class_counts)
+    return [
+        BoundResult(
+            "wang23.in3",
+            "as_printed",
+            0.0,
+            float(count),
+            {"violating_pairs": float(count)},
+            (),
+            None,
+            outputs.split,
+            f"{name}: class pairs where it moves against (In3)'s direction in pi_y (measured) <= 0",
+        )
+        for name, count in violations.items()
+    ]
+
+
+__all__ += ["imbalance_factor_excess", "in3_monotonicity_violations"]
+
+STATEMENTS = STATEMENTS + (
+    Statement(
+        "wang23.remark1",
+        "003, Remark 1 (after Lemma 2)",
+        "inequality",
+        "1/(C pi_C) >= 1, with equality iff balanced: Lemma 2's factor grows with the imbalance",
+        _evaluate_remark1,
+    ),
+    Statement(
+        "wang23.in3",
+        "003, Section 3.2, insight (In3)",
+        "inequality",
+        "the cited re-weighting terms decrease and the cited logit adjustments increase with pi_y",
+        _evaluate_in3,
+    ),
+)

@@ -304,3 +304,36 @@ ENTRIES = ENTRIES + (
         ),
     ),
 )
+
+# Two elementary claims given ids after the first pass (issue 11, section 2).
+ENTRIES = ENTRIES + (
+    Erratum(
+        id="wang23.remark1",
+        source="003, Remark 1 (after Lemma 2)",
+        printed="Recall that pi_C := N_C/N, N_1 >= ... >= N_C. Hence, this lemma reveals how the model performance "
+        "depends on the imbalance degree of the data.",
+        verdict="holds",
+        explanation=(
+            "The mathematical content: Lemma 2's factor 1/(C pi_C) is >= 1 with equality iff the classes are "
+            "balanced (C pi_C <= sum_y pi_y = 1 since pi_y >= pi_C), and it grows with the imbalance (it is "
+            "rho-like: for two classes it is (1 + rho)/2 with rho = N_1/N_2). Property-tested on sampled counts. "
+            "That the model's performance depends on it is the informal reading."
+        ),
+    ),
+    Erratum(
+        id="wang23.in3",
+        source="003, Section 3.2, insight (In3)",
+        printed=(
+            "For re-weighting losses, alpha_y should decrease as pi_y increases, consistent with alpha_y = pi_y^{-1} "
+            "and alpha_y = (1-p)/(1-p^{N_y}); both beta_y and Delta_y should increase as pi_y increases, consistent "
+            "with LDAM (Delta_y ~ -N_y^{-1/4}), LA (Delta_y = tau log pi_y) and CDT (beta_y = (N_y/N_1)^gamma)."
+        ),
+        verdict="holds",
+        explanation=(
+            "The 'should' is a design reading of Prop. 3; the checkable part is that each cited choice moves with "
+            "pi_y as stated: 1/pi_y and the class-balanced weight 1/E_{N_y} decrease (E_n increases in n, "
+            "tutorial.effective_number), -N_y^{-1/4}, tau log pi_y (tau > 0) and (N_y/N_1)^gamma (gamma > 0) "
+            "increase. Property-tested on sampled counts with ties (equal counts give equal values)."
+        ),
+    ),
+)
