@@ -146,6 +146,24 @@ def test_corrected_lemma4_bounds_finite_difference_quotients_on_the_box(case, t)
     assert np.all(change <= mu[labels] * moved * (1 + 1e-9) + 1e-9)
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_corrected_lemma4_is_attained_at_the_box_corner_for_two_classes(scale):
+    # Two classes: ||grad|| = alpha_y (1 - p_y) sqrt(beta_y^2 + beta_k^2) = alpha_y beta~_y (1 - p_y) exactly, and
+    # p_y is smallest at the corner (target at b_y, the other logit at a_y): mu_y is the supremum, attained. So
+    # the validity check is tight, and a constant x``scale`` < 1 (the power check) is violated there.
+    lower, upper = np.array([0.3, -1.0]), np.array([1.2, 0.5])
+    alpha, beta, shift = np.array([1.5, 3.0]), np.array([1.0, 0.6]), np.array([0.4, -0.2])
+    mu = scale * bounds.vs_lipschitz_constants(lower, upper, alpha, beta, shift, reading="corrected")
+    corners = np.array([[lower[0], upper[0]], [upper[1], lower[1]]])
+    gradients = bounds.vs_gradient_norm(corners, np.array([0, 1]), alpha, beta, shift)
+    holds = gradients <= mu * (1 + 1e-12)
+    if scale == 1.0:
+        assert holds.all()
+        np.testing.assert_allclose(gradients, mu, rtol=1e-12)
+    else:
+        assert not holds.any()
+
+
 @given(vs_case())
 def test_corrected_lemma4_bounds_gradients_at_training_logits(case):
     logits, labels, alpha, beta, shift = case
