@@ -386,6 +386,29 @@ def test_prop2_coverage_check_detects_a_shrunk_deviation_term(kind):
     assert probability > delta
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_lemmas_4_5_and_prop1_are_nearly_equalities_on_the_two_point_class(scale):
+    # The inequalities Prop. 2 chains, on class 0 of the two-point population (loss in its linear part, small
+    # distances): each right side is within 10% of its left side, so the property tests above could see a wrong
+    # constant; the power check shrinks each right side's constant (x0.5; for Prop. 1 the variance term's
+    # constant 2 n/(n-1) is doubled, i.e. the slack over it halved) and every inequality must then fail.
+    n, a = 200, 0.25
+    embeddings, labels = _two_point_embeddings(n // 2, n, a)
+    weight, bias, adjustment = np.array([[0.0], [40.0]]), np.array([0.0, 10.0]), np.log([0.5, 0.5])
+    lemma5 = bounds.elm_lemma5(embeddings, labels, weight, bias, adjustment)
+    lemma4 = bounds.elm_lemma4(embeddings @ weight.T + bias, labels, adjustment)
+    prop1 = bounds.elm_prop1(embeddings, labels, 0.0)
+    variance_term = 2 * n / (n - 1) * prop1.variance_sum[0]
+    assert lemma5.left[0] > 0.9 * lemma5.right[0] and lemma4.left[0] > 0.9 * lemma4.right[0]
+    assert prop1.right[0] - prop1.left[0] < 0.15 * variance_term  # Prop. 1's slack vs its variance term
+    holds = [
+        lemma5.left[0] <= scale * lemma5.right[0],
+        lemma4.left[0] <= scale * lemma4.right[0],
+        prop1.left[0] + (1 / scale - 1) * variance_term <= prop1.right[0],
+    ]
+    assert all(holds) if scale == 1.0 else not any(holds)
+
+
 def test_prop2_multiclass_by_hand_and_its_variance_chain():
     rng = np.random.default_rng(5)
     labels = np.repeat(np.arange(3), [30, 9, 2])
