@@ -44,24 +44,30 @@ SECTION_MARKERS = {
 }
 
 
-def plain_log_ticks(axis, which: str = "y") -> None:
-    """Label a log axis with plain numbers (0.5, 2, 20) and at least three ticks in view: at 1, 2, 5 x 10^k,
-    or at every 1..9 x 10^k when the range is under a decade, or evenly when it is narrower still
-    (matplotlib's default labels only the powers of ten, which can leave one labelled tick)."""
+def plain_log_ticks(axis: Any, which: str = "y") -> None:
+    """Label a log axis with plain numbers (0.5, 2, 20, 5000) and 3 to ~8 ticks in view: at powers of ten
+    over a wide range, at 1, 2, 5 x 10^k over one or two decades, at 1..9 x 10^k under a decade, evenly
+    when narrower still (matplotlib's default labels only the powers of ten, or crowds the minor ones)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
     class PlainLogLocator(LogLocator):
-        def tick_values(self, vmin, vmax):
+        def tick_values(self, vmin: float, vmax: float) -> Any:
             low, high = sorted((vmin, vmax))
-            for subs in ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)):
-                ticks = LogLocator(base=10, subs=subs).tick_values(low, high)
+            for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)):
+                ticks = LogLocator(base=10, subs=subs, numticks=30).tick_values(low, high)
                 if ((ticks >= low) & (ticks <= high)).sum() >= 3:
                     return ticks
             return MaxNLocator(4).tick_values(low, high)
 
+    def label(value: float, _: Any) -> str:
+        if value > 0 and (value >= 1e5 or value < 1e-3):
+            exponent = np.log10(value)
+            return f"$10^{{{exponent:.0f}}}$" if abs(exponent - round(exponent)) < 1e-9 else f"{value:.0e}"
+        return f"{value:.0f}" if value >= 1 and value == round(value) else f"{value:.3g}"
+
     target = axis.yaxis if which == "y" else axis.xaxis
     target.set_major_locator(PlainLogLocator(base=10))
-    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    target.set_major_formatter(FuncFormatter(label))
     target.set_minor_locator(NullLocator())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paper_figures.canvas import MissingResults, read_table, require_columns, script_main
+from paper_figures.canvas import MissingResults, plain_log_ticks, read_table, require_columns, script_main
 
 NAME = "demo_bounds"
 STUDY = "demo"
@@ -29,7 +29,6 @@ LEGEND_TEXT = {
 def draw(results: Path):
     import matplotlib.pyplot as plt
     import numpy as np
-    from matplotlib.ticker import FuncFormatter
 
     from ltbounds.report import SECTION_TITLES, SECTIONS, with_guarantee
 
@@ -87,10 +86,9 @@ def draw(results: Path):
             label.set_fontweight("bold")
             label.set_fontstyle("italic")
     axis.set_ylim(len(ticks) - 0.5, -0.5)
-    # Plain numbers (2, 5, 20, ...) rather than 2 x 10^0: ratios span one to four decades here.
-    axis.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
-    axis.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x:g}" if str(f"{x:g}")[0] in "25" else ""))
-    axis.tick_params(axis="x", which="both", labelsize=7)
+    # Plain numbers (2, 50, 1000) rather than 2 x 10^0: ratios span one to five decades here.
+    plain_log_ticks(axis, "x")
+    axis.tick_params(axis="x", labelsize=7)
     axis.set_xlabel("bound / measured on the test split (log scale; dashed: 1)")
     # Above the axes (inside the canvas), so no row is hidden.
     axis.legend(fontsize=6.5, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, frameon=False)
