@@ -2,6 +2,10 @@
 
 Definitions used in the tables and the report (one place, so the CSV and the text agree):
 
+- ``guarantee``: the form is ``certified`` and every assumption was checked by code and held
+  (``assumption_status == "satisfied"``). Only these rows are counted or drawn as certified
+  guarantees; certified rows whose assumption failed or is unknown are counted and drawn apart
+  (``SECTIONS``). ``COLUMN_MEANINGS`` defines every column in the report itself.
 - ``holds``: ``measured <= value`` (the bound was not violated on these inputs).
 - ``trivial``: the value any bound on that quantity gets for free: the ``"trivial"`` term when the
   statement's evaluator reports one (1 for a 0-1 risk), else for a probabilistic bound the cap of
