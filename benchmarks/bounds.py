@@ -1,4 +1,4 @@
-"""Time every statement of ``bounds.STATEMENTS`` against one ResNet-32 forward pass, in one process.
+"""Time every statement of ``statements.STATEMENTS`` against one ResNet-32 forward pass, in one process.
 
 The issue's speed target: evaluating the full set of bounds on a checkpoint with 50,000 training
 samples, 100 classes and 64-dim embeddings must take less time than one forward pass of a CIFAR
@@ -28,9 +28,9 @@ import time
 import numpy as np
 import torch
 
-from ltbounds import bounds
-from ltbounds.bounds.result import EvaluationSplits
+from ltbounds import statements
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits
 
 
 def long_tail_counts(total: int, num_classes: int, imbalance: float) -> np.ndarray:
@@ -70,7 +70,7 @@ def make_splits(samples: int, heldout: int, num_classes: int, dim: int) -> Evalu
 
 def time_statements(splits: EvaluationSplits, warmup: EvaluationSplits, delta: float, repeats: int):
     rows = []
-    for statement_id, statement in bounds.STATEMENTS.items():
+    for statement_id, statement in statements.STATEMENTS.items():
         statement.evaluate(warmup, delta)
         best = math.inf
         for _ in range(repeats):

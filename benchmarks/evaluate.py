@@ -6,7 +6,7 @@ rho = 100: 12,406 images) and a balanced test split (10,000 images), 3 x 32 x 32
 
 1. inference: ``Outputs.from_module`` on the train and test splits (one batched pass each, under
    ``torch.inference_mode()``) -- exactly what ``ltbounds evaluate`` runs on a checkpoint;
-2. bounds: every statement of ``bounds.STATEMENTS`` on those outputs plus the per-class table
+2. bounds: every statement of ``STATEMENTS`` on those outputs plus the per-class table
    (``ltbounds.evaluation.bound_table`` + ``per_class_table``), i.e. everything else ``evaluate`` does
    before writing files.
 
@@ -50,10 +50,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from ltbounds import bounds
-    from ltbounds.bounds.result import EvaluationSplits
     from ltbounds.evaluation import bound_table, per_class_table
     from ltbounds.outputs import Outputs
+    from ltbounds.statements import STATEMENTS, EvaluationSplits
     from training.models import build_model
 
     torch.manual_seed(args.seed)
@@ -103,12 +102,12 @@ def main() -> None:
 
     splits = EvaluationSplits(train=train, heldout=test, test=test)
     per_statement = {}
-    for statement_id, statement in bounds.STATEMENTS.items():  # warm imports (SymPy, SciPy) untimed
+    for statement_id, statement in STATEMENTS.items():  # warm imports (SymPy, SciPy) untimed
         started = time.perf_counter()
         bound_table("resnet32", splits, args.delta, {statement_id: statement})
         per_statement[statement_id] = time.perf_counter() - started
     started = time.perf_counter()
-    table = bound_table("resnet32", splits, args.delta, bounds.STATEMENTS)
+    table = bound_table("resnet32", splits, args.delta, STATEMENTS)
     per_class_table("resnet32", splits)
     bound_time = time.perf_counter() - started
 
@@ -118,7 +117,7 @@ def main() -> None:
     )
     print(f"{'part':<44}{'seconds':>10}")
     print(f"{'inference passes (train + test)':<44}{inference:>10.3f}")
-    print(f"{'bounds (' + str(len(bounds.STATEMENTS)) + ' statements) + per-class table':<44}{bound_time:>10.3f}")
+    print(f"{'bounds (' + str(len(STATEMENTS)) + ' statements) + per-class table':<44}{bound_time:>10.3f}")
     print(
         f"{'  rows (ok / not evaluated)':<44}{(table['status'] == 'ok').sum():>5} / {(table['status'] != 'ok').sum()}"
     )

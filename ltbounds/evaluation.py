@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ltbounds.bounds.result import BoundResult, EvaluationSplits, Statement
+from ltbounds.bounds.result import BoundResult
 from ltbounds.checks import InputError, check_delta
 from ltbounds.class_groups import class_groups
 from ltbounds.outputs import (
@@ -48,6 +48,7 @@ from ltbounds.outputs import (
     outputs_from_checkpoint,
     read_record,
 )
+from ltbounds.statements import EvaluationSplits, Statement
 
 HELDOUT_CHOICES = ("auto", "val", "test")
 BOUND_COLUMNS = (
@@ -203,7 +204,7 @@ def evaluate(
     strict: bool = False,
     progress: bool = True,
 ) -> Evaluation:
-    """Evaluate every statement of ``statements`` (default ``bounds.STATEMENTS``) on each source.
+    """Evaluate every statement of ``statements`` (default ``statements.STATEMENTS``) on each source.
 
     ``checkpoints_or_outputs``: one source or a list of them (checkpoint path, outputs file path,
     mapping split -> ``Outputs``, ``EvaluationSplits``). ``heldout`` ("val", "test", or "auto": val
@@ -219,9 +220,9 @@ def evaluate(
     if heldout not in HELDOUT_CHOICES:
         raise InputError(f"heldout must be one of {HELDOUT_CHOICES}, got {heldout!r}")
     if statements is None:
-        from ltbounds import bounds
+        from ltbounds.statements import STATEMENTS
 
-        statements = bounds.STATEMENTS
+        statements = STATEMENTS
     sources = _as_source_list(checkpoints_or_outputs)
     if not sources:
         raise InputError("give at least one checkpoint or outputs file to evaluate")

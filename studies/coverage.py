@@ -304,7 +304,7 @@ def _bound_value(clopper_pearson, samples: np.ndarray, delta: float) -> float:
 
 
 def _library_rows(train, heldout, fresh, weight, bias, class_counts, head, replicate, settings, base) -> list[dict]:
-    from ltbounds.bounds import STATEMENTS, EvaluationSplits
+    from ltbounds.statements import STATEMENTS, EvaluationSplits
 
     statements = {k: s for k, s in STATEMENTS.items() if s.kind in PROBABILISTIC_KINDS}
     name = f"{head}_{replicate}"

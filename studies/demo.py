@@ -4,7 +4,7 @@
 
 1. trains six contrasting methods (CE, LA, LDAM-DRW, VS+TLA+ADRW, ELM, DRO-LT) with a small MLP on
    MNIST-5k made long-tailed (rho = 100) and on the Gaussian mixture (rho = 100);
-2. evaluates every bound of ``ltbounds.bounds.STATEMENTS`` on every checkpoint
+2. evaluates every bound of ``ltbounds.statements.STATEMENTS`` on every checkpoint
    (``ltbounds.evaluation``: certified on the balanced validation split, measured on the test split);
 3. runs the quick ``coverage`` and ``sharpness`` studies (sharpness also on these checkpoints);
 4. draws the figures and writes ``report.md``, the CSVs and ``manifest.json`` under ``results/demo/``.

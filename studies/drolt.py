@@ -116,7 +116,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 
 def _theorem1_rows(outputs: dict, delta: float, counts: np.ndarray, groups: np.ndarray) -> list[dict]:
-    from ltbounds.bounds import STATEMENTS, EvaluationSplits
+    from ltbounds.statements import STATEMENTS, EvaluationSplits
 
     statements = {k: s for k, s in STATEMENTS.items() if k.startswith("drolt.thm1")}
     if not statements:

@@ -1,6 +1,6 @@
 """No assumption is reported satisfied unless code checked it (issue 11, section 1).
 
-Every statement of ``bounds.STATEMENTS`` is evaluated on synthetic checkpoints whose population
+Every statement of ``statements.STATEMENTS`` is evaluated on synthetic checkpoints whose population
 properties no code can know (Gaussian embeddings, a linear or cosine head, a plain-CE method name).
 An assumption may report ``satisfied=True`` only when its name is in ``CHECKED_FROM_INPUTS``, which
 says for each name how code computes it from the inputs. And each listed name must be seen reporting
@@ -20,10 +20,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ltbounds import bounds
-from ltbounds.bounds.result import Assumption, BoundResult, EvaluationSplits, Statement
+from ltbounds import statements
+from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits, Statement
 
 # name -> how code derives satisfied=True from the inputs (never from a belief about the population)
 CHECKED_FROM_INPUTS = {
@@ -133,7 +134,7 @@ def observed() -> dict[str, dict[str, set]]:
     seen: dict[str, dict[str, set]] = collections.defaultdict(lambda: collections.defaultdict(set))
     for variant, build in VARIANTS.items():
         splits = build()
-        for statement in bounds.STATEMENTS.values():
+        for statement in statements.STATEMENTS.values():
             with np.errstate(all="ignore"):
                 rows = _evaluate(statement, splits)
             for row in rows:
@@ -188,7 +189,7 @@ def test_population_assumptions_are_unknown_on_synthetic_outputs(observed):
 def test_unknown_or_failed_rows_are_never_guarantees(variant):
     splits = VARIANTS[variant]()
     guarantees = collections.Counter()
-    for statement in bounds.STATEMENTS.values():
+    for statement in statements.STATEMENTS.values():
         for row in _evaluate(statement, splits):
             if row.assumption_status != "satisfied":
                 assert not row.is_guarantee, (row.statement, row.form, row.assumption_status)

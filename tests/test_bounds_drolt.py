@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ltbounds import bounds
+from ltbounds import bounds, statements
 from ltbounds.bounds import drolt
 from ltbounds.bounds.concentration import clopper_pearson
-from ltbounds.bounds.result import EvaluationSplits
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits
 
 vectors = hnp.arrays(np.float64, 3, elements=st.floats(-50, 50))
 
@@ -173,13 +173,13 @@ def _outputs(per_class, split, seed):
 
 def test_evaluators_report_both_metrics_and_the_corrected_forms_hold():
     splits = EvaluationSplits(_outputs([40, 10, 2], "train", 0), None, _outputs([30, 30, 30], "test", 1))
-    corrected = bounds.STATEMENTS["drolt.thm1_corrected"].evaluate(splits, 0.05)
+    corrected = statements.STATEMENTS["drolt.thm1_corrected"].evaluate(splits, 0.05)
     assert {row.form for row in corrected} == {"corrected", "certified"}
     assert all(row.holds for row in corrected if row.form == "corrected")
     assert all(row.holds for row in corrected if row.form == "certified" and row.valid)
-    notes = {row.note.split(";")[0] for row in bounds.STATEMENTS["drolt.thm1"].evaluate(splits, 0.05)}
+    notes = {row.note.split(";")[0] for row in statements.STATEMENTS["drolt.thm1"].evaluate(splits, 0.05)}
     assert notes == {"d = euclidean", "d = squared_euclidean"}
-    kl_rows = bounds.STATEMENTS["drolt.kl_radius"].evaluate(splits, 0.05)
+    kl_rows = statements.STATEMENTS["drolt.kl_radius"].evaluate(splits, 0.05)
     assert kl_rows and all(row.holds for row in kl_rows)
 
 

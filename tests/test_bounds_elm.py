@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import logsumexp
 
-from ltbounds import bounds
+from ltbounds import bounds, statements
 from ltbounds.bounds import elm
-from ltbounds.bounds.result import EvaluationSplits
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits
 
 # ----------------------------------------------------------------------------------------------
 # strategies: classes with 2..9 samples (often exactly 2), ties, duplicates, values up to 1e4
@@ -492,20 +492,20 @@ def splits():
 
 def test_deterministic_statements_hold_on_a_checkpoint_with_a_two_sample_class(splits):
     for statement in ("elm.hard_pull_below_soft", "elm.prop1", "elm.prop1_expanded_corrected", "elm.lemma4"):
-        rows = bounds.STATEMENTS[statement].evaluate(splits, 0.05)
+        rows = statements.STATEMENTS[statement].evaluate(splits, 0.05)
         assert {row.class_index for row in rows} == {0, 1, 2, 3, None}
         assert all(row.holds for row in rows), statement
-    printed = bounds.STATEMENTS["elm.prop1_expanded"].evaluate(splits, 0.05)
+    printed = statements.STATEMENTS["elm.prop1_expanded"].evaluate(splits, 0.05)
     assert not all(row.holds for row in printed)
 
 
 def test_prop2_multiclass_is_certified_on_heldout_and_only_shape_on_train(splits):
-    rows = bounds.STATEMENTS["elm.prop2_multiclass"].evaluate(splits, 0.05)
+    rows = statements.STATEMENTS["elm.prop2_multiclass"].evaluate(splits, 0.05)
     overall = {row.split: row for row in rows if row.class_index is None}
     assert overall["val"].form == "certified" and overall["val"].valid
     assert overall["train"].form == "shape" and "f fixed before the sample" in overall["train"].assumptions_violated
     assert overall["val"].holds
-    assert bounds.STATEMENTS["elm.prop2"].evaluate(splits, 0.05) == []  # binary only
+    assert statements.STATEMENTS["elm.prop2"].evaluate(splits, 0.05) == []  # binary only
 
 
 def test_binary_prop2_statements_report_the_union_bound_flag():
@@ -513,11 +513,11 @@ def test_binary_prop2_statements_report_the_union_bound_flag():
     splits = EvaluationSplits(
         _outputs([40, 10], "train", 0, **two), _outputs([25, 25], "val", 1, **two), _outputs([30, 30], "test", 2, **two)
     )
-    printed = [r for r in bounds.STATEMENTS["elm.prop2"].evaluate(splits, 0.1) if r.split == "val"][0]
-    corrected = [r for r in bounds.STATEMENTS["elm.prop2_corrected"].evaluate(splits, 0.1) if r.split == "val"][0]
+    printed = [r for r in statements.STATEMENTS["elm.prop2"].evaluate(splits, 0.1) if r.split == "val"][0]
+    corrected = [r for r in statements.STATEMENTS["elm.prop2_corrected"].evaluate(splits, 0.1) if r.split == "val"][0]
     assert printed.assumptions_violated == ("union bound",)
     assert corrected.valid and corrected.value > printed.value and corrected.holds
-    lemma5 = bounds.STATEMENTS["elm.lemma5"].evaluate(splits, 0.1)
+    lemma5 = statements.STATEMENTS["elm.lemma5"].evaluate(splits, 0.1)
     assert all(row.form == "as_printed" and row.holds for row in lemma5)
 
 
@@ -538,7 +538,7 @@ def _evaluator_violation(statement: str, class_index: int | None, centre: str, n
 
     def bound_at(k):
         heldout = outputs(*_two_point_embeddings(k, n, a), "val")
-        rows = bounds.STATEMENTS[statement].evaluate(EvaluationSplits(train, heldout, support), delta)
+        rows = statements.STATEMENTS[statement].evaluate(EvaluationSplits(train, heldout, support), delta)
         (row,) = [r for r in rows if r.form == "certified" and r.class_index == class_index]
         assert row.valid and row.split == "val"
         measured.append(row.measured)
@@ -582,7 +582,7 @@ def test_lemma3_corrected_rows_are_finite_certified_and_shape_for_any_imbalance(
         _outputs([20, 20], "val", 1, **two),
         _outputs([20, 20], "test", 2, **two),
     )
-    rows = bounds.STATEMENTS["elm.lemma3_corrected"].evaluate(splits, 0.05)
+    rows = statements.STATEMENTS["elm.lemma3_corrected"].evaluate(splits, 0.05)
     assert rows and all(math.isfinite(row.value) and math.isfinite(row.measured) for row in rows)
     assert {row.form for row in rows} == {"certified", "shape"}
 
@@ -627,5 +627,5 @@ def test_deterministic_statements_hold_on_long_tailed_checkpoints(train):
         "elm.lemma4",
         "elm.lemma5",
     ):
-        rows = bounds.STATEMENTS[statement].evaluate(splits, 0.05)
+        rows = statements.STATEMENTS[statement].evaluate(splits, 0.05)
         assert rows and all(row.holds for row in rows), statement

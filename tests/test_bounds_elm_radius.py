@@ -21,12 +21,12 @@ import math
 import numpy as np
 import pytest
 
-from ltbounds import bounds
+from ltbounds import bounds, statements
 from ltbounds.bounds import elm
 from ltbounds.bounds.concentration import clopper_pearson
-from ltbounds.bounds.result import EvaluationSplits
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits
 
 WEIGHT = np.array([[-1.0], [1.0]])
 BIAS = np.zeros(2)
@@ -66,7 +66,7 @@ def _draws(seed: int = 0):
 
 
 def _certified_rows(train: Outputs, heldout: Outputs, test: Outputs):
-    rows = bounds.STATEMENTS["elm.prop2_multiclass"].evaluate(EvaluationSplits(train, heldout, test), DELTA)
+    rows = statements.STATEMENTS["elm.prop2_multiclass"].evaluate(EvaluationSplits(train, heldout, test), DELTA)
     certified = [row for row in rows if row.form == "certified"]
     assert certified, "the held-out split must give certified rows"
     return certified

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import ndtr
 
-from ltbounds import bounds
+from ltbounds import bounds, statements
 from ltbounds.bounds import pacbayes as pb
 from ltbounds.bounds.concentration import clopper_pearson
 from ltbounds.checks import InputError
@@ -309,7 +309,7 @@ def test_bad_input_names_the_argument(call, argument):
 
 def test_module_is_registered_without_statements():
     assert bounds.per_class_kl_bound is pb.per_class_kl_bound
-    assert not any(statement_id.startswith("pacbayes") for statement_id in bounds.STATEMENTS)
+    assert not any(statement_id.startswith("pacbayes") for statement_id in statements.STATEMENTS)
 
 
 # ---------------------------------------------------------------------------------------- coverage

@@ -1,4 +1,4 @@
-"""Cross-cutting checks over ``bounds.STATEMENTS`` and ``errata.REGISTRY`` (every seed's module, as it lands).
+"""Cross-cutting checks over ``statements.STATEMENTS`` and ``errata.REGISTRY`` (every seed's module, as it lands).
 
 Parametrised from the registries at collection time, so a new statement is checked without editing
 this file: it must have an erratum (and vice versa), its corrected statement must exist, its stored
@@ -15,12 +15,13 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from ltbounds import bounds, errata
-from ltbounds.bounds.result import FORMS, BoundResult, EvaluationSplits, Statement
+from ltbounds import bounds, errata, statements
+from ltbounds.bounds.result import FORMS, BoundResult
 from ltbounds.errata.entry import VERDICTS
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits, Statement
 
-STATEMENT_IDS = sorted(bounds.STATEMENTS)
+STATEMENT_IDS = sorted(statements.STATEMENTS)
 ERRATA_IDS = sorted(errata.REGISTRY)
 WITH_COUNTEREXAMPLE = sorted(i for i, entry in errata.REGISTRY.items() if entry.counterexample)
 SEED_TAGS = {"elm": "000", "drolt": "001", "tutorial": "002", "wang23": "003"}
@@ -37,7 +38,7 @@ def test_every_statement_has_an_erratum():
 
 
 def test_every_erratum_has_a_statement():
-    orphans = [erratum_id for erratum_id in ERRATA_IDS if erratum_id not in bounds.STATEMENTS]
+    orphans = [erratum_id for erratum_id in ERRATA_IDS if erratum_id not in statements.STATEMENTS]
     assert orphans == []
 
 
@@ -50,7 +51,7 @@ def test_erratum_is_well_formed(erratum_id):
     assert erratum_id.split(".", 1)[0] in SEED_TAGS, "errata ids are seedtag.name"
     assert entry.source.strip()
     if entry.corrected_by is not None:
-        assert entry.corrected_by in bounds.STATEMENTS, f"corrected_by {entry.corrected_by!r} is not a statement"
+        assert entry.corrected_by in statements.STATEMENTS, f"corrected_by {entry.corrected_by!r} is not a statement"
         assert entry.corrected_by != erratum_id
     if entry.verdict == "false_as_printed":
         assert entry.counterexample is not None, "a false statement needs its stored counterexample"
@@ -75,7 +76,7 @@ def test_every_counterexample_file_belongs_to_an_erratum():
 
 @pytest.mark.parametrize("statement_id", STATEMENT_IDS)
 def test_statement_is_well_formed(statement_id):
-    statement = bounds.STATEMENTS[statement_id]
+    statement = statements.STATEMENTS[statement_id]
     assert statement.id == statement_id
     assert statement.kind in KINDS
     assert statement.summary.strip() and statement.source.strip()
@@ -134,7 +135,7 @@ def synthetic_splits() -> EvaluationSplits:
 
 @pytest.mark.parametrize("statement_id", STATEMENT_IDS)
 def test_evaluator_runs_on_a_synthetic_checkpoint(statement_id, synthetic_splits):
-    results = bounds.STATEMENTS[statement_id].evaluate(synthetic_splits, 0.05)
+    results = statements.STATEMENTS[statement_id].evaluate(synthetic_splits, 0.05)
     assert isinstance(results, list)
     for result in results:
         assert isinstance(result, BoundResult)
@@ -176,7 +177,7 @@ def _rows_on_valid_input(statement, checkpoints: dict[str, EvaluationSplits]) ->
 
 @pytest.mark.parametrize("statement_id", STATEMENT_IDS)
 def test_evaluator_returns_rows_on_valid_input(statement_id, valid_checkpoints):
-    counts = _rows_on_valid_input(bounds.STATEMENTS[statement_id], valid_checkpoints)
+    counts = _rows_on_valid_input(statements.STATEMENTS[statement_id], valid_checkpoints)
     # a statement that is not binary-only must also report on the five-class checkpoint
     binary_only = {"elm.prop2", "elm.prop2_corrected"}
     assert counts["five_classes"] or statement_id in binary_only, (statement_id, counts)
@@ -184,6 +185,12 @@ def test_evaluator_returns_rows_on_valid_input(statement_id, valid_checkpoints):
 
 def test_an_evaluator_returning_no_rows_fails_the_registry_check(valid_checkpoints):
     # power check: the helper above must reject an evaluator that returns [] on valid input
-    silent = Statement("tutorial.silent", "none", "identity", "returns nothing", lambda splits, delta: [])
+    silent = Statement(
+        id="tutorial.silent",
+        source="none",
+        kind="identity",
+        summary="returns nothing",
+        evaluate=lambda splits, delta: [],
+    )
     with pytest.raises(AssertionError, match="no row"):
         _rows_on_valid_input(silent, valid_checkpoints)

@@ -13,9 +13,9 @@ from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
 
 from ltbounds.bounds import tutorial
-from ltbounds.bounds.result import EvaluationSplits
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits
 
 # ----------------------------------------------------------------------------------------------
 # strategies

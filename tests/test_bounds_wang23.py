@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ltbounds import bounds
+from ltbounds import bounds, statements
 from ltbounds.bounds.concentration import clopper_pearson
-from ltbounds.bounds.result import EvaluationSplits
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits
 
 # ---------------------------------------------------------------------------------------------
 # strategies
@@ -344,7 +344,7 @@ def test_evaluators_return_finite_rows_with_a_two_sample_class_and_rho_1000():
     head = (train.head_weight, train.head_bias)
     test = gaussian_split(rng, np.array([50, 50, 50]), head, "test", counts)
     splits = EvaluationSplits(train=train, heldout=test, test=test)
-    for statement_id, statement in bounds.STATEMENTS.items():
+    for statement_id, statement in statements.STATEMENTS.items():
         if not statement_id.startswith("wang23."):
             continue
         rows = statement.evaluate(splits, 0.05)
@@ -352,7 +352,7 @@ def test_evaluators_return_finite_rows_with_a_two_sample_class_and_rho_1000():
         for row in rows:
             assert row.statement == statement_id and math.isfinite(row.value)
     with pytest.raises(InputError, match="delta"):
-        bounds.STATEMENTS["wang23.thm1"].evaluate(splits, 0.0)
+        statements.STATEMENTS["wang23.thm1"].evaluate(splits, 0.0)
 
 
 # Coverage of the certified forms (issue 11, section 3). Two classes of n = 5000 samples, 1-D embeddings: class 0
@@ -408,7 +408,7 @@ def _certified_rows_on_two_point_draws(n: int = 5000, repetitions: int = 200, de
         for statement_id in CERTIFIED_IDS:
             (row,) = [
                 r
-                for r in bounds.STATEMENTS[statement_id].evaluate(splits, delta)
+                for r in statements.STATEMENTS[statement_id].evaluate(splits, delta)
                 if r.form == "certified" and r.class_index is None
             ]
             rows[statement_id].append(
@@ -448,7 +448,7 @@ def test_lemma4_evaluator_rows_corrected_hold_and_metadata_parameters_are_used()
     counts = np.array([300, 30, 3])
     train = gaussian_split(rng, counts, None, "train", counts)
     splits = EvaluationSplits(train=train)
-    corrected = bounds.STATEMENTS["wang23.lemma4_corrected"].evaluate(splits, 0.05)
+    corrected = statements.STATEMENTS["wang23.lemma4_corrected"].evaluate(splits, 0.05)
     assert len(corrected) == 3 and all(row.holds for row in corrected)
     local = bounds.vs_local_lipschitz(outputs=train)
     explicit = bounds.vs_local_lipschitz(

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ltbounds import bounds, errata
+from ltbounds import errata, statements
 from ltbounds.bounds import drolt
 from ltbounds.outputs import Outputs
 
@@ -27,7 +27,7 @@ NEW_IDS = {
 def test_new_ids_have_their_verdict_and_an_evaluator(statement_id):
     entry = errata.REGISTRY[statement_id]
     assert entry.verdict == NEW_IDS[statement_id]
-    assert statement_id in bounds.STATEMENTS
+    assert statement_id in statements.STATEMENTS
     if entry.corrected_by:
         assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
 
@@ -103,7 +103,7 @@ def test_corrected_standard_error_exactly_by_enumeration(support, weights, n):
     assert expected == pytest.approx(trace / n, rel=1e-12, abs=1e-12)
 
 
-def _splits() -> bounds.EvaluationSplits:
+def _splits() -> statements.EvaluationSplits:
     counts = np.array([200, 40, 5])
     means = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, -3.0]])
 
@@ -121,18 +121,18 @@ def _splits() -> bounds.EvaluationSplits:
             split=split,
         )
 
-    return bounds.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 400), "test", 1))
+    return statements.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 400), "test", 1))
 
 
 def test_evaluators_on_gaussian_classes():
     splits = _splits()
-    printed = bounds.STATEMENTS["drolt.standard_error"].evaluate(splits, 0.05)
+    printed = statements.STATEMENTS["drolt.standard_error"].evaluate(splits, 0.05)
     assert len(printed) == 1 and printed[0].holds is False  # the tail centroid's error is the larger one
-    corrected = bounds.STATEMENTS["drolt.standard_error_corrected"].evaluate(splits, 0.05)
+    corrected = statements.STATEMENTS["drolt.standard_error_corrected"].evaluate(splits, 0.05)
     assert len(corrected) == 3 and all(r.form == "diagnostic" for r in corrected)
-    robust = bounds.STATEMENTS["drolt.robust_loss_corrected"].evaluate(splits, 0.05)
+    robust = statements.STATEMENTS["drolt.robust_loss_corrected"].evaluate(splits, 0.05)
     assert len(robust) == 4 and all(r.holds for r in robust)
-    assert len(bounds.STATEMENTS["drolt.robust_loss"].evaluate(splits, 0.05)) == 2
+    assert len(statements.STATEMENTS["drolt.robust_loss"].evaluate(splits, 0.05)) == 2
 
 
 def test_standard_error_diagnostic_is_calibrated_on_iid_classes():
@@ -156,8 +156,8 @@ def test_standard_error_diagnostic_is_calibrated_on_iid_classes():
             split=split,
         )
 
-    splits = bounds.EvaluationSplits(train=outputs(counts, "train"), test=outputs(np.full(k, 50), "test"))
-    rows = bounds.STATEMENTS["drolt.standard_error_corrected"].evaluate(splits, 0.05)
+    splits = statements.EvaluationSplits(train=outputs(counts, "train"), test=outputs(np.full(k, 50), "test"))
+    rows = statements.STATEMENTS["drolt.standard_error_corrected"].evaluate(splits, 0.05)
     assert len(rows) == k
     measured = np.array([r.measured for r in rows])
     predicted = np.array([r.value for r in rows])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from ltbounds import bounds, errata
+from ltbounds import errata, statements
 from ltbounds.bounds import drolt, elm
 from ltbounds.outputs import Outputs
 
@@ -32,12 +32,12 @@ NEW_IDS = {
 def test_new_ids_have_their_verdict_and_an_evaluator(statement_id):
     entry = errata.REGISTRY[statement_id]
     assert entry.verdict == NEW_IDS[statement_id]
-    assert statement_id in bounds.STATEMENTS
+    assert statement_id in statements.STATEMENTS
     if entry.corrected_by:
         assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
 
 
-def _splits() -> bounds.EvaluationSplits:
+def _splits() -> statements.EvaluationSplits:
     counts = np.array([80, 20, 5])
     means = np.array([[2.0, 0.0], [0.0, 2.0], [-2.0, -2.0]])
 
@@ -55,12 +55,12 @@ def _splits() -> bounds.EvaluationSplits:
             split=split,
         )
 
-    return bounds.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 30), "test", 1))
+    return statements.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 30), "test", 1))
 
 
 @pytest.mark.parametrize("statement_id", sorted(NEW_IDS))
 def test_every_new_evaluator_returns_rows(statement_id):
-    rows = bounds.STATEMENTS[statement_id].evaluate(_splits(), 0.05)
+    rows = statements.STATEMENTS[statement_id].evaluate(_splits(), 0.05)
     assert rows and all(row.statement == statement_id for row in rows)
     if NEW_IDS[statement_id] == "holds" or statement_id.endswith("_corrected"):
         assert all(row.holds in (True, None) for row in rows), [(r.value, r.measured, r.note) for r in rows]
@@ -70,7 +70,7 @@ def test_stored_zero_one_counterexample():
     case = errata.load_counterexample("elm.zero_one_loss")
     printed, error = elm.zero_one_risks(case["logits"], case["labels"])
     assert printed == case["printed_risk"] == 1.0 and error == case["misclassification_error"] == 0.0
-    rows = bounds.STATEMENTS["elm.zero_one_loss"].evaluate(_splits(), 0.05)
+    rows = statements.STATEMENTS["elm.zero_one_loss"].evaluate(_splits(), 0.05)
     assert any(row.holds is False for row in rows)  # on a real classifier the printed risk is its accuracy
 
 

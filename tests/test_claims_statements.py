@@ -7,7 +7,7 @@ import collections
 import re
 from pathlib import Path
 
-from ltbounds import bounds, errata
+from ltbounds import errata, statements
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "statements.md"
 ID = re.compile(r"`((?:elm|drolt|tutorial|wang23)\.[a-z0-9_]+)`")
@@ -16,12 +16,12 @@ ID = re.compile(r"`((?:elm|drolt|tutorial|wang23)\.[a-z0-9_]+)`")
 def test_every_id_named_in_the_statements_table_exists():
     named = set(ID.findall(DOC.read_text()))
     assert named, "docs/statements.md names no statement id"
-    assert sorted(named - set(bounds.STATEMENTS)) == []
+    assert sorted(named - set(statements.STATEMENTS)) == []
 
 
 def test_every_statement_id_is_mapped_from_a_claim():
     named = set(ID.findall(DOC.read_text()))
-    assert sorted(set(bounds.STATEMENTS) - named) == []
+    assert sorted(set(statements.STATEMENTS) - named) == []
 
 
 def test_quoted_verdict_counts_match_the_registry():

@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ltbounds import bounds, errata
+from ltbounds import errata, statements
 from ltbounds.bounds import tutorial
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
@@ -43,12 +43,12 @@ NEW_IDS = {
 def test_new_ids_have_their_verdict_and_an_evaluator(statement_id):
     entry = errata.REGISTRY[statement_id]
     assert entry.verdict == NEW_IDS[statement_id]
-    assert statement_id in bounds.STATEMENTS
+    assert statement_id in statements.STATEMENTS
     if entry.verdict in ("false_as_printed", "holds_with_extra_assumption"):
         assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
 
 
-def _splits(seed: int = 0) -> bounds.EvaluationSplits:
+def _splits(seed: int = 0) -> statements.EvaluationSplits:
     counts = np.array([60, 20, 6])
     means = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]])
 
@@ -67,12 +67,12 @@ def _splits(seed: int = 0) -> bounds.EvaluationSplits:
             method="ce",
         )
 
-    return bounds.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 30), "test", 1))
+    return statements.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 30), "test", 1))
 
 
 @pytest.mark.parametrize("statement_id", sorted(NEW_IDS))
 def test_every_new_evaluator_returns_rows(statement_id):
-    rows = bounds.STATEMENTS[statement_id].evaluate(_splits(), 0.05)
+    rows = statements.STATEMENTS[statement_id].evaluate(_splits(), 0.05)
     assert rows and all(row.statement == statement_id for row in rows)
 
 
@@ -335,13 +335,13 @@ def test_gh_uniform_structure_exists_exactly_in_its_range(k, c):
 
 def test_rwsam_records_and_ltssl_evaluators():
     splits = _splits()
-    printed = bounds.STATEMENTS["tutorial.rwsam_perturbation"].evaluate(splits, 0.05)
+    printed = statements.STATEMENTS["tutorial.rwsam_perturbation"].evaluate(splits, 0.05)
     assert printed[0].holds is False
-    assert bounds.STATEMENTS["tutorial.rwsam_perturbation_corrected"].evaluate(splits, 0.05)[0].holds
-    records = bounds.STATEMENTS["tutorial.records_prop1"].evaluate(splits, 0.05)[0]
+    assert statements.STATEMENTS["tutorial.rwsam_perturbation_corrected"].evaluate(splits, 0.05)[0].holds
+    records = statements.STATEMENTS["tutorial.records_prop1"].evaluate(splits, 0.05)[0]
     assert records.value == pytest.approx(tutorial.records_l2_bound(86, 3, 1.0, 0.0, 0.05))
     assert records.terms["vacuous"] == float(records.value >= math.sqrt(2))
     assert tutorial.records_l2_bound(20, 3, 1.0, 0.0, 0.05) > math.sqrt(2)  # vacuous even in its best case
-    ltssl = bounds.STATEMENTS["tutorial.ltssl_refinement"].evaluate(splits, 0.05)
+    ltssl = statements.STATEMENTS["tutorial.ltssl_refinement"].evaluate(splits, 0.05)
     assert ltssl[0].holds is False  # T = 2
-    assert bounds.STATEMENTS["tutorial.ltssl_refinement_corrected"].evaluate(splits, 0.05)[0].holds
+    assert statements.STATEMENTS["tutorial.ltssl_refinement_corrected"].evaluate(splits, 0.05)[0].holds

@@ -15,7 +15,7 @@ from hypothesis import assume, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ltbounds import bounds, errata
+from ltbounds import errata, statements
 from ltbounds.bounds import tutorial, wang23
 from ltbounds.checks import InputError
 
@@ -35,7 +35,7 @@ small = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 @pytest.mark.parametrize("statement_id", sorted(NEW_IDS))
 def test_new_ids_have_their_verdict_and_an_evaluator(statement_id):
     assert errata.REGISTRY[statement_id].verdict == NEW_IDS[statement_id]
-    assert statement_id in bounds.STATEMENTS
+    assert statement_id in statements.STATEMENTS
     entry = errata.REGISTRY[statement_id]
     if entry.corrected_by:
         assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
@@ -144,9 +144,9 @@ def test_lemma1_evaluators_on_a_checkpoint_like_output():
         class_counts=counts,
         split="train",
     )
-    splits = bounds.EvaluationSplits(train=outputs)
-    printed = bounds.STATEMENTS["wang23.lemma1"].evaluate(splits, 0.1)
-    corrected = bounds.STATEMENTS["wang23.lemma1_corrected"].evaluate(splits, 0.1)
+    splits = statements.EvaluationSplits(train=outputs)
+    printed = statements.STATEMENTS["wang23.lemma1"].evaluate(splits, 0.1)
+    corrected = statements.STATEMENTS["wang23.lemma1_corrected"].evaluate(splits, 0.1)
     assert len(printed) == len(corrected) == 1
     assert corrected[0].holds
     # the corrected bound is exactly sqrt(2) times the printed one, on the same measured value
@@ -284,14 +284,14 @@ def test_in4a_evaluators_report_the_reversal_on_cdt_betas():
         class_counts=counts,
         split="train",
     )
-    splits = bounds.EvaluationSplits(train=outputs)
-    rows = {r.note.split(":")[0]: r for r in bounds.STATEMENTS["wang23.in4a"].evaluate(splits, 0.1)}
+    splits = statements.EvaluationSplits(train=outputs)
+    rows = {r.note.split(":")[0]: r for r in statements.STATEMENTS["wang23.in4a"].evaluate(splits, 0.1)}
     assert rows["beta = checkpoint"].holds  # CE: beta = 1, beta~ constant, nothing to contradict
     assert rows["beta = cdt_gamma_0.5"].holds is False and rows["beta = cdt_gamma_0.5"].measured == 3
-    assert all(r.holds for r in bounds.STATEMENTS["wang23.in4a_corrected"].evaluate(splits, 0.1))
-    family = bounds.STATEMENTS["wang23.vs_family"].evaluate(splits, 0.1)
+    assert all(r.holds for r in statements.STATEMENTS["wang23.in4a_corrected"].evaluate(splits, 0.1))
+    family = statements.STATEMENTS["wang23.vs_family"].evaluate(splits, 0.1)
     assert len(family) == 6 and all(r.holds for r in family)
-    adrw = bounds.STATEMENTS["wang23.adrw_fisher"].evaluate(splits, 0.1)
+    adrw = statements.STATEMENTS["wang23.adrw_fisher"].evaluate(splits, 0.1)
     assert [r.holds for r in adrw if r.form == "as_printed"] == [False, True, False]  # nu = 0.5, 1, 2
     assert all(r.holds for r in adrw if r.form == "corrected")
 
@@ -332,9 +332,9 @@ def test_in3_evaluator_rows_hold_and_bad_parameters_are_refused():
         class_counts=counts,
         split="train",
     )
-    rows = bounds.STATEMENTS["wang23.in3"].evaluate(bounds.EvaluationSplits(train=outputs), 0.1)
+    rows = statements.STATEMENTS["wang23.in3"].evaluate(statements.EvaluationSplits(train=outputs), 0.1)
     assert len(rows) == 5 and all(row.holds for row in rows)
-    remark = bounds.STATEMENTS["wang23.remark1"].evaluate(bounds.EvaluationSplits(train=outputs), 0.1)
+    remark = statements.STATEMENTS["wang23.remark1"].evaluate(statements.EvaluationSplits(train=outputs), 0.1)
     assert remark[0].holds and remark[0].value == pytest.approx(555 / 15 - 1)
     with pytest.raises(InputError, match="tau > 0"):
         wang23.in3_monotonicity_violations(counts, tau=-1.0)  # tau < 0 reverses LA's direction: not (In3)'s claim

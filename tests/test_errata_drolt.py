@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ltbounds import bounds, errata
+from ltbounds import bounds, errata, statements
 
 
 def test_every_drolt_statement_has_an_entry_and_back():
-    assert sorted(i for i in bounds.STATEMENTS if i.startswith("drolt.")) == sorted(
+    assert sorted(i for i in statements.STATEMENTS if i.startswith("drolt.")) == sorted(
         i for i in errata.REGISTRY if i.startswith("drolt.")
     )
 

@@ -8,7 +8,7 @@ from hypothesis import find, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ltbounds import bounds, errata
+from ltbounds import bounds, errata, statements
 from ltbounds.errata.entry import VERDICTS
 
 WANG23_IDS = {
@@ -26,13 +26,13 @@ WANG23_IDS = {
 def test_every_wang23_statement_has_an_erratum_and_an_evaluator():
     registered = {key for key in errata.REGISTRY if key.startswith("wang23.")}
     assert WANG23_IDS <= registered
-    statements = {key for key in bounds.STATEMENTS if key.startswith("wang23.")}
-    assert registered == statements
+    declared = {key for key in statements.STATEMENTS if key.startswith("wang23.")}
+    assert registered == declared
     for key in registered:
         entry = errata.REGISTRY[key]
         assert entry.verdict in VERDICTS and entry.explanation and entry.printed
         if entry.verdict == "false_as_printed":
-            assert entry.counterexample and entry.corrected_by in bounds.STATEMENTS
+            assert entry.counterexample and entry.corrected_by in statements.STATEMENTS
         if entry.corrected_by:
             assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ltbounds.bounds.result import Assumption, BoundResult, EvaluationSplits, Statement
+from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.checks import InputError
 from ltbounds.evaluation import (
     BOUND_COLUMNS,
@@ -26,6 +26,7 @@ from ltbounds.evaluation import (
     per_class_table,
 )
 from ltbounds.outputs import Outputs
+from ltbounds.statements import EvaluationSplits, Statement
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False, width=64)
 tie_prone = st.sampled_from([-1e4, -1.0, 0.0, 0.0, 1.0, 1e4])
@@ -192,9 +193,15 @@ def broken(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
 
 
 REGISTRY = {
-    "fake.risk": Statement("fake.risk", "test, Prop. 0", "bound", "a risk bound", balanced_error_statement),
-    "fake.needs5": Statement("fake.needs5", "test, Lemma 0", "bound", "needs 5 per class", too_few_samples),
-    "fake.broken": Statement("fake.broken", "test, Lemma 1", "inequality", "buggy", broken),
+    "fake.risk": Statement(
+        id="fake.risk", source="test, Prop. 0", kind="bound", summary="a risk bound", evaluate=balanced_error_statement
+    ),
+    "fake.needs5": Statement(
+        id="fake.needs5", source="test, Lemma 0", kind="bound", summary="needs 5 per class", evaluate=too_few_samples
+    ),
+    "fake.broken": Statement(
+        id="fake.broken", source="test, Lemma 1", kind="inequality", summary="buggy", evaluate=broken
+    ),
 }
 
 

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ltbounds.bounds.result import Assumption, BoundResult, EvaluationSplits, Statement
+from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.checks import InputError
 from ltbounds.cli import main
 from ltbounds.evaluation import evaluate
 from ltbounds.outputs import HEAD_RTOL, Outputs, load_outputs
+from ltbounds.statements import EvaluationSplits, Statement
 
 CLASSES, DIM = 4, 5
 TRAIN_COUNTS = np.array([50, 20, 8, 2])
@@ -102,7 +103,11 @@ def _non_finite_statement(splits: EvaluationSplits, delta: float) -> list[BoundR
 
 def test_non_finite_rows_get_their_own_status_and_never_count_as_holding():
     splits = load_outputs_splits(record())
-    statements = {"fake.nf": Statement("fake.nf", "test, Prop. 0", "bound", "non-finite", _non_finite_statement)}
+    statements = {
+        "fake.nf": Statement(
+            id="fake.nf", source="test, Prop. 0", kind="bound", summary="non-finite", evaluate=_non_finite_statement
+        )
+    }
     bounds = evaluate(splits, statements=statements, progress=False).bounds
     assert bounds["status"].tolist() == ["non_finite"] * 4 + ["ok"] * 2
     bad = bounds[bounds["status"] == "non_finite"]
@@ -246,7 +251,11 @@ class _Terminal(io.StringIO):
 
 def test_progress_bar_names_checkpoint_and_statement_on_a_terminal_only(monkeypatch):
     splits = load_outputs_splits(record())
-    statements = {"fake.nf": Statement("fake.nf", "test, Prop. 0", "bound", "non-finite", _non_finite_statement)}
+    statements = {
+        "fake.nf": Statement(
+            id="fake.nf", source="test, Prop. 0", kind="bound", summary="non-finite", evaluate=_non_finite_statement
+        )
+    }
     terminal = _Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     evaluate(splits, statements=statements)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ltbounds import bounds
-from ltbounds.bounds.result import EvaluationSplits
+from ltbounds import statements
 from ltbounds.checks import InputError
 from ltbounds.evaluation import evaluate, local_lipschitz
 from ltbounds.outputs import Outputs, training_loss_parameters
+from ltbounds.statements import EvaluationSplits
 
 COUNTS = np.array([40, 20, 10])
 
@@ -72,7 +72,7 @@ def test_rows_needing_vs_parameters_say_why_they_are_missing():
     reason = "method 'my_custom_loss' is neither a recipe"
     splits = _splits({"loss_parameters_missing": reason})
     with pytest.raises(InputError, match="VS parameters are unknown"):
-        bounds.STATEMENTS["wang23.thm1"].evaluate(splits, 0.1)
+        statements.STATEMENTS["wang23.thm1"].evaluate(splits, 0.1)
     table = evaluate({"train": splits.train, "val": splits.heldout, "test": splits.test}).bounds
     rows = table[table["bound"] == "wang23.thm1"]
     assert (rows["status"] == "not_applicable").all() and rows["note"].str.contains(reason).all()

@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ltbounds.outputs import Outputs
+from typing import Literal
 
 # ``diagnostic``: a reading or heuristic consequence of a statement, not the statement itself; a
 # failing diagnostic row never refutes the paper.
-FORMS = ("as_printed", "certified", "corrected", "shape", "diagnostic")
+Form = Literal["as_printed", "certified", "corrected", "shape", "diagnostic"]
+FORMS: tuple[str, ...] = ("as_printed", "certified", "corrected", "shape", "diagnostic")
 
 # What code knows of an assumption on these inputs.
 ASSUMPTION_STATUSES = ("satisfied", "failed", "unknown")
@@ -112,18 +110,8 @@ class BoundResult:
         return self.measured <= self.value + 1e-12 * max(1.0, abs(self.value))
 
 
-@dataclass(frozen=True)
-class EvaluationSplits:
-    """What a statement evaluator sees for one checkpoint.
-
-    ``train``: the training split (empirical terms). ``heldout``: a split the model never trained on,
-    used for bounds that need a fixed model (certified there). ``test``: the balanced test split on
-    which ``measured`` risks are computed. ``heldout`` and ``test`` may be the same object.
-    """
-
-    train: Outputs
-    heldout: Outputs | None = None
-    test: Outputs | None = None
+# Transitional (issue 13): evaluators move to ltbounds.statements, which owns EvaluationSplits.
+from ltbounds.statements.context import EvaluationSplits  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -59,18 +59,18 @@ def select_statements(only: str | None) -> dict | None:
     """The statements named by ``--only`` (an id, or a seed tag matching every ``tag.*`` id); None = all."""
     if only is None:
         return None
-    from ltbounds import bounds
     from ltbounds.checks import InputError
+    from ltbounds.statements import STATEMENTS
 
     wanted = [item.strip() for item in only.split(",") if item.strip()]
     chosen = {
         key: statement
-        for key, statement in bounds.STATEMENTS.items()
+        for key, statement in STATEMENTS.items()
         if any(key == item or key.startswith(item.rstrip(".") + ".") for item in wanted)
     }
     unmatched = [item for item in wanted if not any(k == item or k.startswith(item.rstrip(".") + ".") for k in chosen)]
     if unmatched or not chosen:
-        tags = sorted({key.split(".")[0] for key in bounds.STATEMENTS})
+        tags = sorted({key.split(".")[0] for key in STATEMENTS})
         raise InputError(f"--only {only!r}: no statement matches {unmatched or wanted}; seed tags are {tags}")
     return chosen
 

@@ -1,8 +1,8 @@
 """The errata registry: the verdict on each printed statement of the seeds.
 
-One ``Erratum`` per statement id (the same id as in ``ltbounds.bounds.STATEMENTS`` and the tests).
-Entries live beside this file, one module per seed (``elm``, ``drolt``, ``tutorial``, ``wang23``),
-each with a tuple ``ENTRIES``. A counterexample found by Hypothesis is stored, shrunk, as JSON in
+One ``Erratum`` per statement id, read from the statement declarations of ``ltbounds.statements``
+(each declaration carries its verdict, explanation, counterexample and corrected_by): there is no
+second list. A counterexample found by Hypothesis is stored, shrunk, as JSON in
 ``counterexamples/<statement id>.json`` and loaded with ``load_counterexample``.
 """
 
@@ -13,28 +13,29 @@ from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
-from ltbounds.errata import drolt, elm, tutorial, wang23
 from ltbounds.errata.entry import VERDICTS, Erratum
 
-__all__ = ["REGISTRY", "VERDICTS", "Erratum", "as_records", "load_counterexample"]
+__all__ = ["REGISTRY", "VERDICTS", "Erratum", "as_records", "load_counterexample", "registry"]
 
 
-def _collect() -> dict[str, Erratum]:
-    registry: dict[str, Erratum] = {}
-    for module in (elm, drolt, tutorial, wang23):
-        for entry in module.ENTRIES:
-            if entry.id in registry:
-                raise RuntimeError(f"errata id {entry.id!r} is defined twice")
-            registry[entry.id] = entry
-    return registry
+def registry() -> dict[str, Erratum]:
+    """statement id -> its ``Erratum``, in declaration order (built on first use)."""
+    from ltbounds.statements import STATEMENTS
+
+    return {statement_id: statement.erratum() for statement_id, statement in STATEMENTS.items()}
 
 
-REGISTRY: dict[str, Erratum] = _collect()
+def __getattr__(name: str) -> Any:
+    if name == "REGISTRY":
+        value = registry()
+        globals()["REGISTRY"] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_counterexample(statement_id: str) -> dict[str, Any]:
     """The stored counterexample of ``statement_id`` (a JSON object of named arrays and scalars)."""
-    entry = REGISTRY.get(statement_id)
+    entry = __getattr__("REGISTRY").get(statement_id)
     if entry is None or entry.counterexample is None:
         raise KeyError(f"no stored counterexample for {statement_id!r}")
     text = resources.files("ltbounds.errata").joinpath("counterexamples", entry.counterexample).read_text()
@@ -44,7 +45,7 @@ def load_counterexample(statement_id: str) -> dict[str, Any]:
 def as_records() -> list[dict[str, Any]]:
     """The registry as JSON-ready dicts with keys id, source, verdict, counterexample, corrected_by, explanation."""
     records = []
-    for entry in REGISTRY.values():
+    for entry in __getattr__("REGISTRY").values():
         record = asdict(entry)
         record["counterexample"] = load_counterexample(entry.id) if entry.counterexample else None
         records.append(record)

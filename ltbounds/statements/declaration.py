@@ -1,0 +1,117 @@
+"""``Statement``: everything about one claim of a seed paper, declared once, where it is evaluated.
+
+A declaration holds the statement id, where the paper states it, the statement as printed, the
+errata verdict (with its explanation, stored counterexample and the id of the corrected statement)
+and the evaluator that adapts ``Outputs`` to the maths in ``ltbounds.bounds``. The errata registry
+(``ltbounds.errata``) is read from these declarations; there is no second list.
+
+Each paper module of this package declares its statements with a ``Declarations`` object:
+
+    DECLARED = Declarations("wang23")
+
+    @DECLARED.statement(
+        id="wang23.lemma2", source="003, Lemma 2", kind="bound", summary="...",
+        printed="...", verdict="holds", explanation="...",
+    )
+    def evaluate_lemma2(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+        ...
+
+or, for two ids sharing one evaluator, ``DECLARED.add(id=..., evaluate=partial(rows, corrected=True), ...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
+
+from ltbounds.bounds.result import BoundResult
+from ltbounds.errata.entry import Erratum
+
+if TYPE_CHECKING:
+    from ltbounds.statements.context import EvaluationSplits
+
+# "bound": probabilistic, with delta; "inequality": deterministic; "identity": an equality;
+# "symbolic": checked by SymPy (its evaluator reports the check on the checkpoint's class counts).
+Kind = Literal["bound", "inequality", "identity", "symbolic"]
+Verdict = Literal["holds", "false_as_printed", "holds_with_extra_assumption", "ambiguous"]
+KINDS: tuple[str, ...] = get_args(Kind)
+
+Evaluator = Callable[["EvaluationSplits", float], list[BoundResult]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement:
+    """One claim of a seed paper: its evaluator on concrete outputs and its errata verdict.
+
+    ``evaluate(splits, delta)`` returns the statement's results for one checkpoint (per class and/or
+    overall, in each applicable form).
+    """
+
+    id: str  # "<paper tag>.<name>", e.g. "wang23.lemma4" (tags: docs/papers.md)
+    source: str  # seed file and the paper's numbering, e.g. "003, Lemma 4 (eq. 15)"
+    kind: Kind
+    summary: str  # one line: what the evaluator computes
+    evaluate: Evaluator
+    # The errata part. Every statement of a seed paper has it (``Declarations`` insists); a user's
+    # own statement passed to ``ltbounds.evaluate`` may leave it out.
+    printed: str = ""  # the statement as printed (cleaned of extraction damage, not of errors)
+    verdict: Verdict | None = None
+    explanation: str = ""  # one paragraph: why the verdict
+    counterexample: str | None = None  # file under ltbounds/errata/counterexamples/, when there is one
+    corrected_by: str | None = None  # id of the corrected statement, when there is one
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind of {self.id} must be one of {KINDS}, got {self.kind!r}")
+        if self.verdict is not None:
+            self.erratum()  # Erratum validates the verdict
+
+    def erratum(self) -> Erratum:
+        """The errata entry of this statement."""
+        if self.verdict is None:
+            raise ValueError(f"statement {self.id!r} has no errata verdict")
+        return Erratum(
+            id=self.id,
+            source=self.source,
+            printed=self.printed,
+            verdict=self.verdict,
+            explanation=self.explanation,
+            counterexample=self.counterexample,
+            corrected_by=self.corrected_by,
+        )
+
+
+class Declarations:
+    """The statements one paper module declares, in declaration order."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self._statements: dict[str, Statement] = {}
+
+    def add(self, **fields) -> Statement:
+        """Declare one statement (keyword arguments of ``Statement``)."""
+        statement = Statement(**fields)
+        if statement.verdict is None or not statement.printed or not statement.explanation:
+            raise ValueError(f"statement {statement.id!r} needs its printed text, verdict and explanation")
+        if not statement.id.startswith(self.tag + "."):
+            raise ValueError(f"statement {statement.id!r} is declared in the {self.tag!r} module")
+        if statement.id in self._statements:
+            raise ValueError(f"statement id {statement.id!r} is declared twice")
+        self._statements[statement.id] = statement
+        return statement
+
+    def statement(self, **fields) -> Callable[[Evaluator], Evaluator]:
+        """Decorator form of ``add``: the decorated function is the evaluator (returned unchanged)."""
+
+        def register(evaluate: Evaluator) -> Evaluator:
+            self.add(evaluate=evaluate, **fields)
+            return evaluate
+
+        return register
+
+    def __iter__(self):
+        return iter(self._statements.values())
+
+    def __len__(self) -> int:
+        return len(self._statements)

@@ -1,0 +1,58 @@
+"""Small helpers that build ``BoundResult`` rows, shared by every paper's declarations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ltbounds.bounds.result import Assumption, BoundResult, Form
+from ltbounds.checks import check_delta
+
+
+def forms_and_deltas(delta: float, *grid_sizes: int) -> tuple[tuple[Form, float], ...]:
+    """(form, delta to use): the certified form pays a union bound over every fixed grid its
+    model-dependent constants were stratified on (delta / product of grid sizes); the as-printed form
+    uses delta as the paper does."""
+    delta = check_delta(delta)
+    certified = delta / float(np.prod([float(size) for size in grid_sizes])) if grid_sizes else delta
+    return (("certified", certified), ("as_printed", delta))
+
+
+def balanced(values: np.ndarray) -> float:
+    """Mean over classes, nan unless every class has a finite value (never averaged over a subset)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.mean(values)) if values.size and np.all(np.isfinite(values)) else math.nan
+
+
+def per_class_rows(
+    *,
+    statement: str,
+    form: Form,
+    values: Sequence[float] | np.ndarray,
+    measured: Sequence[float] | np.ndarray | None = None,
+    terms: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    assumptions: tuple[Assumption, ...] = (),
+    split: str = "",
+    note: str = "",
+) -> list[BoundResult]:
+    """One ``BoundResult`` per class y: ``value = values[y]``, ``measured = measured[y]`` (nan when
+    not given) and ``terms = {name: array[y]}``."""
+    values = np.asarray(values, dtype=np.float64)
+    measured_values = np.full(values.shape, np.nan) if measured is None else np.asarray(measured, dtype=np.float64)
+    term_arrays = {name: np.asarray(array, dtype=np.float64) for name, array in (terms or {}).items()}
+    return [
+        BoundResult(
+            statement=statement,
+            form=form,
+            value=float(values[y]),
+            measured=float(measured_values[y]),
+            terms={name: float(array[y]) for name, array in term_arrays.items()},
+            assumptions=assumptions,
+            class_index=y,
+            split=split,
+            note=note,
+        )
+        for y in range(values.shape[0])
+    ]
