@@ -94,18 +94,6 @@ def check_labels(labels: Any, num_classes: int, name: str = "labels", length: in
     return values.astype(np.int64, copy=False)
 
 
-def check_samples_per_class(labels: np.ndarray, num_classes: int, minimum: int, statement: str) -> np.ndarray:
-    """Per-class sample counts of ``labels``; every class must have at least ``minimum`` samples."""
-    counts = np.bincount(labels, minlength=num_classes)
-    short = np.flatnonzero(counts < minimum)
-    if short.size:
-        raise InputError(
-            f"{statement} needs at least {minimum} sample(s) per class in labels; class(es) "
-            f"{short.tolist()[:10]} have {counts[short].tolist()[:10]}"
-        )
-    return counts
-
-
 def _listed(values: Any) -> str:
     listed = np.asarray(values).tolist()
     return str(listed) if len(listed) <= 8 else f"{listed[:4]} ... {listed[-2:]} ({len(listed)} classes)"

@@ -16,7 +16,8 @@ from ltbounds.checks import InputError
 from training.checkpoints import load_checkpoint
 from training.config import TrainConfig, resolve_config
 from training.data import DatasetSpec, LongTailData, Split
-from training.loop import epoch_generator, epoch_order, min_margin, min_target_logit, per_class_accuracy, train
+from training.loop import epoch_generator, epoch_order, train
+from training.metrics import class_accuracy, class_margins, logit_extremes
 from training.schedules import learning_rate
 
 
@@ -60,8 +61,8 @@ logits_and_labels = st.integers(1, 12).flatmap(
 @given(logits_and_labels)
 def test_b_y_and_minimal_margins_match_brute_force(pair):
     logits, labels = pair
-    b_y = min_target_logit(torch.from_numpy(logits), torch.from_numpy(labels), 4)
-    margins = min_margin(torch.from_numpy(logits), torch.from_numpy(labels), 4)
+    b_y, _ = logit_extremes(torch.from_numpy(logits), torch.from_numpy(labels), 4)
+    margins = class_margins(torch.from_numpy(logits), torch.from_numpy(labels), 4)
     for c in range(4):
         rows = np.flatnonzero(labels == c)
         if rows.size == 0:
@@ -76,7 +77,7 @@ def test_b_y_and_minimal_margins_match_brute_force(pair):
 def test_per_class_accuracy_matches_brute_force(pair):
     logits, labels = pair
     predictions = torch.from_numpy(logits).argmax(1)
-    accuracy = per_class_accuracy(predictions, torch.from_numpy(labels), 4)
+    accuracy = class_accuracy(torch.from_numpy(logits), torch.from_numpy(labels), 4)
     for c in range(4):
         rows = np.flatnonzero(labels == c)
         if rows.size == 0:

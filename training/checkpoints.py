@@ -57,17 +57,6 @@ def versions() -> dict[str, str]:
     }
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The plain module under DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
-    while True:
-        if hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        elif isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
-        else:
-            return model
-
-
 def make_checkpoint(
     *,
     model_spec: dict[str, Any],

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ltbounds.checks import InputError
+from training.metrics import evaluate_model, predict
 from training.models import NormedLinear
 
 TAU_GRID = tuple(float(t) for t in np.round(np.linspace(0.0, 2.0, 21), 10))
@@ -178,8 +179,6 @@ def apply_stage(
     device: Any = None,
 ) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
     """Run ``recipe.classifier_stage`` on ``model``; returns (model with new head, new spec, info)."""
-    from training.loop import predict
-
     stage = recipe.classifier_stage
     options = dict(recipe.stage_options)
     num_classes = int(data.num_classes)
@@ -251,7 +250,6 @@ def decouple_checkpoint(
     from training.checkpoints import load_checkpoint, make_checkpoint, model_from_checkpoint, save_checkpoint
     from training.data import DatasetSpec, load_dataset
     from training.distributed import DistContext, device_for
-    from training.loop import evaluate_model
     from training.methods import get_recipe
 
     if method not in STAGE_METHODS:

@@ -40,17 +40,17 @@ from torch import nn
 
 from ltbounds.artifacts import RunLock, atomic_write_text, clean_stale_temporaries, make_writable_directory
 from ltbounds.checks import InputError, check_device, error_reason
-from ltbounds.class_groups import class_groups
 from training import distributed
 from training.checkpoints import load_checkpoint, make_checkpoint, save_checkpoint
 from training.config import TrainConfig, resolve_config
 from training.data.augment import crop_flip, pad_images
+from training.decoupling import apply_stage
 from training.methods import Recipe, build_loss, get_recipe, resolved_hparams
+from training.metrics import evaluate_model, predict
 from training.models import build_model, default_model_name
 from training.sam import SAM, frozen_batch_norm_statistics
 from training.schedules import learning_rate
 
-EVAL_BATCH = 1024
 EPOCH_SNAPSHOT = re.compile(r"^epoch_\d{3,}\.pt$")  # epoch_XXX.pt, the exact name the loop writes
 
 
@@ -72,89 +72,6 @@ class _TrainView(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         embeddings = self.model.embed(x)
         return self.model.head(embeddings), embeddings
-
-
-# --- metrics -------------------------------------------------------------------------------------
-
-
-def per_class_accuracy(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
-    """Recall of each class (NaN for a class with no samples)."""
-    correct = torch.bincount(labels[predictions == labels], minlength=num_classes).double()
-    total = torch.bincount(labels, minlength=num_classes).double()
-    return (correct / total).cpu().numpy()
-
-
-def min_target_logit(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
-    """B_y(f) = min_{x in S_y} f(x)_y (003, below eq. (15)); NaN for an empty class."""
-    target = logits.gather(1, labels[:, None]).squeeze(1).double()
-    out = torch.full((num_classes,), math.inf, dtype=torch.float64, device=logits.device)
-    out = out.scatter_reduce(0, labels, target, reduce="amin")
-    return torch.where(torch.isinf(out), torch.nan, out).cpu().numpy()
-
-
-def min_margin(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
-    """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2); NaN for an empty class."""
-    target = logits.gather(1, labels[:, None]).squeeze(1)
-    others = logits.scatter(1, labels[:, None], -math.inf).amax(dim=1)
-    margins = (target - others).double()
-    out = torch.full((num_classes,), math.inf, dtype=torch.float64, device=logits.device)
-    out = out.scatter_reduce(0, labels, margins, reduce="amin")
-    return torch.where(torch.isinf(out), torch.nan, out).cpu().numpy()
-
-
-def _finite_list(values: np.ndarray) -> list[float | None]:
-    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
-
-
-def _mean_or_none(values: np.ndarray) -> float | None:
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if values.size else None
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module, x: torch.Tensor, autocast: Any = contextlib.nullcontext, batch_size: int = EVAL_BATCH
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and embeddings (float32) of ``x`` in eval mode, in batches."""
-    was_training = model.training
-    model.eval()
-    logits, embeddings = [], []
-    for start in range(0, x.shape[0], batch_size):
-        with autocast():
-            z = model.embed(x[start : start + batch_size])
-            out = model.head(z)
-        logits.append(out.float())
-        embeddings.append(z.float())
-    model.train(was_training)
-    if not logits:
-        return torch.empty(0, 0), torch.empty(0, 0)
-    return torch.cat(logits), torch.cat(embeddings)
-
-
-def evaluate_model(model: nn.Module, data: Any, autocast: Any = contextlib.nullcontext) -> dict[str, Any]:
-    """Test/validation accuracies and the training-set B_y(f) and minimal margins."""
-    num_classes = int(data.num_classes)
-    out: dict[str, Any] = {}
-    groups = class_groups(np.asarray(data.class_counts))
-    for split_name in ("test", "val"):
-        split = getattr(data, split_name)
-        if len(split.y) == 0:
-            out[f"{split_name}_balanced_accuracy"] = None
-            continue
-        logits, _ = predict(model, split.x, autocast)
-        accuracy = per_class_accuracy(logits.argmax(1), split.y, num_classes)
-        out[f"{split_name}_balanced_accuracy"] = _mean_or_none(accuracy)
-        if split_name == "test":
-            out["test_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
-            out["test_per_class_accuracy"] = _finite_list(accuracy)
-            for group in ("many", "medium", "few"):
-                out[f"test_{group}_accuracy"] = _mean_or_none(accuracy[groups == group])
-    logits, _ = predict(model, data.train.x, autocast)
-    train_accuracy = per_class_accuracy(logits.argmax(1), data.train.y, num_classes)
-    out["train_balanced_accuracy"] = _mean_or_none(train_accuracy)
-    out["B_y"] = _finite_list(min_target_logit(logits, data.train.y, num_classes))
-    out["min_margin"] = _finite_list(min_margin(logits, data.train.y, num_classes))
-    return out
 
 
 # --- batches and augmentation ---------------------------------------------------------------------
@@ -528,8 +445,6 @@ def _train(
 
     finished = last_epoch == config.epochs
     if finished and recipe.classifier_stage and not stage_done:
-        from training.decoupling import apply_stage
-
         model, model_spec, stage_info = apply_stage(
             model, model_spec, recipe, data, class_counts, config, autocast, device
         )

@@ -8,7 +8,8 @@ fraction of post-warm-up epochs done. The lr changes once per epoch, as in the r
 the schedule has no state of its own and a resumed run lands on the same values.
 
 The loss-side switches (DRW / ADRW re-weighting and TLA from epoch T0, 003 Algorithm 1) live in the
-loss modules and are driven by ``set_epoch``; ``drw_active`` states the convention they share.
+loss modules and are driven by ``set_epoch``: on from 0-based epoch T0 on (the LDAM-DRW code's
+``epoch // 160``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,3 @@ def learning_rate(
             factor = decay
     return base_lr * factor
 
-
-def drw_active(epoch: int, t0: int) -> bool:
-    """DRW / ADRW / TLA are on from 0-based epoch T0 on (the LDAM-DRW code's ``epoch // 160``)."""
-    return epoch >= t0
