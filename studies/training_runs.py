@@ -76,11 +76,11 @@ def optimisation_overrides(settings: Any) -> dict[str, Any]:
 def train_once(directory: str | Path, *, data=None, **config: Any) -> TrainedRun:
     """Train ``TrainConfig(**config)`` into ``directory`` unless a finished ``last.pt`` is there.
 
-    A ``last.pt`` from an interrupted run is resumed; one whose recorded epochs differ from the
-    request is trained again from scratch (``overwrite``).
+    A ``last.pt`` from an interrupted run is resumed; one of another run (another HParams identity,
+    ``training.config.identity_differences``) is trained again from scratch (``overwrite``).
     """
     from training.checkpoints import load_checkpoint
-    from training.config import TrainConfig
+    from training.config import TrainConfig, identity_differences, resolve_config
     from training.loop import train
 
     directory = Path(directory)
@@ -90,12 +90,8 @@ def train_once(directory: str | Path, *, data=None, **config: Any) -> TrainedRun
     resume = overwrite = False
     if last.exists():
         checkpoint = load_checkpoint(last)
-        stored = checkpoint.get("method", {}).get("training", {})
-        same = all(
-            stored.get(k) == v
-            for k, v in train_config.to_dict().items()
-            if v is not None and k not in ("progress", "device")
-        )
+        # the same run <=> the same HParams identity (execution settings never make another run)
+        same = identity_differences(checkpoint.get("method", {}), resolve_config(train_config).hparams) == []
         finished = int(checkpoint.get("epoch", 0)) >= int(checkpoint.get("epochs", 1)) and (
             not checkpoint.get("method", {}).get("recipe", {}).get("classifier_stage")
             or checkpoint.get("method", {}).get("stage")

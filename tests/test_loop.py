@@ -236,3 +236,47 @@ def test_cuda_path_bf16_channels_last_trains_resnet32():
                                device="cuda", augment=True), data=data)  # fmt: skip
     assert next(result.model.parameters()).device.type == "cuda"
     assert np.isfinite(result.metrics[-1]["train_loss"])
+
+
+# --- the run's identity: HParams hash, checked on resume ------------------------------------------
+
+
+def test_hparams_identity_is_the_hparams_content_and_nothing_else():
+    config = resolve_config(_config())
+    same = resolve_config(_config(device="cpu", progress=True, save_every=3, compile=True, channels_last=False))
+    assert config.identity() == same.identity()  # RunConfig fields never change the identity
+    assert config.hparams == same.hparams and config.run != same.run
+    assert resolve_config(_config(imbalance=10)).identity() == resolve_config(_config(imbalance=10.0)).identity()
+    for change in ({"seed": 6}, {"lr": 0.01}, {"loss_overrides": {"tau": 2.0}}, {"model_options": {"channels": [4]}}):
+        assert resolve_config(_config(**change)).identity() != config.identity(), change
+    assert TrainConfig.of(config.hparams, config.run) == config
+
+
+def test_resume_checks_the_stored_identity_and_names_every_differing_field(tmp_path):
+    data = tiny_images()
+    result = train(_config(epochs=2), data=data, out=tmp_path, stop_after_epoch=1)
+    assert result.checkpoint["method"]["hparams_id"] == resolve_config(_config(epochs=2)).identity()
+    with pytest.raises(
+        InputError, match=r"cannot resume.*seed: checkpoint 5 vs now 7, lr: checkpoint 0\.05 vs now 0\.01\)"
+    ):
+        train(_config(epochs=2, seed=7, lr=0.01), data=data, out=tmp_path, resume=True)
+    # execution settings are not the run's identity: a resume with other ones continues it
+    resumed = train(_config(epochs=2, save_every=1, channels_last=False), data=data, out=tmp_path, resume=True)
+    assert [m["epoch"] for m in resumed.metrics] == [1, 2]
+
+
+def test_a_checkpoint_without_the_identity_hash_still_resumes_bit_for_bit(tmp_path):
+    """Checkpoints written before ``hparams_id`` existed: their recorded fields are compared instead."""
+    from training.checkpoints import save_checkpoint
+
+    data = tiny_images()
+    full = train(_config(epochs=3), data=data, out=tmp_path / "full")
+    train(_config(epochs=3), data=data, out=tmp_path / "old", stop_after_epoch=2)
+    old = load_checkpoint(tmp_path / "old" / "last.pt")
+    del old["method"]["hparams_id"]
+    save_checkpoint(old, tmp_path / "old" / "last.pt")
+    with pytest.raises(InputError, match="cannot resume.*seed: checkpoint 5 vs now 6"):
+        train(_config(epochs=3, seed=6), data=data, out=tmp_path / "old", resume=True)
+    resumed = train(_config(epochs=3), data=data, out=tmp_path / "old", resume=True)
+    for (name, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name

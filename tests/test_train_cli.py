@@ -37,6 +37,20 @@ def test_train_writes_a_checkpoint_and_metrics_then_resumes(tmp_path, capsys):
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
 
 
+def test_a_resume_with_other_hparams_is_one_line_naming_the_fields(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--method", "ce", *GAUSSIAN, "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    changed = ["train", "--method", "ce", *GAUSSIAN, "--epochs", "1", "--seed", "3", "--lr", "0.2", "--out", str(out)]
+    assert main([*changed, "--resume"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and error.startswith("ltbounds train: error: cannot resume"), error
+    assert "seed: checkpoint 0 vs now 3" in error and "lr: checkpoint 0.05 vs now 0.2" in error, error
+    # device and progress are execution settings, not the run's identity: the finished run resumes (a no-op)
+    same = ["train", "--method", "ce", *GAUSSIAN, "--epochs", "1", "--device", "cpu", "--out", str(out)]
+    assert main([*same, "--resume"]) == 0
+
+
 def test_list_methods(capsys):
     assert main(["train", "--list-methods"]) == 0
     listed = capsys.readouterr().out

@@ -1,15 +1,25 @@
-"""``TrainConfig``: every knob of a training run, with the papers' defaults, overridable from the CLI.
+"""A training run's settings: ``HParams`` (what the run computes) and ``RunConfig`` (how it executes).
+
+``HParams`` holds everything that changes the result: its content hash (``HParams.identity``) is the
+run's identity, stored in every checkpoint and checked on ``--resume`` (a resume with other HParams
+is refused, naming the fields that differ). ``RunConfig`` holds the execution settings (device,
+autocast, compile, layout, output cadence, progress bar): changing them never makes another run.
+This is the split of robust-generalization-measures (Dziugaite et al. 2020; ``HParams`` / ``Config``).
+``TrainConfig`` is both in one flat frozen dataclass, the shape the CLI and the studies fill in;
+``config.hparams`` and ``config.run`` are its two halves.
 
 Fields left ``None`` are filled by ``resolve_config`` from the dataset family, following the
 papers: CIFAR-LT uses Cao et al.'s LDAM-DRW recipe (200 epochs, batch 128, SGD 0.9, wd 2e-4,
 lr 0.1, 5-epoch linear warm-up, lr x0.01 at 160 and x0.0001 at 180, DRW at 160); image folders use
-a cosine schedule (000, Table 3; 90 epochs, wd 5e-4); the embedded data use the CIFAR recipe's
+a cosine schedule (elm, Table 3; 90 epochs, wd 5e-4); the embedded data use the CIFAR recipe's
 shape scaled to 30 epochs (milestones and T0 at 80 % and 90 % of the run, as 160/200 and 180/200).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +29,30 @@ CIFAR_DATASETS = ("cifar10", "cifar100")
 IMAGE_FOLDER_DATASETS = ("imagefolder",)
 
 
+def _plain(value: Any) -> Any:
+    """JSON- and ``weights_only``-safe: tuples become lists, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _canonical(value: Any) -> Any:
+    """The form hashed and compared: plain, and a whole float equal to its int (imbalance 100 == 100.0)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class HParams:
+    """Everything that changes a run's result: data, model, method, optimisation, augmentation, stages."""
+
     method: str = "ce"
     dataset: str = "mnist5k"
     imbalance: float = 100.0
@@ -28,7 +60,6 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.1
     dataset_options: dict[str, Any] = field(default_factory=dict)
-    data_root: str | None = None
     # model: None -> ResNet-32 for CIFAR, ResNet-50 for image folders, CNN for images, MLP for vectors
     model: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
@@ -42,13 +73,33 @@ class TrainConfig:
     schedule: str | None = None  # "step" | "cosine"
     milestones: tuple[int, ...] | None = None
     lr_decays: tuple[float, ...] = (0.01, 0.0001)  # lr factor (w.r.t. the base lr) from each milestone on
-    drw_epoch: int | None = None  # T0 of DRW / ADRW / TLA (003, Algorithm 1)
+    drw_epoch: int | None = None  # T0 of DRW / ADRW / TLA (wang23, Algorithm 1)
     loss_overrides: dict[str, Any] = field(default_factory=dict)
     augment: bool | None = None  # None -> crop + flip for CIFAR and image folders, none for the rest
     sam: bool = False
     sam_rho: float = 0.05
     classifier_epochs: int = 10  # second-stage epochs (cRT, LWS, DRO-LT balanced classifier; Kang et al.: 10)
-    # execution
+
+    def hparams_dict(self) -> dict[str, Any]:
+        """The HParams fields only, plain (tuples become lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(HParams)}
+
+    def identity(self) -> str:
+        """The run's identity: SHA-256 of the canonical JSON of the HParams (sorted keys, whole floats as
+        ints). Equal identities <=> equal HParams; only meaningful on a resolved config (``resolve_config``)."""
+        text = json.dumps(_canonical(self.hparams_dict()), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def hparams(self) -> HParams:
+        return HParams(**{f.name: getattr(self, f.name) for f in dataclasses.fields(HParams)})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How a run executes: paths, device, numerics of the device, output cadence, progress display."""
+
+    data_root: str | None = None  # where the data live (not what they are: that is HParams.dataset)
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA
     cpu_amp: bool = False  # bf16 autocast on the CPU too (opt-in: ~1.7x for ResNet-32 on CPUs with AVX512-BF16)
@@ -58,13 +109,43 @@ class TrainConfig:
     save_every: int = 0
     progress: bool = True
 
+    @property
+    def run(self) -> RunConfig:
+        return RunConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)})
+
+
+@dataclass(frozen=True)
+class TrainConfig(RunConfig, HParams):
+    """``HParams`` and ``RunConfig`` in one flat frozen dataclass (the CLI's view): ``TrainConfig(method=...,
+    device=...)``; ``config.hparams`` / ``config.run`` are the halves, ``config.identity()`` the run's hash."""
+
+    @classmethod
+    def of(cls, hparams: HParams, run: RunConfig | None = None) -> TrainConfig:
+        values = {f.name: getattr(hparams, f.name) for f in dataclasses.fields(HParams)}
+        run = run or RunConfig()
+        values.update({f.name: getattr(run, f.name) for f in dataclasses.fields(RunConfig)})
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON- and ``weights_only``-safe plain dict (tuples become lists)."""
-        out = dataclasses.asdict(self)
-        for key, value in out.items():
-            if isinstance(value, tuple):
-                out[key] = list(value)
-        return out
+        """Every field, JSON- and ``weights_only``-safe (tuples become lists): the checkpoint's ``training``."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def identity_differences(stored: dict[str, Any], hparams: HParams) -> list[str] | None:
+    """The HParams fields in which a checkpoint's run differs from ``hparams`` (empty: the same run).
+
+    ``stored`` is the checkpoint's ``method`` dict: ``hparams_id`` (the identity hash) and ``training``
+    (every field). A checkpoint written before the identity hash existed has only ``training``: its
+    HParams fields that it records are compared one by one. Returns None when the hashes differ but no
+    recorded field does (a field this version does not know): the caller reports the hashes.
+    """
+    training = stored.get("training") or {}
+    now = _canonical(hparams.hparams_dict())
+    differing = [name for name, value in now.items() if name in training and _canonical(training[name]) != value]
+    stored_id = stored.get("hparams_id")
+    if stored_id is None or stored_id == hparams.identity():
+        return differing if stored_id is None else []
+    return differing or None
 
 
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {

@@ -42,7 +42,7 @@ from ltbounds.artifacts import RunLock, atomic_write_text, clean_stale_temporari
 from ltbounds.checks import InputError, check_device, error_reason
 from training import distributed
 from training.checkpoints import load_checkpoint, make_checkpoint, save_checkpoint
-from training.config import TrainConfig, resolve_config
+from training.config import TrainConfig, identity_differences, resolve_config
 from training.data.augment import crop_flip, pad_images
 from training.decoupling import apply_stage
 from training.methods import Recipe, build_loss, get_recipe, resolved_hparams
@@ -135,12 +135,16 @@ def model_spec_for(config: TrainConfig, recipe: Recipe, data: Any) -> dict[str, 
 
 
 def _check_resume(checkpoint: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    stored = checkpoint["method"].get("training", {})
-    keys = ("method", "dataset", "imbalance", "profile", "seed", "epochs", "batch_size", "lr", "sam")
-    different = [k for k in keys if k in stored and stored[k] != getattr(config, k)]
-    if different:
-        detail = ", ".join(f"{k}: checkpoint {stored[k]!r} vs now {getattr(config, k)!r}" for k in different)
-        raise InputError(f"cannot resume from {str(path)!r}: the run differs ({detail}); use the same options")
+    """Refuse to continue a checkpoint of another run: its HParams identity must equal this config's."""
+    differing = identity_differences(checkpoint["method"], config.hparams)
+    if differing == []:
+        return
+    if differing is None:
+        detail = f"HParams identity {checkpoint['method'].get('hparams_id')} vs now {config.identity()}"
+    else:
+        stored = checkpoint["method"]["training"]
+        detail = ", ".join(f"{k}: checkpoint {stored[k]!r} vs now {config.to_dict()[k]!r}" for k in differing)
+    raise InputError(f"cannot resume from {str(path)!r}: the run differs ({detail}); use the same options")
 
 
 def run_files(out_dir: Path) -> list[Path]:
@@ -494,6 +498,7 @@ def _checkpoint(
         "hparams": resolved_hparams(recipe, config.epochs, config.drw_epoch, config.dataset, config.loss_overrides),
         "recipe": recipe.to_dict(),
         "training": config.to_dict(),
+        "hparams_id": config.identity(),  # the run's identity, checked on --resume
         "stage": stage,
     }
     state = {

@@ -42,4 +42,3 @@ def learning_rate(
         if epoch >= milestone:
             factor = decay
     return base_lr * factor
-
