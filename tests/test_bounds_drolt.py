@@ -1,4 +1,5 @@
-"""Tests of ltbounds.bounds.drolt (seed 001): the KL radius (10) and Theorem 1."""
+"""Tests of drolt (docs/papers.md) maths in ltbounds.bounds.drolt and its evaluators in ltbounds.statements.drolt:
+the KL radius (10) and Theorem 1."""
 
 from __future__ import annotations
 
@@ -181,6 +182,17 @@ def test_evaluators_report_both_metrics_and_the_corrected_forms_hold():
     assert notes == {"d = euclidean", "d = squared_euclidean"}
     kl_rows = statements.STATEMENTS["drolt.kl_radius"].evaluate(splits, 0.05)
     assert kl_rows and all(row.holds for row in kl_rows)
+
+
+def test_evaluators_build_rows_only_for_classes_present_in_both_splits():
+    # class 2 is absent from the training split: no per-class row may speak for it (its centroid is a placeholder)
+    splits = EvaluationSplits(_outputs([40, 10, 0], "train", 0), None, _outputs([30, 30, 30], "test", 1))
+    for statement_id in ("drolt.thm1", "drolt.thm1_corrected", "drolt.kl_radius", "drolt.standard_error_corrected"):
+        rows = statements.STATEMENTS[statement_id].evaluate(splits, 0.05)
+        assert rows and {row.class_index for row in rows} - {None} == {0, 1}, statement_id
+    # the robust loss sums over the two present classes only, and the corrected form still holds
+    robust = statements.STATEMENTS["drolt.robust_loss_corrected"].evaluate(splits, 0.05)
+    assert all(row.terms["classes"] == 2.0 and row.holds for row in robust if row.form == "corrected")
 
 
 def test_squared_metric_needs_its_own_correction_the_euclidean_step_fails_for_it():

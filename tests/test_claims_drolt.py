@@ -78,6 +78,25 @@ def test_corrected_robust_loss_upper_bounds_the_nll_loss(seed, num_classes, dim,
     assert nll <= bound + 1e-9 * max(1.0, abs(bound))
 
 
+@given(
+    seed=st.integers(0, 10_000),
+    sizes=st.lists(st.integers(0, 6), min_size=1, max_size=4),
+    dim=st.integers(1, 3),
+)
+def test_centroid_standard_error_is_the_unbiased_trace_over_n(seed, sizes, dim):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    z = rng.normal(size=(y.size, dim)) * rng.uniform(0.1, 10.0)
+    se = drolt.centroid_standard_error(z, y, len(sizes))
+    for c, n in enumerate(sizes):
+        if n < 2:
+            assert np.isnan(se[c])
+        else:
+            # sqrt(tr Sigma^_c / n_c) with the unbiased covariance, written out directly
+            expected = np.sqrt(np.sum(np.var(z[y == c], axis=0, ddof=1)) / n)
+            assert se[c] == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
 def test_stored_standard_error_counterexample():
     case = errata.load_counterexample("drolt.standard_error")
     n = np.array(case["sample_sizes"], dtype=float)
