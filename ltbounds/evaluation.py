@@ -547,15 +547,15 @@ def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
 
 def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y (003, Lemma 4) and
-    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2; ``bounds.class_margins``);
+    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2; ``per_class.class_margins``);
     nan if S_y is empty."""
-    from ltbounds import bounds
+    from ltbounds import per_class
 
     logits, labels, classes = outputs.logits, outputs.labels, outputs.num_classes
     b_y = np.full(classes, np.inf)
     np.minimum.at(b_y, labels, logits[np.arange(labels.shape[0]), labels])
     b_y[np.bincount(labels, minlength=classes) == 0] = np.nan
-    return b_y, bounds.class_margins(logits, labels, classes)
+    return b_y, per_class.class_margins(logits, labels, classes)
 
 
 def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:

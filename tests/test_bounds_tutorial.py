@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
 
-from ltbounds.bounds import tutorial
+from ltbounds import per_class
+from ltbounds.bounds import representation, tutorial
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
-from ltbounds.statements import EvaluationSplits
+from ltbounds.statements import STATEMENTS, EvaluationSplits
+from ltbounds.statements import tutorial as declared
 
 # ----------------------------------------------------------------------------------------------
 # strategies
@@ -350,7 +352,7 @@ def test_ldam_default_margins_put_max_margin_on_rarest_class(counts):
 def test_class_margins_match_a_per_sample_loop(logits):
     n, k = logits.shape
     labels = np.arange(n) % k
-    margins = tutorial.class_margins(logits, labels, k)
+    margins = per_class.class_margins(logits, labels, k)
     for j in range(k):
         rows = np.flatnonzero(labels == j)
         if rows.size == 0:
@@ -384,7 +386,7 @@ def test_effective_number_symbolic_limit_and_series():
 
 @given(arrays(np.int64, st.integers(1, 10), elements=st.integers(1, 60)), st.floats(0.0, 1.0))
 def test_effective_number_equals_geometric_series(counts, beta):
-    effective = tutorial.effective_number(counts, beta)
+    effective = per_class.effective_number(counts, beta)
     expected = np.array([sum(beta**j for j in range(n)) for n in counts])
     np.testing.assert_allclose(effective, expected, rtol=1e-12)
 
@@ -394,29 +396,29 @@ def test_effective_number_equals_geometric_series(counts, beta):
     st.floats(0.0, 1.0) | st.sampled_from([0.9, 0.99, 0.999, 0.9999, 1 - 1e-12, 1.0]),
 )
 def test_effective_number_lies_between_one_and_min_of_n_and_volume(counts, beta):
-    effective = tutorial.effective_number(counts, beta)
+    effective = per_class.effective_number(counts, beta)
     assert np.all(np.isfinite(effective))
     assert np.all(effective >= 1.0 - 1e-12)
     assert np.all(effective <= counts * (1 + 1e-12))
     if beta < 1.0:
         assert np.all(effective <= 1.0 / (1.0 - beta) * (1 + 1e-12))
-    np.testing.assert_allclose(tutorial.effective_number(np.ones(3, dtype=int), beta), 1.0)
+    np.testing.assert_allclose(per_class.effective_number(np.ones(3, dtype=int), beta), 1.0)
 
 
 @given(st.integers(1, 10**6), st.floats(0.0, 0.999999), st.floats(0.0, 1.0))
 def test_effective_number_increases_in_n_and_beta(n, beta, other):
-    e = tutorial.effective_number([n, n + 1], beta)
+    e = per_class.effective_number([n, n + 1], beta)
     assert e[1] >= e[0]
     low, high = sorted((beta, other))
-    assert tutorial.effective_number([n], low)[0] <= tutorial.effective_number([n], high)[0] * (1 + 1e-12)
+    assert per_class.effective_number([n], low)[0] <= per_class.effective_number([n], high)[0] * (1 + 1e-12)
 
 
 @given(st.integers(1, 10**6))
 def test_effective_number_approaches_n_as_beta_goes_to_one(n):
-    gaps = [n - tutorial.effective_number([n], 1 - 10.0**-p)[0] for p in (8, 10, 12, 14)]
+    gaps = [n - per_class.effective_number([n], 1 - 10.0**-p)[0] for p in (8, 10, 12, 14)]
     assert all(later <= earlier + 1e-9 * n for earlier, later in zip(gaps, gaps[1:], strict=False))
     assert gaps[-1] <= 1e-6 * n * n / 1e8 + 1e-6 * n
-    assert tutorial.effective_number([n], 1.0)[0] == n
+    assert per_class.effective_number([n], 1.0)[0] == n
 
 
 @given(class_counts_strategy(), st.sampled_from([0.9, 0.99, 0.999, 0.9999]))
@@ -429,9 +431,9 @@ def test_class_balanced_weights_are_inverse_effective_numbers_summing_to_classes
 
 def test_effective_number_inputs_are_validated():
     with pytest.raises(InputError, match="beta"):
-        tutorial.effective_number([3, 4], 1.5)
+        per_class.effective_number([3, 4], 1.5)
     with pytest.raises(InputError, match="class_counts"):
-        tutorial.effective_number([3.5, 4], 0.9)
+        per_class.effective_number([3.5, 4], 0.9)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,26 +444,26 @@ def test_effective_number_inputs_are_validated():
 @given(st.integers(2, 20), st.integers(0, 12), st.integers(0, 2**31 - 1))
 @settings(max_examples=40)
 def test_simplex_etf_gram_matches_printed_normalisation(k, extra_dims, seed):
-    etf = tutorial.simplex_etf(k, k + extra_dims, seed=seed)
+    etf = representation.simplex_etf(k, k + extra_dims, seed=seed)
     gram = etf.T @ etf
-    np.testing.assert_allclose(gram, tutorial.etf_gram_printed(k), atol=1e-12)
+    np.testing.assert_allclose(gram, representation.etf_gram_printed(k), atol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(etf, axis=0), 1.0, atol=1e-12)
     np.testing.assert_allclose(etf.sum(axis=1), 0.0, atol=1e-12)
 
 
 def test_simplex_etf_gram_symbolic_small_k():
-    assert all(tutorial.etf_gram_symbolic(k) for k in (2, 3, 5))
+    assert all(representation.etf_gram_symbolic(k) for k in (2, 3, 5))
 
 
 def test_simplex_etf_needs_orthonormal_u():
     with pytest.raises(InputError, match="dim"):
-        tutorial.simplex_etf(5, 3)
+        representation.simplex_etf(5, 3)
     with pytest.raises(InputError, match="orthonormal"):
-        tutorial.simplex_etf(3, rotation=np.ones((4, 3)))
+        representation.simplex_etf(3, rotation=np.ones((4, 3)))
     # the slide never defines U: a non-orthonormal U breaks the printed Gram
     u = np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     m = math.sqrt(3 / 2) * u @ (np.eye(3) - np.ones((3, 3)) / 3)
-    assert not np.allclose(m.T @ m, tutorial.etf_gram_printed(3))
+    assert not np.allclose(m.T @ m, representation.etf_gram_printed(3))
 
 
 vectors = st.integers(1, 6).flatmap(
@@ -482,11 +484,11 @@ def test_dot_regression_gradient_matches_torch_autograd(pair, energy):
     root = math.sqrt(e_w * e_h)
     loss = ((w_t * h_t).sum(1) - root) ** 2 / (2 * root)
     loss.sum().backward()
-    gradient = tutorial.dot_regression_gradient(h, w, e_w, e_h)
+    gradient = representation.dot_regression_gradient(h, w, e_w, e_h)
     scale = 1e-10 * (1 + np.abs(w).max() * (1 + np.abs(w).max() * np.abs(h).max() * h.shape[1] / root))
     np.testing.assert_allclose(gradient, h_t.grad.numpy(), atol=scale)
     np.testing.assert_allclose(
-        tutorial.dot_regression_loss(h, w, e_w, e_h), loss.detach().numpy(), rtol=1e-12, atol=1e-12
+        representation.dot_regression_loss(h, w, e_w, e_h), loss.detach().numpy(), rtol=1e-12, atol=1e-12
     )
 
 
@@ -499,12 +501,12 @@ def test_dot_regression_gradient_matches_central_differences(pair, energy):
     for j in range(h.shape[1]):
         bump = np.zeros_like(h)
         bump[:, j] = step
-        up = tutorial.dot_regression_loss(h + bump, w, e_w, e_h)
-        down = tutorial.dot_regression_loss(h - bump, w, e_w, e_h)
+        up = representation.dot_regression_loss(h + bump, w, e_w, e_h)
+        down = representation.dot_regression_loss(h - bump, w, e_w, e_h)
         numeric[:, j] = (up - down) / (2 * step)
-    exact = tutorial.dot_regression_gradient(h, w, e_w, e_h)
+    exact = representation.dot_regression_gradient(h, w, e_w, e_h)
     # L_DR is quadratic in h, so central differences are exact up to rounding of the loss values
-    loss_scale = np.abs(tutorial.dot_regression_loss(h, w, e_w, e_h)).max() + np.abs(w).max() * np.abs(h).max()
+    loss_scale = np.abs(representation.dot_regression_loss(h, w, e_w, e_h)).max() + np.abs(w).max() * np.abs(h).max()
     np.testing.assert_allclose(numeric, exact, atol=1e-7 * (1 + loss_scale) * (1 + np.abs(w).max()))
 
 
@@ -517,8 +519,8 @@ def test_printed_dr_gradient_holds_under_the_norm_condition(pair, energy):
     # rescale to ||w_c||^2 = E_W and ||h||^2 = E_H, the ETF classifier's normalisation
     h = h / h_norm[:, None] * math.sqrt(e_h)
     w = w / w_norm[:, None] * math.sqrt(e_w)
-    printed = tutorial.dot_regression_gradient_printed(h, w, e_w, e_h)
-    exact = tutorial.dot_regression_gradient(h, w, e_w, e_h)
+    printed = representation.dot_regression_gradient_printed(h, w, e_w, e_h)
+    exact = representation.dot_regression_gradient(h, w, e_w, e_h)
     np.testing.assert_allclose(printed, exact, atol=1e-12 * (1 + math.sqrt(e_w)))
 
 
@@ -529,8 +531,8 @@ def test_printed_dr_gradient_equals_exact_iff_norm_product_condition_or_orthogon
     h_norm, w_norm = np.linalg.norm(h, axis=1), np.linalg.norm(w, axis=1)
     assume(np.all(h_norm > 1e-3) and np.all(w_norm > 1e-3))
     root = math.sqrt(e_w * e_h)
-    printed = tutorial.dot_regression_gradient_printed(h, w, e_w, e_h)
-    exact = tutorial.dot_regression_gradient(h, w, e_w, e_h)
+    printed = representation.dot_regression_gradient_printed(h, w, e_w, e_h)
+    exact = representation.dot_regression_gradient(h, w, e_w, e_h)
     # corrected statement: printed - exact = (cos - w^T h / root) w_c, exactly
     dot = np.einsum("nd,nd->n", w, h)
     predicted_gap = (dot / (h_norm * w_norm) - dot / root)[:, None] * w
@@ -544,11 +546,11 @@ def test_printed_dr_gradient_equals_exact_iff_norm_product_condition_or_orthogon
 
 def test_dot_regression_inputs_are_validated():
     with pytest.raises(InputError, match="same shape"):
-        tutorial.dot_regression_gradient(np.ones((2, 3)), np.ones((2, 2)), 1.0, 1.0)
+        representation.dot_regression_gradient(np.ones((2, 3)), np.ones((2, 2)), 1.0, 1.0)
     with pytest.raises(InputError, match="energy_w"):
-        tutorial.dot_regression_loss(np.ones((1, 2)), np.ones((1, 2)), 0.0, 1.0)
+        representation.dot_regression_loss(np.ones((1, 2)), np.ones((1, 2)), 0.0, 1.0)
     with pytest.raises(InputError, match="non-zero"):
-        tutorial.dot_regression_gradient_printed(np.zeros((1, 2)), np.ones((1, 2)), 1.0, 1.0)
+        representation.dot_regression_gradient_printed(np.zeros((1, 2)), np.ones((1, 2)), 1.0, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -586,13 +588,13 @@ def _splits(method: str = "ce") -> EvaluationSplits:
 
 
 def test_threshold_moving_evaluator_reports_full_agreement():
-    results = tutorial.STATEMENTS[1].evaluate(_splits(), 0.05)
+    results = STATEMENTS["tutorial.threshold_moving"].evaluate(_splits(), 0.05)
     assert [r.terms["tau"] for r in results] == [0.5, 1.0, 2.0]
     assert all(r.measured == 0.0 and r.holds for r in results)
 
 
 def test_fisher_evaluator_compares_balanced_errors_on_test_split():
-    (result,) = tutorial.STATEMENTS[0].evaluate(_splits(), 0.05)
+    (result,) = STATEMENTS["tutorial.fisher_consistency"].evaluate(_splits(), 0.05)
     split = _splits().test
     # a diagnostic of Theorem 1; plain CE is checked, how well softmax estimates P(y|x) is not: unknown
     assert result.split == "test" and result.form == "diagnostic" and result.assumption_status == "unknown"
@@ -602,12 +604,12 @@ def test_fisher_evaluator_compares_balanced_errors_on_test_split():
     )
     # exact training posteriors: post-hoc LA is the Bayes-balanced rule, so it beats argmax here
     assert result.measured <= result.value
-    (unknown,) = tutorial.STATEMENTS[0].evaluate(_splits("ldam_drw"), 0.05)
+    (unknown,) = STATEMENTS["tutorial.fisher_consistency"].evaluate(_splits("ldam_drw"), 0.05)
     assert unknown.assumption_status == "failed"  # not trained with plain CE
 
 
 def test_ldam_evaluator_reports_per_class_rows():
-    ldam = tutorial.STATEMENTS[2].evaluate(_splits(), 0.05)
+    ldam = STATEMENTS["tutorial.ldam_optimal_margins"].evaluate(_splits(), 0.05)
     per_class = [r for r in ldam if r.class_index is not None]
     assert [r.class_index for r in per_class] == list(range(5))
     assert per_class[-1].value == pytest.approx(0.5)
@@ -632,7 +634,9 @@ def _margin_checkpoint(counts: np.ndarray, exponent: float = -0.25, wobble: floa
 
 
 def _ldam_overall_row(splits: EvaluationSplits):
-    (overall,) = [r for r in tutorial.STATEMENTS[2].evaluate(splits, 0.05) if r.class_index is None]
+    (overall,) = [
+        r for r in STATEMENTS["tutorial.ldam_optimal_margins"].evaluate(splits, 0.05) if r.class_index is None
+    ]
     return overall
 
 
@@ -658,7 +662,7 @@ def test_ldam_overall_row_holds_next_to_the_optimum_and_fails_for_a_wrong_expone
         shape = np.asarray(class_counts, dtype=np.float64) ** -0.5
         return (total if total is not None else 0.5) * shape / (shape.sum() if total is not None else shape.max())
 
-    monkeypatch.setattr(tutorial, "ldam_optimal_margins", optimum_with_exponent_one_half)
+    monkeypatch.setattr(declared, "ldam_optimal_margins", optimum_with_exponent_one_half)
     assert not _ldam_overall_row(_margin_checkpoint(LDAM_COUNTS)).holds
 
 
@@ -666,11 +670,11 @@ def _effective_number_rows(offset: int = 0, monkeypatch=None):
     """Rows of tutorial.effective_number on the synthetic checkpoint; ``offset`` != 0 swaps in the wrong formula
     E_{n + offset} (an off-by-one in the exponent) for the power check."""
     if offset:
-        correct = tutorial.effective_number
+        correct = per_class.effective_number
         monkeypatch.setattr(
-            tutorial, "effective_number", lambda counts, beta: correct(np.asarray(counts) + offset, beta)
+            declared, "effective_number", lambda counts, beta: correct(np.asarray(counts) + offset, beta)
         )
-    return tutorial.STATEMENTS[3].evaluate(_splits(), 0.05)
+    return STATEMENTS["tutorial.effective_number"].evaluate(_splits(), 0.05)
 
 
 def test_effective_number_rows_sit_in_the_exact_sandwich_and_an_off_by_one_is_caught(monkeypatch):
@@ -688,20 +692,20 @@ def test_effective_number_rows_sit_in_the_exact_sandwich_and_an_off_by_one_is_ca
 
 
 def test_etf_evaluator_flags_the_norm_condition():
-    results = tutorial.STATEMENTS[4].evaluate(_splits(), 0.05)
+    results = STATEMENTS["tutorial.etf"].evaluate(_splits(), 0.05)
     gradient = [r for r in results if "mean_gradient_gap" in r.terms]
     assert len(gradient) == 1 and not gradient[0].valid and gradient[0].measured > 0
 
 
 def test_etf_gram_row_of_a_learned_head_is_a_diagnostic_with_its_assumption_failed():
-    results = tutorial.STATEMENTS[4].evaluate(_splits(), 0.05)
+    results = STATEMENTS["tutorial.etf"].evaluate(_splits(), 0.05)
     (gram,) = [r for r in results if "max_gram_deviation" in r.terms]
     assert gram.measured > 0 and not gram.holds
     assert "head_fixed_to_simplex_etf" in gram.assumptions_violated
 
 
 def _etf_corrected_rows(splits: EvaluationSplits) -> dict[str, object]:
-    rows = tutorial.STATEMENTS[5].evaluate(splits, 0.05)
+    rows = STATEMENTS["tutorial.etf_corrected"].evaluate(splits, 0.05)
     assert all(r.statement == "tutorial.etf_corrected" and r.form == "corrected" for r in rows)
     return {next(iter(r.terms)): r for r in rows}
 
@@ -715,19 +719,19 @@ def test_etf_corrected_evaluator_returns_rows_that_hold_and_can_fail(monkeypatch
     }
     assert all(r.holds and r.valid for r in rows.values())
     # power: each row fails when its half of the statement is wrong
-    monkeypatch.setattr(tutorial, "dot_regression_gradient", tutorial.dot_regression_gradient_printed)
+    monkeypatch.setattr(declared, "dot_regression_gradient", representation.dot_regression_gradient_printed)
     assert not _etf_corrected_rows(_splits())["max_gradient_gap_vs_finite_difference"].holds
     monkeypatch.undo()
-    monkeypatch.setattr(tutorial, "etf_gram_printed", lambda k: k / (k - 1) * np.eye(k) - 1.0 / k)  # wrong 1/K
+    monkeypatch.setattr(declared, "etf_gram_printed", lambda k: k / (k - 1) * np.eye(k) - 1.0 / k)  # wrong 1/K
     assert not _etf_corrected_rows(_splits())["max_gram_deviation"].holds
     monkeypatch.undo()
-    monkeypatch.setattr(tutorial, "dot_regression_gradient_printed", lambda h, w, ew, eh: -w)  # drops the cosine
+    monkeypatch.setattr(declared, "dot_regression_gradient_printed", lambda h, w, ew, eh: -w)  # drops the cosine
     assert not _etf_corrected_rows(_splits())["max_printed_gap_under_norm_condition"].holds
 
 
 def test_etf_evaluator_reports_zero_gaps_on_an_etf_head_with_normalised_features():
     k, d = 5, 7
-    head = tutorial.simplex_etf(k, d, seed=3).T * 2.0  # rows w_k with ||w_k||^2 = E_W = 4
+    head = representation.simplex_etf(k, d, seed=3).T * 2.0  # rows w_k with ||w_k||^2 = E_W = 4
     labels = np.repeat(np.arange(k), 6)
     raw = np.random.default_rng(0).normal(size=(labels.size, d))
     embeddings = raw / np.linalg.norm(raw, axis=1, keepdims=True) * 3.0  # ||h||^2 = E_H = 9
@@ -741,7 +745,7 @@ def test_etf_evaluator_reports_zero_gaps_on_an_etf_head_with_normalised_features
         split="test",
         metadata={"head_fixed_to_simplex_etf": True},
     )
-    gram, gradient = tutorial.STATEMENTS[4].evaluate(EvaluationSplits(train=outputs, test=outputs), 0.05)
+    gram, gradient = STATEMENTS["tutorial.etf"].evaluate(EvaluationSplits(train=outputs, test=outputs), 0.05)
     assert gram.valid and gram.measured <= 1e-12 and gram.holds
     assert gradient.valid and gradient.measured <= 1e-12 and gradient.holds
     assert gradient.terms["E_W"] == pytest.approx(4.0) and gradient.terms["E_H"] == pytest.approx(9.0)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ltbounds import errata, statements
-from ltbounds.bounds import tutorial
+from ltbounds.bounds import representation, tutorial
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
 
@@ -296,22 +296,22 @@ def test_records_bound_is_defined_for_eta_below_one_and_decays():
 )
 def test_ts_schedule_stays_between_its_bounds(t, period, low, width):
     high = low + width
-    values = tutorial.ts_temperature(t, period, low, high)
+    values = representation.ts_temperature(t, period, low, high)
     assert np.all(values >= low - 1e-12) and np.all(values <= high + 1e-12)
-    ends = tutorial.ts_temperature(np.array([0.0, period / 2, period]), period, low, high)
+    ends = representation.ts_temperature(np.array([0.0, period / 2, period]), period, low, high)
     np.testing.assert_allclose(ends, [high, low, high], rtol=1e-12, atol=1e-12)
 
 
 @given(history=arrays(np.float64, (4, 7), elements=st.floats(0, 50)), beta=st.floats(0, 1))
 def test_bcl_scores_are_probabilities(history, beta):
-    averaged = tutorial.bcl_moving_average(history, beta)
+    averaged = representation.bcl_moving_average(history, beta)
     assert np.all(averaged >= history.min(axis=0) - 1e-9) and np.all(averaged <= history.max(axis=0) + 1e-9)
     last = averaged[-1]
     if np.ptp(last) <= 1e-12 * max(1.0, float(np.abs(last).max())):
         with pytest.raises(InputError, match="0/0"):
-            tutorial.bcl_memorization_scores(last)
+            representation.bcl_memorization_scores(last)
     else:
-        scores = tutorial.bcl_memorization_scores(last)
+        scores = representation.bcl_memorization_scores(last)
         assert np.all(scores >= -1e-12) and np.all(scores <= 1 + 1e-12)
         assert np.isclose(scores.min(), 0.0) or np.isclose(scores.max(), 1.0)
 
@@ -319,18 +319,18 @@ def test_bcl_scores_are_probabilities(history, beta):
 @given(k=st.integers(2, 10), c=st.floats(-1.0, 1.0))
 def test_gh_uniform_structure_exists_exactly_in_its_range(k, c):
     floor = -1.0 / (k - 1)
-    exists = tutorial.uniform_structure_exists(k, c)
+    exists = representation.uniform_structure_exists(k, c)
     assert exists == (c >= floor - 1e-12)
     gram = (1 - c) * np.eye(k) + c * np.ones((k, k))
     assert (np.linalg.eigvalsh(gram).min() >= -1e-9) == exists
     if exists:
-        vectors = tutorial.uniform_structure(k, c)
+        vectors = representation.uniform_structure(k, c)
         np.testing.assert_allclose(vectors @ vectors.T, gram, atol=1e-9)
-        computed, printed = tutorial.gh_uniform_loss(k, c)
+        computed, printed = representation.gh_uniform_loss(k, c)
         assert computed == pytest.approx(printed, rel=1e-12)
     else:
         with pytest.raises(InputError, match="pairwise inner product"):
-            tutorial.uniform_structure(k, c)
+            representation.uniform_structure(k, c)
 
 
 def test_rwsam_records_and_ltssl_evaluators():

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from ltbounds import errata
-from ltbounds.bounds import tutorial
-from ltbounds.errata import tutorial as tutorial_errata
+from ltbounds.bounds import representation
+from ltbounds.statements import STATEMENTS
+from ltbounds.statements import tutorial as declared
 
 EXPECTED_VERDICTS = {
     "tutorial.fisher_consistency": "holds",
@@ -39,11 +40,13 @@ EXPECTED_VERDICTS = {
 WITH_COUNTEREXAMPLE = {"tutorial.etf", "tutorial.rwsam_perturbation"}
 
 
-def test_every_tutorial_statement_has_exactly_one_erratum_and_vice_versa():
-    statement_ids = [statement.id for statement in tutorial.STATEMENTS]
-    entry_ids = [entry.id for entry in tutorial_errata.ENTRIES]
-    assert sorted(statement_ids) == sorted(entry_ids) == sorted(EXPECTED_VERDICTS)
-    assert len(set(entry_ids)) == len(entry_ids)
+def test_every_tutorial_statement_is_declared_once_and_the_errata_are_read_from_the_declarations():
+    statement_ids = [statement.id for statement in declared.DECLARED]
+    entry_ids = [entry_id for entry_id in errata.REGISTRY if entry_id.startswith("tutorial.")]
+    assert statement_ids == entry_ids  # same ids, in declaration order: no second list
+    assert sorted(statement_ids) == sorted(EXPECTED_VERDICTS)
+    assert len(set(statement_ids)) == len(statement_ids)
+    assert all(STATEMENTS[statement.id] is statement for statement in declared.DECLARED)
 
 
 @pytest.mark.parametrize("statement_id", sorted(EXPECTED_VERDICTS))
@@ -53,7 +56,7 @@ def test_tutorial_verdicts_and_sources(statement_id):
     assert entry.source.startswith("002, ")
     assert entry.printed and len(entry.explanation) > 100
     if entry.verdict in ("false_as_printed", "holds_with_extra_assumption"):
-        assert entry.corrected_by in {statement.id for statement in tutorial.STATEMENTS}
+        assert entry.corrected_by in {statement.id for statement in declared.DECLARED}
 
 
 def _stored_case():
@@ -65,15 +68,15 @@ def _stored_case():
 
 def test_stored_etf_counterexample_violates_the_printed_gradient():
     case, h, w, e_w, e_h = _stored_case()
-    printed = tutorial.dot_regression_gradient_printed(h, w, e_w, e_h)
-    exact = tutorial.dot_regression_gradient(h, w, e_w, e_h)
+    printed = representation.dot_regression_gradient_printed(h, w, e_w, e_h)
+    exact = representation.dot_regression_gradient(h, w, e_w, e_h)
     np.testing.assert_allclose(printed[0], case["printed_gradient"], atol=1e-15)
     np.testing.assert_allclose(exact[0], case["exact_gradient"], rtol=1e-15)
     assert np.linalg.norm(printed - exact) > 0.4  # not a rounding effect: sqrt(2) - 1
     # and the exact gradient is the real one: central differences of the (quadratic) loss
     step = 1e-3
-    up = tutorial.dot_regression_loss(h + step, w, e_w, e_h)
-    down = tutorial.dot_regression_loss(h - step, w, e_w, e_h)
+    up = representation.dot_regression_loss(h + step, w, e_w, e_h)
+    down = representation.dot_regression_loss(h - step, w, e_w, e_h)
     assert (up - down)[0] / (2 * step) == pytest.approx(exact[0, 0], rel=1e-9)
 
 
@@ -83,13 +86,15 @@ def test_stored_etf_counterexample_breaks_the_norm_condition_of_the_corrected_st
     assert not math.isclose(product, math.sqrt(e_w * e_h))
     assert float(h[0] @ w[0]) != 0.0
     # corrected statement: printed - exact = (cos - w^T h / sqrt(E_W E_H)) w_c, here (1 - sqrt 2) w_c
-    gap = tutorial.dot_regression_gradient_printed(h, w, e_w, e_h) - tutorial.dot_regression_gradient(h, w, e_w, e_h)
+    gap = representation.dot_regression_gradient_printed(h, w, e_w, e_h) - representation.dot_regression_gradient(
+        h, w, e_w, e_h
+    )
     np.testing.assert_allclose(gap, (1 - float(h[0] @ w[0]) / math.sqrt(e_w * e_h)) * w, rtol=1e-15)
     # rescaling h to ||h||^2 = E_H restores the printed formula
     fixed = h / np.linalg.norm(h) * math.sqrt(e_h)
     np.testing.assert_allclose(
-        tutorial.dot_regression_gradient_printed(fixed, w, e_w, e_h),
-        tutorial.dot_regression_gradient(fixed, w, e_w, e_h),
+        representation.dot_regression_gradient_printed(fixed, w, e_w, e_h),
+        representation.dot_regression_gradient(fixed, w, e_w, e_h),
         atol=1e-15,
     )
 

@@ -21,9 +21,10 @@ over it rather than over a hand-kept list.
 from __future__ import annotations
 
 from ltbounds.bounds import complexity, concentration, drolt, elm, pacbayes, tutorial, wang23
+from ltbounds.bounds import representation
 from ltbounds.bounds.result import ASSUMPTION_STATUSES, FORMS, Assumption, BoundResult, EvaluationSplits, Statement
 
-_SOURCES = (concentration, complexity, pacbayes, elm, drolt, tutorial, wang23)
+_SOURCES = (concentration, complexity, pacbayes, elm, drolt, tutorial, representation, wang23)
 
 for _module in _SOURCES:
     for _name in _module.__all__:

@@ -1,0 +1,215 @@
+"""The tutorial's representation-side statements (tag ``tutorial``, docs/papers.md), as pure functions of arrays.
+
+How each printed statement was read from the machine-extracted slides (slide titles cited):
+
+- Simplex ETF and dot-regression loss (slides "The special constant classifier geometry", "Simplex
+  Equiangular Tight Frame" and "Dot-Regression Loss", Yang et al. 2022):
+  ``M = sqrt(K/(K-1)) U (I_K - 1_K 1_K^T / K)`` has ``m_i^T m_j = K/(K-1) delta_ij - 1/(K-1)``;
+  ``L_DR(h, W*) = (w_c^T h - sqrt(E_W E_H))^2 / (2 sqrt(E_W E_H))`` has gradient
+  ``dL_DR/dh = -(1 - cos(h, w_c)) w_c``. The slide leaves ``U`` undefined (it needs ``U^T U = I_K``)
+  and states the gradient without the norm condition it needs (``||w_c|| ||h|| = sqrt(E_W E_H)``).
+- Geometric uniform structure (slide "GH: Geometric Harmonization", Definition 3.1 and Theorem 3.4):
+  K unit vectors with pairwise inner product C, and the per-sample cross-entropy at uniformity.
+- Contrastive learning: the cosine temperature schedule (slide "TS: Temperature Schedules") and BCL's
+  memorisation score (slide "BCL: Boosted Contrastive Learning").
+
+The errata verdicts and the evaluators on a checkpoint are declared in ``ltbounds.statements.tutorial``.
+All maths is float64 NumPy; ``etf_gram_symbolic`` imports SymPy lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ltbounds.checks import InputError, check_finite, check_matrix
+
+__all__ = [
+    "bcl_memorization_scores",
+    "bcl_moving_average",
+    "dot_regression_gradient",
+    "dot_regression_gradient_printed",
+    "dot_regression_loss",
+    "etf_gram_printed",
+    "etf_gram_symbolic",
+    "gh_uniform_loss",
+    "simplex_etf",
+    "ts_temperature",
+    "uniform_structure",
+    "uniform_structure_exists",
+]
+
+# ---------------------------------------------------------------------------------------------
+# simplex ETF and the dot-regression loss
+# ---------------------------------------------------------------------------------------------
+
+
+def simplex_etf(num_classes: int, dim: int | None = None, rotation: Any = None, seed: int = 0) -> np.ndarray:
+    """Simplex ETF ``M = sqrt(K/(K-1)) U (I_K - 1_K 1_K^T / K)`` as a (dim, K) matrix (columns ``m_k``).
+
+    Source: tutorial, slide "Simplex Equiangular Tight Frame" (Yang et al. 2022). ``U`` (dim, K) must have
+    orthonormal columns (``U^T U = I_K``, so dim >= K); if not given, a random one is drawn (QR of a
+    Gaussian matrix, ``seed``). Then ``M^T M = K/(K-1) (I_K - 1 1^T / K)``: unit columns, pairwise
+    cosine ``-1/(K-1)``.
+    """
+    if int(num_classes) != num_classes or num_classes < 2:
+        raise InputError(f"num_classes must be an integer >= 2 for a simplex ETF, got {num_classes!r}")
+    k = int(num_classes)
+    if rotation is None:
+        d = k if dim is None else int(dim)
+        if d < k:
+            raise InputError(f"dim={d} < num_classes={k}: U with U^T U = I_K needs dim >= K (the slide's construction)")
+        basis, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, k)))
+    else:
+        basis = check_matrix(rotation, "rotation", columns=k)
+        if not np.allclose(basis.T @ basis, np.eye(k), atol=1e-10):
+            raise InputError("rotation U must have orthonormal columns (U^T U = I_K)")
+    centring = np.eye(k) - np.full((k, k), 1.0 / k)
+    return math.sqrt(k / (k - 1)) * basis @ centring
+
+
+def etf_gram_printed(num_classes: int) -> np.ndarray:
+    """The printed Gram matrix ``m_i^T m_j = K/(K-1) delta_ij - 1/(K-1)`` (K x K). Source: tutorial, ETF slide."""
+    if int(num_classes) != num_classes or num_classes < 2:
+        raise InputError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    k = int(num_classes)
+    return k / (k - 1) * np.eye(k) - 1.0 / (k - 1)
+
+
+def _check_dot_regression(features: Any, class_weights: Any, energy_w: float, energy_h: float):
+    h = np.atleast_2d(np.asarray(check_finite(features, "features"), dtype=np.float64))
+    w = np.atleast_2d(np.asarray(check_finite(class_weights, "class_weights"), dtype=np.float64))
+    if h.ndim != 2 or w.shape != h.shape:
+        raise InputError(f"features and class_weights must have the same shape (n, d), got {h.shape} and {w.shape}")
+    for name, value in (("energy_w", energy_w), ("energy_h", energy_h)):
+        if not (math.isfinite(float(value)) and float(value) > 0):
+            raise InputError(f"{name} (E_W / E_H) must be positive and finite, got {value!r}")
+    return h, w, math.sqrt(float(energy_w) * float(energy_h))
+
+
+def dot_regression_loss(features: Any, class_weights: Any, energy_w: float, energy_h: float) -> np.ndarray:
+    """Dot-regression loss ``L_DR = (w_c^T h - sqrt(E_W E_H))^2 / (2 sqrt(E_W E_H))`` per row.
+
+    Source: tutorial, slide "Dot-Regression Loss" (Yang et al. 2022). ``features`` h (n, d),
+    ``class_weights`` w_c (n, d): the fixed ETF column of each sample's class.
+    """
+    h, w, root = _check_dot_regression(features, class_weights, energy_w, energy_h)
+    return (np.einsum("nd,nd->n", w, h) - root) ** 2 / (2.0 * root)
+
+
+def dot_regression_gradient(features: Any, class_weights: Any, energy_w: float, energy_h: float) -> np.ndarray:
+    """Exact gradient ``dL_DR/dh = (w_c^T h / sqrt(E_W E_H) - 1) w_c`` (any h): the corrected statement.
+
+    Source: tutorial, slide "Dot-Regression Loss", differentiated (the corrected statement). It equals
+    the printed ``-(1 - cos(h, w_c)) w_c`` iff ``||w_c|| ||h|| = sqrt(E_W E_H)`` or ``w_c^T h = 0``.
+    """
+    h, w, root = _check_dot_regression(features, class_weights, energy_w, energy_h)
+    return (np.einsum("nd,nd->n", w, h) / root - 1.0)[:, None] * w
+
+
+def dot_regression_gradient_printed(features: Any, class_weights: Any, energy_w: float, energy_h: float) -> np.ndarray:
+    """The printed gradient ``-(1 - cos(h, w_c)) w_c``. Source: tutorial, slide "Dot-Regression Loss".
+
+    Valid only where ``||w_c|| ||h|| = sqrt(E_W E_H)`` (e.g. ``||w_c||^2 = E_W`` and ``||h||^2 = E_H``)
+    or ``h`` is orthogonal to ``w_c``; needs non-zero h and w_c (the cosine).
+    """
+    h, w, _ = _check_dot_regression(features, class_weights, energy_w, energy_h)
+    norms = np.linalg.norm(h, axis=1) * np.linalg.norm(w, axis=1)
+    if np.any(norms == 0):
+        raise InputError("features and class_weights must be non-zero: the printed gradient uses cos(h, w_c)")
+    cosine = np.einsum("nd,nd->n", w, h) / norms
+    return -(1.0 - cosine)[:, None] * w
+
+
+def etf_gram_symbolic(num_classes: int = 3) -> bool:
+    """SymPy: ``(I - 11^T/K)^2 = I - 11^T/K``, so ``M^T M = K/(K-1)(I - 11^T/K)`` equals the printed Gram exactly.
+
+    Source: tutorial, ETF slide; exact rational arithmetic for the given K (with U^T U = I_K factored out).
+    """
+    import sympy as sp
+
+    k = int(num_classes)
+    centring = sp.eye(k) - sp.ones(k, k) / k
+    gram = sp.Rational(k, k - 1) * centring.T * centring
+    printed = sp.Matrix(k, k, lambda i, j: sp.Rational(k, k - 1) * (1 if i == j else 0) - sp.Rational(1, k - 1))
+    return sp.simplify(gram - printed) == sp.zeros(k, k)
+
+
+# ---------------------------------------------------------------------------------------------
+# geometric uniform structure (GH)
+# ---------------------------------------------------------------------------------------------
+
+
+def uniform_structure_exists(num_vectors: int, inner_product: float) -> bool:
+    """K unit vectors with every pairwise inner product C exist iff -1/(K-1) <= C <= 1 (tutorial, slide 'GH').
+
+    Their Gram (1 - C) I + C 11^T has eigenvalues 1 - C (K-1 times) and 1 + (K-1) C; it is a Gram iff both >= 0.
+    """
+    k = int(num_vectors)
+    if k < 2:
+        raise InputError("num_vectors must be >= 2")
+    return bool(-1.0 / (k - 1) - 1e-12 <= float(inner_product) <= 1.0 + 1e-12)
+
+
+def uniform_structure(num_vectors: int, inner_product: float) -> np.ndarray:
+    """K unit vectors (rows) in R^K with pairwise inner products C, from the Gram's eigen-decomposition."""
+    k, c = int(num_vectors), float(inner_product)
+    if not uniform_structure_exists(k, c):
+        raise InputError(f"no {k} unit vectors have pairwise inner product {c}: need -1/(K-1) <= C <= 1")
+    gram = (1.0 - c) * np.eye(k) + c * np.ones((k, k))
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    return eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))[None, :]
+
+
+def gh_uniform_loss(num_vectors: int, inner_product: float) -> tuple[float, float]:
+    """Per-sample GH cross-entropy at category-level uniformity: (computed, printed).
+
+    A feature equal to its prototype M_y scores the prototypes by M_y^T M_k (1 for k = y, C otherwise), so
+    -log softmax_y = log(1 + (K-1) e^{C-1}), the printed -log(1 / (1 + (K-1) exp(C-1))) of Theorem 3.4 (5).
+    """
+    vectors = uniform_structure(num_vectors, inner_product)
+    scores = vectors @ vectors.T
+    computed = float(np.mean(logsumexp(scores, axis=1) - np.diag(scores)))
+    printed = -math.log(1.0 / (1.0 + (num_vectors - 1) * math.exp(inner_product - 1.0)))
+    return computed, printed
+
+
+# ---------------------------------------------------------------------------------------------
+# contrastive learning: temperature schedule (TS) and memorisation score (BCL)
+# ---------------------------------------------------------------------------------------------
+
+
+def ts_temperature(t: Any, period: float, tau_low: float, tau_high: float) -> np.ndarray:
+    """tau_cos(t) = (tau_+ - tau_-) (1 + cos(2 pi t / T)) / 2 + tau_- (tutorial, slide 'TS: Temperature Schedules')."""
+    steps = np.asarray(check_finite(t, "t"), dtype=np.float64)
+    if not (period > 0 and 0 < tau_low <= tau_high):
+        raise InputError("need period T > 0 and 0 < tau_- <= tau_+")
+    return (tau_high - tau_low) * (1.0 + np.cos(2.0 * np.pi * steps / period)) / 2.0 + tau_low
+
+
+def bcl_memorization_scores(losses: Any) -> np.ndarray:
+    """BCL's M_i = (1/2) ((L_i - mean L) / max_j |L_j - mean L| + 1) (tutorial, slide 'BCL'), in [0, 1].
+
+    Undefined (0/0) when all losses are equal: InputError (the slide's extra assumption).
+    """
+    values = np.asarray(check_finite(losses, "losses"), dtype=np.float64).reshape(-1)
+    deviation = values - values.mean()
+    spread = float(np.max(np.abs(deviation), initial=0.0))
+    # equal losses leave only rounding noise in the deviation (the mean of equal floats need not equal them)
+    if spread <= 1e-12 * max(1.0, abs(float(values.mean()))):
+        raise InputError("losses are all equal: BCL's memorization score is 0/0 (needs two different losses)")
+    return 0.5 * (deviation / spread + 1.0)
+
+
+def bcl_moving_average(losses: Any, beta: float) -> np.ndarray:
+    """L^m_{i,t} = beta L^m_{i,t-1} + (1 - beta) L_{i,t}, L^m_{i,0} = L_{i,0}: rows = epochs (tutorial, slide 'BCL')."""
+    history = check_matrix(losses, "losses")
+    if not 0.0 <= beta <= 1.0:
+        raise InputError(f"beta must be in [0, 1], got {beta!r}")
+    averaged = history.copy()
+    for t in range(1, history.shape[0]):
+        averaged[t] = beta * averaged[t - 1] + (1 - beta) * history[t]
+    return averaged
