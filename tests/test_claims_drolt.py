@@ -1,5 +1,6 @@
-"""Claims of seed 001 given ids by the completeness pass: the robust loss (18) as an upper bound, and Sec. 6's
-standard-error remark. Stored counterexamples violate the printed forms; the corrections are property-tested."""
+"""Claims of drolt (docs/papers.md) given ids by the completeness pass: the robust loss (18) as an upper bound,
+and Sec. 6's standard-error remark. Stored counterexamples violate the printed forms; the corrections are
+property-tested."""
 
 from __future__ import annotations
 
