@@ -607,15 +607,15 @@ def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def local_lipschitz(train: Outputs, reading: str) -> tuple[np.ndarray, str]:
-    """(mu_y, why missing) of 003, Lemma 4 (eq. 15) from ``bounds.vs_local_lipschitz`` (which owns the
+    """(mu_y, why missing) of 003, Lemma 4 (eq. 15) from ``statements.wang23.vs_local_lipschitz_of`` (which owns the
     reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters from the
     metadata. Where it cannot be computed (e.g. a class without training samples, or a checkpoint whose
     loss parameters are unknown) mu_y is nan and ``why`` says why (per_class.csv's ``mu_y_missing``);
     ``why`` is "" otherwise. Any other exception is a bug and propagates."""
-    from ltbounds import bounds
+    from ltbounds.statements.wang23 import vs_local_lipschitz_of
 
     try:
-        values = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading=reading).mu, dtype=np.float64)
+        values = np.asarray(vs_local_lipschitz_of(train, reading).mu, dtype=np.float64)
     except InputError as error:
         return np.full(train.num_classes, np.nan), str(error)
     if values.shape != (train.num_classes,):

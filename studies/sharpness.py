@@ -277,10 +277,10 @@ def _loss_reading(metadata: dict) -> str:
 
 
 def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> list[dict]:
-    """Lemma 4's mu_y on a trained checkpoint (``bounds.vs_local_lipschitz`` on the training split,
+    """Lemma 4's mu_y on a trained checkpoint (``vs_local_lipschitz_of`` on the training split,
     corrected reading, the VS parameters the checkpoint's outputs carry), the fitted kappa (slope of
     log mu_y on log N_y), and both shape terms with those mu_y."""
-    from ltbounds import bounds
+    from ltbounds.statements.wang23 import vs_local_lipschitz_of
     from studies.checkpoint_outputs import checkpoint_outputs
 
     outputs, checkpoint = checkpoint_outputs(path, ("train",), context.data_root)
@@ -288,7 +288,7 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
     # a checkpoint whose loss parameters are unknown is read as CE explicitly, and loss_reading says so
     unknown = "loss_parameters_missing" in train.metadata
     ce = {"alpha": np.ones(train.num_classes), "beta": np.ones(train.num_classes)} if unknown else {}
-    mu = np.asarray(bounds.vs_local_lipschitz(outputs=train, reading="corrected", **ce).mu, dtype=np.float64)
+    mu = np.asarray(vs_local_lipschitz_of(train, "corrected", **ce).mu, dtype=np.float64)
     if not np.all(np.isfinite(mu)):
         raise MissingPiece(f"vs_local_lipschitz gave non-finite mu_y on {path}")
     counts = train.class_counts

@@ -18,6 +18,7 @@ from ltbounds.bounds.concentration import clopper_pearson
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits
+from ltbounds.statements.wang23 import vs_local_lipschitz_of
 
 # ---------------------------------------------------------------------------------------------
 # strategies
@@ -450,7 +451,7 @@ def test_lemma4_evaluator_rows_corrected_hold_and_metadata_parameters_are_used()
     splits = EvaluationSplits(train=train)
     corrected = statements.STATEMENTS["wang23.lemma4_corrected"].evaluate(splits, 0.05)
     assert len(corrected) == 3 and all(row.holds for row in corrected)
-    local = bounds.vs_local_lipschitz(outputs=train)
+    local = vs_local_lipschitz_of(train)
     explicit = bounds.vs_local_lipschitz(
         train.logits, train.labels, alpha=[1.0, 2.0, 4.0], beta=[1.0, 0.8, 0.5], logit_shift=[0.5, 0.0, -0.5]
     )

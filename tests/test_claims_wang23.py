@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ltbounds import errata, statements
-from ltbounds.bounds import tutorial, wang23
+from ltbounds.bounds import tutorial, vs_family, wang23
 from ltbounds.checks import InputError
 
 NEW_IDS = {
@@ -88,9 +88,9 @@ def _losses(values: np.ndarray, kind: str, labels: np.ndarray) -> np.ndarray:
     if kind == "norm":
         return np.linalg.norm(values - 0.5, axis=2)
     if kind == "ce":
-        return np.stack([wang23.vs_loss(v, labels) for v in values])
+        return np.stack([vs_family.vs_loss(v, labels) for v in values])
     alpha, beta = np.linspace(0.5, 2.0, values.shape[2]), np.linspace(1.5, 0.5, values.shape[2])
-    return np.stack([wang23.vs_loss(v, labels, alpha, beta, np.linspace(-1, 1, values.shape[2])) for v in values])
+    return np.stack([vs_family.vs_loss(v, labels, alpha, beta, np.linspace(-1, 1, values.shape[2])) for v in values])
 
 
 @given(values=finite_classes, kind=st.sampled_from(["norm", "ce", "vs"]), seed=st.integers(0, 10))
@@ -170,20 +170,21 @@ def test_vs_special_cases_are_the_named_losses(data, seed):
     labels = rng.integers(0, c, size=logits.shape[0])
     counts = rng.integers(1, 1000, size=c)
     pi = counts / counts.sum()
-    ce = -wang23._log_softmax(logits)[np.arange(6), labels]
+    ce = -vs_family.log_softmax(logits)[np.arange(6), labels]
     vs = {
-        m: wang23.vs_loss(logits, labels, *wang23.vs_family_parameters(counts, m, tau=1.3)) for m in wang23._VS_MEMBERS
+        m: vs_family.vs_loss(logits, labels, *vs_family.vs_family_parameters(counts, m, tau=1.3))
+        for m in vs_family.VS_FAMILY_MEMBERS
     }
     np.testing.assert_allclose(vs["ce"], ce, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(vs["balanced"], ce / pi[labels], rtol=1e-12, atol=1e-12)
     cb = (1 - 0.9999) / (1 - 0.9999 ** counts.astype(float))
     np.testing.assert_allclose(vs["class_balanced"], ce * cb[labels], rtol=1e-9, atol=1e-12)
-    la = -wang23._log_softmax(logits + 1.3 * np.log(pi))[np.arange(6), labels]
+    la = -vs_family.log_softmax(logits + 1.3 * np.log(pi))[np.arange(6), labels]
     np.testing.assert_allclose(vs["logit_adjusted"], la, rtol=1e-12, atol=1e-12)
     delta = rng.uniform(0.1, 3.0, size=c)
-    fisher = wang23.fisher_loss(logits, labels, pi, delta)
+    fisher = vs_family.fisher_loss(logits, labels, pi, delta)
     np.testing.assert_allclose(
-        wang23.vs_loss(logits, labels, delta / pi, 1.0, np.log(delta)), fisher, rtol=1e-9, atol=1e-9
+        vs_family.vs_loss(logits, labels, delta / pi, 1.0, np.log(delta)), fisher, rtol=1e-9, atol=1e-9
     )
     # and eq. (4) is the tutorial's pairwise loss with Theorem 1's parameters
     alpha, margins = tutorial.fisher_consistent_parameters(pi, delta)
@@ -211,9 +212,9 @@ def test_ce_plus_adrw_is_not_fisher_consistent_unless_nu_is_one():
         alpha = pi**-nu
         f = tutorial.minimise_conditional_risk(eta, alpha, np.zeros((2, 2)))
         assert (int(np.argmax(f)) == balanced_class) is consistent, nu
-        assert (wang23.fisher_family_mismatch(pi, alpha, np.zeros(2)) < 1e-12) is consistent
+        assert (vs_family.fisher_family_mismatch(pi, alpha, np.zeros(2)) < 1e-12) is consistent
         # with the additive term Delta = (1 - nu) log pi, ADRW is a member of the Fisher family
-        assert wang23.fisher_family_mismatch(pi, alpha, (1 - nu) * np.log(pi)) < 1e-12
+        assert vs_family.fisher_family_mismatch(pi, alpha, (1 - nu) * np.log(pi)) < 1e-12
         f = tutorial.minimise_conditional_risk(eta, *tutorial.fisher_consistent_parameters(pi, pi ** (1 - nu)))
         assert int(np.argmax(f)) == balanced_class
 
@@ -225,10 +226,12 @@ def test_ce_plus_adrw_is_not_fisher_consistent_unless_nu_is_one():
 def test_adrw_membership_matches_the_closed_form_of_the_family(pi, nu):
     pi = pi / pi.sum()
     alpha = pi**-nu
-    assert wang23.fisher_family_mismatch(pi, alpha, (1 - nu) * np.log(pi)) < 1e-9
+    assert vs_family.fisher_family_mismatch(pi, alpha, (1 - nu) * np.log(pi)) < 1e-9
     spread = float(np.log(pi).max() - np.log(pi).min())
     # Delta = 0 leaves exactly |1 - nu| times the spread of log pi
-    assert wang23.fisher_family_mismatch(pi, alpha, np.zeros_like(pi)) == pytest.approx(abs(1 - nu) * spread, abs=1e-9)
+    assert vs_family.fisher_family_mismatch(pi, alpha, np.zeros_like(pi)) == pytest.approx(
+        abs(1 - nu) * spread, abs=1e-9
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -238,12 +241,12 @@ def test_adrw_membership_matches_the_closed_form_of_the_family(pi, nu):
 def test_stored_in4a_counterexample():
     case = errata.load_counterexample("wang23.in4a")
     counts = np.array(case["class_counts"])
-    beta = wang23.vs_family_parameters(counts, "cdt", gamma=case["gamma"])[1]
+    beta = vs_family.vs_family_parameters(counts, "cdt", gamma=case["gamma"])[1]
     np.testing.assert_allclose(beta, case["beta"], rtol=1e-15)
-    bt = wang23.beta_tilde(beta)
+    bt = vs_family.beta_tilde(beta)
     np.testing.assert_allclose(bt, case["beta_tilde"], rtol=1e-15)
     assert np.all(np.diff(beta) < 0) and np.all(np.diff(bt) > 0.05)  # beta follows pi, beta~ goes against it
-    assert wang23.beta_tilde_discordant_pairs(counts / counts.sum(), beta) == 3
+    assert vs_family.beta_tilde_discordant_pairs(counts / counts.sum(), beta) == 3
 
 
 def test_in4a_identity_symbolically():
@@ -260,8 +263,8 @@ def test_in4a_identity_symbolically():
 
 @given(beta=arrays(np.float64, st.integers(2, 8), elements=st.floats(0.01, 10.0)))
 def test_corrected_in4a_order_reverses_for_three_or_more_classes(beta):
-    assert wang23.beta_tilde_order_identity(beta).max() <= 1e-9 * max(1.0, float(beta.sum()) ** 2)
-    bt = wang23.beta_tilde(beta)
+    assert vs_family.beta_tilde_order_identity(beta).max() <= 1e-9 * max(1.0, float(beta.sum()) ** 2)
+    bt = vs_family.beta_tilde(beta)
     larger = beta[:, None] > beta[None, :] * (1 + 1e-9)
     if beta.size == 2:
         assert bt[0] == pytest.approx(bt[1], rel=1e-12)
@@ -316,7 +319,7 @@ def test_remark1_factor_is_at_least_one_and_one_only_at_balance(counts):
     gamma=st.floats(0.01, 3.0),
 )
 def test_in3_cited_choices_move_with_the_prior_as_stated(counts, tau, gamma):
-    assert all(v == 0 for v in wang23.in3_monotonicity_violations(counts, tau, gamma).values())
+    assert all(v == 0 for v in vs_family.in3_monotonicity_violations(counts, tau, gamma).values())
 
 
 def test_in3_evaluator_rows_hold_and_bad_parameters_are_refused():
@@ -337,4 +340,4 @@ def test_in3_evaluator_rows_hold_and_bad_parameters_are_refused():
     remark = statements.STATEMENTS["wang23.remark1"].evaluate(statements.EvaluationSplits(train=outputs), 0.1)
     assert remark[0].holds and remark[0].value == pytest.approx(555 / 15 - 1)
     with pytest.raises(InputError, match="tau > 0"):
-        wang23.in3_monotonicity_violations(counts, tau=-1.0)  # tau < 0 reverses LA's direction: not (In3)'s claim
+        vs_family.in3_monotonicity_violations(counts, tau=-1.0)  # tau < 0 reverses LA's direction: not (In3)'s claim
