@@ -587,7 +587,7 @@ def test_lemma3_corrected_rows_are_finite_certified_and_shape_for_any_imbalance(
     assert {row.form for row in rows} == {"certified", "shape"}
 
 
-def test_pull_cache_notices_an_in_place_change():
+def test_pull_is_recomputed_after_an_in_place_change():
     embeddings, labels = np.array([[0.0], [1.0], [3.0]]), np.array([0, 0, 0])
     before = elm.elm_pull(embeddings, labels, 0.0).soft.copy()
     embeddings[2, 0] = 10.0

@@ -22,11 +22,12 @@ import numpy as np
 import pytest
 
 from ltbounds import bounds, statements
-from ltbounds.bounds import elm
+from ltbounds.bounds import elm_risk_bound
 from ltbounds.bounds.concentration import clopper_pearson
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits
+from ltbounds.statements import elm as elm_statements
 
 WEIGHT = np.array([[-1.0], [1.0]])
 BIAS = np.zeros(2)
@@ -95,7 +96,7 @@ def _new_rule_violations(shrink: float = 1.0) -> tuple[int, int]:
         rows = _certified_rows(train, heldout, test)
         overall = next(row for row in rows if row.class_index is None)
         radius = overall.terms["radius"]
-        assert radius == elm.select_radius(train.embeddings)  # chosen on the training split only
+        assert radius == elm_risk_bound.select_radius(train.embeddings)  # chosen on the training split only
         clipped += radius < FAR
         risks = _population_risks(radius)
         assert overall.measured == pytest.approx(_test_risk(test, radius))
@@ -150,20 +151,20 @@ def test_cosine_head_needs_no_clipping_and_is_checked():
     cosines = unit @ (weight / np.linalg.norm(weight, axis=1, keepdims=True)).T
     labels = np.repeat([0, 1], 20)
     good = Outputs(5.0 * cosines, embeddings, labels, weight, np.zeros(2), COUNTS, head_kind="cosine", head_scale=5.0)
-    (fixed, bounded) = elm._common_assumptions(True, 1.0, good)
+    (fixed, bounded) = elm_statements._common_assumptions(True, 1.0, good)
     assert bounded.satisfied is True
     # logits beyond the scale: the head is not what it claims, the check fails
     bad = Outputs(50.0 * cosines, embeddings, labels, weight, np.zeros(2), COUNTS, head_kind="cosine", head_scale=5.0)
-    assert elm._common_assumptions(True, 1.0, bad)[1].satisfied is False
+    assert elm_statements._common_assumptions(True, 1.0, bad)[1].satisfied is False
 
 
 def test_clip_and_select_radius():
     z = np.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])
-    clipped = elm.clip_embeddings(z, 1.0)
+    clipped = elm_risk_bound.clip_embeddings(z, 1.0)
     np.testing.assert_allclose(clipped, [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])
-    assert elm.select_radius(z) == 8.0  # the grid point above ||(3, 4)|| = 5
-    assert elm.select_radius(np.array([[1.0]])) == 1.0
+    assert elm_risk_bound.select_radius(z) == 8.0  # the grid point above ||(3, 4)|| = 5
+    assert elm_risk_bound.select_radius(np.array([[1.0]])) == 1.0
     with pytest.raises(InputError, match="radius"):
-        elm.clip_embeddings(z, 0.0)
+        elm_risk_bound.clip_embeddings(z, 0.0)
     with pytest.raises(InputError, match="clip=True needs a radius"):
         bounds.elm_prop2_multiclass(z[:2], [0, 1], np.eye(2), np.zeros(2), [5, 5], 0.1, 0.5, clip=True)

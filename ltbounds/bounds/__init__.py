@@ -21,11 +21,23 @@ over it rather than over a hand-kept list.
 from __future__ import annotations
 
 from ltbounds.bounds import complexity, concentration, drolt, elm, pacbayes, tutorial, wang23
+from ltbounds.bounds import elm_risk_bound
 from ltbounds.bounds import representation
 from ltbounds.bounds import vs_family
 from ltbounds.bounds.result import ASSUMPTION_STATUSES, FORMS, Assumption, BoundResult, EvaluationSplits, Statement
 
-_SOURCES = (concentration, complexity, pacbayes, elm, drolt, tutorial, representation, vs_family, wang23)
+_SOURCES = (
+    concentration,
+    complexity,
+    pacbayes,
+    elm,
+    elm_risk_bound,
+    drolt,
+    tutorial,
+    representation,
+    vs_family,
+    wang23,
+)
 
 for _module in _SOURCES:
     for _name in _module.__all__:

@@ -1,0 +1,273 @@
+"""elm (Jitkrittum et al. 2022, docs/papers.md), Proposition 2 (Section 4.3, proof App. C.2): the
+generalisation bound of the logit-adjusted loss through the pull term, as printed (binary) and our
+multi-class extension (docs/elm_prop2_multiclass.md), with the loss range B_y of Lemma 3 and the
+embedding radius R (a fixed grid, clipping: docs/elm_radius.md).
+
+Notation and the multi-class reading as in ``ltbounds.bounds.elm``; everything is float64.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ltbounds.bounds.concentration import empirical_bernstein_terms
+from ltbounds.bounds.elm import (
+    centred_spectral_norm,
+    check_head,
+    class_statistics,
+    class_variance,
+    logit_adjusted_loss,
+    logsumexp,
+    per_class_alpha,
+    pull_terms,
+    require_samples,
+)
+from ltbounds.checks import InputError, check_delta, check_finite, check_matrix
+
+__all__ = [
+    "ElmProp2",
+    "RADIUS_GRID",
+    "clip_embeddings",
+    "elm_loss_range",
+    "elm_prop2",
+    "elm_prop2_multiclass",
+    "select_radius",
+]
+
+
+def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: Any | None = None) -> np.ndarray:
+    """B_y >= sup_{||z|| <= R} ell(y, Wz + b + Delta), per class y (the range of Lemma 3's Z):
+
+    B_y = log(1 + sum_{y' != y} exp(R ||w_y' - w_y|| + (b_y' + Delta_y') - (b_y + Delta_y))),
+
+    each logit difference maximised separately over the ball (an upper bound on the joint sup).
+    Assumes every embedding, in the population too, has norm <= R.
+    """
+    w = check_matrix(head_weight, "head_weight")
+    b = check_finite(np.asarray(head_bias, dtype=np.float64), "head_bias").reshape(-1)
+    if b.shape[0] != w.shape[0]:
+        raise InputError(f"head_bias needs one entry per class ({w.shape[0]}), got {b.shape[0]}")
+    if not (math.isfinite(float(radius)) and float(radius) >= 0):
+        raise InputError(f"radius must be a finite number >= 0 (a bound on ||Phi(x)||), got {radius!r}")
+    shift = b.copy()
+    if adjustment is not None:
+        shift = shift + check_finite(np.asarray(adjustment, dtype=np.float64), "adjustment").reshape(-1)
+    gaps = float(radius) * np.linalg.norm(w[None, :, :] - w[:, None, :], axis=2) + shift[None, :] - shift[:, None]
+    np.fill_diagonal(gaps, -np.inf)
+    return np.logaddexp(0.0, logsumexp(gaps, axis=1))
+
+
+# The embedding radius R of the certified forms is a point of this grid, fixed before any data is seen
+# (docs/elm_radius.md): powers of two from 2^-10 to 2^40, so rounding up costs at most a factor 2 in R.
+RADIUS_GRID: tuple[float, ...] = tuple(2.0**k for k in range(-10, 41))
+
+
+def clip_embeddings(embeddings: Any, radius: float) -> np.ndarray:
+    """Project every embedding onto the ball of radius R: Phi_R(x) = Phi(x) min(1, R / ||Phi(x)||).
+
+    ||Phi_R(x)|| <= R for every x, in the population too (by construction, not by assumption), and the
+    projection onto a convex set is 1-Lipschitz, so ||Phi_R(x) - Phi_R(x')|| <= ||Phi(x) - Phi(x')||.
+    Lemmas 3-5 and Proposition 2 therefore hold for the clipped model f_R = W Phi_R + b with range
+    B_y(R) from ``elm_loss_range`` and no assumption on the tail of ||Phi|| (docs/elm_radius.md).
+    """
+    z = check_matrix(embeddings, "embeddings")
+    if not (math.isfinite(float(radius)) and float(radius) > 0):
+        raise InputError(f"radius must be a finite number > 0 (the clipping radius R), got {radius!r}")
+    norms = np.sqrt(np.einsum("ij,ij->i", z, z))
+    with np.errstate(divide="ignore"):
+        scale = np.minimum(1.0, float(radius) / norms)
+    return z * scale[:, None]
+
+
+def select_radius(embeddings: Any, grid: tuple[float, ...] = RADIUS_GRID) -> float:
+    """R = the smallest point of ``grid`` >= the largest norm of ``embeddings`` (the largest point if none is).
+
+    Pass embeddings of a sample the bound does NOT use (the evaluators pass the training split and
+    certify on the held-out split): R is then fixed with respect to the certifying sample and no
+    confidence is spent on choosing it (docs/elm_radius.md). The grid makes R a round number.
+    """
+    z = check_matrix(embeddings, "embeddings")
+    largest = float(np.sqrt(np.einsum("ij,ij->i", z, z)).max()) if z.shape[0] else 0.0
+    above = [point for point in grid if point >= largest]
+    return float(above[0]) if above else float(grid[-1])
+
+
+@dataclass(frozen=True)
+class ElmProp2:
+    """An evaluated Prop. 2 bound: ``value`` bounds the weighted class-conditional risk sum_y weight_y R_y."""
+
+    value: float
+    terms: dict[str, float]
+    class_weights: np.ndarray
+    class_sizes: np.ndarray
+    per_class_bound: np.ndarray  # (C,) upper bound on each class-conditional risk (multi-class form), else nan
+
+
+def _prop2_inputs(
+    embeddings: Any,
+    labels: Any,
+    head_weight: Any,
+    head_bias: Any,
+    class_counts: Any,
+    delta: float,
+    alpha: Any,
+    radius: float | None,
+    clip: bool = False,
+) -> dict[str, Any]:
+    delta = check_delta(delta)
+    z, y, w, b = check_head(embeddings, labels, head_weight, head_bias)
+    if clip:
+        if radius is None:
+            raise InputError("clip=True needs a radius: pass radius=R (e.g. select_radius(training embeddings))")
+        # the clipped model f_R = W Phi_R + b: every quantity below is computed on Phi_R
+        z = clip_embeddings(z, radius)
+    num_classes = w.shape[0]
+    priors_counts = check_finite(np.asarray(class_counts, dtype=np.float64), "class_counts").reshape(-1)
+    if priors_counts.shape[0] != num_classes or np.any(priors_counts <= 0):
+        raise InputError(f"class_counts must hold {num_classes} positive training counts (one per class)")
+    priors = priors_counts / priors_counts.sum()
+    alphas = per_class_alpha(alpha, num_classes)
+    stats = class_statistics(z, y, num_classes)
+    require_samples(stats["counts"], 2, "Proposition 2 (n_y - 1 in the denominator and log(n_y - 1))")
+    norms = np.sqrt(np.einsum("ij,ij->i", z, z))
+    observed = float(norms.max()) if norms.size else 0.0
+    if radius is None:
+        radius = observed
+    elif float(radius) < observed * (1 - 1e-12):
+        raise InputError(
+            f"radius {radius!r} is smaller than the largest embedding norm {observed:g}; pass radius >= it"
+        )
+    adjustment = np.log(priors)
+    loss = logit_adjusted_loss(z @ w.T + b, y, adjustment)
+    pull = pull_terms(z, y, alphas, num_classes)
+    counts = stats["counts"].astype(np.float64)
+    return {
+        "delta": delta,
+        "z": z,
+        "y": y,
+        "w": w,
+        "b": b,
+        "priors": priors,
+        "alpha": alphas,
+        "counts": counts,
+        "trace": stats["trace"],
+        "loss": loss,
+        "loss_mean": np.bincount(y, weights=loss, minlength=num_classes) / counts,
+        "pull_mean": pull.soft_mean,
+        "radius": float(radius),
+        "ranges": elm_loss_range(w, b, float(radius), adjustment),
+    }
+
+
+def elm_prop2(
+    embeddings: Any,
+    labels: Any,
+    head_weight: Any,
+    head_bias: Any,
+    class_counts: Any,
+    delta: float,
+    alpha: Any,
+    radius: float | None = None,
+    log_factor: float = 2.0,
+    clip: bool = False,
+) -> ElmProp2:
+    """elm, Proposition 2 as printed (binary: class 1 <-> y = +1, class 0 <-> y = -1), for a *fixed* f:
+
+    E_{(x,y)~P} ell_log(y, f(x) + Delta_y) <= 7 B ln(2/delta)/3 * sum_y P(y)/(n_y - 1)
+        + sum_y P(y)/n_y sum_{x in S_y} ell_log(y, f(x) + Delta_y)
+        + ||w|| sqrt( ln(2/delta) * sum_y P(y)/n_y [bar Omega_pull(y) + alpha_y] ),
+
+    w = w_1 - w_0 and f = w^T Phi + (b_1 - b_0) from a two-row head, Delta_y = log(pi_1/pi_0)
+    (so ell_log is the logit-adjusted 2-class softmax loss), P(y) = training priors pi_y,
+    B = max_y B_y from ``elm_loss_range`` (embeddings within ``radius``). ``log_factor=4`` gives
+    the corrected statement: the proof applies Lemma 3 to each class at delta/2, so its union bound needs
+    ln(4/delta), not the printed ln(2/delta).
+
+    Radius: with ``clip=False`` the bound assumes ||Phi(x)|| <= R almost surely (default R = the largest
+    norm in this sample, which no sample can confirm: a rare far embedding breaks it, docs/elm_radius.md).
+    ``clip=True`` bounds the clipped model f_R = W clip_embeddings(Phi, R) + b instead, with no
+    assumption on the tail of ||Phi||; R must then not depend on this sample (``select_radius`` on another).
+    """
+    data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius, clip)
+    if data["w"].shape[0] != 2:
+        raise InputError(f"Proposition 2 as printed is binary: head_weight needs 2 rows, got {data['w'].shape[0]}")
+    priors, counts = data["priors"], data["counts"]
+    log_term = math.log(log_factor / data["delta"])
+    bound_b = float(data["ranges"].max())
+    w_norm = float(np.linalg.norm(data["w"][1] - data["w"][0]))
+    range_term = 7.0 * bound_b * log_term / 3.0 * float(np.sum(priors / (counts - 1.0)))
+    empirical = float(np.sum(priors * data["loss_mean"]))
+    pull_term = w_norm * math.sqrt(log_term * float(np.sum(priors / counts * (data["pull_mean"] + data["alpha"]))))
+    terms = {
+        "range_term": range_term,
+        "empirical_risk": empirical,
+        "pull_term": pull_term,
+        "B": bound_b,
+        "w_norm": w_norm,
+        "radius": data["radius"],
+        "log_term": log_term,
+    }
+    return ElmProp2(range_term + empirical + pull_term, terms, priors, counts.astype(np.int64), np.full(2, np.nan))
+
+
+def elm_prop2_multiclass(
+    embeddings: Any,
+    labels: Any,
+    head_weight: Any,
+    head_bias: Any,
+    class_counts: Any,
+    delta: float,
+    alpha: Any,
+    radius: float | None = None,
+    weights: Any | None = None,
+    clip: bool = False,
+) -> ElmProp2:
+    """Multi-class Proposition 2 for the logit-adjusted loss (our derivation: docs/elm_prop2_multiclass.md).
+
+    For a fixed linear head f = W Phi + b, with probability >= 1 - delta over the sample (S_y i.i.d.
+    from P(x | y) given the counts n_y >= 2), simultaneously for every y (union bound, delta/C each):
+
+    R_y <= L̂_y + sqrt(2 V_y ln(2C/delta) / n_y) + 7 B_y ln(2C/delta) / (3 (n_y - 1))      (Maurer-Pontil Thm 4)
+    V_y  = n_y/(n_y - 1) hatV_y <= 2 n_y/(n_y - 1) ||W_c||_2^2 tr(Ĉ_y)                      (Lemma 5, multi-class)
+         <= ||W_c||_2^2 (bar Omega_pull(y) + alpha_y - log(n_y - 1))                         (Prop. 1)
+
+    R_y = E_{x|y} ell(y, f(x)), ell the logit-adjusted loss (adjustment log pi), L̂_y its sample
+    mean, B_y from ``elm_loss_range``, W_c the row-centred head. ``value`` = sum_y weight_y * bound_y
+    bounds sum_y weight_y R_y: weights None = 1/C gives the balanced risk (elm, eq. 2).
+    ``terms["value_with_loss_variance"]`` uses the sample variance of the loss itself for V_y
+    (Maurer-Pontil directly; tighter, same guarantee).
+
+    ``radius`` and ``clip`` as in ``elm_prop2``: ``clip=True`` (what the multi-class statement's evaluator
+    uses) bounds the clipped model's risks E_{x|y} ell(y, W Phi_R(x) + b) with no assumption on ||Phi||.
+    """
+    data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius, clip)
+    num_classes = data["w"].shape[0]
+    if weights is None:
+        class_weights = np.full(num_classes, 1.0 / num_classes)
+    else:
+        class_weights = check_finite(np.asarray(weights, dtype=np.float64), "weights").reshape(-1)
+        if class_weights.shape[0] != num_classes or np.any(class_weights < 0) or not np.isclose(class_weights.sum(), 1):
+            raise InputError(f"weights must be {num_classes} non-negative numbers summing to 1")
+    counts = data["counts"]
+    spectral = centred_spectral_norm(data["w"])
+    pull_variance = spectral**2 * np.maximum(data["pull_mean"] + data["alpha"] - np.log(counts - 1.0), 0.0)
+    class_delta = data["delta"] / num_classes
+    via_pull = empirical_bernstein_terms(data["loss_mean"], pull_variance, counts, class_delta, data["ranges"])
+    loss_variance = class_variance(data["loss"], data["y"], counts.astype(np.int64)) * counts / (counts - 1.0)
+    direct = empirical_bernstein_terms(data["loss_mean"], loss_variance, counts, class_delta, data["ranges"])
+    terms = {
+        "empirical_risk": float(np.sum(class_weights * data["loss_mean"])),
+        "variance_term": float(np.sum(class_weights * via_pull["variance_term"])),
+        "range_term": float(np.sum(class_weights * via_pull["range_term"])),
+        "value_with_loss_variance": float(np.sum(class_weights * direct["value"])),
+        "centred_head_spectral_norm": spectral,
+        "max_B": float(data["ranges"].max()),
+        "radius": data["radius"],
+        "log_term": math.log(2.0 / class_delta),
+    }
+    value = float(np.sum(class_weights * via_pull["value"]))
+    return ElmProp2(value, terms, class_weights, counts.astype(np.int64), via_pull["value"])
