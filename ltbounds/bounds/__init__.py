@@ -13,6 +13,8 @@ so ``bounds.elm_prop1`` works) and a tuple ``STATEMENTS`` of ``Statement`` objec
 - ``tutorial``       seed 002 (tutorial): Fisher consistency, threshold moving, LDAM margins,
                      effective number, simplex ETF
 - ``wang23``         seed 003 (Wang et al. 2023): Proposition 1 to Remark 2
+- ``vs_family``      wang23's VS loss (eq. 3): gradient, bound M, Lemma 4 constants, the family of
+                     Sec. 2.1 and eq. (4), insights (In3) and (In4-a)
 
 ``STATEMENTS`` maps every statement id to its ``Statement``; ``evaluate`` and the studies iterate
 over it rather than over a hand-kept list.
