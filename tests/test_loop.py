@@ -16,7 +16,8 @@ from ltbounds.checks import InputError
 from training.checkpoints import load_checkpoint
 from training.config import TrainConfig, resolve_config
 from training.data import DatasetSpec, LongTailData, Split
-from training.loop import epoch_generator, epoch_order, train
+from training.data.batches import class_balanced_order, epoch_order
+from training.loop import epoch_generator, train
 from training.metrics import class_accuracy, class_margins, logit_extremes
 from training.schedules import learning_rate
 
@@ -141,15 +142,15 @@ def test_out_of_range_settings_are_refused_with_the_reason(change, message):
 
 def test_epoch_order_depends_on_seed_and_epoch_only():
     labels = torch.tensor([0] * 50 + [1] * 5)
-    first = epoch_order(labels, "instance", epoch_generator(3, 4))
-    assert torch.equal(first, epoch_order(labels, "instance", epoch_generator(3, 4)))
-    assert not torch.equal(first, epoch_order(labels, "instance", epoch_generator(3, 5)))
+    first = epoch_order(len(labels), epoch_generator(3, 4))
+    assert torch.equal(first, epoch_order(len(labels), epoch_generator(3, 4)))
+    assert not torch.equal(first, epoch_order(len(labels), epoch_generator(3, 5)))
     assert sorted(first.tolist()) == list(range(55))
 
 
 def test_class_balanced_sampler_draws_classes_equally():
     labels = torch.tensor([0] * 900 + [1] * 90 + [2] * 10)
-    order = epoch_order(labels, "class_balanced", epoch_generator(0, 0))
+    order = class_balanced_order(labels, 3, epoch_generator(0, 0))
     share = torch.bincount(labels[order], minlength=3).double() / len(order)
     assert torch.allclose(share, torch.full((3,), 1 / 3, dtype=torch.float64), atol=0.05)
 
@@ -280,3 +281,11 @@ def test_a_checkpoint_without_the_identity_hash_still_resumes_bit_for_bit(tmp_pa
     resumed = train(_config(epochs=3), data=data, out=tmp_path / "old", resume=True)
     for (name, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_a_final_single_sample_batch_is_dropped_under_batch_norm():
+    """21 samples in batches of 10 leave one sample: BatchNorm cannot train on it, so the loop drops it."""
+    data = tiny_images()
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in train(_config(epochs=1), data=data).model.modules())
+    result = train(_config(epochs=1, batch_size=10, method="ce"), data=data)
+    assert np.isfinite(result.metrics[-1]["train_loss"])

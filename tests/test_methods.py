@@ -12,7 +12,17 @@ from training.checkpoints import model_from_checkpoint
 from training.config import TrainConfig, resolve_config
 from training.data import DatasetSpec, load_dataset
 from training.loop import train
-from training.methods import ELM_SETTINGS, RECIPES, build_loss, get_recipe, resolved_hparams
+from training.methods import (
+    CLASSIFIER_STAGES,
+    ELM_SETTINGS,
+    NON_NEGATIVE_HPARAMS,
+    RECIPES,
+    EpochOf,
+    Sampler,
+    build_loss,
+    get_recipe,
+    resolved_hparams,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +43,26 @@ def _config(method: str, **kwargs) -> TrainConfig:
 def test_every_recipe_names_a_provided_loss_a_sampler_and_a_known_stage():
     for recipe in RECIPES.values():
         assert recipe.loss in losses.REGISTRY, recipe.name
-        assert recipe.sampler in ("instance", "class_balanced")
+        assert isinstance(recipe.sampler, Sampler), recipe.name
+        assert recipe.classifier_stage in (None, *CLASSIFIER_STAGES), recipe.name
+        assert recipe.lambda_name is None or recipe.lambda_name in NON_NEGATIVE_HPARAMS, recipe.name
+
+
+def test_epoch_markers_resolve_from_the_config_and_are_stored_as_plain_strings():
+    hparams = resolved_hparams(get_recipe("vs_tla_adrw"), epochs=10, drw_epoch=7)
+    assert hparams["reweight_epoch"] == hparams["tla_epoch"] == 7
+    assert resolved_hparams(get_recipe("dro_lt"), epochs=10, drw_epoch=7)["dro_start_epoch"] == 5  # 0.5 * 10
+    stored = get_recipe("dro_lt").to_dict()
+    assert stored["hparams"]["dro_start_epoch"] == "T_warm" and type(stored["hparams"]["dro_start_epoch"]) is str
+    assert type(get_recipe("resample").to_dict()["sampler"]) is str
+    assert EpochOf(stored["hparams"]["dro_start_epoch"]) is EpochOf.WARMUP_END  # back at the boundary
+
+
+def test_only_declared_non_negative_hparams_are_refused_below_zero():
+    with pytest.raises(InputError, match=r"lambda_center \(lambda\) must be >= 0"):
+        resolved_hparams(get_recipe("center"), 10, 8, overrides={"lambda_center": -0.1})
+    # not declared non-negative: passed through to the loss (which checks its own ranges)
+    assert resolved_hparams(get_recipe("la"), 10, 8, overrides={"tau": -1.0})["tau"] == -1.0
 
 
 @pytest.mark.parametrize("method", sorted(RECIPES))

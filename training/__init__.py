@@ -5,8 +5,12 @@
 - ``training.models``       ResNet-32 (CIFAR), ResNet-50, MLP, small CNN; each exposes its
                             penultimate embedding and linear head
 - ``training.methods``      a registry of named recipes (CE, LDAM-DRW, VS+TLA+ADRW, ELM, DRO-LT, ...)
-- ``training.schedules``    learning-rate schedules and the DRW / ADRW / TLA switches
+- ``training.schedules``    learning-rate schedules
 - ``training.sam``          sharpness-aware minimisation on top of any method
+- ``training.config``       ``HParams`` (the run's identity, hashed) and ``RunConfig`` (execution);
+                            ``TrainConfig`` is both, flat, for the CLI
+- ``training.metrics``      per-class metrics in torch (twin of ``ltbounds.per_class``), ``predict``,
+                            ``evaluate_model``
 - ``training.loop``         the training loop (GPU-first, CPU fallback), metrics.jsonl
 - ``training.checkpoints``  self-describing checkpoints, atomic writes, weights_only loads
 - ``training.distributed``  DDP under torchrun

@@ -244,6 +244,6 @@ def validate_config(config: TrainConfig) -> None:
         raise InputError(f"classifier_epochs must be >= 0, got {config.classifier_epochs!r}")
     if config.save_every < 0:
         raise InputError(f"save_every must be >= 0 (0 = only last.pt), got {config.save_every!r}")
-    for key, value in config.loss_overrides.items():
-        if key.lower().startswith("lam") and isinstance(value, (int, float)) and value < 0:
-            raise InputError(f"loss hyper-parameter {key} (lambda) must be >= 0, got {value!r}")
+    from training.methods import check_loss_overrides  # here: methods imports torch, config stays light
+
+    check_loss_overrides(config.loss_overrides)

@@ -1,15 +1,19 @@
 """The training loop: GPU-first with a CPU fallback, seeded, resumable, writing checkpoints and metrics.
 
-Data stay on the training device as tensors; each epoch draws its batch order and augmentation
-(random crop from the pre-padded images + horizontal flip, batched tensor work) from a generator
-seeded by (seed, epoch), so an epoch is a pure function of the weights, the optimiser state and
-the epoch number: a run resumed from ``last.pt`` reproduces the uninterrupted run bit for bit on
-the CPU. Images are kept channels_last (faster convolutions on CUDA and on oneDNN CPUs). On CUDA: bf16
+Data stay on the training device as tensors; ``training.data.BatchIterator`` gives the batches:
+each epoch draws its batch order (the recipe's ``Sampler``) and augmentation (random crop from the
+pre-padded images + horizontal flip, batched tensor work) at once from a generator seeded by
+(seed, epoch), and under DDP each rank takes its contiguous share of every global batch. An epoch is
+thus a pure function of the weights, the optimiser state and the epoch number: a run resumed from
+``last.pt`` reproduces the uninterrupted run bit for bit on the CPU. ``--resume`` continues only the
+same run: the checkpoint's ``hparams_id`` (``training.config.HParams.identity``) must match.
+Images are kept channels_last (faster convolutions on CUDA and on oneDNN CPUs). On CUDA: bf16
 autocast and optional ``torch.compile``; on the CPU bf16 autocast is opt-in (``cpu_amp``).
 
 Per epoch it appends one JSON line to ``metrics.jsonl`` (training loss, learning rate, balanced
 test and validation accuracy, per-class and Many/Medium/Few test accuracy, B_y(f) and the minimal
-per-class margin on the training set (003, eq. (15) and Remark 2), epoch and wall time) and
+per-class margin on the training set (wang23, eq. (15) and Remark 2; ``training.metrics``), epoch
+and wall time) and
 writes ``last.pt`` atomically (plus ``epoch_XXX.pt`` every ``save_every`` epochs).
 
 Nothing lost: the epoch's metrics line (flushed and fsync-ed) and its ``epoch_XXX.pt`` are written
@@ -43,7 +47,8 @@ from ltbounds.checks import InputError, check_device, error_reason
 from training import distributed
 from training.checkpoints import load_checkpoint, make_checkpoint, save_checkpoint
 from training.config import TrainConfig, identity_differences, resolve_config
-from training.data.augment import crop_flip, pad_images
+from training.data.batches import BatchIterator
+from training.data.spec import Split
 from training.decoupling import apply_stage
 from training.methods import Recipe, build_loss, get_recipe, resolved_hparams
 from training.metrics import evaluate_model, predict
@@ -80,18 +85,6 @@ class _TrainView(nn.Module):
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The CPU generator of one epoch: its batch order and augmentation depend on (seed, epoch) only."""
     return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch) + 1)
-
-
-def epoch_order(labels: torch.Tensor, sampler: str, generator: torch.Generator) -> torch.Tensor:
-    """Indices of one epoch: a permutation, or N draws with P(i) ~ 1 / n_{y_i} (class-balanced)."""
-    n = labels.shape[0]
-    if sampler == "instance":
-        return torch.randperm(n, generator=generator)
-    if sampler == "class_balanced":
-        counts = torch.bincount(labels.cpu()).double()
-        weights = 1.0 / counts[labels.cpu()]
-        return torch.multinomial(weights, n, replacement=True, generator=generator)
-    raise InputError(f"sampler must be 'instance' or 'class_balanced', got {sampler!r}")
 
 
 # --- the loop ------------------------------------------------------------------------------------
@@ -343,16 +336,23 @@ def _train(
     if augment and not images:
         raise InputError("augment (random crop + flip) needs image data (N, C, H, W); this dataset is vectors")
     padding = int(getattr(data, "augment_padding", 0) or 4) if augment else 0
-    padded = None
-    if augment:
-        fill = data.padding_fill() if hasattr(data, "padding_fill") else None
-        padded = pad_images(train_x, padding, fill)
-        if channels_last:
-            padded = padded.contiguous(memory_format=torch.channels_last)
-    elif channels_last:
+    if channels_last and not augment:
         train_x = train_x.contiguous(memory_format=torch.channels_last)
     has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     samples = train_y.shape[0]
+    # BatchNorm cannot train on a single sample per process: a final global batch that short is dropped.
+    remainder = samples % config.batch_size
+    batches = BatchIterator(
+        Split(train_x, train_y),
+        config.batch_size,
+        sampling=recipe.sampler.sampling,
+        drop_last=has_batch_norm and samples > config.batch_size and 0 < remainder < 2 * context.world_size,
+        padding=padding,
+        flip=augment,
+        fill=data.padding_fill() if augment and hasattr(data, "padding_fill") else None,
+        num_classes=int(data.num_classes),
+        channels_last=channels_last,
+    )
     last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, int(stop_after_epoch))
     checkpoint_out = checkpoint
     run_start = time.perf_counter()
@@ -383,33 +383,22 @@ def _train(
         if hasattr(loss_fn, "update_centroids"):
             _, embeddings = predict(model, train_x, autocast)
             loss_fn.update_centroids(embeddings, train_y)
-        generator = epoch_generator(config.seed, epoch)
-        order = epoch_order(train_y, recipe.sampler, generator)
-        if augment:
-            offsets = torch.randint(0, 2 * padding + 1, (samples, 2), generator=generator)
-            flips = torch.rand(samples, generator=generator) < 0.5
-        batches = [order[s : s + config.batch_size] for s in range(0, samples, config.batch_size)]
-        if has_batch_norm and len(batches) > 1 and len(batches[-1]) < 2 * context.world_size:
-            batches.pop()  # BatchNorm cannot train on a single sample per process
+        # the epoch's order, crops and flips, all drawn now from (seed, epoch): resume is bit-exact
+        epoch_batches = batches.epoch(epoch_generator(config.seed, epoch), context.rank, context.world_size)
         model.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         seen = 0
         progress = tqdm(
-            batches,
+            epoch_batches,
+            total=len(batches),
             desc=f"epoch {epoch + 1}/{config.epochs}",
             leave=False,
             disable=not (config.progress and context.is_main),
         )
-        for number, batch in enumerate(progress):
-            positions = torch.arange(number * config.batch_size, number * config.batch_size + len(batch))
-            mine = distributed.shard(positions, context)
-            indices = batch[mine - positions[0]].to(device, non_blocking=True)
-            if augment:
-                xb = crop_flip(padded, offsets[mine], flips[mine], padding, indices)
-            else:
-                xb = train_x[indices]
-            yb = train_y[indices]
-            scale = len(indices) * context.world_size / len(batch)
+        for number, (xb, yb) in enumerate(progress):
+            # this rank holds a share of the global batch: scale its mean loss to the global mean's share
+            global_size = min(config.batch_size, samples - number * config.batch_size)
+            scale = len(yb) * context.world_size / global_size
             optimizer.zero_grad(set_to_none=True)
             value = loss_of(xb, yb, scale)
             value.backward()
@@ -420,8 +409,8 @@ def _train(
                     loss_of(xb, yb, scale).backward()
                 sam.restore()
             optimizer.step()
-            loss_sum += value.detach().double() * len(batch) / context.world_size
-            seen += len(batch)
+            loss_sum += value.detach().double() * global_size / context.world_size
+            seen += global_size
         train_loss = float(distributed.all_reduce_sum(loss_sum, context)) / max(seen, 1)
         if not math.isfinite(train_loss):
             raise InputError(

@@ -2,8 +2,9 @@
 
 A recipe says *what* a method is; ``TrainConfig`` says *how long and how fast* (epochs, lr, T0).
 ``build_loss`` turns a recipe into the ``ltbounds.losses`` module the loop drives, filling the
-epoch-dependent switches (DRW / ADRW re-weighting and TLA from T0, 003 Algorithm 1; the end of
-DRO-LT's CE warm-up, 001 Sec. 5) from the config and ELM's per-dataset settings (000 App. A.2).
+epoch-dependent switches (``EpochOf.DRW``: DRW / ADRW re-weighting and TLA from T0, wang23 Algorithm 1;
+``EpochOf.WARMUP_END``: the end of DRO-LT's CE warm-up, drolt Sec. 5) from the config and ELM's
+per-dataset settings (elm App. A.2).
 Defaults are the papers' values (see each ``source``);
 ``TrainConfig.loss_overrides`` overrides any loss hyper-parameter.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -19,22 +21,48 @@ from torch import nn
 
 from ltbounds.checks import InputError
 
-SAMPLERS = ("instance", "class_balanced")
+
+class Sampler(str, Enum):
+    """How a recipe draws its training batches (Kang et al. 2020's two samplers)."""
+
+    INSTANCE = "instance"  # instance-balanced: every sample once per epoch, shuffled
+    CLASS_BALANCED = "class_balanced"  # a class uniformly, then one of its samples (N draws per epoch)
+
+    @property
+    def sampling(self) -> str:
+        """The ``training.data.BatchIterator`` sampling that implements it."""
+        return "shuffle" if self is Sampler.INSTANCE else "class_balanced"
+
+
+class EpochOf(str, Enum):
+    """An hparam whose value is an epoch the config decides, resolved by ``resolved_hparams``.
+
+    Stored in checkpoints as its value string (``weights_only`` loads no enums); the strings are the
+    papers' names."""
+
+    DRW = "T0"  # DRW / ADRW re-weighting and TLA start (wang23, Algorithm 1): TrainConfig.drw_epoch
+    WARMUP_END = "T_warm"  # the end of DRO-LT's CE warm-up (drolt, Sec. 5): round(ce_warmup * epochs)
+
+
+# The loss hyper-parameters that must be >= 0 (the lambdas weighting a second loss term); checked for
+# the config's overrides. Every recipe's ``lambda_name`` is one of them (tests/test_methods.py).
+NON_NEGATIVE_HPARAMS = frozenset({"lambda_pull", "lambda_ce", "lambda_center"})
+
 CLASSIFIER_STAGES = ("crt", "tau_norm", "lws", "ncm", "la_posthoc", "balanced_finetune")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """One method. ``hparams`` are the loss's keyword arguments (``T0`` is resolved from the config:
-    ``"reweight_epoch": "T0"`` or ``"tla_epoch": "T0"``); ``classifier_stage`` runs after the main
-    training on the frozen embedding (decoupling, 002; DRO-LT's balanced classifier, 001)."""
+    """One method. ``hparams`` are the loss's keyword arguments (an ``EpochOf`` value is resolved from the
+    config: ``"reweight_epoch": EpochOf.DRW`` or ``"tla_epoch": EpochOf.DRW``); ``classifier_stage`` runs
+    after the main training on the frozen embedding (decoupling, tutorial; DRO-LT's balanced classifier, drolt)."""
 
     name: str
     summary: str
     source: str
     loss: str
     hparams: tuple[tuple[str, Any], ...] = ()
-    sampler: str = "instance"
+    sampler: Sampler = Sampler.INSTANCE
     head: str = "linear"  # "normed": LDAM's cosine head
     ce_warmup: float = 0.0  # fraction of the epochs trained with plain CE first (DRO-LT; "T_warm")
     lambda_name: str | None = None  # the loss's lambda (what --lam sets)
@@ -45,9 +73,11 @@ class Recipe:
         return dict(self.hparams)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain strings for the enums (checkpoints load with ``weights_only=True``)."""
         out = dataclasses.asdict(self)
-        out["hparams"] = dict(self.hparams)
+        out["hparams"] = {k: v.value if isinstance(v, Enum) else v for k, v in self.hparams}
         out["stage_options"] = dict(self.stage_options)
+        out["sampler"] = self.sampler.value
         return out
 
 
@@ -60,12 +90,12 @@ def _r(name: str, summary: str, source: str, loss: str, **kwargs: Any) -> Recipe
 # CB weights (effective number, beta = 0.9999, normalised to sum C) are what the LDAM-DRW code uses
 # for DRW, not the 1/n of the paper's text (FIELD_NOTES). ADRW's nu and the VS/CDT gamma, tau are
 # ltbounds.losses' defaults (nu = 0.5, gamma = 0.3, tau = 1); override with --loss-arg.
-_DRW = {"reweighting": "drw", "reweight_epoch": "T0", "cb_beta": 0.9999}
-_ADRW = {"reweighting": "adrw", "reweight_epoch": "T0"}
+_DRW = {"reweighting": "drw", "reweight_epoch": EpochOf.DRW, "cb_beta": 0.9999}
+_ADRW = {"reweighting": "adrw", "reweight_epoch": EpochOf.DRW}
 # LDAM: max_m = 0.5, s = 30 (Cao et al.'s code); the scale is applied by the loss to the cosine head.
 _LDAM = {"max_margin": 0.5, "scale": 30.0}
 # DRO-LT: first stage CE alone (lambda = 1), then the joint loss (19) with lambda = 0.5 (001 Sec. 5, 7.4).
-_DRO = {"lambda_ce": 0.5, "dro_start_epoch": "T_warm"}
+_DRO = {"lambda_ce": 0.5, "dro_start_epoch": EpochOf.WARMUP_END}
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -86,7 +116,7 @@ RECIPES: dict[str, Recipe] = {
             hparams={"beta": 0.9999},
         ),
         _r("reweight", "CE re-weighted by inverse class frequency from the start", "002; 003 Sec. 3", "reweight"),
-        _r("resample", "CE with class-balanced re-sampling", "002", "ce", sampler="class_balanced"),
+        _r("resample", "CE with class-balanced re-sampling", "002", "ce", sampler=Sampler.CLASS_BALANCED),
         _r(
             "ldam",
             "LDAM, max_m = 0.5, s = 30, normalised head",
@@ -123,14 +153,14 @@ RECIPES: dict[str, Recipe] = {
             "VS + truncated logit adjustment + DRW from T0",
             "003, Table 1, Algorithm 1",
             "vs",
-            hparams={**_DRW, "tla_epoch": "T0"},
+            hparams={**_DRW, "tla_epoch": EpochOf.DRW},
         ),
         _r(
             "vs_tla_adrw",
             "VS + TLA + ADRW from T0 (003's method)",
             "003, Table 1, Algorithm 1",
             "vs",
-            hparams={**_ADRW, "tla_epoch": "T0"},
+            hparams={**_ADRW, "tla_epoch": EpochOf.DRW},
         ),
         _r("fisher", "Fisher-consistent loss family, delta = pi", "003 eq. (4)", "fisher"),
         _r(
@@ -229,19 +259,25 @@ def get_recipe(name: str) -> Recipe:
 def resolved_hparams(
     recipe: Recipe, epochs: int, drw_epoch: int, dataset: str = "", overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The loss's keyword arguments: ``"T0"`` -> the DRW epoch, ``"T_warm"`` -> the end of the CE warm-up,
-    the dataset's ELM settings, then the overrides."""
+    """The loss's keyword arguments: ``EpochOf.DRW`` -> the DRW epoch, ``EpochOf.WARMUP_END`` -> the end of
+    the CE warm-up, the dataset's ELM settings, then the overrides (checked by ``check_loss_overrides``)."""
     warm = round(recipe.ce_warmup * epochs)
     hparams = {}
     if recipe.loss == "elm":
         hparams.update(ELM_SETTINGS.get(dataset, ELM_SETTINGS["default"]))
+    epochs_of = {EpochOf.DRW: drw_epoch, EpochOf.WARMUP_END: warm}
     for key, value in recipe.hparams:
-        hparams[key] = drw_epoch if value == "T0" else warm if value == "T_warm" else value
-    for key, value in (overrides or {}).items():
-        if key.lower().startswith("lam") and isinstance(value, (int, float)) and value < 0:
-            raise InputError(f"loss hyper-parameter {key} (lambda) must be >= 0, got {value!r}")
-        hparams[key] = value
+        hparams[key] = epochs_of[value] if isinstance(value, EpochOf) else value
+    check_loss_overrides(overrides or {})
+    hparams.update(overrides or {})
     return hparams
+
+
+def check_loss_overrides(overrides: dict[str, Any]) -> None:
+    """Refuse a negative value for a hyper-parameter declared non-negative (``NON_NEGATIVE_HPARAMS``)."""
+    for key, value in overrides.items():
+        if key in NON_NEGATIVE_HPARAMS and isinstance(value, (int, float)) and value < 0:
+            raise InputError(f"loss hyper-parameter {key} (lambda) must be >= 0, got {value!r}")
 
 
 def build_loss(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 
@@ -25,7 +26,8 @@ from ltbounds.checks import InputError
 from .augment import crop_flip, pad_images
 from .spec import Split
 
-SAMPLINGS = ("shuffle", "sequential", "class_balanced")
+Sampling = Literal["shuffle", "sequential", "class_balanced"]
+SAMPLINGS: tuple[str, ...] = get_args(Sampling)
 
 
 def epoch_order(num_samples: int, generator: torch.Generator | None, shuffle: bool = True) -> torch.Tensor:
@@ -73,19 +75,21 @@ class BatchIterator:
 
     ``padding`` > 0 turns on random-crop augmentation (the images are padded once here, with ``fill``,
     e.g. ``LongTailData.padding_fill()``); ``flip`` adds horizontal flips. ``drop_last`` drops a final
-    short batch. ``len(iterator)`` is the number of batches per epoch.
+    short batch. ``channels_last`` keeps the padded images in that layout (faster convolutions on CUDA
+    and oneDNN CPUs; the values are the same). ``len(iterator)`` is the number of batches per epoch.
     """
 
     def __init__(
         self,
         split: Split,
         batch_size: int,
-        sampling: str = "shuffle",
+        sampling: Sampling = "shuffle",
         drop_last: bool = False,
         padding: int = 0,
         flip: bool = False,
         fill: torch.Tensor | float | None = None,
         num_classes: int | None = None,
+        channels_last: bool = False,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -104,6 +108,8 @@ class BatchIterator:
         self.num_classes = int(split.y.max()) + 1 if num_classes is None else int(num_classes)
         self.augment = self.padding > 0 or self.flip
         self.padded = pad_images(split.x, self.padding, fill) if self.augment else None
+        if self.padded is not None and channels_last:
+            self.padded = self.padded.contiguous(memory_format=torch.channels_last)
 
     def __len__(self) -> int:
         count = len(self.split)
