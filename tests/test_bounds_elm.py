@@ -1,4 +1,5 @@
-"""Tests of ltbounds.bounds.elm (seed 000): property tests, SymPy checks and simulations."""
+"""Tests of elm's maths (ltbounds.bounds.elm, ltbounds.bounds.elm_risk_bound) and statements (ltbounds.statements.elm):
+property tests, SymPy checks and simulations."""
 
 from __future__ import annotations
 

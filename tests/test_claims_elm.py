@@ -1,4 +1,4 @@
-"""Claims of seed 000 (ELM) given ids by the completeness pass: the zero-one loss, the soft-max reading of (3),
+"""Claims of elm (docs/papers.md) given ids by the completeness pass: the zero-one loss, the soft-max reading of (3),
 the centre loss as a Gaussian likelihood, the remarks after Proposition 2 and ELM's eq. (5) for DRO-LT."""
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def test_elm_eq5_is_drolt_eq18_with_squared_distance(seed, num_classes, scale):
 
 
 def test_cross_entropy_two_forms_of_section_2_1():
-    """000, Sec. 2.1: -log softmax_y(f) = log[1 + sum_{y' != y} e^{f_y' - f_y}], the tau = 0 case of
+    """elm, Sec. 2.1: -log softmax_y(f) = log[1 + sum_{y' != y} e^{f_y' - f_y}], the tau = 0 case of
     tutorial.la_loss_two_forms (priors then play no role)."""
     from ltbounds.bounds import tutorial
 

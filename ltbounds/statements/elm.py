@@ -1120,7 +1120,7 @@ def evaluate_dro_regulariser(splits: EvaluationSplits, delta: float) -> list[Bou
     mu = np.zeros((outputs.num_classes, z.shape[1]))
     mu[present] = np.stack([z[y == c].mean(axis=0) for c in np.flatnonzero(present)])
     radius = 1.0 / np.sqrt(np.maximum(counts, 1))  # DRO-LT's eps / sqrt(n) radius with eps = 1
-    # 001's (18) per sample with d squared reads eps_c = r_c^2 and margin 2 eps_c; ELM's (5) uses eps_y = 2 eps_c
+    # drolt's (18) per sample with d squared reads eps_c = r_c^2 and margin 2 eps_c; ELM's (5) uses eps_y = 2 eps_c
     printed = dro_lt_theorem1(z, y, mu, radius, metric="squared_euclidean", form="as_printed").bound
     elm_form = elm_dro_regulariser(z, y, mu, 2.0 * radius**2)
     gap = float(np.max(np.abs(printed - elm_form) / np.maximum(1.0, np.abs(printed))))
