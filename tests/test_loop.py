@@ -289,3 +289,18 @@ def test_a_final_single_sample_batch_is_dropped_under_batch_norm():
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in train(_config(epochs=1), data=data).model.modules())
     result = train(_config(epochs=1, batch_size=10, method="ce"), data=data)
     assert np.isfinite(result.metrics[-1]["train_loss"])
+
+
+def test_identity_differences_reads_the_hash_then_the_recorded_fields():
+    from training.config import identity_differences
+
+    config = resolve_config(_config())
+    recorded = config.to_dict()
+    assert identity_differences({"hparams_id": config.identity(), "training": {}}, config.hparams) == []
+    assert identity_differences({"training": recorded}, config.hparams) == []  # before the hash existed
+    other = resolve_config(_config(momentum=0.5))
+    assert identity_differences({"hparams_id": other.identity(), "training": other.to_dict()}, config.hparams) == [
+        "momentum"
+    ]
+    # the hashes differ but no recorded field does (a field this version does not record): None, not "same"
+    assert identity_differences({"hparams_id": other.identity(), "training": {}}, config.hparams) is None

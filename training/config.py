@@ -90,10 +90,6 @@ class HParams:
         text = json.dumps(_canonical(self.hparams_dict()), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    @property
-    def hparams(self) -> HParams:
-        return HParams(**{f.name: getattr(self, f.name) for f in dataclasses.fields(HParams)})
-
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -109,10 +105,6 @@ class RunConfig:
     save_every: int = 0
     progress: bool = True
 
-    @property
-    def run(self) -> RunConfig:
-        return RunConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)})
-
 
 @dataclass(frozen=True)
 class TrainConfig(RunConfig, HParams):
@@ -125,6 +117,16 @@ class TrainConfig(RunConfig, HParams):
         run = run or RunConfig()
         values.update({f.name: getattr(run, f.name) for f in dataclasses.fields(RunConfig)})
         return cls(**values)
+
+    @property
+    def hparams(self) -> HParams:
+        """The half that is the run's identity."""
+        return HParams(**{f.name: getattr(self, f.name) for f in dataclasses.fields(HParams)})
+
+    @property
+    def run(self) -> RunConfig:
+        """The execution half."""
+        return RunConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)})
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON- and ``weights_only``-safe (tuples become lists): the checkpoint's ``training``."""

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ltbounds.checks import InputError
+from training.data.batches import class_balanced_order
 from training.metrics import evaluate_model, predict
 from training.models import NormedLinear
 
@@ -104,13 +105,12 @@ def train_head(
         bias.requires_grad_(True)
         parameters = [weight, bias]
     optimizer = torch.optim.SGD(parameters, lr=lr, momentum=0.9, weight_decay=0.0 if scales_only else weight_decay)
-    sample_weights = 1.0 / torch.bincount(labels.cpu(), minlength=num_classes).double()[labels.cpu()]
     n = labels.shape[0]
     steps_per_epoch = max(1, math.ceil(n / batch_size))
     total = max(1, epochs * steps_per_epoch)
     step = 0
     for _ in range(epochs):
-        order = torch.multinomial(sample_weights, n, replacement=True, generator=generator).to(device)
+        order = class_balanced_order(labels, num_classes, generator).to(device)  # the loop's sampler too
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
             for group in optimizer.param_groups:
