@@ -3,7 +3,7 @@
 Format (docs/design.md, "Checkpoints")::
 
     {"format": "ltbounds.checkpoint", "format_version": 1,
-     "model": {...build_model spec...}, "method": {"name", "hparams", ...},
+     "model": {...build_model spec...}, "method": {"name", "hparams", "training", "hparams_id", ...},
      "dataset": {...DatasetSpec as a dict...}, "class_counts": [ints], "epoch": int, "epochs": int,
      "metrics": {...last epoch...}, "state": {"model", "optimizer", "loss", "rng"}, "versions": {...}}
 
