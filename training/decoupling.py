@@ -1,5 +1,5 @@
-"""Decoupled classifiers on a trained embedding (Kang et al. 2020, slides 002): cRT, tau-norm, LWS, NCM;
-plus post-hoc logit adjustment (Menon et al. 2021) and DRO-LT's balanced classifier stage (001, Sec. 5).
+"""Decoupled classifiers on a trained embedding (Kang et al. 2020, tutorial slides): cRT, tau-norm, LWS, NCM;
+plus post-hoc logit adjustment (Menon et al. 2021) and DRO-LT's balanced classifier stage (drolt, Sec. 5).
 
 Each second stage freezes ``model.embed`` and returns a new ``nn.Linear`` head, so the result is
 again a model with a linear head (W, b) the bounds can read:

@@ -94,33 +94,38 @@ _DRW = {"reweighting": "drw", "reweight_epoch": EpochOf.DRW, "cb_beta": 0.9999}
 _ADRW = {"reweighting": "adrw", "reweight_epoch": EpochOf.DRW}
 # LDAM: max_m = 0.5, s = 30 (Cao et al.'s code); the scale is applied by the loss to the cosine head.
 _LDAM = {"max_margin": 0.5, "scale": 30.0}
-# DRO-LT: first stage CE alone (lambda = 1), then the joint loss (19) with lambda = 0.5 (001 Sec. 5, 7.4).
+# DRO-LT: first stage CE alone (lambda = 1), then the joint loss (19) with lambda = 0.5 (drolt Sec. 5, 7.4).
 _DRO = {"lambda_ce": 0.5, "dro_start_epoch": EpochOf.WARMUP_END}
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        _r("ce", "cross-entropy (empirical risk minimisation)", "003, Table 1", "ce"),
+        _r("ce", "cross-entropy (empirical risk minimisation)", "wang23, Table 1", "ce"),
         _r(
             "focal",
             "focal loss, gamma = 1 (as in the LDAM-DRW comparisons)",
-            "003, Table 1; Lin et al. 2017",
+            "wang23, Table 1; Lin et al. 2017",
             "focal",
             hparams={"gamma": 1.0},
         ),
         _r(
             "cb",
             "class-balanced CE, effective-number weights, beta = 0.9999",
-            "002; Cui et al. 2019",
+            "tutorial; Cui et al. 2019",
             "cb",
             hparams={"beta": 0.9999},
         ),
-        _r("reweight", "CE re-weighted by inverse class frequency from the start", "002; 003 Sec. 3", "reweight"),
-        _r("resample", "CE with class-balanced re-sampling", "002", "ce", sampler=Sampler.CLASS_BALANCED),
+        _r(
+            "reweight",
+            "CE re-weighted by inverse class frequency from the start",
+            "tutorial; wang23 Sec. 3",
+            "reweight",
+        ),
+        _r("resample", "CE with class-balanced re-sampling", "tutorial", "ce", sampler=Sampler.CLASS_BALANCED),
         _r(
             "ldam",
             "LDAM, max_m = 0.5, s = 30, normalised head",
-            "003, Table 1; Cao et al. 2019",
+            "wang23, Table 1; Cao et al. 2019",
             "ldam",
             hparams=_LDAM,
             head="normed",
@@ -128,41 +133,48 @@ RECIPES: dict[str, Recipe] = {
         _r(
             "ldam_drw",
             "LDAM + deferred re-weighting (CB weights) from T0",
-            "003, Table 1; Cao et al. 2019",
+            "wang23, Table 1; Cao et al. 2019",
             "ldam",
             hparams={**_LDAM, **_DRW},
             head="normed",
         ),
-        _r("la", "logit-adjusted loss, tau = 1", "002; Menon et al. 2021", "la", hparams={"tau": 1.0}),
+        _r("la", "logit-adjusted loss, tau = 1", "tutorial; Menon et al. 2021", "la", hparams={"tau": 1.0}),
         _r(
             "la_posthoc",
             "CE, then post-hoc logit adjustment b_y -= tau log pi_y, tau = 1",
-            "002; Menon et al. 2021",
+            "tutorial; Menon et al. 2021",
             "ce",
             classifier_stage="la_posthoc",
             stage_options={"tau": 1.0},
         ),
         _r("balanced_softmax", "balanced softmax (logits + log pi_y)", "Ren et al. 2020", "balanced_softmax"),
-        _r("cdt", "class-dependent temperatures", "003 eq. (3); Ye et al. 2020", "cdt"),
-        _r("vs", "vector-scaling loss", "003, Table 1; Kini et al. 2021", "vs"),
-        _r("vs_drw", "VS + DRW from T0", "003, Table 1", "vs", hparams=_DRW),
-        _r("ce_adrw", "CE + ADRW (alpha_y ~ pi_y^-nu from T0)", "003, Table 1, Algorithm 1", "ce", hparams=_ADRW),
-        _r("ldam_adrw", "LDAM + ADRW", "003, Table 1, Algorithm 1", "ldam", hparams={**_LDAM, **_ADRW}, head="normed"),
+        _r("cdt", "class-dependent temperatures", "wang23 eq. (3); Ye et al. 2020", "cdt"),
+        _r("vs", "vector-scaling loss", "wang23, Table 1; Kini et al. 2021", "vs"),
+        _r("vs_drw", "VS + DRW from T0", "wang23, Table 1", "vs", hparams=_DRW),
+        _r("ce_adrw", "CE + ADRW (alpha_y ~ pi_y^-nu from T0)", "wang23, Table 1, Algorithm 1", "ce", hparams=_ADRW),
+        _r(
+            "ldam_adrw",
+            "LDAM + ADRW",
+            "wang23, Table 1, Algorithm 1",
+            "ldam",
+            hparams={**_LDAM, **_ADRW},
+            head="normed",
+        ),
         _r(
             "vs_tla_drw",
             "VS + truncated logit adjustment + DRW from T0",
-            "003, Table 1, Algorithm 1",
+            "wang23, Table 1, Algorithm 1",
             "vs",
             hparams={**_DRW, "tla_epoch": EpochOf.DRW},
         ),
         _r(
             "vs_tla_adrw",
-            "VS + TLA + ADRW from T0 (003's method)",
-            "003, Table 1, Algorithm 1",
+            "VS + TLA + ADRW from T0 (wang23's method)",
+            "wang23, Table 1, Algorithm 1",
             "vs",
             hparams={**_ADRW, "tla_epoch": EpochOf.DRW},
         ),
-        _r("fisher", "Fisher-consistent loss family, delta = pi", "003 eq. (4)", "fisher"),
+        _r("fisher", "Fisher-consistent loss family, delta = pi", "wang23 eq. (4)", "fisher"),
         _r(
             "center",
             "CE + 0.01 * center loss (batch centres)",
@@ -170,18 +182,18 @@ RECIPES: dict[str, Recipe] = {
             "center",
             lambda_name="lambda_center",
         ),
-        # ELM's alpha_y and lambda depend on the dataset (000 App. A.2): see ELM_SETTINGS.
+        # ELM's alpha_y and lambda depend on the dataset (elm App. A.2): see ELM_SETTINGS.
         _r(
             "elm",
             "ELM: logit-adjusted margin loss + lambda * Omega_pull, alpha_y ~ P(y)^a",
-            "000, eq. (4), App. A.2",
+            "elm, eq. (4), App. A.2",
             "elm",
             lambda_name="lambda_pull",
         ),
         _r(
             "dro_lt",
             "DRO-LT, shared radius; CE warm-up; joint loss (19); balanced classifier",
-            "001, Sec. 4-5",
+            "drolt, Sec. 4-5",
             "dro_lt",
             hparams={**_DRO, "radius": "shared", "epsilon": 1.0},
             ce_warmup=0.5,
@@ -191,7 +203,7 @@ RECIPES: dict[str, Recipe] = {
         _r(
             "dro_lt_sqrt_n",
             "DRO-LT with per-class radius epsilon / sqrt(n_c)",
-            "001, Sec. 5",
+            "drolt, Sec. 5",
             "dro_lt",
             hparams={**_DRO, "radius": "inv_sqrt_n", "epsilon": 10.0},
             ce_warmup=0.5,
@@ -201,7 +213,7 @@ RECIPES: dict[str, Recipe] = {
         _r(
             "dro_lt_learned",
             "DRO-LT with learned per-class radii",
-            "001, Sec. 5",
+            "drolt, Sec. 5",
             "dro_lt",
             hparams={**_DRO, "radius": "learned", "epsilon": 1.0},
             ce_warmup=0.5,
@@ -211,35 +223,35 @@ RECIPES: dict[str, Recipe] = {
         _r(
             "crt",
             "decoupling: CE representation, then classifier re-training with balanced sampling",
-            "002; Kang et al. 2020",
+            "tutorial; Kang et al. 2020",
             "ce",
             classifier_stage="crt",
         ),
         _r(
             "tau_norm",
             "decoupling: CE, then w_j / |w_j|^tau, tau chosen on the validation split",
-            "002; Kang et al. 2020",
+            "tutorial; Kang et al. 2020",
             "ce",
             classifier_stage="tau_norm",
         ),
         _r(
             "lws",
             "decoupling: CE, then learnable per-class weight scaling with balanced sampling",
-            "002; Kang et al. 2020",
+            "tutorial; Kang et al. 2020",
             "ce",
             classifier_stage="lws",
         ),
         _r(
             "ncm",
             "decoupling: CE, then the nearest-class-mean classifier on the embedding",
-            "002; Kang et al. 2020",
+            "tutorial; Kang et al. 2020",
             "ce",
             classifier_stage="ncm",
         ),
     )
 }
 
-# 000 App. A.2: CIFAR-10-LT alpha_y = P(y), lambda = 0.01; CIFAR-100-LT and iNaturalist alpha_y =
+# elm App. A.2: CIFAR-10-LT alpha_y = P(y), lambda = 0.01; CIFAR-100-LT and iNaturalist alpha_y =
 # sqrt(n_y), lambda = 0.01; ImageNet-LT alpha_y = 10 sqrt(P(y)), lambda = 0.001; elsewhere the
 # all-round choice the authors recommend, alpha_y = n_y with lambda = 0.01.
 ELM_SETTINGS: dict[str, dict[str, Any]] = {

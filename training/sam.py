@@ -1,4 +1,4 @@
-"""Sharpness-aware minimisation (Foret et al. 2021), usable on top of any method (003, Sec. 4.1).
+"""Sharpness-aware minimisation (Foret et al. 2021), usable on top of any method (wang23, Sec. 4.1).
 
 One SAM step: g = grad L(w); move to w + e with e = rho * g / ||g||_2 (the worst case in an
 L2 ball of radius rho to first order); take the gradient there; come back to w; let the base

@@ -3,11 +3,11 @@
 The step recipe is Cao et al.'s LDAM-DRW code (FIELD_NOTES): a linear warm-up over the first
 ``warmup_epochs`` epochs (lr * (e + 1) / warmup), then the base lr times ``lr_decays[k]`` from
 milestone k on (0-based epochs: 160 and 180 of 200 with factors 0.01 and 0.0001). The cosine recipe
-(000, Table 3, image folders) follows the same warm-up with lr * (1 + cos(pi * t)) / 2, t the
+(elm, Table 3, image folders) follows the same warm-up with lr * (1 + cos(pi * t)) / 2, t the
 fraction of post-warm-up epochs done. The lr changes once per epoch, as in the reference code, so
 the schedule has no state of its own and a resumed run lands on the same values.
 
-The loss-side switches (DRW / ADRW re-weighting and TLA from epoch T0, 003 Algorithm 1) live in the
+The loss-side switches (DRW / ADRW re-weighting and TLA from epoch T0, wang23 Algorithm 1) live in the
 loss modules and are driven by ``set_epoch``: on from 0-based epoch T0 on (the LDAM-DRW code's
 ``epoch // 160``).
 """

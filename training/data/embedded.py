@@ -10,7 +10,7 @@ The rest is the balanced pool the validation split and the long-tailed training 
 - digits: scikit-learn's 1797 images 8x8 (174-183 per class). Test 50 per class, pool 124-133 per
   class; val round(0.1 * 124) = 12 per class, n_max 112. Normalised with the mean 0.3053 and std
   0.3760 of the whole set (pixels / 16).
-- two_moons: the imbalanced two-moons of ELM (000, Section 2.3, Figure 1), from
+- two_moons: the imbalanced two-moons of ELM (elm, Section 2.3, Figure 1), from
   ``sklearn.datasets.make_moons``: class 0 is the outer (head) moon, class 1 the inner (tail) moon.
   ELM sets P(tail) = 5%, i.e. imbalance rho = 19 (``ELM_FIGURE1_IMBALANCE``). Raw 2-D coordinates.
 

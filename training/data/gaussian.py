@@ -135,7 +135,7 @@ class GaussianPopulation:
         With equal isotropic covariances log prior_y + log p(x | y) = mu_y.x / sigma^2 - |mu_y|^2 / (2 sigma^2)
         + log prior_y + const, so W = M / sigma^2, b = -|mu_y|^2 / (2 sigma^2) + log prior_y. With the
         default uniform prior this minimises the balanced error (1/C) sum_y P(h(x) != y | y) (the
-        balanced-error Bayes rule, e.g. Menon et al. 2021, the basis of logit adjustment in 002).
+        balanced-error Bayes rule, e.g. Menon et al. 2021, the basis of logit adjustment in tutorial).
         """
         prior_values = (
             np.full(self.num_classes, 1.0 / self.num_classes)
