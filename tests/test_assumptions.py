@@ -204,7 +204,13 @@ def test_unknown_or_failed_rows_are_never_guarantees(variant):
 
 
 def test_is_guarantee_needs_every_assumption_checked():
-    base = BoundResult("elm.prop2_multiclass", "certified", 1.0, 0.5, assumptions=(Assumption("a", "", True),))
+    base = BoundResult(
+        statement="elm.prop2_multiclass",
+        form="certified",
+        value=1.0,
+        measured=0.5,
+        assumptions=(Assumption("a", "", True),),
+    )
     assert base.is_guarantee
     for status in (None, False):
         row = replace(base, assumptions=(Assumption("a", "", True), Assumption("b", "", status)))

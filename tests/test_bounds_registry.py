@@ -17,7 +17,7 @@ import pytest
 
 from ltbounds import bounds, errata, statements
 from ltbounds.bounds.result import FORMS, BoundResult
-from ltbounds.errata.entry import VERDICTS
+from ltbounds.errata import VERDICTS
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits, Statement
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ltbounds import bounds, errata, statements
-from ltbounds.errata.entry import VERDICTS
+from ltbounds.errata import VERDICTS
 
 WANG23_IDS = {
     "wang23.prop1",

@@ -86,18 +86,64 @@ def test_the_consistent_file_is_accepted(tmp_path, capsys):
     ],
 )
 def test_bound_result_holds_only_between_finite_numbers(value, measured, expected):
-    assert BoundResult("x.y", "certified", value, measured).holds is expected
+    assert BoundResult(statement="x.y", form="certified", value=value, measured=measured).holds is expected
 
 
 def _non_finite_statement(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     held = (Assumption("iid", "checked", True),)
     return [
-        BoundResult("fake.nf", "certified", math.inf, math.inf, {}, held, split="test"),
-        BoundResult("fake.nf", "certified", math.nan, 0.1, {}, held, class_index=0, split="test"),
-        BoundResult("fake.nf", "certified", 0.5, -math.inf, {}, held, class_index=1, split="test"),
-        BoundResult("fake.nf", "certified", math.inf, math.nan, {}, held, class_index=2, split="test"),
-        BoundResult("fake.nf", "certified", 0.5, math.nan, {}, held, class_index=3, split="test"),
-        BoundResult("fake.nf", "certified", 0.5, 0.25, {}, held, split="train"),
+        BoundResult(
+            statement="fake.nf",
+            form="certified",
+            value=math.inf,
+            measured=math.inf,
+            terms={},
+            assumptions=held,
+            split="test",
+        ),
+        BoundResult(
+            statement="fake.nf",
+            form="certified",
+            value=math.nan,
+            measured=0.1,
+            terms={},
+            assumptions=held,
+            class_index=0,
+            split="test",
+        ),
+        BoundResult(
+            statement="fake.nf",
+            form="certified",
+            value=0.5,
+            measured=-math.inf,
+            terms={},
+            assumptions=held,
+            class_index=1,
+            split="test",
+        ),
+        BoundResult(
+            statement="fake.nf",
+            form="certified",
+            value=math.inf,
+            measured=math.nan,
+            terms={},
+            assumptions=held,
+            class_index=2,
+            split="test",
+        ),
+        BoundResult(
+            statement="fake.nf",
+            form="certified",
+            value=0.5,
+            measured=math.nan,
+            terms={},
+            assumptions=held,
+            class_index=3,
+            split="test",
+        ),
+        BoundResult(
+            statement="fake.nf", form="certified", value=0.5, measured=0.25, terms={}, assumptions=held, split="train"
+        ),
     ]
 
 

@@ -1,32 +1,44 @@
-"""Every inequality of the seed papers, evaluable on concrete outputs.
+"""The maths of the four seed papers and the classical results they rest on: pure functions of
+arrays (float64 NumPy/SciPy) that know nothing of ``Outputs`` or statements.
 
 One submodule per source, each with its public functions listed in ``__all__`` (re-exported here,
-so ``bounds.elm_prop1`` works) and a tuple ``STATEMENTS`` of ``Statement`` objects:
+so ``bounds.elm_prop1`` works). Tags and citations of the papers: docs/papers.md.
 
-- ``concentration``  classical results with explicit constants (Hoeffding, Bennett,
-                     Maurer-Pontil empirical Bernstein, Clopper-Pearson)
-- ``complexity``     the Rademacher generalisation bound, Maurer's vector contraction and pluggable
-                     Rademacher-complexity providers (linear head by Monte Carlo with a McDiarmid
-                     term, closed form, spectral-norm product, user value)
-- ``elm``            seed 000 (ELM): Omega_pull, Proposition 1, Lemmas 3-5, Proposition 2
-- ``drolt``          seed 001 (DRO-LT): the KL radius (10), Theorem 1
-- ``tutorial``       seed 002 (tutorial): Fisher consistency, threshold moving, LDAM margins,
-                     effective number, simplex ETF
-- ``wang23``         seed 003 (Wang et al. 2023): Proposition 1 to Remark 2
-- ``vs_family``      wang23's VS loss (eq. 3): gradient, bound M, Lemma 4 constants, the family of
-                     Sec. 2.1 and eq. (4), insights (In3) and (In4-a)
+- ``concentration``   classical results with explicit constants (Hoeffding, Bennett,
+                      Maurer-Pontil empirical Bernstein, Clopper-Pearson)
+- ``complexity``      the Rademacher generalisation bound, Maurer's vector contraction and pluggable
+                      Rademacher-complexity providers
+- ``pacbayes``        PAC-Bayes-kl and its inverse, training objectives, balanced-error certificates
+- ``elm``             elm: Omega_pull, Proposition 1, Lemmas 3-5
+- ``elm_risk_bound``  elm: Proposition 2 (binary and multi-class), its loss range and radius rule
+- ``drolt``           drolt: the KL radius (10), Theorem 1, the robust loss (18)
+- ``tutorial``        tutorial: Fisher consistency, threshold moving, LDAM margins, class-balanced
+                      weights, rwSAM, LTSSL, RECORDS
+- ``representation``  tutorial: simplex ETF, dot-regression loss, GH, TS and BCL
+- ``wang23``          wang23: Proposition 1 to Remark 2, Lemma 1 on finite classes
+- ``vs_family``       wang23's VS loss (eq. 3): gradient, bound M, Lemma 4 constants, the family of
+                      Sec. 2.1 and eq. (4), insights (In3) and (In4-a)
 
-``STATEMENTS`` maps every statement id to its ``Statement``; ``evaluate`` and the studies iterate
-over it rather than over a hand-kept list.
+``BoundResult`` and ``Assumption`` (``result``) are what every statement evaluator returns; the
+statements themselves (ids, printed text, verdicts, evaluators) are declared in
+``ltbounds.statements``.
 """
 
 from __future__ import annotations
 
-from ltbounds.bounds import complexity, concentration, drolt, elm, pacbayes, tutorial, wang23
-from ltbounds.bounds import elm_risk_bound
-from ltbounds.bounds import representation
-from ltbounds.bounds import vs_family
-from ltbounds.bounds.result import ASSUMPTION_STATUSES, FORMS, Assumption, BoundResult, EvaluationSplits, Statement
+from ltbounds.bounds import (
+    complexity,
+    concentration,
+    drolt,
+    elm,
+    elm_risk_bound,
+    pacbayes,
+    representation,
+    tutorial,
+    vs_family,
+    wang23,
+)
+from ltbounds.bounds.result import ASSUMPTION_STATUSES, FORMS, Assumption, BoundResult
 
 _SOURCES = (
     concentration,
@@ -45,19 +57,9 @@ for _module in _SOURCES:
     for _name in _module.__all__:
         globals()[_name] = getattr(_module, _name)
 
-STATEMENTS: dict[str, Statement] = {}
-for _module in _SOURCES:
-    for _statement in getattr(_module, "STATEMENTS", ()):
-        if _statement.id in STATEMENTS:
-            raise RuntimeError(f"statement id {_statement.id!r} is defined twice")
-        STATEMENTS[_statement.id] = _statement
-
 __all__ = [
     "ASSUMPTION_STATUSES",
     "FORMS",
-    "STATEMENTS",
     "Assumption",
     "BoundResult",
-    "EvaluationSplits",
-    "Statement",
 ] + [name for module in _SOURCES for name in module.__all__]

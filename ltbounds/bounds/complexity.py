@@ -57,7 +57,6 @@ __all__ = [
     "vector_contraction",
 ]
 
-STATEMENTS: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ __all__ = [
     "sample_variance",
 ]
 
-STATEMENTS: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,6 @@ __all__ = [
 ]
 
 # No statement of a seed lives here: like ``concentration``, a classical-results module.
-STATEMENTS: tuple = ()
 
 # Added to the bisection's upper end: it covers the float rounding of kl near the root (relative
 # error ~1e-15 of kl; the root moves by at most ~c/kl'(root) <= 1 times that), so the returned

@@ -9,7 +9,7 @@ A statement whose natural direction is ``>=`` is reported with its sides swapped
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,7 +49,7 @@ class Assumption:
         return "satisfied" if self.satisfied else "failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BoundResult:
     """One evaluated statement: the bound, its terms and its assumptions (``measured <= value``)."""
 
@@ -74,7 +74,7 @@ class BoundResult:
 
     @property
     def assumption_status(self) -> str:
-        """"failed" when a checked assumption failed, else "unknown" when one was not checked, else
+        """ "failed" when a checked assumption failed, else "unknown" when one was not checked, else
         "satisfied"."""
         statuses = {assumption.status for assumption in self.assumptions}
         if "failed" in statuses:
@@ -108,24 +108,3 @@ class BoundResult:
         if not (math.isfinite(self.measured) and math.isfinite(self.value)):
             return None
         return self.measured <= self.value + 1e-12 * max(1.0, abs(self.value))
-
-
-# Transitional (issue 13): evaluators move to ltbounds.statements, which owns EvaluationSplits.
-from ltbounds.statements.context import EvaluationSplits  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A printed statement of a seed paper and its evaluator on concrete outputs.
-
-    ``evaluate(splits, delta)`` returns the statement's results for one checkpoint (per class and/or
-    overall, in each applicable form). ``kind`` is "bound" (probabilistic, with delta),
-    "inequality" (deterministic), "identity" or "symbolic" (checked by SymPy; its evaluator reports
-    the check on the checkpoint's class counts when that makes sense, or returns no rows).
-    """
-
-    id: str
-    source: str  # e.g. "000, Proposition 1"
-    kind: str
-    summary: str
-    evaluate: Callable[[EvaluationSplits, float], list[BoundResult]]

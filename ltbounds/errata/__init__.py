@@ -13,7 +13,7 @@ from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
-from ltbounds.errata.entry import VERDICTS, Erratum
+from ltbounds.statements.declaration import VERDICTS, Erratum
 
 __all__ = ["REGISTRY", "VERDICTS", "Erratum", "as_records", "load_counterexample", "registry"]
 

@@ -31,53 +31,11 @@ def _collect() -> dict[str, Statement]:
 
     registry: dict[str, Statement] = {}
     for paper in PAPERS:
-        declared = list(importlib.import_module(f"ltbounds.statements.{paper}").DECLARED)
-        for statement in declared + _legacy_statements(paper, {s.id for s in declared}):
+        for statement in importlib.import_module(f"ltbounds.statements.{paper}").DECLARED:
             if statement.id in registry:
                 raise RuntimeError(f"statement id {statement.id!r} is declared twice")
             registry[statement.id] = statement
     return registry
-
-
-def _legacy_statements(paper: str, declared: set[str]) -> list[Statement]:
-    """Transitional: statements still split between ``ltbounds.bounds.<paper>.STATEMENTS`` and
-    ``ltbounds.errata.<paper>.ENTRIES`` (removed once every paper is declared in this package), in
-    the order of the errata entries."""
-    import importlib
-
-    maths = importlib.import_module(f"ltbounds.bounds.{paper}")
-    old_statements = {old.id: old for old in getattr(maths, "STATEMENTS", ())}
-    try:
-        entries = list(getattr(importlib.import_module(f"ltbounds.errata.{paper}"), "ENTRIES", ()))
-    except ModuleNotFoundError as error:
-        if error.name != f"ltbounds.errata.{paper}":
-            raise
-        entries = []  # the paper's errata module is gone: every statement is declared in ltbounds.statements
-    missing = sorted(set(old_statements) - {entry.id for entry in entries})
-    if missing:
-        raise RuntimeError(f"statements without an errata entry: {missing}")
-    statements = []
-    for entry in entries:
-        if entry.id in declared:
-            raise RuntimeError(f"statement id {entry.id!r} is declared in ltbounds.statements and in ltbounds.errata")
-        old = old_statements.get(entry.id)
-        if old is None:
-            raise RuntimeError(f"errata entry {entry.id!r} has no statement")
-        statements.append(
-            Statement(
-                id=old.id,
-                source=entry.source,  # the errata source (the more detailed of the two)
-                kind=old.kind,
-                summary=old.summary,
-                evaluate=old.evaluate,
-                printed=entry.printed,
-                verdict=entry.verdict,
-                explanation=entry.explanation,
-                counterexample=entry.counterexample,
-                corrected_by=entry.corrected_by,
-            )
-        )
-    return statements
 
 
 def __getattr__(name: str) -> Any:
