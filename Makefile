@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ltbounds demo
 
+# lint-imports: the layer contracts of pyproject.toml ([tool.importlinter]; docs/design.md draws them).
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -9,16 +9,15 @@
 3. runs the quick ``coverage`` and ``sharpness`` studies (sharpness also on these checkpoints);
 4. draws the figures and writes ``report.md``, the CSVs and ``manifest.json`` under ``results/demo/``.
 
-This module is also a study (``ltbounds study demo`` runs step 1 alone): one run per (dataset,
-method, seed), rows = the final balanced / Many / Medium / Few test accuracy and per-class accuracy.
+``ltbounds.commands.demo.run_demo`` (the top layer) runs these steps and draws the figures; this module
+is the study of step 1 (``ltbounds study demo`` runs it alone: one run per (dataset, method, seed), rows =
+the final balanced / Many / Medium / Few test accuracy and per-class accuracy) and writes the report's text
+(``report_text``). It never imports ``paper_figures``: studies write files, figures read them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studies.runner import Run, StudyContext, run_study
+from studies.runner import Run, StudyContext
 from studies.training_runs import dataset, final_metrics, train_once
 
 NAME = "demo"
@@ -153,156 +152,7 @@ def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame
     return {"accuracy": out.reset_index(drop=True)}
 
 
-# --- the whole demo -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    directory: Path
-    report: Path
-    figures: list[Path]
-    timings: dict[str, float]
-    missing: list[str]
-
-
-def _say(message: str, progress: bool) -> None:
-    if progress:
-        print(message, file=sys.stderr, flush=True)
-
-
-def run_demo(
-    out: str | Path = "results/demo",
-    settings: Settings = QUICK,
-    *,
-    data_root: str | None = None,
-    progress: bool = True,
-    command: str | None = "ltbounds demo",
-) -> DemoResult:
-    """Everything the demo does (see the module docstring); returns where the report is."""
-    from ltbounds.artifacts import atomic_write_text, write_manifest
-
-    directory = Path(out)
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
-    missing: list[str] = []
-    steps = 4
-    _say(f"[1/{steps}] training {len(settings.methods)} methods x {len(settings.datasets)} datasets", progress)
-    clock = time.perf_counter()
-    training = run_study(
-        sys.modules[__name__],
-        settings=settings,
-        directory=directory,
-        data_root=data_root,
-        progress=progress,
-        command=command,
-    )
-    timings["train_s"] = time.perf_counter() - clock
-    missing += [f"training {k}: {v}" for k, v in training.failed_runs.items()]
-    checkpoints = _checkpoints(training.table)
-
-    _say(f"[2/{steps}] evaluating every bound on {len(checkpoints)} checkpoint(s)", progress)
-    clock = time.perf_counter()
-    evaluation = None
-    if checkpoints:
-        from ltbounds.evaluation import evaluate
-
-        evaluation = evaluate(
-            [str(p) for p in checkpoints],
-            delta=settings.delta,
-            heldout=settings.heldout,
-            data_root=data_root,
-            progress=progress,
-        )
-        evaluation.write(directory / "evaluation", plots=True, command=command)
-    else:
-        missing.append("evaluation: no checkpoints were trained")
-    timings["evaluate_s"] = time.perf_counter() - clock
-
-    _say(f"[3/{steps}] quick studies: {', '.join(settings.studies)}", progress)
-    clock = time.perf_counter()
-    study_results = {}
-    for name in settings.studies:
-        study_results[name] = _run_quick_study(name, directory, settings, data_root, progress)
-        missing += [f"{name}: {piece}" for piece in study_results[name].missing]
-        missing += [f"{name} run {k}: {v}" for k, v in study_results[name].failed_runs.items()]
-    timings["studies_s"] = time.perf_counter() - clock
-
-    _say(f"[4/{steps}] figures and report", progress)
-    clock = time.perf_counter()
-    figures = _draw_figures(directory, settings)
-    report = directory / "report.md"
-    atomic_write_text(report, _report(directory, settings, training, evaluation, study_results, figures, missing))
-    timings["report_s"] = time.perf_counter() - clock
-    timings["total_s"] = time.perf_counter() - started
-    write_manifest(
-        directory,
-        command=command,
-        seeds=list(settings.seeds),
-        wall_time_s=round(timings["total_s"], 2),
-        extra={
-            "study": NAME,
-            "question": QUESTION,
-            "setting": "quick" if settings == QUICK else "full" if settings == FULL else "custom",
-            "settings": dataclasses.asdict(settings),
-            "timings_s": {k: round(v, 2) for k, v in timings.items()},
-            "tables": [
-                "demo.csv",
-                "accuracy.csv",
-                "evaluation/bounds.csv",
-                "evaluation/per_class.csv",
-                "coverage/coverage_summary.csv",
-                "sharpness/sharpness_summary.csv",
-            ],
-            "figures": [str(p.relative_to(directory)) for p in figures],
-            "missing": missing,
-            "complete": not missing,
-        },
-    )
-    return DemoResult(directory, report, figures, timings, missing)
-
-
-def _checkpoints(table: pd.DataFrame) -> list[Path]:
-    if table.empty or "quantity" not in table.columns:
-        return []
-    notes = table.loc[table["quantity"] == "checkpoint", "note"]
-    return [Path(p) for p in notes if isinstance(p, str) and Path(p).exists()]
-
-
-def _run_quick_study(name: str, directory: Path, settings: Settings, data_root: str | None, progress: bool):
-    from studies.runner import load_study
-
-    module = load_study(name)
-    study_settings = module.QUICK
-    overrides = dict(dict(settings.study_overrides).get(name, ()))
-    if name == "sharpness":
-        overrides.setdefault("checkpoint_globs", (str(directory / "training" / "*" / "last.pt"),))
-    if overrides:
-        study_settings = dataclasses.replace(study_settings, **overrides)
-    return run_study(
-        module,
-        settings=study_settings,
-        out=directory,
-        data_root=data_root,
-        progress=progress,
-        command=f"ltbounds study {name} --quick --out {directory}",
-    )
-
-
-def _draw_figures(directory: Path, settings: Settings) -> list[Path]:
-    from paper_figures.canvas import MissingResults, render
-    from paper_figures.registry import FIGURES, load_figure
-
-    written: list[Path] = []
-    for name, (_, study) in FIGURES.items():
-        if study not in (NAME, *settings.studies):
-            continue
-        script = load_figure(name)
-        results = directory
-        try:
-            written.extend(p for p in render(script, results, directory / "figures") if p.suffix == ".png")
-        except MissingResults as error:
-            print(f"figure {name} skipped: {error}", file=sys.stderr)
-    return written
+# --- the demo's report (ltbounds.commands.demo runs the demo and calls report_text) -------------------
 
 
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
@@ -321,7 +171,11 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     return header + rule + body
 
 
-def _report(directory, settings, training, evaluation, study_results, figures, missing) -> str:
+def report_text(directory, settings, training, evaluation, study_results, figures, missing) -> str:
+    """The demo's ``report.md``: accuracy, bounds, coverage, sharpness, the figures drawn and what is missing.
+
+    It reads the tables the steps wrote; ``figures`` are the paths the top layer drew (this module draws none:
+    studies write files, figures read them)."""
     lines = ["# ltbounds demo: theory against practice\n"]
     lines.append(
         f"Methods {', '.join(settings.methods)} trained with an MLP {list(settings.hidden)} for {settings.epochs} "

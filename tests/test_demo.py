@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 
+from ltbounds.commands.demo import run_demo
 from studies import demo
 
 TINY = dataclasses.replace(
@@ -32,7 +33,7 @@ TINY = dataclasses.replace(
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo"
-    return demo.run_demo(out, TINY, progress=False, command="pytest tiny demo")
+    return run_demo(out, TINY, progress=False, command="pytest tiny demo")
 
 
 def test_tiny_demo_writes_report_tables_figures_and_manifest(tiny_demo):
@@ -68,7 +69,7 @@ def test_sharpness_in_the_demo_reads_the_demo_checkpoints(tiny_demo):
 def test_second_demo_run_retrains_nothing(tiny_demo):
     trained = sorted(tiny_demo.directory.glob("training/*/last.pt"))
     stamps = [p.stat().st_mtime_ns for p in trained]
-    again = demo.run_demo(tiny_demo.directory, TINY, progress=False)
+    again = run_demo(tiny_demo.directory, TINY, progress=False)
     assert [p.stat().st_mtime_ns for p in trained] == stamps
     assert again.report.exists()
 
