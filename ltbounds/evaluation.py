@@ -41,6 +41,7 @@ from ltbounds.checks import InputError, check_delta
 from ltbounds.class_groups import class_groups
 from ltbounds.outputs import (
     CHECKPOINT_FORMAT,
+    OUTPUTS_FORMAT,
     Outputs,
     checkpoint_name,
     is_outputs_record,
@@ -328,7 +329,8 @@ def load_splits(
         name = next(iter(outputs.values())).name if outputs else f"model{position}"
     else:
         path = Path(source)
-        record = read_record(path)
+        # an outputs directory (memory-mapped .npy files, ltbounds.outputs_store) has no record to read
+        record = {"format": OUTPUTS_FORMAT} if path.is_dir() else read_record(path)
         if record.get("format") == CHECKPOINT_FORMAT:
             if heldout == "auto":
                 has_val = float((record.get("dataset") or {}).get("val_fraction") or 0.0) > 0.0
@@ -458,7 +460,7 @@ def bound_table(
                 "note": result.note,
                 "terms": json.dumps({k: _json_number(v) for k, v in dict(result.terms).items()}, sort_keys=True),
             }
-            row.update(classify_row(row, dict(result.terms)))
+            row.update(classify_row(row, result.trivial))
             rows.append(_mark_non_finite(row))
     frame = pd.DataFrame(rows, columns=list(BOUND_COLUMNS))
     return frame

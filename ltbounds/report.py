@@ -7,10 +7,10 @@ Definitions used in the tables and the report (one place, so the CSV and the tex
   guarantees; certified rows whose assumption failed or is unknown are counted and drawn apart
   (``SECTIONS``). ``COLUMN_MEANINGS`` defines every column in the report itself.
 - ``holds``: ``measured <= value`` (the bound was not violated on these inputs).
-- ``trivial``: the value any bound on that quantity gets for free: the ``"trivial"`` term when the
-  statement's evaluator reports one (1 for a 0-1 risk), else for a probabilistic bound the cap of
-  the loss it is about (terms ``loss_cap_M``, ``B``, ``max_B``: a mean of values in [0, M] is <= M);
-  unknown (nan) otherwise, and then non-vacuity is not judged.
+- ``trivial``: the value any bound on that quantity gets for free, ``BoundResult.trivial`` as the
+  statement's evaluator sets it (for a probabilistic bound the cap of the loss it is about, e.g. M of
+  wang23's truncated VS loss or ELM's range B_y: a mean of values in [0, M] is <= M; 1 for a 0-1
+  risk); unknown (nan) otherwise, and then non-vacuity is not judged.
 - ``non_vacuous``: ``value < trivial`` (only where ``trivial`` is known).
 - ``tight``: the bound holds and ``slack <= TIGHT_RELATIVE * max(|value|, |measured|)``, i.e. the
   bound is within 10% of what it bounds.
@@ -28,10 +28,6 @@ import numpy as np
 import pandas as pd
 
 TIGHT_RELATIVE = 0.10
-# Terms that name the value a bound gets for free: "trivial" (any statement may report it), else for a
-# probabilistic bound the cap of the loss it bounds: M of the truncated VS loss (003), the range B of
-# Lemma 3's variables and the largest loss max_B (000).
-TRIVIAL_TERMS = ("trivial", "loss_cap_M", "B", "max_B")
 
 # Balanced test accuracy (%) the papers report, for comparison (FIELD_NOTES; 003 README, ResNet-32,
 # 200 epochs). Keyed by (dataset, imbalance).
@@ -84,24 +80,12 @@ def with_guarantee(bounds: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def trivial_value(kind: str, measured: float, terms: Mapping[str, Any]) -> float:
-    """The trivial bound of a row (see the module docstring); nan when unknown."""
-    keys = TRIVIAL_TERMS if kind == "bound" else TRIVIAL_TERMS[:1]
-    for key in keys:
-        if key in terms:
-            try:
-                value = float(terms[key])
-            except (TypeError, ValueError):
-                continue
-            if math.isfinite(value):
-                return value
-    return math.nan
+def classify_row(row: Mapping[str, Any], trivial: float | None) -> dict[str, Any]:
+    """``trivial``, ``non_vacuous`` and ``tight`` of one evaluated bound row.
 
-
-def classify_row(row: Mapping[str, Any], terms: Mapping[str, Any]) -> dict[str, Any]:
-    """``trivial``, ``non_vacuous`` and ``tight`` of one evaluated bound row."""
+    ``trivial`` is the row's ``BoundResult.trivial`` (None, or not finite: unknown, reported as nan)."""
     value, measured = float(row["value"]), float(row["measured"])
-    trivial = trivial_value(str(row.get("kind", "")), measured, terms)
+    trivial = math.nan if trivial is None or not math.isfinite(float(trivial)) else float(trivial)
     non_vacuous = None if math.isnan(trivial) or math.isnan(value) else bool(value < trivial)
     tight = None
     if math.isfinite(value) and math.isfinite(measured):

@@ -20,24 +20,91 @@ def row(value, measured, kind="bound"):
 
 
 def test_a_risk_bound_below_its_trivial_value_is_non_vacuous_and_one_above_is_vacuous():
-    assert classify_row(row(0.4, 0.3), {"trivial": 1.0})["non_vacuous"] is True
-    assert classify_row(row(1.7, 0.3), {"trivial": 1.0})["non_vacuous"] is False
-    assert classify_row(row(2.0, 1.3), {"loss_cap_M": 2.83})["non_vacuous"] is True
-    assert classify_row(row(9.0, 1.3), {"loss_cap_M": 2.83})["trivial"] == 2.83
+    assert classify_row(row(0.4, 0.3), 1.0)["non_vacuous"] is True
+    assert classify_row(row(1.7, 0.3), 1.0)["non_vacuous"] is False
+    assert classify_row(row(2.0, 1.3), 2.83)["non_vacuous"] is True
+    assert classify_row(row(9.0, 1.3), 2.83)["trivial"] == 2.83
 
 
-def test_unknown_trivial_value_stays_unknown_and_loss_caps_only_count_for_bounds():
-    unknown = classify_row(row(0.4, 0.3), {})
+@pytest.mark.parametrize("trivial", [None, math.nan, math.inf])
+def test_unknown_trivial_value_stays_unknown(trivial):
+    unknown = classify_row(row(0.4, 0.3), trivial)
     assert math.isnan(unknown["trivial"]) and unknown["non_vacuous"] is None
-    inequality = classify_row(row(3.0, 2.5, kind="inequality"), {"B": 5.0})
-    assert math.isnan(inequality["trivial"]) and inequality["non_vacuous"] is None
-    assert classify_row(row(3.0, 2.5, kind="inequality"), {"trivial": 5.0})["non_vacuous"] is True
+
+
+def _toy_splits(num_classes: int = 3):
+    """A class-mean linear head on Gaussian classes, train and test (every class present)."""
+    from ltbounds.outputs import Outputs
+    from ltbounds.statements import EvaluationSplits
+
+    rng = np.random.default_rng(0)
+    means = 2.0 * np.eye(num_classes, 3)
+    counts = np.array([60, 25, 8][:num_classes])
+    weight = means.copy()
+    bias = -0.5 * np.sum(weight**2, axis=1)
+
+    def split(per_class, name):
+        labels = np.repeat(np.arange(num_classes), per_class)
+        x = means[labels] + rng.normal(size=(labels.size, 3))
+        return Outputs(x @ weight.T + bias, x, labels, weight, bias, counts, split=name)
+
+    test = split(np.full(num_classes, 30), "test")
+    return EvaluationSplits(train=split(counts, "train"), heldout=test, test=test)
+
+
+def test_bounds_csv_trivial_is_the_results_trivial_field_not_a_term_name():
+    from ltbounds.bounds.result import BoundResult
+    from ltbounds.evaluation import bound_table
+    from ltbounds.statements import Statement
+
+    def rows(splits, delta):
+        return [
+            # a term named like a loss cap no longer makes the row's trivial value
+            BoundResult(statement="toy.a", form="certified", value=2.0, measured=1.0, terms={"loss_cap_M": 1.5}),
+            BoundResult(statement="toy.b", form="certified", value=2.0, measured=1.0, trivial=1.5),
+            BoundResult(statement="toy.c", form="certified", value=1.0, measured=0.5, trivial=np.float64(1.5)),
+        ]
+
+    toy = {"toy": Statement(id="toy", source="test", kind="inequality", summary="toy", evaluate=rows)}
+    table = bound_table("m", _toy_splits(), 0.05, toy).set_index("bound")
+    assert math.isnan(table.loc["toy.a", "trivial"]) and table.loc["toy.a", "non_vacuous"] is None
+    assert table.loc["toy.b", "trivial"] == 1.5 and not table.loc["toy.b", "non_vacuous"]
+    assert table.loc["toy.c", "trivial"] == 1.5 and table.loc["toy.c", "non_vacuous"]
+
+
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_the_loss_bounds_report_their_loss_cap_as_trivial_and_no_other_statement_does(num_classes):
+    from ltbounds.statements import STATEMENTS
+
+    capped = {  # statement -> the term holding the cap of the loss it bounds
+        "wang23.prop1": "loss_cap_M",
+        "wang23.lemma2": "loss_cap_M",
+        "wang23.thm1": "loss_cap_M",
+        "elm.lemma3": "B",
+        "elm.lemma3_corrected": "B",
+        "elm.prop2": "B",
+        "elm.prop2_corrected": "B",
+        "elm.prop2_multiclass": "max_B",
+    }
+    splits = _toy_splits(num_classes)
+    seen = set()
+    for statement_id, statement in STATEMENTS.items():
+        for result in statement.evaluate(splits, 0.05):
+            per_class_cap = statement_id.startswith("elm.lemma3")  # Lemma 3 is per class; the others are overall
+            key = capped.get(statement_id) if result.class_index is None or per_class_cap else None
+            if key is None:
+                assert result.trivial is None, (statement_id, result.form)
+            else:
+                seen.add(statement_id)
+                assert statement.kind == "bound"
+                assert result.trivial == result.terms[key] > 0, (statement_id, result.form)
+    assert seen == {s for s in capped if num_classes == 2 or s not in ("elm.prop2", "elm.prop2_corrected")}
 
 
 @given(measured=st.floats(0.0, 1e6), relative=st.floats(-0.5, 0.5))
 def test_tight_means_holds_and_within_ten_percent(measured, relative):
     value = measured * (1 + relative)
-    tight = classify_row(row(value, measured), {})["tight"]
+    tight = classify_row(row(value, measured), None)["tight"]
     scale = max(abs(value), abs(measured))
     expected = (value - measured >= -1e-12 * max(1.0, scale)) and (value - measured <= TIGHT_RELATIVE * scale)
     assert tight is expected

@@ -11,15 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 # ``diagnostic``: a reading or heuristic consequence of a statement, not the statement itself; a
 # failing diagnostic row never refutes the paper.
 Form = Literal["as_printed", "certified", "corrected", "shape", "diagnostic"]
-FORMS: tuple[str, ...] = ("as_printed", "certified", "corrected", "shape", "diagnostic")
+FORMS: tuple[str, ...] = get_args(Form)
 
 # What code knows of an assumption on these inputs.
-ASSUMPTION_STATUSES = ("satisfied", "failed", "unknown")
+AssumptionStatus = Literal["satisfied", "failed", "unknown"]
+ASSUMPTION_STATUSES: tuple[str, ...] = get_args(AssumptionStatus)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Assumption:
             object.__setattr__(self, "satisfied", bool(self.satisfied))
 
     @property
-    def status(self) -> str:
+    def status(self) -> AssumptionStatus:
         """One of ASSUMPTION_STATUSES."""
         if self.satisfied is None:
             return "unknown"
@@ -54,9 +55,13 @@ class BoundResult:
     """One evaluated statement: the bound, its terms and its assumptions (``measured <= value``)."""
 
     statement: str  # statement id, e.g. "elm.prop1"
-    form: str  # one of FORMS
+    form: Form
     value: float  # the bound / right-hand side
     measured: float = math.nan  # the bounded quantity / left-hand side (nan: not measured)
+    # The value any bound on that quantity gets for free, where the evaluator knows it: the cap M of a
+    # loss in [0, M] (a mean of such values is <= M), 1 for a 0-1 risk. None: unknown, and then
+    # non-vacuity (``value < trivial``) is not judged.
+    trivial: float | None = None
     terms: Mapping[str, float] = field(default_factory=dict)
     assumptions: tuple[Assumption, ...] = ()
     class_index: int | None = None  # None: the statement is about all classes
@@ -66,6 +71,8 @@ class BoundResult:
     def __post_init__(self) -> None:
         if self.form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {self.form!r}")
+        if self.trivial is not None:
+            object.__setattr__(self, "trivial", float(self.trivial))  # numpy scalars -> float
 
     @property
     def valid(self) -> bool:
@@ -73,7 +80,7 @@ class BoundResult:
         return all(assumption.satisfied is True for assumption in self.assumptions)
 
     @property
-    def assumption_status(self) -> str:
+    def assumption_status(self) -> AssumptionStatus:
         """ "failed" when a checked assumption failed, else "unknown" when one was not checked, else
         "satisfied"."""
         statuses = {assumption.status for assumption in self.assumptions}

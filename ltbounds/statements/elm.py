@@ -543,6 +543,7 @@ def lemma3_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
                     form=("certified" if fixed else "shape") if corrected else "as_printed",
                     value=value,
                     measured=float(measured[c]),
+                    trivial=float(ranges[c]),  # the loss is in [0, B_y]
                     terms=terms,
                     assumptions=assumptions,
                     class_index=int(c),
@@ -726,6 +727,7 @@ def prop2_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> li
                 form="corrected" if corrected else "as_printed",
                 value=result.value,
                 measured=float(np.sum(weights * test_risks)),
+                trivial=float(result.terms["B"]),  # the loss is in [0, B]
                 terms=terms,
                 assumptions=(*assumptions, union),
                 class_index=None,
@@ -807,6 +809,7 @@ def evaluate_prop2_multiclass(splits: EvaluationSplits, delta: float) -> list[Bo
                 form=form,
                 value=result.value,
                 measured=float(np.sum(weights * test_risks)),
+                trivial=float(result.terms["max_B"]),  # every class's loss is in [0, max_y B_y]
                 terms={**result.terms, **_tail_terms(result.value, weights, ranges, fraction, tail, risk_delta, delta)},
                 assumptions=assumptions,
                 class_index=None,
