@@ -77,9 +77,11 @@ class Outputs:
     def __post_init__(self) -> None:
         counts = check_class_counts(self.class_counts, "class_counts")
         num_classes = counts.shape[0]
-        logits = check_matrix(self.logits, "logits", columns=num_classes)
+        # memory-mapped float32/float64 arrays (an outputs directory, ltbounds.outputs_store) stay mapped:
+        # converting them to float64 here would load them whole; chunked statistics convert per block
+        logits = _matrix(self.logits, "logits", columns=num_classes)
         n = logits.shape[0]
-        embeddings = check_matrix(self.embeddings, "embeddings", rows=n)
+        embeddings = _matrix(self.embeddings, "embeddings", rows=n)
         labels = check_labels(self.labels, num_classes, "labels", length=n)
         weight = check_matrix(self.head_weight, "head_weight", rows=num_classes, columns=embeddings.shape[1])
         bias = np.asarray(self.head_bias, dtype=np.float64).reshape(-1)
@@ -196,8 +198,21 @@ class Outputs:
         )
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write this single split to ``path`` (``.npz`` or ``.pt``); see ``save_outputs``."""
+        """Write this single split to ``path``: ``.npz`` or ``.pt`` (``save_outputs``), or, for a path
+        without one of these suffixes, an outputs directory of ``.npy`` files (``outputs_store.save_outputs_dir``)."""
+        if Path(path).suffix.lower() not in (".npz", ".pt"):
+            from ltbounds.outputs_store import save_outputs_dir
+
+            return save_outputs_dir(path, self)
         return save_outputs(path, self)
+
+
+def _matrix(array: Any, name: str, rows: int | None = None, columns: int | None = None) -> np.ndarray:
+    if isinstance(array, np.memmap):
+        from ltbounds.outputs_store import check_mapped_matrix
+
+        return check_mapped_matrix(array, name, rows=rows, columns=columns)
+    return check_matrix(array, name, rows=rows, columns=columns)
 
 
 # Relative tolerance of the head check below. float32 storage or a float32 matmul errs by ~1e-6 of the
@@ -245,11 +260,12 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
     if outputs.num_samples == 0:
         return
     logits = outputs.logits
-    largest = float(np.max(np.abs(logits)))
+    # block by block: np.abs of the whole (n, C) array would be one more copy of the logits
+    largest = max(float(np.max(np.abs(logits[rows]))) for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS))
     wrong_count, example = 0, None
     for start in range(0, outputs.num_samples, _HEAD_CHECK_ROWS):
         rows = slice(start, start + _HEAD_CHECK_ROWS)
-        embeddings = outputs.embeddings[rows]
+        embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             expected = _head_logits(outputs, embeddings)
             if outputs.head_kind == "linear":
@@ -275,6 +291,10 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
             "export the logits of this head on these embeddings, or omit the logits of a linear head (they "
             "are then computed)"
         )
+
+
+def _row_slices(num_rows: int, rows: int):
+    return (slice(start, start + rows) for start in range(0, num_rows, rows))
 
 
 def _resolve_head(model: Any, head: Any) -> Any:
@@ -549,6 +569,10 @@ def load_outputs(path: str | os.PathLike) -> dict[str, Outputs]:
     The format is in the module docstring and ``docs/outputs_format.md``. A file that is corrupt,
     is a checkpoint, or misses a required key raises ``InputError`` naming the file.
     """
+    if Path(path).is_dir():  # an outputs directory of .npy files, memory-mapped (ltbounds.outputs_store)
+        from ltbounds.outputs_store import open_outputs_dir
+
+        return open_outputs_dir(path)
     record = read_record(path)
     if record.get("format") == CHECKPOINT_FORMAT:
         raise InputError(f"{path} is a training checkpoint, not an outputs file: use outputs_from_checkpoint")
