@@ -31,6 +31,7 @@ import torch
 from ltbounds import statements
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits
+from ltbounds.strategies import gaussian_outputs
 
 
 def long_tail_counts(total: int, num_classes: int, imbalance: float) -> np.ndarray:
@@ -42,23 +43,11 @@ def long_tail_counts(total: int, num_classes: int, imbalance: float) -> np.ndarr
 
 
 def synthetic_outputs(class_counts: np.ndarray, per_class: np.ndarray, dim: int, split: str, seed: int) -> Outputs:
-    num_classes = class_counts.shape[0]
-    means = np.random.default_rng(2024).normal(size=(num_classes, dim)) * (3.0 / math.sqrt(dim))
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(num_classes), per_class)
-    embeddings = means[labels] + rng.normal(size=(labels.size, dim))
-    bias = np.log(class_counts / class_counts.sum()) - 0.5 * (means**2).sum(axis=1)
-    return Outputs(
-        logits=embeddings @ means.T + bias,
-        embeddings=embeddings,
-        labels=labels,
-        head_weight=means,
-        head_bias=bias,
-        class_counts=class_counts,
-        split=split,
-        name="synthetic",
-        method="ce",
-    )
+    # class means of norm about 3 whatever the dimension; the library's one synthetic-checkpoint builder
+    return gaussian_outputs(
+        class_counts, per_class, split, seed=seed, dim=dim, spread=3.0 / math.sqrt(dim), means_seed=2024,
+        name="synthetic", method="ce",
+    )  # fmt: skip
 
 
 def make_splits(samples: int, heldout: int, num_classes: int, dim: int) -> EvaluationSplits:

@@ -17,7 +17,8 @@ Quantities and where the papers define them:
 - ``class_scatter``: tr Ĉ_y = (1/n_y) sum_{x in S_y} ||Phi(x) - mu_y||^2 (the empirical covariance with
   divisor n_y, as 000, App. C.1 defines it) and the centroid mu_y.
 - ``effective_number``: E_n = (1 - beta^n) / (1 - beta) (002, "loss re-weighting by effective number";
-  Cui et al. 2019).
+  Cui et al. 2019), and ``class_balanced_weights`` 1 / E_{n_y} normalised to sum to C (the CB loss's
+  weights; ``ltbounds.losses`` and ``ltbounds.bounds.tutorial`` import both from here).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ltbounds.checks import InputError, check_class_counts
 
 __all__ = [
     "class_accuracy",
+    "class_balanced_weights",
     "class_margins",
     "class_means",
     "class_scatter",
@@ -133,3 +135,15 @@ def effective_number(class_counts: Any, beta: float) -> np.ndarray:
         return np.ones_like(counts)
     log_beta = math.log1p(b - 1.0) if b >= 0.5 else math.log(b)
     return -np.expm1(counts * log_beta) / (1.0 - b)
+
+
+def class_balanced_weights(class_counts: Any, beta: float = 0.9999) -> np.ndarray:
+    """Class-balanced weights w_y = (1 - beta) / (1 - beta^{n_y}) = 1 / E_{n_y}, normalised to sum to C.
+
+    Source: tutorial, slide "Class-Balanced Loss" (Cui et al. 2019); wang23, Sec. 2.1, alpha_y =
+    (1 - p) / (1 - p^{N_y}). The sum-to-C normalisation is the reference LDAM-DRW code's (a balanced problem
+    gets all-ones weights). beta = 0 gives all ones, beta = 1 the inverse-frequency weights (the limit
+    E_n = n); beta in [0, 1] as ``effective_number`` checks. LDAM-DRW uses beta = 0.9999.
+    """
+    weights = 1.0 / effective_number(class_counts, beta)
+    return weights * (weights.shape[0] / weights.sum())

@@ -24,16 +24,25 @@ Example -- property-test your own loss (the README's example, run by ``tests/tes
         assert torch.isfinite(my_loss(case.logits, case.labels, case.class_counts)).all()
 
 Strategies: ``class_counts``, ``labels``, ``logits``, ``embeddings``, ``loss_inputs`` (a ``LossCase``).
+
+Synthetic checkpoints: ``gaussian_outputs`` builds one split's ``ltbounds.outputs.Outputs`` of a linear head
+on Gaussian classes, without training (the one builder the tests and benchmarks share, issue 13).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from ltbounds.checks import InputError
+
+if TYPE_CHECKING:
+    from ltbounds.outputs import Outputs
 
 PROFILES = ("exp", "step")
 
@@ -159,3 +168,64 @@ def loss_inputs(
     batch_logits = draw(logits(batch_labels.shape[0], counts.shape[0], max_magnitude, dtype))
     batch_embeddings = draw(embeddings(batch_labels, dim=dim, num_classes=counts.shape[0], dtype=dtype))
     return LossCase(counts, batch_labels, batch_logits, batch_embeddings)
+
+
+def gaussian_outputs(
+    class_counts: Any,
+    per_class: Any,
+    split: str = "train",
+    *,
+    seed: int = 0,
+    means: Any = None,
+    dim: int = 8,
+    spread: float = 1.5,
+    means_seed: int = 1234,
+    noise: float = 1.0,
+    head: str | tuple[Any, Any] = "bayes",
+    **fields: Any,
+) -> Outputs:
+    """One split of a synthetic checkpoint: a linear head on Gaussian classes, drawn without training.
+
+    Samples: ``per_class[y]`` points of class y (labels sorted by class, a scalar means that many of every
+    class), x = mu_y + noise * N(0, I) drawn with ``seed``. Class means mu (C, d): ``means`` if given, else
+    ``spread * N(0, I)`` drawn with ``means_seed`` (one model's splits share its means: vary ``seed`` only).
+
+    Head (the ``head_weight``/``head_bias`` of the outputs; logits = x W^T + b):
+
+    - ``"bayes"``: W = mu, b_y = log pi_y - |mu_y|^2 / 2 with pi = class_counts / N. With noise = 1 these
+      are the exact training posterior's logits up to a constant, so post-hoc logit adjustment is the
+      Bayes-balanced rule (tutorial, Theorem 1's premise).
+    - ``"means"``: W = mu, b = 0.
+    - a pair (W, b) given by the caller.
+
+    ``class_counts`` are the model's training counts (the split's own sizes are ``per_class``); ``fields``
+    go to ``Outputs`` as they are (name, method, metadata, head_kind, ...). Deterministic in its arguments.
+    """
+    from ltbounds.outputs import Outputs  # lazily: `import ltbounds.strategies` stays torch + NumPy only
+
+    counts = np.asarray(class_counts)
+    classes = counts.shape[0]
+    if means is None:
+        means = np.random.default_rng(means_seed).normal(size=(classes, dim)) * spread
+    means = np.asarray(means, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), per_class)
+    embeddings = means[labels] + rng.normal(size=(labels.size, means.shape[1])) * noise
+    if head == "bayes":
+        weight, bias = means, np.log(counts / counts.sum()) - 0.5 * (means**2).sum(axis=1)
+    elif head == "means":
+        weight, bias = means, np.zeros(classes)
+    elif isinstance(head, tuple) and len(head) == 2:
+        weight, bias = (np.asarray(part, dtype=np.float64) for part in head)
+    else:
+        raise InputError(f"head must be 'bayes', 'means' or a (weight, bias) pair, got {head!r}")
+    return Outputs(
+        logits=embeddings @ weight.T + bias,
+        embeddings=embeddings,
+        labels=labels,
+        head_weight=weight,
+        head_bias=bias,
+        class_counts=counts,
+        split=split,
+        **fields,
+    )

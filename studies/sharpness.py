@@ -85,26 +85,28 @@ def shape_terms(class_counts: np.ndarray, mu: np.ndarray) -> dict[str, float]:
     """The complexity terms of eq. (7) and eq. (14) with C_S(F) = 1/sqrt(N) (Asm. 1, unit constant).
 
     union_global: (1/C) sum_y max(mu) / sqrt(N_y); union_local: (1/C) sum_y mu_y / sqrt(N_y);
-    contraction: 1/(C pi_C) * N^{-1/2} * sum_y mu_y sqrt(pi_y). Source: 003, Prop. 1, Lemma 1, Thm. 1.
+    contraction: 1/(C pi_C) * N^{-1/2} * sum_y mu_y sqrt(pi_y). Source: wang23, Prop. 1, Lemma 1, Thm. 1;
+    computed by ``ltbounds.bounds.wang23.prop2_complexity_terms`` (this renames its keys for the table).
     """
-    counts = np.asarray(class_counts, dtype=np.float64)
-    total = counts.sum()
-    classes = counts.size
-    priors = counts / total
-    union_global = float(np.mean(mu.max() / np.sqrt(counts)))
-    union_local = float(np.mean(mu / np.sqrt(counts)))
-    contraction = float(np.sum(mu * np.sqrt(priors)) / (classes * priors.min() * np.sqrt(total)))
-    return {"union": union_global, "union_local_mu": union_local, "contraction": contraction}
+    from ltbounds.bounds.wang23 import prop2_complexity_terms
+
+    terms = prop2_complexity_terms(np.asarray(class_counts, dtype=np.int64), mu)
+    return {"union": terms["union_global"], "union_local_mu": terms["union_local"], "contraction": terms["contraction"]}
 
 
 def confidence_terms(class_counts: np.ndarray, delta: float, loss_bound: float) -> dict[str, float]:
-    """Union: (1/C) sum_y 3M sqrt(log(2C/delta)/(2N_y)); contraction: 3M/(C pi_C) sqrt(log(2/delta)/(2N))."""
-    counts = np.asarray(class_counts, dtype=np.float64)
-    classes = counts.size
-    total = counts.sum()
-    union = float(np.mean(3 * loss_bound * np.sqrt(np.log(2 * classes / delta) / (2 * counts))))
-    contraction = float(3 * loss_bound * np.sqrt(np.log(2 / delta) / (2 * total)) * total / (classes * counts.min()))
-    return {"union_confidence": union, "contraction_confidence": contraction}
+    """Union: (1/C) sum_y 3M sqrt(log(2C/delta)/(2N_y)); contraction: 3M/(C pi_C) sqrt(log(2/delta)/(2N)).
+
+    The ``confidence`` terms of ``wang23.union_bound`` and ``wang23.contraction_bound`` (both built on
+    ``ltbounds.bounds.complexity.rademacher_confidence_term``); they do not depend on the risks or
+    complexities, so those are passed as zeros."""
+    from ltbounds.bounds import wang23
+
+    counts = np.asarray(class_counts, dtype=np.int64)
+    zero = np.zeros(counts.size)
+    union = wang23.union_bound(counts, zero, zero, loss_bound, delta).terms["confidence"]
+    contraction = wang23.contraction_bound(counts, zero, zero, zero, loss_bound, delta).terms["confidence"]
+    return {"union_confidence": float(union), "contraction_confidence": float(contraction)}
 
 
 def library_bounds(counts: np.ndarray, mu: np.ndarray, delta: float, loss_bound: float) -> dict[str, float]:

@@ -19,6 +19,7 @@ from ltbounds.bounds import elm
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits
+from ltbounds.strategies import gaussian_outputs
 
 # ----------------------------------------------------------------------------------------------
 # strategies: classes with 2..9 samples (often exactly 2), ties, duplicates, values up to 1e4
@@ -475,13 +476,8 @@ def test_bad_inputs_are_rejected_with_the_argument_named():
 
 def _outputs(per_class, split, seed, num_classes=4, dim=5, class_counts=(50, 20, 8, 2)):
     means = np.random.default_rng(99).normal(size=(num_classes, dim)) * 2
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(num_classes), per_class)
-    embeddings = means[labels] + rng.normal(size=(labels.size, dim))
-    weight, bias = means * 0.5, np.zeros(num_classes)
-    return Outputs(
-        embeddings @ weight.T + bias, embeddings, labels, weight, bias, np.array(class_counts[:num_classes]), split
-    )
+    head = (means * 0.5, np.zeros(num_classes))
+    return gaussian_outputs(np.array(class_counts[:num_classes]), per_class, split, seed=seed, means=means, head=head)
 
 
 @pytest.fixture(scope="module")

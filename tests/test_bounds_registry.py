@@ -20,6 +20,7 @@ from ltbounds.bounds.result import FORMS, BoundResult
 from ltbounds.errata import VERDICTS
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits, Statement
+from ltbounds.strategies import gaussian_outputs
 
 STATEMENT_IDS = sorted(statements.STATEMENTS)
 ERRATA_IDS = sorted(errata.REGISTRY)
@@ -105,23 +106,7 @@ CLASS_COUNTS = np.array([64, 32, 16, 8, 4])
 
 def _outputs(per_class: np.ndarray, split: str, seed: int, class_counts: np.ndarray = CLASS_COUNTS) -> Outputs:
     """Gaussian classes N(mu_y, I) in 8 dimensions with a linear head at the class means."""
-    k, d = class_counts.shape[0], 8
-    means = np.random.default_rng(1234).normal(size=(k, d)) * 1.5
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(k), per_class)
-    embeddings = means[labels] + rng.normal(size=(labels.size, d))
-    bias = np.log(class_counts / class_counts.sum()) - 0.5 * (means**2).sum(axis=1)
-    return Outputs(
-        logits=embeddings @ means.T + bias,
-        embeddings=embeddings,
-        labels=labels,
-        head_weight=means,
-        head_bias=bias,
-        class_counts=class_counts,
-        split=split,
-        name="synthetic",
-        method="ce",
-    )
+    return gaussian_outputs(class_counts, per_class, split, seed=seed, name="synthetic", method="ce")
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
 from ltbounds.statements import STATEMENTS, EvaluationSplits
 from ltbounds.statements import tutorial as declared
+from ltbounds.strategies import gaussian_outputs
 
 # ----------------------------------------------------------------------------------------------
 # strategies
@@ -561,23 +562,7 @@ def test_dot_regression_inputs_are_validated():
 def _outputs(counts: np.ndarray, per_class: np.ndarray, split: str, method: str, seed: int) -> Outputs:
     # Gaussian classes N(mu_y, I) with training priors pi: logits mu_y^T x - |mu_y|^2/2 + log pi_y are the
     # exact training posterior's, so post-hoc LA is the Bayes-balanced rule (Theorem 1's premise).
-    k, d = counts.shape[0], 6
-    means = np.random.default_rng(0).normal(size=(k, d)) * 1.5
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(k), per_class)
-    embeddings = means[labels] + rng.normal(size=(labels.size, d))
-    weight = means.copy()
-    bias = np.log(counts / counts.sum()) - 0.5 * (means**2).sum(1)
-    return Outputs(
-        logits=embeddings @ weight.T + bias,
-        embeddings=embeddings,
-        labels=labels,
-        head_weight=weight,
-        head_bias=bias,
-        class_counts=counts,
-        split=split,
-        method=method,
-    )
+    return gaussian_outputs(counts, per_class, split, seed=seed, dim=6, means_seed=0, method=method)
 
 
 def _splits(method: str = "ce") -> EvaluationSplits:

@@ -14,7 +14,7 @@ from scipy import stats
 
 from ltbounds import errata, statements
 from ltbounds.bounds import drolt, elm
-from ltbounds.outputs import Outputs
+from ltbounds.strategies import gaussian_outputs
 
 NEW_IDS = {
     "elm.zero_one_loss": "false_as_printed",
@@ -42,18 +42,7 @@ def _splits() -> statements.EvaluationSplits:
     means = np.array([[2.0, 0.0], [0.0, 2.0], [-2.0, -2.0]])
 
     def outputs(per_class, split, seed):
-        rng = np.random.default_rng(seed)
-        labels = np.repeat(np.arange(3), per_class)
-        embeddings = means[labels] + rng.normal(size=(labels.size, 2)) * 1.5
-        return Outputs(
-            logits=embeddings @ means.T,
-            embeddings=embeddings,
-            labels=labels,
-            head_weight=means,
-            head_bias=np.zeros(3),
-            class_counts=counts,
-            split=split,
-        )
+        return gaussian_outputs(counts, per_class, split, seed=seed, means=means, noise=1.5, head="means")
 
     return statements.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 30), "test", 1))
 

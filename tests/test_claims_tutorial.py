@@ -18,7 +18,7 @@ from hypothesis.extra.numpy import arrays
 from ltbounds import errata, statements
 from ltbounds.bounds import representation, tutorial
 from ltbounds.checks import InputError
-from ltbounds.outputs import Outputs
+from ltbounds.strategies import gaussian_outputs
 
 NEW_IDS = {
     "tutorial.risk_decomposition": "holds",
@@ -53,19 +53,7 @@ def _splits(seed: int = 0) -> statements.EvaluationSplits:
     means = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]])
 
     def outputs(per_class, split, offset):
-        rng = np.random.default_rng(seed + offset)
-        labels = np.repeat(np.arange(3), per_class)
-        embeddings = means[labels] + rng.normal(size=(labels.size, 3))
-        return Outputs(
-            logits=embeddings @ means.T,
-            embeddings=embeddings,
-            labels=labels,
-            head_weight=means,
-            head_bias=np.zeros(3),
-            class_counts=counts,
-            split=split,
-            method="ce",
-        )
+        return gaussian_outputs(counts, per_class, split, seed=seed + offset, means=means, head="means", method="ce")
 
     return statements.EvaluationSplits(train=outputs(counts, "train", 0), test=outputs(np.full(3, 30), "test", 1))
 

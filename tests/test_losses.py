@@ -106,7 +106,7 @@ def test_vs_with_unit_params_is_cross_entropy(case):
     expected = F.cross_entropy(case.logits, case.labels, reduction="none")
     ones = torch.ones(case.logits.shape[1], dtype=torch.float64)
     zeros = torch.zeros_like(ones)
-    assert close(losses.vs_loss(case.logits, case.labels, ones, ones, zeros, reduction="none"), expected)
+    assert close(losses.vector_scaling_loss(case.logits, case.labels, ones, ones, zeros, reduction="none"), expected)
     assert close(losses.cross_entropy(case.logits, case.labels, reduction="none"), expected)
 
 
@@ -114,13 +114,13 @@ def test_vs_with_unit_params_is_cross_entropy(case):
 def test_vs_with_inverse_prior_weights_is_the_balanced_loss(case):
     prior = t64(priors_of(case.class_counts))
     balanced = F.cross_entropy(case.logits, case.labels, reduction="none") / prior[case.labels]
-    assert close(losses.vs_loss(case.logits, case.labels, alpha=1.0 / prior, reduction="none"), balanced)
+    assert close(losses.vector_scaling_loss(case.logits, case.labels, alpha=1.0 / prior, reduction="none"), balanced)
 
 
 @given(moderate_cases, st.floats(0.0, 0.99999))
 def test_vs_with_class_balanced_weights_is_the_class_balanced_loss(case, beta):
     alpha = losses.class_balanced_weights(case.class_counts, beta)
-    vs = losses.vs_loss(case.logits, case.labels, alpha=alpha, reduction="none")
+    vs = losses.vector_scaling_loss(case.logits, case.labels, alpha=alpha, reduction="none")
     cb = losses.class_balanced_loss(case.logits, case.labels, case.class_counts, beta, "softmax", reduction="none")
     assert close(vs, cb)
     # the CB loss is (1 - beta)/(1 - beta^n_y) CE up to the normalisation constant (weights sum to C)
@@ -135,7 +135,7 @@ def test_vs_with_class_balanced_weights_is_the_class_balanced_loss(case, beta):
 @given(moderate_cases, st.floats(0.0, 3.0))
 def test_vs_with_log_prior_offsets_is_logit_adjustment(case, tau):
     delta = tau * t64(np.log(priors_of(case.class_counts)))
-    vs = losses.vs_loss(case.logits, case.labels, delta=delta, reduction="none")
+    vs = losses.vector_scaling_loss(case.logits, case.labels, delta=delta, reduction="none")
     la = losses.logit_adjusted_loss(case.logits, case.labels, case.class_counts, tau, reduction="none")
     assert close(vs, la)
     # printed second form: log[1 + sum_{y' != y} (pi_y'/pi_y)^tau e^{f_y' - f_y}]
@@ -153,7 +153,7 @@ def test_vs_with_count_ratio_scales_is_cdt(case, gamma):
     counts = case.class_counts.astype(np.float64)
     beta = (counts / counts.max()) ** gamma
     cdt = losses.cdt_loss(case.logits, case.labels, case.class_counts, gamma, reduction="none")
-    assert close(losses.vs_loss(case.logits, case.labels, beta=beta, reduction="none"), cdt)
+    assert close(losses.vector_scaling_loss(case.logits, case.labels, beta=beta, reduction="none"), cdt)
     # Kini et al.'s code form: logits divided by Delta_y = (n_max / n_y)^gamma
     kini = F.cross_entropy(case.logits / t64((counts.max() / counts) ** gamma), case.labels, reduction="none")
     assert close(cdt, kini, rtol=1e-8, atol=1e-8)
@@ -162,8 +162,8 @@ def test_vs_with_count_ratio_scales_is_cdt(case, gamma):
 @given(moderate_cases, st.floats(0.0, 1.0), st.floats(0.0, 3.0))
 def test_vs_module_parameters_are_kini_gamma_and_tau(case, gamma, tau):
     module = losses.REGISTRY["vs"](case.class_counts, gamma=gamma, tau=tau)
-    beta, delta = losses.vs_parameters(case.class_counts, gamma, tau)
-    expected = losses.vs_loss(case.logits, case.labels, beta=beta, delta=delta)
+    beta, delta = losses.vs_scales_and_offsets(case.class_counts, gamma, tau)
+    expected = losses.vector_scaling_loss(case.logits, case.labels, beta=beta, delta=delta)
     assert close(module(case.logits, case.labels), expected)
 
 
@@ -212,7 +212,9 @@ def test_fisher_family_is_vs_with_delta_over_prior_weights_and_log_delta_offsets
     assume(delta.shape[0] == case.logits.shape[1])
     prior = priors_of(case.class_counts)
     fisher = losses.fisher_loss(case.logits, case.labels, case.class_counts, delta, reduction="none")
-    vs = losses.vs_loss(case.logits, case.labels, alpha=delta / prior, delta=np.log(delta), reduction="none")
+    vs = losses.vector_scaling_loss(
+        case.logits, case.labels, alpha=delta / prior, delta=np.log(delta), reduction="none"
+    )
     assert close(fisher, vs, rtol=1e-9, atol=1e-9)
     # delta = pi is logit adjustment (tau = 1); delta = 1 is the balanced loss
     assert close(
@@ -221,7 +223,7 @@ def test_fisher_family_is_vs_with_delta_over_prior_weights_and_log_delta_offsets
     )
     assert close(
         losses.fisher_loss(case.logits, case.labels, case.class_counts, delta_power=0.0, reduction="none"),
-        losses.vs_loss(case.logits, case.labels, alpha=1.0 / prior, reduction="none"),
+        losses.vector_scaling_loss(case.logits, case.labels, alpha=1.0 / prior, reduction="none"),
     )
 
 
@@ -330,7 +332,7 @@ def test_vs_autograd_gradient_matches_closed_form_alpha_y_beta_j_p_j_minus_indic
     beta = t64(data.draw(hnp.arrays(np.float64, classes, elements=st.floats(0.1, 2.0))))
     delta = t64(data.draw(hnp.arrays(np.float64, classes, elements=st.floats(-7.0, 0.0))))
     logits = case.logits.clone().requires_grad_(True)
-    losses.vs_loss(logits, case.labels, alpha, beta, delta, reduction="sum").backward()
+    losses.vector_scaling_loss(logits, case.labels, alpha, beta, delta, reduction="sum").backward()
     p = torch.softmax(case.logits * beta + delta, dim=1)
     closed = alpha[case.labels][:, None] * beta[None, :] * (p - F.one_hot(case.labels, classes))
     assert torch.isfinite(logits.grad).all()
@@ -356,7 +358,7 @@ def _all_logit_losses(logits, labels, counts):
         "la": losses.logit_adjusted_loss(logits, labels, counts, 1.0, reduction="none"),
         "balanced_softmax": losses.balanced_softmax_loss(logits, labels, counts, reduction="none"),
         "cdt": losses.cdt_loss(logits, labels, counts, 0.3, reduction="none"),
-        "vs": losses.vs_loss(logits, labels, None, *losses.vs_parameters(counts), reduction="none"),
+        "vs": losses.vector_scaling_loss(logits, labels, None, *losses.vs_scales_and_offsets(counts), reduction="none"),
         "fisher": losses.fisher_loss(logits, labels, counts, reduction="none"),
     }
 
@@ -725,9 +727,9 @@ def test_vs_tla_adrw_schedule_turns_vs_into_reweighted_la(case, t0, epoch):
         counts, gamma=0.5, tau=1.5, reweighting="adrw", reweight_epoch=t0, tla_epoch=t0, nu=0.7
     )
     module.set_epoch(epoch)
-    beta, delta = losses.vs_parameters(counts, 0.5, 1.5)
+    beta, delta = losses.vs_scales_and_offsets(counts, 0.5, 1.5)
     if epoch < t0:
-        expected = losses.vs_loss(case.logits, case.labels, None, beta, delta)
+        expected = losses.vector_scaling_loss(case.logits, case.labels, None, beta, delta)
     else:
         alpha = losses.adrw_weights(counts, 0.7)
         expected = losses.logit_adjusted_loss(case.logits, case.labels, counts, 1.5, weights=alpha)
@@ -805,7 +807,9 @@ def test_bad_input_raises_input_error_naming_the_argument(name):
 def test_bad_hyper_parameters_raise_input_error():
     counts = np.array([10, 5, 2])
     with pytest.raises(InputError, match="beta"):
-        losses.class_balanced_weights(counts, 1.0)
+        losses.class_balanced_weights(counts, 1.5)
+    # beta = 1 is the limit E_n = n (one effective_number, ltbounds.per_class): inverse-frequency weights
+    np.testing.assert_allclose(losses.class_balanced_weights(counts, 1.0), losses.inverse_frequency_weights(counts))
     with pytest.raises(InputError, match="reweighting"):
         losses.REGISTRY["ce"](counts, reweighting="sometimes")
     with pytest.raises(InputError, match="radius"):
@@ -822,11 +826,13 @@ def test_bad_hyper_parameters_raise_input_error():
 
 def test_build_loss_names_unknown_losses_and_hyper_parameters():
     counts = np.array([10, 5, 2])
-    assert isinstance(losses.build_loss("vs", counts, gamma=0.2, reweighting="adrw", tla_epoch=3), losses.LossModule)
+    assert isinstance(
+        losses.build_registered_loss("vs", counts, gamma=0.2, reweighting="adrw", tla_epoch=3), losses.LossModule
+    )
     with pytest.raises(InputError, match="unknown loss"):
-        losses.build_loss("softmax_plus", counts)
+        losses.build_registered_loss("softmax_plus", counts)
     with pytest.raises(InputError, match="max_m"):
-        losses.build_loss("ldam", counts, max_m=0.5)
+        losses.build_registered_loss("ldam", counts, max_m=0.5)
 
 
 @given(moderate_cases, st.floats(1.0, 64.0))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ltbounds import losses
 from ltbounds import strategies as lts
+from ltbounds.checks import InputError
 
 
 @given(lts.class_counts(max_ratio=1000.0))
@@ -101,3 +102,27 @@ def my_loss(logits, labels, class_counts):
 @given(lts.loss_inputs())
 def test_readme_example_property_tests_a_users_loss(case):
     assert torch.isfinite(my_loss(case.logits, case.labels, case.class_counts)).all()
+
+
+# ---------------------------------------------------------------- the synthetic-checkpoint builder
+
+
+def test_gaussian_outputs_draws_the_documented_model_and_heads():
+    counts = np.array([40, 10, 3])
+    out = lts.gaussian_outputs(counts, [5, 4, 2], "val", seed=3, dim=4, spread=2.0, means_seed=7, name="m")
+    means = np.random.default_rng(7).normal(size=(3, 4)) * 2.0
+    x = means[np.repeat(np.arange(3), [5, 4, 2])] + np.random.default_rng(3).normal(size=(11, 4))
+    bias = np.log(counts / counts.sum()) - 0.5 * (means**2).sum(axis=1)
+    np.testing.assert_array_equal(out.labels, [0] * 5 + [1] * 4 + [2] * 2)
+    np.testing.assert_allclose(out.embeddings, x)
+    np.testing.assert_allclose(out.logits, x @ means.T + bias)
+    assert out.split == "val" and out.name == "m" and list(out.class_counts) == [40, 10, 3]
+    # "bayes": argmax of the logits is the training posterior's, log pi_y + log N(x; mu_y, I)
+    posterior = np.log(counts / counts.sum()) - 0.5 * ((x[:, None, :] - means[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(out.logits.argmax(axis=1), posterior.argmax(axis=1))
+    zero = lts.gaussian_outputs(counts, 2, means=means, head="means")
+    assert zero.labels.tolist() == [0, 0, 1, 1, 2, 2] and not zero.head_bias.any()
+    given_head = lts.gaussian_outputs(counts, 2, means=means, head=(means * 0.5, np.ones(3)))
+    np.testing.assert_allclose(given_head.logits, given_head.embeddings @ (means * 0.5).T + 1.0)
+    with pytest.raises(InputError, match="head"):
+        lts.gaussian_outputs(counts, 2, head="cosine")

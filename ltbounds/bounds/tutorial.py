@@ -37,7 +37,7 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
 from ltbounds.checks import InputError, check_class_counts, check_finite, check_labels, check_matrix
-from ltbounds.per_class import effective_number
+from ltbounds.per_class import class_balanced_weights  # one home: ltbounds.per_class; re-exported here
 
 __all__ = [
     "am_balanced_error",
@@ -381,16 +381,6 @@ def ldam_margins_symbolic() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # re-weighting by effective number (class-balanced loss)
 # ---------------------------------------------------------------------------------------------
-
-
-def class_balanced_weights(class_counts: Any, beta: float) -> np.ndarray:
-    """Class-balanced weights ``(1 - beta) / (1 - beta^{n_y}) = 1 / E_{n_y}``, normalised to sum to C.
-
-    Source: tutorial, slide "Class-Balanced Loss" (Cui et al. 2019); the sum-to-C normalisation is the
-    reference code's (LDAM-DRW uses beta = 0.9999).
-    """
-    weights = 1.0 / effective_number(class_counts, beta)
-    return weights * weights.shape[0] / weights.sum()
 
 
 def effective_number_symbolic() -> dict[str, Any]:

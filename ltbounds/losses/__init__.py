@@ -13,12 +13,19 @@ The package is split by family: ``weights`` (re-weighting vectors, margins, scal
 ``embedding`` (ELM pull, DRO-LT, center, spread-out), ``etf`` (ETF classifier, dot regression),
 ``modules`` (the registry). Everything public is re-exported here.
 
+Each name has one meaning across the library (issue 13): the torch VS loss is ``vector_scaling_loss``
+(``ltbounds.bounds.vs_loss`` is the NumPy per-sample VS loss the bounds evaluate); ``vs_scales_and_offsets``
+gives the (beta, Delta) of Kini et al.'s defaults from the counts (``ltbounds.bounds.vs_parameters`` validates
+given (alpha, beta, Delta)); ``inputs.check_label_tensor`` checks torch labels (``ltbounds.checks.check_labels``
+NumPy ones); ``effective_number`` and ``class_balanced_weights`` live in ``ltbounds.per_class``.
+
 Contract with the training code (names are stable)
 ---------------------------------------------------
 ``REGISTRY[name](class_counts, **hparams)`` returns an ``nn.Module`` (a ``LossModule``):
 
-- ``build_loss(name, class_counts, **hparams)`` does the same but raises ``InputError`` listing the valid
-  names / hyper-parameters when one is unknown (``REGISTRY[name](...)`` raises a plain ``TypeError``).
+- ``build_registered_loss(name, class_counts, **hparams)`` does the same but raises ``InputError`` listing the
+  valid names / hyper-parameters when one is unknown (``REGISTRY[name](...)`` raises a plain ``TypeError``).
+  (``training.methods.build_loss`` builds a *recipe*'s loss; this one builds a registered name.)
 - ``module(logits, labels)`` -> scalar mean loss; if ``module.needs_embeddings`` (class attribute, True
   for ``elm``, ``dro_lt``, ``center``): ``module(logits, labels, embeddings)``.
 - ``module.set_epoch(epoch)`` (0-based) applies schedules; a no-op where nothing is scheduled. Call it
@@ -94,9 +101,9 @@ from ltbounds.losses.logit import (
     margin_loss,
     posthoc_logit_adjusted_predict,
     threshold_moving_predict,
-    vs_loss,
+    vector_scaling_loss,
 )
-from ltbounds.losses.modules import REGISTRY, LossModule, build_loss
+from ltbounds.losses.modules import REGISTRY, LossModule, build_registered_loss
 from ltbounds.losses.weights import (
     RADIUS_MODES,
     REWEIGHTING,
@@ -114,7 +121,7 @@ from ltbounds.losses.weights import (
     logit_adjustments,
     reweighting_weights,
     threshold_moving_costs,
-    vs_parameters,
+    vs_scales_and_offsets,
 )
 
 __all__ = [
@@ -126,7 +133,7 @@ __all__ = [
     "LossModule",
     "adrw_weights",
     "balanced_softmax_loss",
-    "build_loss",
+    "build_registered_loss",
     "cdt_loss",
     "cdt_scales",
     "center_loss",
@@ -161,6 +168,6 @@ __all__ = [
     "spread_out_regulariser",
     "threshold_moving_costs",
     "threshold_moving_predict",
-    "vs_loss",
-    "vs_parameters",
+    "vector_scaling_loss",
+    "vs_scales_and_offsets",
 ]

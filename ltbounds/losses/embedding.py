@@ -23,7 +23,7 @@ from ltbounds.losses.inputs import (
     check_class_vector,
     check_counts_match,
     check_embeddings,
-    check_labels,
+    check_label_tensor,
     check_logits,
     reduce,
 )
@@ -110,7 +110,7 @@ def _pull_inputs(embeddings: Any, labels: Any, alpha: Any, chunk_size: int):
         raise InputError(f"alpha must be a per-class vector (C,), got shape {tuple(alpha_tensor.shape)}")
     if not bool(torch.isfinite(alpha_tensor).all()):
         raise InputError("alpha contains non-finite values")
-    labels = check_labels(labels, alpha_tensor.shape[0], embeddings.shape[0])
+    labels = check_label_tensor(labels, alpha_tensor.shape[0], embeddings.shape[0])
     if int(chunk_size) < 1:
         raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     return embeddings, labels, alpha_tensor, int(chunk_size)
@@ -206,7 +206,7 @@ def elm_loss(
     Delta_{yy'} = tau log(P(y')/P(y)) (the choice 000 focuses on) and pull margins ``alpha`` (default
     ``weights.elm_alpha(class_counts)``, alpha_y = n_y; App. A.2). ``hard`` uses Omega~_pull."""
     logits = check_logits(logits)
-    labels = check_labels(labels, logits.shape[1], logits.shape[0])
+    labels = check_label_tensor(labels, logits.shape[1], logits.shape[0])
     embeddings = check_embeddings(embeddings, rows=logits.shape[0])
     counts = as_counts(class_counts)
     check_counts_match(counts, logits.shape[1])
@@ -223,7 +223,7 @@ def class_centroids(embeddings: Any, labels: Any, num_classes: int) -> tuple[tor
     """Per-class means mu_c = (1/|S_c|) sum_{z in S_c} z (C, d) and counts |S_c| (C,) [001 Sec. 5.1].
     Classes with no sample get a zero row and count 0."""
     embeddings = check_embeddings(embeddings)
-    labels = check_labels(labels, num_classes, embeddings.shape[0])
+    labels = check_label_tensor(labels, num_classes, embeddings.shape[0])
     sums = torch.zeros(num_classes, embeddings.shape[1], dtype=embeddings.dtype, device=embeddings.device)
     sums = sums.index_add(0, labels, embeddings)
     counts = torch.bincount(labels, minlength=num_classes)
@@ -269,7 +269,7 @@ def dro_lt_loss(
     num_classes = centers.shape[0]
     if centers.shape[1] != embeddings.shape[1]:
         raise InputError(f"centroids have dimension {centers.shape[1]} but embeddings have {embeddings.shape[1]}")
-    labels = check_labels(labels, num_classes, embeddings.shape[0])
+    labels = check_label_tensor(labels, num_classes, embeddings.shape[0])
     eps = torch.as_tensor(radii, dtype=embeddings.dtype, device=embeddings.device)
     if eps.ndim == 0:
         eps = eps.expand(num_classes)
@@ -326,7 +326,7 @@ def elm_dro_regulariser(
     (18) per-sample term with squared Euclidean d and eps^(18) = eps^(5) / 2 (tested)."""
     embeddings = check_embeddings(embeddings)
     centers = check_embeddings(centroids, name="centroids")
-    labels = check_labels(labels, centers.shape[0], embeddings.shape[0])
+    labels = check_label_tensor(labels, centers.shape[0], embeddings.shape[0])
     eps = check_class_vector(epsilon, centers.shape[0], "epsilon", embeddings)
     # (n, n) only through the class-centroid trick: sum over x' depends on x only via mu_y and eps_y.
     dist = _centroid_distances(centers, embeddings, "squared_euclidean")  # (C, n)
@@ -344,13 +344,13 @@ def center_loss(embeddings: Any, labels: Any, centers: Any = None, reduction: st
         if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.numel() == 0:
             raise InputError("labels must be a non-empty 1-D tensor of class ids")
         num_classes = max(int(labels.max()) + 1, 1)
-        labels = check_labels(labels, num_classes, embeddings.shape[0])
+        labels = check_label_tensor(labels, num_classes, embeddings.shape[0])
         centers_tensor, _ = class_centroids(embeddings, labels, num_classes)
     else:
         centers_tensor = check_embeddings(centers, name="centers")
         if centers_tensor.shape[1] != embeddings.shape[1]:
             raise InputError(f"centers have dimension {centers_tensor.shape[1]}, embeddings {embeddings.shape[1]}")
-        labels = check_labels(labels, centers_tensor.shape[0], embeddings.shape[0])
+        labels = check_label_tensor(labels, centers_tensor.shape[0], embeddings.shape[0])
     difference = embeddings - centers_tensor[labels]
     return reduce((difference * difference).sum(dim=1), reduction)
 
@@ -384,7 +384,7 @@ def spread_out_regulariser(
         if labels is None:
             raise InputError("pairs='different_class' needs labels")
         labels = torch.as_tensor(labels)
-        labels = check_labels(labels, int(labels.max()) + 1, n)
+        labels = check_label_tensor(labels, int(labels.max()) + 1, n)
         num_pairs = n * n
         for cls in torch.unique(labels).tolist():
             members = labels == cls

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ltbounds.checks import InputError, check_positive
-from ltbounds.losses.inputs import check_embeddings, check_labels, reduce
+from ltbounds.losses.inputs import check_embeddings, check_label_tensor, reduce
 
 
 def etf_classifier(
@@ -50,7 +50,7 @@ def dot_regression_loss(
     weights = check_embeddings(classifier, name="classifier")
     if weights.shape[1] != embeddings.shape[1]:
         raise InputError(f"classifier has dimension {weights.shape[1]}, embeddings {embeddings.shape[1]}")
-    labels = check_labels(labels, weights.shape[0], embeddings.shape[0])
+    labels = check_label_tensor(labels, weights.shape[0], embeddings.shape[0])
     target = (check_positive(energy_w, "energy_w") * check_positive(energy_h, "energy_h")) ** 0.5
     projection = (weights.to(embeddings.dtype)[labels] * embeddings).sum(dim=1)
     return reduce((projection - target) ** 2 / (2.0 * target), reduction)

@@ -56,7 +56,7 @@ def check_embeddings(embeddings: Any, rows: int | None = None, name: str = "embe
     return embeddings
 
 
-def check_labels(labels: Any, num_classes: int, length: int, name: str = "labels") -> torch.Tensor:
+def check_label_tensor(labels: Any, num_classes: int, length: int, name: str = "labels") -> torch.Tensor:
     """Integer class ids in [0, num_classes) of shape (length,), as int64."""
     if not isinstance(labels, torch.Tensor):
         raise InputError(f"{name} must be a torch.Tensor of int64 class ids, got {type(labels).__name__}")

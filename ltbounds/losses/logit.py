@@ -23,7 +23,7 @@ from ltbounds.losses.inputs import (
     check_choice,
     check_class_vector,
     check_counts_match,
-    check_labels,
+    check_label_tensor,
     check_logits,
     reduce,
 )
@@ -31,7 +31,7 @@ from ltbounds.losses.inputs import (
 
 def _prepare(logits: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
     logits = check_logits(logits)
-    labels = check_labels(labels, logits.shape[1], logits.shape[0])
+    labels = check_label_tensor(labels, logits.shape[1], logits.shape[0])
     return logits, labels
 
 
@@ -147,7 +147,7 @@ def ldam_loss(
     return cross_entropy(scale * shifted, labels, weights=weights, reduction=reduction)
 
 
-def vs_loss(
+def vector_scaling_loss(
     logits: Any,
     labels: Any,
     alpha: Any = None,
@@ -206,7 +206,7 @@ def cdt_loss(
     """Class-dependent temperatures: VS with beta_y = (N_y / N_1)^gamma, Delta = 0 [003 Sec. 2.1]."""
     logits, labels = _prepare(logits, labels)
     beta = W.cdt_scales(_counts_for(class_counts, logits), gamma)
-    return vs_loss(logits, labels, alpha=weights, beta=beta, reduction=reduction)
+    return vector_scaling_loss(logits, labels, alpha=weights, beta=beta, reduction=reduction)
 
 
 def fisher_loss(

@@ -18,7 +18,7 @@ from ltbounds.checks import InputError, check_positive
 from ltbounds.losses import embedding as E
 from ltbounds.losses import logit as L
 from ltbounds.losses import weights as W
-from ltbounds.losses.inputs import as_counts, check_choice, check_embeddings, check_labels, check_logits
+from ltbounds.losses.inputs import as_counts, check_choice, check_embeddings, check_label_tensor, check_logits
 
 
 class LossModule(nn.Module):
@@ -153,6 +153,12 @@ class LogitAdjustedLoss(ReweightedModule):
         super().__init__(class_counts, **schedule)
         self.tau = check_positive(tau, "tau", allow_zero=True)
 
+    @property
+    def logit_shift(self) -> np.ndarray:
+        """Delta_y = tau log pi_y: this loss is the VS loss with alpha = beta = 1 and this shift (wang23, eq. 3)."""
+        counts = np.asarray(self.class_counts, dtype=np.float64)
+        return float(self.tau) * np.log(counts / counts.sum())
+
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         logits = self._check_logits(logits)
         return L.logit_adjusted_loss(logits, labels, self.class_counts, self.tau, self._weights(logits))
@@ -178,7 +184,7 @@ class VSLoss(ReweightedModule):
         super().__init__(class_counts, **schedule)
         self.gamma = check_positive(gamma, "gamma", allow_zero=True)
         self.tau = check_positive(tau, "tau", allow_zero=True)
-        self.base_scales, self.offsets = W.vs_parameters(self.class_counts, self.gamma, self.tau)
+        self.base_scales, self.offsets = W.vs_scales_and_offsets(self.class_counts, self.gamma, self.tau)
         self._apply_schedule()
 
     def _apply_schedule(self) -> None:
@@ -191,7 +197,7 @@ class VSLoss(ReweightedModule):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         logits = self._check_logits(logits)
-        return L.vs_loss(
+        return L.vector_scaling_loss(
             logits,
             labels,
             alpha=self._weights(logits),
@@ -361,7 +367,7 @@ class DROLTLoss(LossModule):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         logits = self._check_logits(logits)
-        labels = check_labels(labels, self.num_classes, logits.shape[0])
+        labels = check_label_tensor(labels, self.num_classes, logits.shape[0])
         embeddings = check_embeddings(embeddings, rows=logits.shape[0])
         ce = L.cross_entropy(logits, labels)
         if self.epoch < self.dro_start_epoch or self.lambda_ce == 1.0:
@@ -398,7 +404,7 @@ class CenterLoss(LossModule):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         logits = self._check_logits(logits)
-        labels = check_labels(labels, self.num_classes, logits.shape[0])
+        labels = check_label_tensor(labels, self.num_classes, logits.shape[0])
         embeddings = check_embeddings(embeddings, rows=logits.shape[0])
         if self.centers is None:
             centers, _ = E.class_centroids(embeddings, labels, self.num_classes)
@@ -426,7 +432,7 @@ REGISTRY: dict[str, type[LossModule]] = {
 }
 
 
-def build_loss(name: str, class_counts: Any, **hparams: Any) -> LossModule:
+def build_registered_loss(name: str, class_counts: Any, **hparams: Any) -> LossModule:
     """``REGISTRY[name](class_counts, **hparams)`` with an ``InputError`` (not a ``KeyError``/``TypeError``)
     naming the valid choices when ``name`` or a hyper-parameter is unknown."""
     if name not in REGISTRY:

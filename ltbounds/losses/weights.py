@@ -2,8 +2,8 @@
 
 All functions take the training counts n_y (index = class id) and return float64 NumPy vectors of
 length C; the loss modules cast them to the logits' dtype and device. Weight vectors are normalised
-to sum to C (so a balanced problem gets all-ones weights), as the reference LDAM-DRW / Wang et al.
-code does (``/work/shared/FIELD_NOTES.md``).
+to sum to C (so a balanced problem gets all-ones weights), as the reference LDAM-DRW and wang23 code
+does.
 """
 
 from __future__ import annotations
@@ -15,28 +15,13 @@ import numpy as np
 from ltbounds.checks import InputError, check_positive
 from ltbounds.losses.inputs import as_counts, priors
 
+# One home for the effective number and the CB weights (issue 13): the NumPy per-class module; re-exported here
+# because the losses' re-weighting schedules (cb, drw) use them.
+from ltbounds.per_class import class_balanced_weights, effective_number  # noqa: F401
+
 
 def _normalise_to_num_classes(weights: np.ndarray) -> np.ndarray:
     return weights * (weights.shape[0] / weights.sum())
-
-
-def effective_number(class_counts: Any, beta: float) -> np.ndarray:
-    """Effective number of samples E_n = (1 - beta^n) / (1 - beta) per class [002, "loss re-weighting
-    by effective number"; Cui et al. 2019]. beta in [0, 1); E_n -> n as beta -> 1, E_n = 1 at beta = 0."""
-    counts = as_counts(class_counts).astype(np.float64)
-    beta = float(beta)
-    if not 0.0 <= beta < 1.0:
-        raise InputError(f"beta must lie in [0, 1), got {beta!r}; the CB paper uses 0.9999")
-    if beta == 0.0:
-        return np.ones_like(counts)
-    # -expm1(n log beta) = 1 - beta^n without cancellation when beta is close to 1.
-    return -np.expm1(counts * np.log(beta)) / -np.expm1(np.log(beta))
-
-
-def class_balanced_weights(class_counts: Any, beta: float = 0.9999) -> np.ndarray:
-    """Class-balanced weights w_y proportional to 1 / E_{n_y} = (1 - beta) / (1 - beta^{n_y}), normalised to
-    sum to C [002, CB loss; 003 Sec. 2.1 alpha_y = (1-p)/(1-p^{N_y})]. beta = 0 gives all ones."""
-    return _normalise_to_num_classes(1.0 / effective_number(class_counts, beta))
 
 
 def inverse_frequency_weights(class_counts: Any) -> np.ndarray:
@@ -112,7 +97,7 @@ def cdt_scales(class_counts: Any, gamma: float = 0.3) -> np.ndarray:
     return (counts / counts.max()) ** gamma
 
 
-def vs_parameters(class_counts: Any, gamma: float = 0.3, tau: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def vs_scales_and_offsets(class_counts: Any, gamma: float = 0.3, tau: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(beta, Delta) of the VS loss of Kini et al. [003 eq. (3)]: beta = CDT scales with ``gamma``,
     Delta = tau log pi. gamma = 0 gives LA, tau = 0 gives CDT. Defaults 0.3 / 1.0 are the defaults of
     Kini et al.'s public code."""
