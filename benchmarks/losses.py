@@ -63,7 +63,7 @@ def baseline_pull(embeddings, labels, alpha):
 
 
 def baseline_dro(embeddings, labels, centroids, radii):
-    """Straightforward DRO-LT (001 eq. 18): the N x N matrix d(mu_{y_i}, z_j), Euclidean."""
+    """Straightforward DRO-LT (drolt eq. 18): the N x N matrix d(mu_{y_i}, z_j), Euclidean."""
     import torch
 
     own_centroids = centroids[labels]

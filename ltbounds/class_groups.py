@@ -16,7 +16,7 @@ from ltbounds.checks import InputError
 def class_groups(class_counts: Any, many_above: int = 100, few_below: int = 20) -> np.ndarray:
     """Many (n > 100) / Medium (20 <= n <= 100) / Few (n < 20) label of each class, from *training* counts.
 
-    The thresholds of Liu et al. (2019, OLTR), used by the decoupling and DRO-LT tables (001, 002).
+    The thresholds of Liu et al. (2019, OLTR), used by the decoupling and DRO-LT tables (drolt, tutorial).
     Returns an array of the strings "many", "medium", "few", index = class id.
     """
     counts = np.asarray(class_counts)

@@ -11,7 +11,7 @@ checkpoints; individual checkpoints are drawn only when a panel has at most ``FE
   row that is not a guarantee is never drawn as one;
 - ``per_class_terms``: per-class quantities (B_y(f), minimal margin, variance trace, Omega_pull,
   mu_y, test accuracy) against the training class size on a log axis, one row of panels per dataset;
-- ``elm_prop1``: ELM Proposition 1 (000) per class: left side 2n/(n-1) tr C_y - alpha_y + log(n-1)
+- ``elm_prop1``: ELM Proposition 1 (elm) per class: left side 2n/(n-1) tr C_y - alpha_y + log(n-1)
   against the right side, the mean Omega_pull, against class size.
 """
 
@@ -407,7 +407,7 @@ def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None =
         axis.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("value (nats)")
     figure.suptitle(
-        "ELM Proposition 1 (000): left <= right per class, mean over each method's checkpoints",
+        "ELM Proposition 1 (elm): left <= right per class, mean over each method's checkpoints",
         fontsize=10,
         y=1 - 0.12 / height,
         va="top",

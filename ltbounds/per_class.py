@@ -11,12 +11,12 @@ Quantities and where the papers define them:
 - ``class_means``: (1/n_y) sum_{i in S_y} v_i, for any per-sample value v (a loss, a 0/1 correct).
 - ``class_accuracy``: recall of argmax predictions (first maximiser on ties).
 - ``logit_extremes``: B_y(f) = min_{x in S_y} f(x)_y and A_y(f) = max_{x in S_y, k != y} f(x)_k
-  (003, Lemma 4 below eq. (15), Remark 2).
-- ``class_margins``: margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2; 002,
+  (wang23, Lemma 4 below eq. (15), Remark 2).
+- ``class_margins``: margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2; tutorial,
   "Class-wise margin calibration").
 - ``class_scatter``: tr Ĉ_y = (1/n_y) sum_{x in S_y} ||Phi(x) - mu_y||^2 (the empirical covariance with
-  divisor n_y, as 000, App. C.1 defines it) and the centroid mu_y.
-- ``effective_number``: E_n = (1 - beta^n) / (1 - beta) (002, "loss re-weighting by effective number";
+  divisor n_y, as elm, App. C.1 defines it) and the centroid mu_y.
+- ``effective_number``: E_n = (1 - beta^n) / (1 - beta) (tutorial, "loss re-weighting by effective number";
   Cui et al. 2019), and ``class_balanced_weights`` 1 / E_{n_y} normalised to sum to C (the CB loss's
   weights; ``ltbounds.losses`` and ``ltbounds.bounds.tutorial`` import both from here).
 """
@@ -86,7 +86,7 @@ def class_accuracy(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> 
 
 
 def logit_extremes(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(B_y(f), A_y(f)): B_y = min_{x in S_y} f(x)_y, A_y = max_{x in S_y, k != y} f(x)_k (003, Lemma 4,
+    """(B_y(f), A_y(f)): B_y = min_{x in S_y} f(x)_y, A_y = max_{x in S_y, k != y} f(x)_k (wang23, Lemma 4,
     Remark 2); NaN where S_y is empty."""
     lower = _class_extreme(target_logits(logits, labels), labels, num_classes, np.minimum)
     upper = _class_extreme(other_max_logits(logits, labels), labels, num_classes, np.maximum)
@@ -94,7 +94,7 @@ def logit_extremes(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> 
 
 
 def class_margins(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2; 002, class-wise margin
+    """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2; tutorial, class-wise margin
     calibration); NaN where S_y is empty."""
     margins = target_logits(logits, labels) - other_max_logits(logits, labels)
     return _class_extreme(margins, labels, num_classes, np.minimum)
@@ -102,7 +102,7 @@ def class_margins(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> n
 
 def class_scatter(embeddings: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """(tr Ĉ_y, mu_y): tr Ĉ_y = (1/n_y) sum_{x in S_y} ||Phi(x) - mu_y||^2 = sum_j hat V[Phi_j | y] (divisor
-    n_y, 000 App. C.1) and the centroids mu_y (C, d); NaN where S_y is empty."""
+    n_y, elm App. C.1) and the centroids mu_y (C, d); NaN where S_y is empty."""
     embeddings = np.asarray(embeddings, dtype=np.float64)
     sizes = class_sizes(labels, num_classes).astype(np.float64)
     sums = np.zeros((num_classes, embeddings.shape[1]))
@@ -116,7 +116,7 @@ def class_scatter(embeddings: np.ndarray, labels: np.ndarray, num_classes: int) 
 
 def effective_number(class_counts: Any, beta: float) -> np.ndarray:
     """E_n = (1 - beta^n) / (1 - beta) per class, for counts n >= 1 and beta in [0, 1] (E_n = n at the
-    limit beta = 1, E_n = 1 at beta = 0). Source: 002, "loss re-weighting by effective number" (Cui et
+    limit beta = 1, E_n = 1 at beta = 0). Source: tutorial, "loss re-weighting by effective number" (Cui et
     al. 2019; the class-balanced loss uses beta = 0.9999).
 
     Evaluated without cancellation as -expm1(n log beta) / (1 - beta) with log beta = log1p(beta - 1)

@@ -29,7 +29,7 @@ import pandas as pd
 
 TIGHT_RELATIVE = 0.10
 
-# Balanced test accuracy (%) the papers report, for comparison (FIELD_NOTES; 003 README, ResNet-32,
+# Balanced test accuracy (%) the papers report, for comparison (wang23 code README, ResNet-32,
 # 200 epochs). Keyed by (dataset, imbalance).
 REFERENCE_ACCURACY: dict[tuple[str, float], dict[str, float]] = {
     ("cifar10", 100.0): {"ce": 71.25, "ldam_drw": 77.97, "vs": 80.29, "vs_tla_adrw": 80.81},

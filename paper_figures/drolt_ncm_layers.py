@@ -1,4 +1,4 @@
-"""001 Figure 3: nearest-class-mean test accuracy of each layer's representation, Many / Medium / Few."""
+"""drolt Figure 3: nearest-class-mean test accuracy of each layer's representation, Many / Medium / Few."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "drolt_ncm_layers"
 STUDY = "drolt"
-TITLE = "Nearest-centroid accuracy by layer for Many/Medium/Few classes (001, Fig. 3)"
+TITLE = "Nearest-centroid accuracy by layer for Many/Medium/Few classes (drolt, Fig. 3)"
 STYLES = {"many": "-", "medium": "--", "few": ":"}
 
 

@@ -1,4 +1,4 @@
-"""001 Figure 2: the radii eps_y DRO-LT learns, against class size."""
+"""drolt Figure 2: the radii eps_y DRO-LT learns, against class size."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import MissingResults, read_table, require_columns, sc
 
 NAME = "drolt_radii"
 STUDY = "drolt"
-TITLE = "Learned DRO-LT radii eps_y against the class's training count (001, Fig. 2)"
+TITLE = "Learned DRO-LT radii eps_y against the class's training count (drolt, Fig. 2)"
 
 
 def draw(results: Path):

@@ -1,4 +1,4 @@
-"""001 Theorem 1 on trained embeddings: bound value and the quantity it bounds, per class."""
+"""drolt Theorem 1 on trained embeddings: bound value and the quantity it bounds, per class."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "drolt_theorem1"
 STUDY = "drolt"
-TITLE = "DRO-LT Theorem 1 (001) per class: bound (filled) vs the loss it bounds (hollow), by form"
+TITLE = "DRO-LT Theorem 1 (drolt) per class: bound (filled) vs the loss it bounds (hollow), by form"
 
 
 def draw(results: Path):

@@ -1,4 +1,4 @@
-"""003 Figure 3: B_y(f) of majority vs minority classes through training, and the effect of T0."""
+"""wang23 Figure 3: B_y(f) of majority vs minority classes through training, and the effect of T0."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "drw_timing"
 STUDY = "drw_timing"
-TITLE = "DRW timing (003, Fig. 3): (a) B_y(f) majority/minority per epoch, (b) balance vs T0, (c) test accuracy vs T0"
+TITLE = "DRW timing (wang23, Fig. 3): (a) B_y(f) majority/minority per epoch, (b) balance vs T0, (c) test acc. vs T0"
 
 
 def draw(results: Path):

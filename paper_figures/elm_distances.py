@@ -1,4 +1,4 @@
-"""000 Figure 4: normalised maximum intra-class distances per Head / Torso / Tail group, per method."""
+"""elm Figure 4: normalised maximum intra-class distances per Head / Torso / Tail group, per method."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "elm_distances"
 STUDY = "elm_geometry"
-TITLE = "Max intra-class distance d_max(x) / max ||Phi|| on training embeddings (000, Fig. 4)"
+TITLE = "Max intra-class distance d_max(x) / max ||Phi|| on training embeddings (elm, Fig. 4)"
 
 
 def draw(results: Path):

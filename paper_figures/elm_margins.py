@@ -1,4 +1,4 @@
-"""000 Figures 3 and 6: distribution of logit margins per Head / Torso / Tail group, per method."""
+"""elm Figures 3 and 6: distribution of logit margins per Head / Torso / Tail group, per method."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "elm_margins"
 STUDY = "elm_geometry"
-TITLE = "Logit margins f_y(x) - max_{y'!=y} f_y'(x) on the test set: CDF per Head/Torso/Tail group (000, Figs 3, 6)"
+TITLE = "Logit margins f_y(x) - max_{y'!=y} f_y'(x) on the test set: CDF per Head/Torso/Tail group (elm, Figs 3, 6)"
 
 
 def draw(results: Path):

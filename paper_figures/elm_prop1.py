@@ -1,4 +1,4 @@
-"""000 Proposition 1 through training: left side vs right side (mean pull objective) per class."""
+"""elm Proposition 1 through training: left side vs right side (mean pull objective) per class."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "elm_prop1"
 STUDY = "elm_geometry"
-TITLE = "ELM Prop. 1 (000): 2n/(n-1) tr C_y - alpha_y + log(n_y - 1) (dashed) <= mean Omega_pull (solid), per method"
+TITLE = "ELM Prop. 1 (elm): 2n/(n-1) tr C_y - alpha_y + log(n_y - 1) (dashed) <= mean Omega_pull (solid), per method"
 
 
 def draw(results: Path):

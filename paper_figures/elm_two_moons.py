@@ -1,4 +1,4 @@
-"""000 Figure 1: 2-D embeddings of the imbalanced two moons, CE + logit margins (LA) vs ELM."""
+"""elm Figure 1: 2-D embeddings of the imbalanced two moons, CE + logit margins (LA) vs ELM."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "elm_two_moons"
 STUDY = "elm_geometry"
-TITLE = "Imbalanced two moons: 2-D pre-output embeddings of a 3-layer ReLU net, LA vs ELM (000, Fig. 1)"
+TITLE = "Imbalanced two moons: 2-D pre-output embeddings of a 3-layer ReLU net, LA vs ELM (elm, Fig. 1)"
 
 
 def draw(results: Path):

@@ -1,4 +1,4 @@
-"""Balanced accuracy of every method (ours, bars) with 003 Table 1's CIFAR-10-LT numbers (markers)."""
+"""Balanced accuracy of every method (ours, bars) with wang23 Table 1's CIFAR-10-LT numbers (markers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "methods_table"
 STUDY = "methods_table"
-TITLE = "Balanced test accuracy per method (bars: ours; markers: 003 Table 1, CIFAR-10-LT ResNet-32, other data)"
+TITLE = "Balanced test accuracy per method (bars: ours; markers: wang23 Table 1, CIFAR-10-LT ResNet-32, other data)"
 
 
 def draw(results: Path):
@@ -36,8 +36,8 @@ def draw(results: Path):
         )
     paper = table.drop_duplicates("method").set_index("method").reindex(methods)
     for column, marker, label in (
-        ("paper_cifar10_lt100", "D", "003 Table 1: CIFAR-10-LT rho=100"),
-        ("paper_cifar10_lt10", "^", "003 Table 1: CIFAR-10-LT rho=10"),
+        ("paper_cifar10_lt100", "D", "wang23 Table 1: CIFAR-10-LT rho=100"),
+        ("paper_cifar10_lt10", "^", "wang23 Table 1: CIFAR-10-LT rho=10"),
     ):
         if column in paper.columns:
             axis.scatter(positions, paper[column], marker=marker, color="k", s=18, zorder=3, label=label)

@@ -1,4 +1,4 @@
-"""Contraction / union complexity ratio against the imbalance ratio, one line per kappa (003, Prop. 2)."""
+"""Contraction / union complexity ratio against the imbalance ratio, one line per kappa (wang23, Prop. 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""003 Figures 1-2: balanced accuracy of VS+ADRW over nu (alpha_y ~ pi_y^-nu) and tau (Delta_y = tau log pi_y)."""
+"""wang23 Figures 1-2: balanced accuracy of VS+ADRW over nu (alpha_y ~ pi_y^-nu) and tau (Delta_y = tau log pi_y)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "vs_adrw_sensitivity"
 STUDY = "vs_drw"
-TITLE = "VS+ADRW sensitivity to nu and tau (003, Figs 1-2): test balanced accuracy (%), mean over seeds"
+TITLE = "VS+ADRW sensitivity to nu and tau (wang23, Figs 1-2): test balanced accuracy (%), mean over seeds"
 
 
 def draw(results: Path):

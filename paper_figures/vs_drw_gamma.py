@@ -1,4 +1,4 @@
-"""003 Figure 4: balanced accuracy of VS, VS+DRW and VS+TLA+DRW against gamma."""
+"""wang23 Figure 4: balanced accuracy of VS, VS+DRW and VS+TLA+DRW against gamma."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from paper_figures.canvas import read_table, require_columns, script_main
 
 NAME = "vs_drw_gamma"
 STUDY = "vs_drw"
-TITLE = "VS vs VS+DRW vs VS+TLA+DRW over gamma, beta_y = (N_y/N_1)^gamma (003, Fig. 4); mean +- std over seeds"
+TITLE = "VS vs VS+DRW vs VS+TLA+DRW over gamma, beta_y = (N_y/N_1)^gamma (wang23, Fig. 4); mean +- std over seeds"
 LABELS = {"vs": "VS (None)", "vs_drw": "VS+DRW", "vs_tla_drw": "VS+TLA+DRW"}
 
 

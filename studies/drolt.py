@@ -1,13 +1,13 @@
-"""DRO-LT (001): Theorem 1 on trained embeddings, learned radii vs class size, NCM accuracy by layer.
+"""DRO-LT (drolt): Theorem 1 on trained embeddings, learned radii vs class size, NCM accuracy by layer.
 
 - ``theorem1``: every ``drolt.thm1*`` statement of ``ltbounds.bounds.STATEMENTS`` (as printed,
   corrected, certified) evaluated on each trained model (train / balanced validation / test splits):
   bound value, the quantity it bounds, slack and assumption flags per class, i.e. how tight the
-  robust loss (18) is as an upper bound on the loss under the true centroids (001, Theorem 1).
+  robust loss (18) is as an upper bound on the loss under the true centroids (drolt, Theorem 1).
 - ``radii``: the per-class radii eps_y the ``dro_lt_learned`` recipe learned, against the class's
-  training count (001, Figure 2).
+  training count (drolt, Figure 2).
 - ``ncm``: nearest-class-mean accuracy on the test set of every hidden layer's output (centroids
-  from the training split), averaged over Many / Medium / Few classes (001, Figure 3).
+  from the training split), averaged over Many / Medium / Few classes (drolt, Figure 3).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from studies.runner import MissingPiece, Run, StudyContext
 from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
 
 NAME = "drolt"
-QUESTION = "How tight is DRO-LT's Theorem 1 on trained embeddings, and what do learned radii do (001, Figs 2-3)?"
+QUESTION = "How tight is DRO-LT's Theorem 1 on trained embeddings, and what do learned radii do (drolt, Figs 2-3)?"
 FIGURES = ("drolt_theorem1", "drolt_radii", "drolt_ncm_layers")
 
 
@@ -159,7 +159,7 @@ def _learned_radii(checkpoint: dict) -> np.ndarray | None:
 def nearest_centroid_accuracy(
     train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray, num_classes: int
 ) -> np.ndarray:
-    """Per-class test accuracy of argmin_y ||z - mu_y|| with mu_y the training centroids (NCM, 002; 001 Fig. 3)."""
+    """Per-class test accuracy of argmin_y ||z - mu_y||, mu_y the training centroids (NCM, tutorial; drolt Fig. 3)."""
     sums = np.zeros((num_classes, train_z.shape[1]))
     np.add.at(sums, train_y, train_z)
     sizes = np.bincount(train_y, minlength=num_classes)

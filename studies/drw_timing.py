@@ -1,6 +1,6 @@
-"""DRW switch epoch T0 against the balance of B_y(f) and the test balanced accuracy (003, Figure 3).
+"""DRW switch epoch T0 against the balance of B_y(f) and the test balanced accuracy (wang23, Figure 3).
 
-Wang et al. (003, insight In2): deferred re-weighting first trains the majority classes, then
+Wang et al. (wang23, insight In2): deferred re-weighting first trains the majority classes, then
 weights up the minority ones, which balances the minimal target logits B_y(f) = min_{x in S_y}
 f(x)_y (Lemma 4) between the two and sharpens the bound of Proposition 3. We train CE + DRW
 (class-balanced weights, beta = 0.9999, from epoch T0) for a grid of T0 (T0 = 0 re-weights from the
@@ -23,7 +23,7 @@ from studies.runner import Run, StudyContext
 from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
 
 NAME = "drw_timing"
-QUESTION = "Does the DRW switch epoch T0 balance B_y(f) between majority and minority classes (003, Fig. 3)?"
+QUESTION = "Does the DRW switch epoch T0 balance B_y(f) between majority and minority classes (wang23, Fig. 3)?"
 FIGURES = ("drw_timing",)
 
 

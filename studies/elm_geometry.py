@@ -1,15 +1,15 @@
-"""ELM geometry (000): Proposition 1 through training, logit margins, intra-class distances, two moons.
+"""ELM geometry (elm): Proposition 1 through training, logit margins, intra-class distances, two moons.
 
-- ``prop1``: both sides of 000 Proposition 1 per class, on the training embeddings of snapshots
+- ``prop1``: both sides of elm Proposition 1 per class, on the training embeddings of snapshots
   taken through training (``save_every``), for CE, LA and ELM with the same alpha_y (ELM's default
   setting, ``training.methods.ELM_SETTINGS``), via ``ltbounds.bounds.elm_prop1``: the left side
   2 n_y/(n_y - 1) tr(C_y) - alpha_y + log(n_y - 1) must stay below the mean pull objective.
 - ``margin``: the test-set logit margins gamma(x, y) = f_y(x) - max_{y' != y} f_y'(x) of the final
-  models, one row per sample, grouped Head / Torso / Tail = Many / Medium / Few (000, Figures 3, 6).
+  models, one row per sample, grouped Head / Torso / Tail = Many / Medium / Few (elm, Figures 3, 6).
 - ``distance``: d_max(x) = max_{x+ in S_y} ||Phi(x) - Phi(x+)|| / max_{x in S} ||Phi(x)|| on the
-  training embeddings (000, Figure 4).
+  training embeddings (elm, Figure 4).
 - ``moons``: the 2-D embeddings of an MLP with a two-unit pre-output layer trained on the imbalanced
-  two moons with LA (CE + logit margins) vs ELM (000, Figure 1; one row per training point).
+  two moons with LA (CE + logit margins) vs ELM (elm, Figure 1; one row per training point).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from studies.runner import MissingPiece, Run, StudyContext
 from studies.training_runs import dataset, optimisation_overrides, train_once
 
 NAME = "elm_geometry"
-QUESTION = "Does ELM's pull term tighten class-conditional embeddings and margins (000, Prop. 1, Figs 1, 3, 4, 6)?"
+QUESTION = "Does ELM's pull term tighten class-conditional embeddings and margins (elm, Prop. 1, Figs 1, 3, 4, 6)?"
 FIGURES = ("elm_prop1", "elm_margins", "elm_distances", "elm_two_moons")
 
 
@@ -43,7 +43,7 @@ class Settings:
     moons_methods: tuple[str, ...] = ("la", "elm")
     moons_hidden: tuple[int, ...] = (64, 64, 2)
     moons_epochs: int = 100
-    # ELM on the 2-D moons: alpha_y = P(y) (000 App. A.2's CIFAR-10 choice); the default alpha_y = n_y
+    # ELM on the 2-D moons: alpha_y = P(y) (elm App. A.2's CIFAR-10 choice); the default alpha_y = n_y
     # would switch the pull term off at these distances (exp(d^2 - n_y) ~ 0). lambda raised to 0.1 so the
     # pull is visible in a 2-D picture; both are recorded in the manifest's settings.
     moons_elm_overrides: tuple[tuple[str, object], ...] = (
@@ -72,7 +72,7 @@ def runs(settings: Settings) -> list[Run]:
 
 
 def elm_alpha(class_counts: np.ndarray, dataset_name: str) -> np.ndarray:
-    """alpha_y of ELM's setting for this dataset: scale * base^exponent, base = n_y or pi_y (000, App. A.2)."""
+    """alpha_y of ELM's setting for this dataset: scale * base^exponent, base = n_y or pi_y (elm, App. A.2)."""
     from training.methods import ELM_SETTINGS
 
     setting = ELM_SETTINGS.get(dataset_name, ELM_SETTINGS["default"])
@@ -186,7 +186,7 @@ def _groups(counts: np.ndarray) -> np.ndarray:
 
 
 def _margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """gamma(x, y) = f_y(x) - max_{y' != y} f_y'(x) (000, Sec. 5)."""
+    """gamma(x, y) = f_y(x) - max_{y' != y} f_y'(x) (elm, Sec. 5)."""
     rows = np.arange(labels.size)
     target = logits[rows, labels]
     others = logits.copy()
@@ -195,7 +195,7 @@ def _margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def normalised_max_intra_class_distance(embeddings: np.ndarray, labels: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """d_max(x) = max_{x+ in S_y} ||Phi(x) - Phi(x+)||_2 / max_{x in S} ||Phi(x)||_2 (000, Figure 4).
+    """d_max(x) = max_{x+ in S_y} ||Phi(x) - Phi(x+)||_2 / max_{x in S} ||Phi(x)||_2 (elm, Figure 4).
 
     Chunked over rows so a class of 50,000 never builds its full distance matrix at once."""
     embeddings = np.asarray(embeddings, dtype=np.float64)

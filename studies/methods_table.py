@@ -1,11 +1,11 @@
 """Balanced accuracy of every training method, overall and Many / Medium / Few, laid out like
-Wang et al. (003) Table 1, with the papers' CIFAR numbers printed beside ours.
+Wang et al. (wang23) Table 1, with the papers' CIFAR numbers printed beside ours.
 
 On the embedded long-tail data (MNIST-5k, rho = 100 and 10) by default; with ``--data-root`` pointing
 at a folder holding ``cifar-10-batches-py`` / ``cifar-100-python``, CIFAR-10/100-LT (ResNet-32) are
 added. Our numbers are last-epoch test balanced accuracy (%), mean and standard deviation over the
-seeds. The papers' numbers (003 Table 1, w/o SAM, mean of 5 seeds; the 003 README figures quoted in
-FIELD_NOTES) are for CIFAR with ResNet-32 and 200 epochs: they are printed for orientation, and are
+seeds. The papers' numbers (wang23 Table 1, w/o SAM, mean of 5 seeds; the figures of wang23's code
+README) are for CIFAR with ResNet-32 and 200 epochs: they are printed for orientation, and are
 comparable with ours only on the same dataset and recipe.
 """
 
@@ -25,7 +25,7 @@ NAME = "methods_table"
 QUESTION = "Balanced accuracy (overall, Many/Medium/Few) of every method, beside the papers' Table 1."
 FIGURES = ("methods_table",)
 
-# 003, Table 1 (w/o SAM), balanced accuracy %, mean over 5 seeds: (CIFAR-10 LT 100, LT 10, CIFAR-100 LT 100, LT 10).
+# wang23, Table 1 (w/o SAM), balanced accuracy %, mean over 5 seeds: (CIFAR-10 LT 100, LT 10, CIFAR-100 LT 100, LT 10).
 PAPER_TABLE1: dict[str, tuple[float, float, float, float]] = {
     "ce": (71.5, 87.0, 38.3, 56.7),
     "ldam": (73.8, 86.4, 39.9, 55.7),
@@ -39,7 +39,7 @@ PAPER_TABLE1: dict[str, tuple[float, float, float, float]] = {
     "vs_tla_adrw": (81.1, 89.0, 43.4, 59.2),
 }
 PAPER_COLUMNS = ("paper_cifar10_lt100", "paper_cifar10_lt10", "paper_cifar100_lt100", "paper_cifar100_lt10")
-# 003's README (FIELD_NOTES), CIFAR-LT rho = 100, ResNet-32, 200 epochs: (CIFAR-10, CIFAR-100).
+# wang23's code README, CIFAR-LT rho = 100, ResNet-32, 200 epochs: (CIFAR-10, CIFAR-100).
 PAPER_README: dict[str, tuple[float, float]] = {
     "ce": (71.25, 38.06),
     "ldam_drw": (77.97, 42.73),
@@ -81,7 +81,7 @@ def _methods(settings: Settings) -> tuple[str, ...]:
         return settings.methods
     from training.methods import RECIPES
 
-    # CE+DRW is a row of 003 Table 1 but not a named recipe: CE with DRW weights from T0.
+    # CE+DRW is a row of wang23 Table 1 but not a named recipe: CE with DRW weights from T0.
     return tuple(RECIPES) + (() if "ce_drw" in RECIPES else ("ce_drw",))
 
 

@@ -1,5 +1,5 @@
-"""VS vs VS+DRW vs VS+TLA+DRW over gamma (003, Figure 4), and the nu / tau sensitivity of VS+ADRW
-(003, Figures 1-2).
+"""VS vs VS+DRW vs VS+TLA+DRW over gamma (wang23, Figure 4), and the nu / tau sensitivity of VS+ADRW
+(wang23, Figures 1-2).
 
 Insight In4 of Wang et al.: re-weighting (alpha_y decreasing in pi_y) and the multiplicative
 adjustment beta_y = (N_y / N_1)^gamma (increasing in pi_y) work against each other through
@@ -19,7 +19,7 @@ from studies.training_runs import dataset, final_metrics, optimisation_overrides
 
 NAME = "vs_drw"
 QUESTION = (
-    "Is re-weighting compatible with multiplicative (gamma) and additive (tau) logit adjustment (003, Figs 1, 2, 4)?"
+    "Is re-weighting compatible with multiplicative (gamma) and additive (tau) logit adjustment (wang23, Figs 1, 2, 4)?"
 )
 FIGURES = ("vs_drw_gamma", "vs_adrw_sensitivity")
 GAMMA_METHODS = ("vs", "vs_drw", "vs_tla_drw")

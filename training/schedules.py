@@ -1,6 +1,6 @@
 """Learning-rate schedules of the papers, as pure functions of the epoch.
 
-The step recipe is Cao et al.'s LDAM-DRW code (FIELD_NOTES): a linear warm-up over the first
+The step recipe is Cao et al.'s LDAM-DRW code (its public repository): a linear warm-up over the first
 ``warmup_epochs`` epochs (lr * (e + 1) / warmup), then the base lr times ``lr_decays[k]`` from
 milestone k on (0-based epochs: 160 and 180 of 200 with factors 0.01 and 0.0001). The cosine recipe
 (elm, Table 3, image folders) follows the same warm-up with lr * (1 + cos(pi * t)) / 2, t the

@@ -1,6 +1,6 @@
 """Rademacher-complexity machinery with explicit constants, and pluggable complexity providers.
 
-Definitions (no absolute value, as in 003, Prop. 1 and Mohri et al. 2018, Def. 3.1):
+Definitions (no absolute value, as in wang23, Prop. 1 and Mohri et al. 2018, Def. 3.1):
 
 - empirical Rademacher complexity of a real class G on S = (z_1..z_n):
   R_S(G) = E_xi sup_{g in G} (1/n) sum_i xi_i g(z_i), xi_i uniform in {-1, +1};
@@ -99,7 +99,7 @@ def rademacher_confidence_term(loss_bound, num_samples, delta) -> np.ndarray:
 def rademacher_generalization_bound(empirical_risk, complexity, loss_bound, num_samples, delta) -> np.ndarray:
     """E g <= E_S g + 2 R_S(G) + 3 M sqrt(ln(2/delta)/(2n)), for all g in G, w.p. >= 1 - delta.
 
-    Source: Bartlett & Mendelson (2002), Mohri et al. (2018) Thm 3.3 (the bound 003 Prop. 1 and
+    Source: Bartlett & Mendelson (2002), Mohri et al. (2018) Thm 3.3 (the bound wang23 Prop. 1 and
     Lemma 2 rest on). Assumes G takes values in [0, M], samples independent. Vectorised.
     """
     risk = check_finite(np.asarray(empirical_risk, dtype=np.float64), "empirical_risk")

@@ -639,7 +639,7 @@ def heldout_importance_weighted_bound(
 
 
 def lemma2_confidence_comparison(class_counts: Any, delta: float, loss_bound: float = 1.0) -> dict[str, float]:
-    """The confidence terms of the held-out importance-weighted route and of 003 Lemma 2 / Thm 1's route.
+    """The confidence terms of the held-out importance-weighted route and of wang23 Lemma 2 / Thm 1's route.
 
     - ``importance_weighted``: (M/C) sqrt(ln(1/delta) sum_y 1/(2 n_y)) (``heldout_importance_weighted_bound``);
     - ``lemma2_hoeffding``: Lemma 2's 1/(C pi_C) = n/(C n_min) times Hoeffding's M sqrt(ln(1/delta)/(2n))

@@ -3,7 +3,7 @@
 Functions (tensors in, tensors out; caller's dtype and device; differentiable; stable for |logits| up
 to 1e4 in float32 and float64 because everything goes through log_softmax / logsumexp / softplus):
 ``logits`` (n, C), ``labels`` (n,) int64, ``embeddings`` (n, d); ``reduction`` "mean" (plain batch mean
-(1/m) sum_i, 003 Algorithm 1 line 9 -- not PyTorch's weight-normalised mean), "sum" or "none"
+(1/m) sum_i, wang23 Algorithm 1 line 9 -- not PyTorch's weight-normalised mean), "sum" or "none"
 (per-sample). Per-class parameters come from ``class_counts`` (1-D int training counts) via
 ``ltbounds.losses.weights``. Bad input raises ``ltbounds.checks.InputError`` (a ValueError) naming the
 argument: non-positive counts, labels out of range, shape mismatch, NaN/inf logits or embeddings.
@@ -32,7 +32,7 @@ Contract with the training code (names are stable)
   at the start of every epoch, before the first batch.
 - Modules with parameters (``dro_lt`` radius="learned", ``center`` centers="learned") expose them via
   ``module.parameters()``: add them to the optimiser.
-- ``dro_lt``: call ``module.update_centroids(train_embeddings, train_labels)`` once per epoch (001
+- ``dro_lt``: call ``module.update_centroids(train_embeddings, train_labels)`` once per epoch (drolt
   Sec. 6); without it the loss falls back to (detached) batch centroids.
 
 Names and hyper-parameters (defaults in brackets):
@@ -67,7 +67,7 @@ Re-weighting schedule hyper-parameters (``ce``, ``reweight``, ``focal``, ``ldam`
 ``reweighting`` none|inverse|cb|drw|adrw, ``reweight_epoch`` [160] (T0: DRW/ADRW weights from this epoch
 on, 1 before), ``cb_beta`` [0.9999] (DRW and "cb" use class-balanced weights, as the LDAM-DRW code does),
 ``nu`` [0.5] (ADRW alpha_y proportional to pi_y^-nu). All weight vectors sum to C. VS-family
-``tla_epoch``: from this epoch on beta = 1 (003 Algorithm 1 TLA; VS becomes LA).
+``tla_epoch``: from this epoch on beta = 1 (wang23 Algorithm 1 TLA; VS becomes LA).
 
 Pure weight functions: ``class_balanced_weights(class_counts, beta)``, ``inverse_frequency_weights``,
 ``adrw_weights(class_counts, nu)``, ``reweighting_weights(...)`` (the schedule as a function of epoch).

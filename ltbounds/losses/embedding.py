@@ -1,6 +1,6 @@
 """Losses and regularisers on embeddings Phi(x): the ELM pull regulariser (soft and hard) and the ELM
-objective [000], the DRO-LT class-centroid losses [001] and the form ELM quotes as (5), the center
-loss and the spread-out regulariser [000, App. D].
+objective [elm], the DRO-LT class-centroid losses [drolt] and the form ELM quotes as (5), the center
+loss and the spread-out regulariser [elm, App. D].
 
 Pairwise work is chunked: the pull regulariser runs a custom autograd function whose forward AND
 backward visit (chunk x chunk) blocks of one class at a time, so a class of 50,000 embeddings never
@@ -120,7 +120,7 @@ def elm_pull(
     embeddings: Any, labels: Any, alpha: Any, chunk_size: int = DEFAULT_CHUNK, reduction: str = "none"
 ) -> torch.Tensor:
     """ELM pull regulariser Omega_pull(x, y) = log[1 + sum_{x+ in S_y \\ {x}} exp(||Phi(x) - Phi(x+)||^2
-    - alpha_y)] [000 Sec. 3.1, used in eq. (4)], per sample (n,), with S_y the samples of class y in
+    - alpha_y)] [elm Sec. 3.1, used in eq. (4)], per sample (n,), with S_y the samples of class y in
     ``embeddings`` (a batch or a full class). ``alpha`` (C,) are the pull margins (``weights.elm_alpha``).
     A sample alone in its class gets 0 (empty sum). Differentiable in embeddings and alpha; forward and
     backward both work in (chunk_size x chunk_size) blocks, memory O(chunk^2 + N d)."""
@@ -146,11 +146,11 @@ def elm_pull(
 def elm_pull_hard(
     embeddings: Any, labels: Any, alpha: Any, chunk_size: int = DEFAULT_CHUNK, reduction: str = "none"
 ) -> torch.Tensor:
-    """Hard pull Omega~_pull(x, y) = max_{x+ in S_y \\ {x}} [||Phi(x) - Phi(x+)||^2 - alpha_y]_+ [000 Sec.
+    """Hard pull Omega~_pull(x, y) = max_{x+ in S_y \\ {x}} [||Phi(x) - Phi(x+)||^2 - alpha_y]_+ [elm Sec.
     3.1], per sample; 0 for a sample alone in its class. The farthest partner is found blockwise without
     gradient, then the one distance is recomputed with gradient (memory O(chunk^2 + N d)).
 
-    000 states Omega~_pull < Omega_pull. With |S_y| >= 2 this holds strictly in exact arithmetic:
+    elm states Omega~_pull < Omega_pull. With |S_y| >= 2 this holds strictly in exact arithmetic:
     0 < Omega_pull - Omega~_pull <= log |S_y|; it is an equality (0 = 0) for a sample alone in its class,
     and in floating point the gap rounds to 0 once the largest exponent exceeds ~16 (float32) / ~34
     (float64) or falls below the underflow threshold."""
@@ -202,8 +202,8 @@ def elm_loss(
     chunk_size: int = DEFAULT_CHUNK,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """ELM objective l_mar(y, f(x)) + lambda * Omega_pull(x, y) [000 eq. (4)], with the logit margins
-    Delta_{yy'} = tau log(P(y')/P(y)) (the choice 000 focuses on) and pull margins ``alpha`` (default
+    """ELM objective l_mar(y, f(x)) + lambda * Omega_pull(x, y) [elm eq. (4)], with the logit margins
+    Delta_{yy'} = tau log(P(y')/P(y)) (the choice elm focuses on) and pull margins ``alpha`` (default
     ``weights.elm_alpha(class_counts)``, alpha_y = n_y; App. A.2). ``hard`` uses Omega~_pull."""
     logits = check_logits(logits)
     labels = check_label_tensor(labels, logits.shape[1], logits.shape[0])
@@ -220,7 +220,7 @@ def elm_loss(
 
 
 def class_centroids(embeddings: Any, labels: Any, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-class means mu_c = (1/|S_c|) sum_{z in S_c} z (C, d) and counts |S_c| (C,) [001 Sec. 5.1].
+    """Per-class means mu_c = (1/|S_c|) sum_{z in S_c} z (C, d) and counts |S_c| (C,) [drolt Sec. 5.1].
     Classes with no sample get a zero row and count 0."""
     embeddings = check_embeddings(embeddings)
     labels = check_label_tensor(labels, num_classes, embeddings.shape[0])
@@ -251,19 +251,19 @@ def dro_lt_loss(
     temperature: float = 1.0,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """DRO-LT robust loss [001 eq. (18)]:
+    """DRO-LT robust loss [drolt eq. (18)]:
     L = -sum_c w(c) sum_{z in S_c} log[ e^{-d(mu_c, z) - 2 eps_c} / sum_{z' in Z} e^{-d(mu_c, z') - 2 eps_c
     delta(z', c)} ], delta(z', c) = 1 iff z' is of class c; Z = the given embeddings (a batch).
     Per sample: (d(mu_c, z) + 2 eps_c)/T + logsumexp_{z'}(-(d(mu_c, z') + 2 eps_c delta(z', c))/T), T =
     ``temperature`` (1 as printed; the reference code uses 0.07). ``centroids`` (C, d) are held fixed
-    (detach them: 001 recomputes them once per epoch); ``radii`` eps (C,), may require grad (learned
-    radii). ``distance`` euclidean (001's d) or squared_euclidean. ``class_weight``: "balanced"
-    (w(c) = 1/|S_c|, S_c in the batch, 001 Sec. 5.2), "none", or a (C,) tensor. ``reduction``: "sum" is
+    (detach them: drolt recomputes them once per epoch); ``radii`` eps (C,), may require grad (learned
+    radii). ``distance`` euclidean (drolt's d) or squared_euclidean. ``class_weight``: "balanced"
+    (w(c) = 1/|S_c|, S_c in the batch, drolt Sec. 5.2), "none", or a (C,) tensor. ``reduction``: "sum" is
     eq. (18) itself, "mean" divides it by sum_c w(c)|S_c| (a weighted mean), "none" gives the
     unweighted per-sample terms. Memory O(K N) (K = classes in the batch), never N x N.
 
     Note: d(L)/d eps_c = (2/T) sum_{z in S_c} w(c) P(other-class z' | mu_c) >= 0, so minimising (18)
-    alone pushes learned radii down (001's code trains them by SGD with weight decay)."""
+    alone pushes learned radii down (drolt's code trains them by SGD with weight decay)."""
     embeddings = check_embeddings(embeddings)
     centers = check_embeddings(centroids, name="centroids")
     num_classes = centers.shape[0]
@@ -312,7 +312,7 @@ def dro_lt_nll(
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Class-centroid NLL L_NLL = -sum_c w(c) sum_{z in S_c} log[e^{-d(mu_c, z)} / sum_{z'} e^{-d(mu_c, z')}]
-    [001 eqs. (6)-(8)]: ``dro_lt_loss`` with all radii 0."""
+    [drolt eqs. (6)-(8)]: ``dro_lt_loss`` with all radii 0."""
     centers = check_embeddings(centroids, name="centroids")
     zeros = torch.zeros(centers.shape[0], dtype=centers.dtype, device=centers.device)
     return dro_lt_loss(embeddings, labels, centers, zeros, distance, class_weight, 1.0, reduction)
@@ -321,8 +321,8 @@ def dro_lt_nll(
 def elm_dro_regulariser(
     embeddings: Any, labels: Any, centroids: Any, epsilon: Any, reduction: str = "none"
 ) -> torch.Tensor:
-    """DRO-LT as ELM quotes it [000 eq. (5)]: Omega_dro(x, y) = log sum_{(x', y') in S}
-    exp(-||Phi(x') - mu_y||^2 + ||Phi(x) - mu_y||^2 + eps_y 1(y' != y)), per sample. It equals 001's
+    """DRO-LT as ELM quotes it [elm eq. (5)]: Omega_dro(x, y) = log sum_{(x', y') in S}
+    exp(-||Phi(x') - mu_y||^2 + ||Phi(x) - mu_y||^2 + eps_y 1(y' != y)), per sample. It equals drolt's
     (18) per-sample term with squared Euclidean d and eps^(18) = eps^(5) / 2 (tested)."""
     embeddings = check_embeddings(embeddings)
     centers = check_embeddings(centroids, name="centroids")
@@ -337,7 +337,7 @@ def elm_dro_regulariser(
 
 
 def center_loss(embeddings: Any, labels: Any, centers: Any = None, reduction: str = "mean") -> torch.Tensor:
-    """Center loss Omega_center(x, y) = ||Phi(x) - mu_y||_2^2 [000 App. D; Wen et al. 2016], per sample.
+    """Center loss Omega_center(x, y) = ||Phi(x) - mu_y||_2^2 [elm App. D; Wen et al. 2016], per sample.
     ``centers`` (C, d) (e.g. learned), or None for the batch class means (differentiable)."""
     embeddings = check_embeddings(embeddings)
     if centers is None:
@@ -358,10 +358,10 @@ def center_loss(embeddings: Any, labels: Any, centers: Any = None, reduction: st
 def spread_out_regulariser(
     embeddings: Any, labels: Any = None, pairs: str = "all", normalise: bool = True
 ) -> torch.Tensor:
-    """Spread-out regulariser Omega_spread = M_1^2 + max(0, M_2 - 1/d) [000 App. D eqs. (7)-(9); Zhang et
+    """Spread-out regulariser Omega_spread = M_1^2 + max(0, M_2 - 1/d) [elm App. D eqs. (7)-(9); Zhang et
     al. 2017], M_1 = mean_{x != x'} Phi(x)^T Phi(x'), M_2 = mean_{x != x'} (Phi(x)^T Phi(x'))^2, over
     ordered pairs; ``pairs`` "all" (as printed) or "different_class" (Zhang et al.'s non-matching pairs,
-    needs labels). Embeddings are L2-normalised first when ``normalise`` (000 assumes normalised ones).
+    needs labels). Embeddings are L2-normalised first when ``normalise`` (elm assumes normalised ones).
     Computed through sums and the (d, d) Gram matrix, never the (n, n) one. Returns a scalar."""
     embeddings = check_embeddings(embeddings)
     check_choice(pairs, ("all", "different_class"), "pairs")

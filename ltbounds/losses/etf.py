@@ -1,4 +1,4 @@
-"""A fixed simplex-ETF classifier and the dot-regression loss [002, "The special constant classifier
+"""A fixed simplex-ETF classifier and the dot-regression loss [tutorial, "The special constant classifier
 geometry"; Yang et al. 2022]."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def etf_classifier(
     dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Simplex equiangular tight frame, returned as classifier weights (K, d) whose rows are the columns
-    of sqrt(E_W) M with M = sqrt(K/(K-1)) U (I_K - 1_K 1_K^T / K) [002]: U (d, K) has orthonormal
+    of sqrt(E_W) M with M = sqrt(K/(K-1)) U (I_K - 1_K 1_K^T / K) [tutorial]: U (d, K) has orthonormal
     columns (random, from ``generator``), so w_k^T w_k' = E_W (K/(K-1) delta_kk' - 1/(K-1)). Needs d >= K."""
     if int(num_classes) < 2:
         raise InputError(f"num_classes must be >= 2, got {num_classes!r}")
@@ -42,9 +42,9 @@ def dot_regression_loss(
     energy_h: float = 1.0,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Dot-regression loss L_DR(h, W*) = (w_c^T h - sqrt(E_W E_H))^2 / (2 sqrt(E_W E_H)) [002], with
+    """Dot-regression loss L_DR(h, W*) = (w_c^T h - sqrt(E_W E_H))^2 / (2 sqrt(E_W E_H)) [tutorial], with
     ``classifier`` the fixed ETF weights (K, d) and c the label. Its gradient is (w_c^T h - sqrt(E_W E_H))
-    w_c / sqrt(E_W E_H); 002 prints -(1 - cos(h, w_c)) w_c, which equals it only when ||w_c||^2 = E_W and
+    w_c / sqrt(E_W E_H); tutorial prints -(1 - cos(h, w_c)) w_c, which equals it only when ||w_c||^2 = E_W and
     ||h||^2 = E_H (features normalised to energy E_H), as tested."""
     embeddings = check_embeddings(embeddings)
     weights = check_embeddings(classifier, name="classifier")

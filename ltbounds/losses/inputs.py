@@ -99,7 +99,7 @@ def check_reduction(reduction: str) -> str:
 
 
 def reduce(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
-    """``mean`` is the plain batch mean (1/m) sum_i loss_i, as in 003 Algorithm 1 line 9."""
+    """``mean`` is the plain batch mean (1/m) sum_i loss_i, as in wang23 Algorithm 1 line 9."""
     check_reduction(reduction)
     if reduction == "none":
         return per_sample

@@ -3,7 +3,7 @@
 and post-hoc rules (logit adjustment, threshold moving).
 
 Shapes: ``logits`` (n, C) float, ``labels`` (n,) int64. Per-class vectors (weights, margins, scales)
-are tensors or arrays of length C. ``reduction`` is "mean" (plain batch mean (1/m) sum_i, as in 003
+are tensors or arrays of length C. ``reduction`` is "mean" (plain batch mean (1/m) sum_i, as in wang23
 Algorithm 1 line 9; NOT PyTorch's weight-normalised mean), "sum" or "none" (per-sample, shape (n,)).
 Everything goes through log_softmax / logsumexp / softplus, never exp of raw logits, so |logits| up
 to 1e4 stay finite in float32 and float64.
@@ -49,7 +49,7 @@ def _counts_for(class_counts: Any, logits: torch.Tensor):
 
 def cross_entropy(logits: Any, labels: Any, weights: Any = None, reduction: str = "mean") -> torch.Tensor:
     """Softmax cross-entropy w_y * (-log softmax(f)_y) = w_y log[1 + sum_{y'!=y} e^{f_y' - f_y}]
-    [000 Sec. 2]. ``weights`` (C,) re-weights per class (inverse frequency, CB, DRW, ADRW vectors)."""
+    [elm Sec. 2]. ``weights`` (C,) re-weights per class (inverse frequency, CB, DRW, ADRW vectors)."""
     logits, labels = _prepare(logits, labels)
     per_sample = -torch.log_softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
     weight = _weights_or_none(weights, logits)
@@ -61,7 +61,7 @@ def cross_entropy(logits: Any, labels: Any, weights: Any = None, reduction: str 
 def focal_loss(
     logits: Any, labels: Any, gamma: float = 2.0, weights: Any = None, reduction: str = "mean"
 ) -> torch.Tensor:
-    """Softmax focal loss -w_y (1 - p_y)^gamma log p_y, p = softmax(f) [002 "Focal loss"; Lin et al.
+    """Softmax focal loss -w_y (1 - p_y)^gamma log p_y, p = softmax(f) [tutorial "Focal loss"; Lin et al.
     2017, gamma = 2 their default]. gamma = 0 is cross-entropy. (1 - p_y) = -expm1(log p_y) keeps the
     modulator accurate when p_y is near 1."""
     logits, labels = _prepare(logits, labels)
@@ -88,7 +88,7 @@ def class_balanced_loss(
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Class-balanced loss CB(p, y) = (1 - beta) / (1 - beta^{n_y}) L(p, y), weights normalised to sum
-    to C [002 "Class-Balanced Loss"; Cui et al. 2019]. ``base``: "softmax" (L = softmax CE), "sigmoid"
+    to C [tutorial "Class-Balanced Loss"; Cui et al. 2019]. ``base``: "softmax" (L = softmax CE), "sigmoid"
     (L = sum_j binary CE of sigma(f_j) against 1[j = y]) or "focal" (L = sum_j sigmoid focal loss with
     ``gamma``, as in Cui et al.'s CB focal)."""
     logits, labels = _prepare(logits, labels)
@@ -110,7 +110,7 @@ def class_balanced_loss(
 
 def margin_loss(logits: Any, labels: Any, margins: Any, weights: Any = None, reduction: str = "mean") -> torch.Tensor:
     """General logit-margin loss l_mar(y, f) = log[1 + sum_{y' != y} exp(Delta_{yy'} + f_y' - f_y)]
-    [000 eq. (3)], for an arbitrary margin matrix ``margins`` = Delta (C, C) (the diagonal is ignored).
+    [elm eq. (3)], for an arbitrary margin matrix ``margins`` = Delta (C, C) (the diagonal is ignored).
     Computed as logsumexp_j(f_j + Delta_{yj} [Delta_yy := 0]) - f_y. Optional per-class ``weights``."""
     logits, labels = _prepare(logits, labels)
     num_classes = logits.shape[1]
@@ -135,7 +135,7 @@ def ldam_loss(
     weights: Any = None,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """LDAM: -log[e^{s(z_y - Delta_y)} / (e^{s(z_y - Delta_y)} + sum_{j != y} e^{s z_j})] [002 "LDAM";
+    """LDAM: -log[e^{s(z_y - Delta_y)} / (e^{s(z_y - Delta_y)} + sum_{j != y} e^{s z_j})] [tutorial "LDAM";
     Cao et al. 2019], the margin subtracted from the target logit and then scaled by s = ``scale``
     (reference code: max_m = 0.5, s = 30). ``logits`` are the cosine logits of a normalised linear
     head (in [-1, 1]); ``margins`` = Delta (C,) from ``weights.ldam_margins``. Equals
@@ -155,7 +155,7 @@ def vector_scaling_loss(
     delta: Any = None,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Vector-scaling loss L_VS = -alpha_y log softmax(beta * f + Delta)_y [003 eq. (3); Kini et al.
+    """Vector-scaling loss L_VS = -alpha_y log softmax(beta * f + Delta)_y [wang23 eq. (3); Kini et al.
     2021]: per-class weights ``alpha``, multiplicative scales ``beta`` and additive offsets ``delta``
     (= Delta_y of eq. (3)), each (C,) or None for 1, 1, 0. Gradient: dL/df_j = alpha_y beta_j
     (p_j - 1[j = y]) with p = softmax(beta * f + Delta)."""
@@ -181,7 +181,7 @@ def logit_adjusted_loss(
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Logit-adjusted softmax CE -log[e^{f_y + tau log pi_y} / sum_y' e^{f_y' + tau log pi_y'}]
-    = log[1 + sum_{y'!=y} (pi_y'/pi_y)^tau e^{f_y' - f_y}] [002 "logit adjusted softmax cross-entropy";
+    = log[1 + sum_{y'!=y} (pi_y'/pi_y)^tau e^{f_y' - f_y}] [tutorial "logit adjusted softmax cross-entropy";
     Menon et al. 2021]. pi from ``class_counts``."""
     logits, labels = _prepare(logits, labels)
     offsets = W.logit_adjustments(_counts_for(class_counts, logits), tau)
@@ -191,7 +191,7 @@ def logit_adjusted_loss(
 
 def balanced_softmax_loss(logits: Any, labels: Any, class_counts: Any, reduction: str = "mean") -> torch.Tensor:
     """Balanced softmax -log[n_y e^{f_y} / sum_j n_j e^{f_j}] (Ren et al. 2020), computed from the raw
-    counts; equals logit adjustment with tau = 1 and l_mar with Delta_{yy'} = log(P(y')/P(y)) [000]."""
+    counts; equals logit adjustment with tau = 1 and l_mar with Delta_{yy'} = log(P(y')/P(y)) [elm]."""
     logits, labels = _prepare(logits, labels)
     counts = _counts_for(class_counts, logits)
     log_counts = torch.log(torch.as_tensor(counts, dtype=logits.dtype, device=logits.device))
@@ -203,7 +203,7 @@ def balanced_softmax_loss(logits: Any, labels: Any, class_counts: Any, reduction
 def cdt_loss(
     logits: Any, labels: Any, class_counts: Any, gamma: float = 0.3, weights: Any = None, reduction: str = "mean"
 ) -> torch.Tensor:
-    """Class-dependent temperatures: VS with beta_y = (N_y / N_1)^gamma, Delta = 0 [003 Sec. 2.1]."""
+    """Class-dependent temperatures: VS with beta_y = (N_y / N_1)^gamma, Delta = 0 [wang23 Sec. 2.1]."""
     logits, labels = _prepare(logits, labels)
     beta = W.cdt_scales(_counts_for(class_counts, logits), gamma)
     return vector_scaling_loss(logits, labels, alpha=weights, beta=beta, reduction=reduction)
@@ -218,7 +218,7 @@ def fisher_loss(
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Fisher-consistent family (delta_y / pi_y) log[1 + sum_{y'!=y} (delta_y'/delta_y) e^{f_y' - f_y}]
-    [003 eq. (4); 002 Theorem 1: weights alpha_y = delta_y/P(y), margins Delta_yy' = log(delta_y'/delta_y)].
+    [wang23 eq. (4); tutorial Theorem 1: weights alpha_y = delta_y/P(y), margins Delta_yy' = log(delta_y'/delta_y)].
     Any delta > 0 is Fisher consistent for the balanced error: the conditional-risk minimiser ranks
     classes by eta_y / pi_y. ``delta`` (C,) or pi^delta_power (1: LA, 0: balanced loss)."""
     logits, labels = _prepare(logits, labels)
@@ -233,7 +233,7 @@ def fisher_loss(
 
 
 def posthoc_logit_adjusted_predict(logits: Any, class_counts: Any, tau: float = 1.0) -> torch.Tensor:
-    """Post-hoc logit adjustment argmax_y f_y(x) - tau log pi_y [002 "Post-hoc logit adjustment"].
+    """Post-hoc logit adjustment argmax_y f_y(x) - tau log pi_y [tutorial "Post-hoc logit adjustment"].
     Returns int64 predictions (n,). Ties go to the lowest class index (torch.argmax)."""
     logits = check_logits(logits)
     offsets = W.logit_adjustments(_counts_for(class_counts, logits), tau)
@@ -241,10 +241,10 @@ def posthoc_logit_adjusted_predict(logits: Any, class_counts: Any, tau: float = 
 
 
 def threshold_moving_predict(logits: Any, costs: Any) -> torch.Tensor:
-    """Threshold moving: argmax_k p_k * sum_k' C[k][k'] with p = softmax(logits) [002 "Threshold-Moving",
+    """Threshold moving: argmax_k p_k * sum_k' C[k][k'] with p = softmax(logits) [tutorial "Threshold-Moving",
     the moving function p^_k = p_k sum_k' C[k][k'] / eta]. ``costs`` is the (C, C) cost matrix C[k][k']
     or its row sums (C,), all > 0. Evaluated as argmax log_softmax(f)_k + log cost_k (same argmax, no
-    underflow). With costs e^{-tau log pi_k} it is post-hoc logit adjustment [002]."""
+    underflow). With costs e^{-tau log pi_k} it is post-hoc logit adjustment [tutorial]."""
     logits = check_logits(logits)
     cost = torch.as_tensor(costs, dtype=logits.dtype, device=logits.device)
     num_classes = logits.shape[1]

@@ -175,7 +175,7 @@ class BalancedSoftmaxLoss(LossModule):
 class VSLoss(ReweightedModule):
     """VS loss of Kini et al.: beta_y = (n_y/n_max)^gamma, Delta_y = tau log pi_y (defaults 0.3 / 1.0, the
     defaults of Kini et al.'s code), alpha from the re-weighting schedule; from ``tla_epoch`` on, beta = 1
-    (TLA, 003 Algorithm 1 line 7: VS becomes LA). ``tla_epoch`` None: never."""
+    (TLA, wang23 Algorithm 1 line 7: VS becomes LA). ``tla_epoch`` None: never."""
 
     def __init__(
         self, class_counts: Any, gamma: float = 0.3, tau: float = 1.0, tla_epoch: int | None = None, **schedule: Any
@@ -228,7 +228,7 @@ class FisherLoss(LossModule):
 
 
 class MarginLoss(LossModule):
-    """General l_mar with a given (C, C) ``margins`` matrix (000 eq. 3)."""
+    """General l_mar with a given (C, C) ``margins`` matrix (elm eq. 3)."""
 
     def __init__(self, class_counts: Any, margins: Any = None) -> None:
         super().__init__(class_counts)
@@ -245,16 +245,16 @@ class MarginLoss(LossModule):
 
 
 class EqualizationLoss(MarginLoss):
-    """l_mar with Delta_{yy'} = P(y') (000 eq. 3, after Tan et al. 2020)."""
+    """l_mar with Delta_{yy'} = P(y') (elm eq. 3, after Tan et al. 2020)."""
 
     def __init__(self, class_counts: Any) -> None:
         super().__init__(class_counts, margins=W.equalization_margins(class_counts))
 
 
 class ELMLoss(LossModule):
-    """ELM objective l_mar + lambda_pull * Omega_pull [000 eq. 4]: ``lambda_pull`` (0.01), pull margins
+    """ELM objective l_mar + lambda_pull * Omega_pull [elm eq. 4]: ``lambda_pull`` (0.01), pull margins
     alpha_y = ``alpha_scale`` * b_y^``alpha_exponent`` with b = n_y (``alpha_base`` "count") or P(y)
-    ("prior"); defaults give alpha_y = n_y (000 App. A.2's all-round choice); logit margins
+    ("prior"); defaults give alpha_y = n_y (elm App. A.2's all-round choice); logit margins
     tau log(P(y')/P(y)) with ``tau`` (1.0); ``hard`` uses Omega~_pull; ``chunk_size`` bounds memory."""
 
     needs_embeddings = True
@@ -293,17 +293,17 @@ class ELMLoss(LossModule):
 
 
 class DROLTLoss(LossModule):
-    """DRO-LT joint loss lambda_ce * CE + (1 - lambda_ce) * L_Robust [001 eq. (19)], L_Robust = eq. (18).
+    """DRO-LT joint loss lambda_ce * CE + (1 - lambda_ce) * L_Robust [drolt eq. (19)], L_Robust = eq. (18).
 
-    Hyper-parameters: ``epsilon`` (1.0; 001 tunes it in {1, 2, 5, 10, 30, 70}), ``radius`` shared |
+    Hyper-parameters: ``epsilon`` (1.0; drolt tunes it in {1, 2, 5, 10, 30, 70}), ``radius`` shared |
     inv_sqrt_n | learned (learned radii are ``nn.Parameter``s of this module, initialised to epsilon,
-    unconstrained like 001's code: add ``module.parameters()`` to the optimiser), ``distance`` euclidean |
-    squared_euclidean, ``lambda_ce`` (0.5, 001 Sec. 7.4), ``temperature`` (1.0 as printed), ``class_weight``
-    balanced | none, ``dro_start_epoch`` (before it the loss is CE alone: 001's first stage, lambda = 1).
+    unconstrained like drolt's code: add ``module.parameters()`` to the optimiser), ``distance`` euclidean |
+    squared_euclidean, ``lambda_ce`` (0.5, drolt Sec. 7.4), ``temperature`` (1.0 as printed), ``class_weight``
+    balanced | none, ``dro_start_epoch`` (before it the loss is CE alone: drolt's first stage, lambda = 1).
 
     Centroids: call ``update_centroids(embeddings, labels)`` once per epoch with the whole training set's
-    embeddings (001 Sec. 6). Until it has been called (or for a class it never saw), the loss FALLS BACK
-    to the batch centroids of that class (detached), which 001 warns are poor for tail classes.
+    embeddings (drolt Sec. 6). Until it has been called (or for a class it never saw), the loss FALLS BACK
+    to the batch centroids of that class (detached), which drolt warns are poor for tail classes.
     """
 
     needs_embeddings = True

@@ -26,14 +26,14 @@ def _normalise_to_num_classes(weights: np.ndarray) -> np.ndarray:
 
 def inverse_frequency_weights(class_counts: Any) -> np.ndarray:
     """Inverse-frequency weights w_y proportional to 1 / pi_y, normalised to sum to C (the balanced loss,
-    003 Sec. 2.1 alpha_y = pi_y^{-1} up to the constant)."""
+    wang23 Sec. 2.1 alpha_y = pi_y^{-1} up to the constant)."""
     return _normalise_to_num_classes(1.0 / priors(class_counts))
 
 
 def adrw_weights(class_counts: Any, nu: float = 0.5) -> np.ndarray:
-    """Aligned DRW weights alpha_y proportional to pi_y^{-nu}, nu > 0, normalised to sum to C [003,
+    """Aligned DRW weights alpha_y proportional to pi_y^{-nu}, nu > 0, normalised to sum to C [wang23,
     Sec. 3.3 and Algorithm 1 line 7]. nu = 1 is inverse frequency; nu = 1/2 aligns alpha_y with the
-    sqrt(pi_y) factor of 003 Proposition 3 (our default; the paper tunes nu)."""
+    sqrt(pi_y) factor of wang23 Proposition 3 (our default; the paper tunes nu)."""
     nu = check_positive(nu, "nu")
     return _normalise_to_num_classes(np.exp(-nu * np.log(priors(class_counts))))
 
@@ -49,7 +49,7 @@ def reweighting_weights(
     cb_beta: float = 0.9999,
     nu: float = 0.5,
 ) -> np.ndarray:
-    """The weight vector alpha at ``epoch`` under a schedule [003, Algorithm 1; FIELD_NOTES]:
+    """The weight vector alpha at ``epoch`` under a schedule [wang23, Algorithm 1 and its reference code]:
 
     - ``none``: alpha = 1;  ``inverse``: 1/pi (normalised) from the start;  ``cb``: CB weights (cb_beta)
       from the start;
@@ -76,21 +76,21 @@ def reweighting_weights(
 
 def ldam_margins(class_counts: Any, max_margin: float = 0.5) -> np.ndarray:
     """LDAM margins Delta_y = K / n_y^{1/4} with K chosen so the largest margin is ``max_margin``
-    [002 "LDAM"; Cao et al. 2019; reference code max_m = 0.5]."""
+    [tutorial "LDAM"; Cao et al. 2019; reference code max_m = 0.5]."""
     max_margin = check_positive(max_margin, "max_margin", allow_zero=True)
     raw = as_counts(class_counts).astype(np.float64) ** -0.25
     return raw * (max_margin / raw.max())
 
 
 def logit_adjustments(class_counts: Any, tau: float = 1.0) -> np.ndarray:
-    """Additive logit offsets Delta_y = tau log pi_y [002 "logit adjusted softmax cross-entropy";
-    003 Sec. 2.1 LA]."""
+    """Additive logit offsets Delta_y = tau log pi_y [tutorial "logit adjusted softmax cross-entropy";
+    wang23 Sec. 2.1 LA]."""
     tau = check_positive(tau, "tau", allow_zero=True)
     return tau * np.log(priors(class_counts))
 
 
 def cdt_scales(class_counts: Any, gamma: float = 0.3) -> np.ndarray:
-    """Multiplicative logit scales beta_y = (N_y / N_1)^gamma with N_1 the largest count [003 Sec. 2.1
+    """Multiplicative logit scales beta_y = (N_y / N_1)^gamma with N_1 the largest count [wang23 Sec. 2.1
     CDT; Kini et al.'s logits / Delta_y with Delta_y = (n_max / n_y)^gamma]. Values in (0, 1]."""
     gamma = check_positive(gamma, "gamma", allow_zero=True)
     counts = as_counts(class_counts).astype(np.float64)
@@ -98,26 +98,26 @@ def cdt_scales(class_counts: Any, gamma: float = 0.3) -> np.ndarray:
 
 
 def vs_scales_and_offsets(class_counts: Any, gamma: float = 0.3, tau: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(beta, Delta) of the VS loss of Kini et al. [003 eq. (3)]: beta = CDT scales with ``gamma``,
+    """(beta, Delta) of the VS loss of Kini et al. [wang23 eq. (3)]: beta = CDT scales with ``gamma``,
     Delta = tau log pi. gamma = 0 gives LA, tau = 0 gives CDT. Defaults 0.3 / 1.0 are the defaults of
     Kini et al.'s public code."""
     return cdt_scales(class_counts, gamma), logit_adjustments(class_counts, tau)
 
 
 def logit_adjusted_margins(class_counts: Any, tau: float = 1.0) -> np.ndarray:
-    """Pairwise margins Delta_{yy'} = tau log(P(y') / P(y)) (C, C) [000 eq. (3), the choice ELM uses]."""
+    """Pairwise margins Delta_{yy'} = tau log(P(y') / P(y)) (C, C) [elm eq. (3), the choice ELM uses]."""
     log_prior = np.log(priors(class_counts))
     return float(tau) * (log_prior[None, :] - log_prior[:, None])
 
 
 def equalization_margins(class_counts: Any) -> np.ndarray:
-    """Pairwise margins Delta_{yy'} = P(y') (C, C) [000 eq. (3), after Tan et al. 2020]."""
+    """Pairwise margins Delta_{yy'} = P(y') (C, C) [elm eq. (3), after Tan et al. 2020]."""
     prior = priors(class_counts)
     return np.broadcast_to(prior[None, :], (prior.shape[0], prior.shape[0])).copy()
 
 
 def fisher_parameters(class_counts: Any, delta: Any = None, delta_power: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(alpha, Delta) putting the Fisher family [003 eq. (4); 002 Theorem 1] into VS form:
+    """(alpha, Delta) putting the Fisher family [wang23 eq. (4); tutorial Theorem 1] into VS form:
     alpha_y = delta_y / pi_y and Delta_y = log delta_y, beta = 1. ``delta`` defaults to pi^delta_power
     (delta_power = 1: logit adjustment; 0: the balanced loss)."""
     prior = priors(class_counts)
@@ -132,7 +132,7 @@ def fisher_parameters(class_counts: Any, delta: Any = None, delta_power: float =
 
 def elm_alpha(class_counts: Any, exponent: float = 1.0, scale: float = 1.0, base: str = "count") -> np.ndarray:
     """ELM pull margins alpha_y = scale * b_y^a with b_y = n_y (base "count") or P(y) (base "prior")
-    [000 Sec. 3.1 alpha_y proportional to P(y)^a, App. A.2]. App. A.2 settings: CIFAR10-LT prior/a=1/1;
+    [elm Sec. 3.1 alpha_y proportional to P(y)^a, App. A.2]. App. A.2 settings: CIFAR10-LT prior/a=1/1;
     CIFAR100-LT and iNaturalist count/a=1/2; ImageNet-LT prior/a=1/2/scale 10; "alpha_y = n_y with
     lambda = 0.01 appears to offer good performance across many datasets" (our default)."""
     if base not in ("count", "prior"):
@@ -147,7 +147,7 @@ RADIUS_MODES = ("shared", "inv_sqrt_n", "learned")
 
 
 def dro_lt_radii(class_counts: Any, epsilon: float = 1.0, mode: str = "shared") -> np.ndarray:
-    """DRO-LT radii eps_c [001 Sec. 6]: ``shared`` eps for all classes; ``inv_sqrt_n`` eps / sqrt(n_c)
+    """DRO-LT radii eps_c [drolt Sec. 6]: ``shared`` eps for all classes; ``inv_sqrt_n`` eps / sqrt(n_c)
     (the standard error of the mean decays as 1/sqrt(n)); ``learned`` starts from the shared eps."""
     if mode not in RADIUS_MODES:
         raise InputError(f"radius must be one of {RADIUS_MODES}, got {mode!r}")
@@ -160,5 +160,5 @@ def dro_lt_radii(class_counts: Any, epsilon: float = 1.0, mode: str = "shared") 
 
 def threshold_moving_costs(class_counts: Any, tau: float = 1.0) -> np.ndarray:
     """Per-class misclassification cost sums sum_k' C[k][k'] = exp(-tau log pi_k) = pi_k^{-tau}
-    [002 "Threshold-Moving"]: with these, threshold moving recovers post-hoc logit adjustment."""
+    [tutorial "Threshold-Moving"]: with these, threshold moving recovers post-hoc logit adjustment."""
     return np.exp(-float(tau) * np.log(priors(class_counts)))
