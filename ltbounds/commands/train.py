@@ -255,6 +255,16 @@ def run(args: argparse.Namespace) -> int:
     from training.loop import train
 
     config = config_from_args(args)
+    if args.method == "pbb":  # issue 12: prior on S_prior, posterior and certificate on S_bound
+        from training.certify import train_pbb
+
+        _, certificate = train_pbb(config, args.out, overwrite=args.overwrite, log=tqdm.write)
+        best = certificate.forms["importance_weighted_hoeffding"].value
+        print(
+            f"ltbounds train: pbb on {config.dataset}: balanced-error certificate {best:.4f} "
+            f"(stochastic balanced test error {certificate.test_error.mean():.4f}); wrote {args.out}/last.pt"
+        )
+        return 0
     result = train(config, out=args.out, resume=args.resume, overwrite=args.overwrite, log=tqdm.write)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports (and writes)
         return 0

@@ -1,0 +1,169 @@
+"""training.probabilistic and training.certify: folding, per-input sampling, KL, split, init, pbb (issue 12)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ltbounds.bounds import pacbayes
+from ltbounds.checks import InputError
+from training.certify import CertifySettings, certificate_rows, init_model, stratified_split, train_pbb
+from training.config import TrainConfig
+from training.models import build_model
+from training.probabilistic import fold_model, forward, kl_gaussians, unfold_into
+
+SMALL_GAUSSIAN = {"classes": 3, "dim": 4, "pool_per_class": 60, "test_per_class": 20}
+
+
+def _trained_like(spec: dict) -> torch.nn.Module:
+    """A model whose BatchNorm statistics are not the identity (one train-mode pass)."""
+    torch.manual_seed(1)
+    model = build_model(spec)
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(64, *spec["input_shape"]) * 3 + 1)
+    return model.eval()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"name": "mlp", "num_classes": 5, "input_shape": [1, 8, 8]},
+        {"name": "cnn", "num_classes": 4, "input_shape": [1, 12, 12], "channels": [4, 6], "embedding_dim": 8},
+        {"name": "mlp", "num_classes": 3, "input_shape": [6], "head": "normed", "scale": 30.0},
+    ],
+)
+def test_folded_network_computes_the_model_and_unfolds_back(spec):
+    model = _trained_like(spec)
+    network, params = fold_model(model)
+    x = torch.randn(17, *spec["input_shape"])
+    torch.testing.assert_close(forward(network, params, x).float(), model(x), atol=1e-5, rtol=1e-5)
+    rebuilt = unfold_into(build_model(spec), network, params).eval()
+    torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+def test_resnets_are_refused_with_one_line():
+    with pytest.raises(InputError, match="mlp.*cnn"):
+        fold_model(build_model({"name": "resnet32", "num_classes": 10}))
+
+
+def test_kl_matches_the_float64_maths():
+    torch.manual_seed(0)
+    mean_q = {"a": torch.randn(5, 3, dtype=torch.float64), "b": torch.randn(4, dtype=torch.float64)}
+    std_q = {k: torch.rand_like(v) + 0.1 for k, v in mean_q.items()}
+    mean_p = {k: torch.randn_like(v) for k, v in mean_q.items()}
+    value = float(kl_gaussians(mean_q, std_q, mean_p, 0.7))
+    flat = [np.concatenate([d[k].numpy().ravel() for k in mean_q]) for d in (mean_q, std_q, mean_p)]
+    assert value == pytest.approx(pacbayes.kl_diag_gaussian(flat[0], flat[1], flat[2], 0.7), rel=1e-10)
+    dist = torch.distributions
+    reference = sum(
+        dist.kl_divergence(dist.Normal(mean_q[k], std_q[k]), dist.Normal(mean_p[k], 0.7)).sum() for k in mean_q
+    )
+    assert value == pytest.approx(float(reference), rel=1e-9)
+
+
+def test_per_input_draws_have_the_law_of_a_sampled_network():
+    """Local reparametrisation is exact: logits of one input ~ those of explicitly sampled weights (2 layers)."""
+    torch.manual_seed(0)
+    spec = {"name": "mlp", "num_classes": 2, "input_shape": [3], "hidden": [4], "batch_norm": False}
+    network, params = fold_model(build_model(spec).eval())
+    std = {k: torch.full_like(v, 0.5) for k, v in params.items()}
+    x = torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64)
+    draws = 40000
+    local = forward(network, params, x.expand(draws, 3), std, torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(2)
+    sampled = {
+        k: v + 0.5 * torch.randn((draws, *v.shape), generator=generator, dtype=v.dtype) for k, v in params.items()
+    }
+    h = torch.relu(torch.einsum("noi,i->no", sampled["w0"], x[0]) + sampled["b0"])
+    explicit = torch.einsum("nco,no->nc", sampled["w1"], h) + sampled["b1"]
+    # means and standard deviations agree to Monte-Carlo precision (~ 4 / sqrt(draws) relative)
+    torch.testing.assert_close(local.mean(0), explicit.mean(0), atol=0.05, rtol=0.0)
+    torch.testing.assert_close(local.std(0), explicit.std(0), atol=0.0, rtol=0.03)
+
+
+@settings(max_examples=30)
+@given(
+    counts=st.lists(st.integers(2, 40), min_size=2, max_size=6),
+    fraction=st.floats(0.01, 0.99),
+    seed=st.integers(0, 100),
+)
+def test_stratified_split_keeps_every_class_on_both_sides(counts, fraction, seed):
+    labels = np.repeat(np.arange(len(counts)), counts)
+    np.random.default_rng(seed).shuffle(labels)
+    prior, bound = stratified_split(labels, len(counts), fraction, seed)
+    assert np.intersect1d(prior, bound).size == 0
+    assert np.array_equal(np.sort(np.concatenate([prior, bound])), np.arange(labels.size))
+    assert np.all(np.bincount(labels[prior], minlength=len(counts)) >= 1)
+    assert np.all(np.bincount(labels[bound], minlength=len(counts)) >= 1)
+
+
+def test_split_refuses_a_class_of_one_sample_and_a_bad_fraction():
+    with pytest.raises(InputError, match="class 1 has 1"):
+        stratified_split(np.array([0, 0, 1]), 2, 0.5, 0)
+    with pytest.raises(InputError, match="prior-fraction"):
+        stratified_split(np.array([0, 0, 1, 1]), 2, 1.0, 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"delta": 1.5}, "delta"),
+        ({"delta_mc": 0.0}, "delta_mc"),
+        ({"sigma_grid": (0.1, -1.0)}, "sigma"),
+        ({"sigma_init": 0.0}, "sigma_init"),
+        ({"objective": "best"}, "objective"),
+    ],
+)
+def test_settings_refuse_bad_input(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        CertifySettings(**kwargs)
+
+
+def _config(tmp_seed: int = 0, **kwargs) -> TrainConfig:
+    return TrainConfig(
+        method=kwargs.pop("method", "ce"), dataset="gaussian", imbalance=4.0, seed=tmp_seed,
+        dataset_options=dict(SMALL_GAUSSIAN), model_options={"hidden": [8]}, batch_size=16, progress=False,
+        device="cpu", **kwargs,
+    )  # fmt: skip
+
+
+def test_init_model_rebuilds_the_recorded_initialisation_and_refuses_without_a_seed():
+    from training.loop import train
+
+    result = train(_config(epochs=1, lr=1e-30, weight_decay=0.0, momentum=0.0, warmup_epochs=0))
+    checkpoint = result.checkpoint
+    init = init_model(checkpoint).state_dict()
+    trained = checkpoint["state"]["model"]
+    for key, value in init.items():
+        if "running" not in key and "num_batches" not in key:  # lr 1e-30: parameters stay the initialisation
+            torch.testing.assert_close(value, trained[key], atol=1e-25, rtol=1e-6)
+    broken = dict(checkpoint, method={**checkpoint["method"], "training": {}})
+    with pytest.raises(InputError, match="no recorded initialisation"):
+        init_model(broken)
+    other = dict(checkpoint, versions={**checkpoint["versions"], "torch": "1.0"})
+    with pytest.raises(InputError, match="not reproducible"):
+        init_model(other)
+
+
+def test_pbb_certificate_is_an_upper_bound_on_its_own_terms_and_uses_s_bound_only(tmp_path):
+    settings_ = CertifySettings(steps=20, mc_passes=5, test_passes=2, batch_size=32)
+    checkpoint, certificate = train_pbb(_config(method="pbb", epochs=2), str(tmp_path), settings_)
+    pbb = checkpoint["pbb"]
+    prior, bound = np.array(pbb["prior_indices"]), np.array(pbb["bound_indices"])
+    assert np.intersect1d(prior, bound).size == 0 and int(certificate.class_counts.sum()) == bound.size
+    assert (tmp_path / "last.pt").exists()
+    for form, result in certificate.forms.items():
+        assert result.value >= certificate.mc_upper.mean() - 1e-12 or form == "per_class"
+        assert 0.0 <= result.value <= 1.0
+        assert result.delta == settings_.delta
+    assert np.all(certificate.mc_upper >= certificate.mc_estimate)
+    rows = certificate_rows(certificate, "ck", "pbb")
+    assert {r["form"] for r in rows if r["class"] == "balanced"} == set(certificate.forms)
+    assert sum(r["class"] != "balanced" for r in rows) == certificate.class_counts.size
+    assert dataclasses.is_dataclass(certificate)
