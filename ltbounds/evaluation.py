@@ -46,7 +46,6 @@ from ltbounds.outputs import (
     checkpoint_name,
     is_outputs_record,
     load_outputs,
-    outputs_from_checkpoint,
     read_record,
 )
 from ltbounds.statements import EvaluationSplits, Statement
@@ -281,6 +280,18 @@ class _Progress:
         self.bar.close()
 
 
+def _outputs_from_checkpoint() -> Any:
+    """``training.checkpoint_outputs.outputs_from_checkpoint``, imported only when a checkpoint is read."""
+    try:
+        from training.checkpoint_outputs import outputs_from_checkpoint
+    except ImportError as error:
+        raise InputError(
+            f"reading a checkpoint needs the 'training' package of ltbounds ({error}); install the full "
+            "distribution, or export outputs from your own code (docs/outputs_format.md)"
+        ) from error
+    return outputs_from_checkpoint
+
+
 def _source_label(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         return Path(source).name
@@ -336,7 +347,8 @@ def load_splits(
                 has_val = float((record.get("dataset") or {}).get("val_fraction") or 0.0) > 0.0
                 heldout = "val" if has_val else "test"
             needed = tuple(dict.fromkeys(("train", heldout, "test")))
-            outputs = outputs_from_checkpoint(path, needed, data_root=data_root, device=device, batch_size=batch_size)
+            read = _outputs_from_checkpoint()
+            outputs = read(path, needed, data_root=data_root, device=device, batch_size=batch_size)
             name = checkpoint_name(path)
             dataset = record.get("dataset") or {}
             info.update(dataset=dataset.get("name"), imbalance=dataset.get("imbalance"), seed=dataset.get("seed"))
@@ -577,9 +589,9 @@ def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def elm_alpha(train: Outputs) -> np.ndarray:
-    """ELM pull margins alpha_y: the training loss's own (``metadata["elm_alpha"]``, an ELM checkpoint),
+    """ELM pull margins alpha_y: the training loss's own (``loss_parameters.elm_alpha``, an ELM checkpoint),
     else alpha_y = pi_y, the choice of the ``elm.*`` statement evaluators (000, App. A.2, CIFAR10-LT)."""
-    given = (train.metadata or {}).get("elm_alpha")
+    given = None if train.loss_parameters is None else train.loss_parameters.elm_alpha
     if given is not None:
         values = np.asarray(given, dtype=np.float64).reshape(-1)
         if values.shape == (train.num_classes,) and np.all(np.isfinite(values)):
@@ -610,9 +622,9 @@ def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.n
 
 def local_lipschitz(train: Outputs, reading: str) -> tuple[np.ndarray, str]:
     """(mu_y, why missing) of 003, Lemma 4 (eq. 15) from ``statements.wang23.vs_local_lipschitz_of`` (which owns the
-    reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters from the
-    metadata. Where it cannot be computed (e.g. a class without training samples, or a checkpoint whose
-    loss parameters are unknown) mu_y is nan and ``why`` says why (per_class.csv's ``mu_y_missing``);
+    reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters
+    (``Outputs.loss_parameters``). Where it cannot be computed (e.g. a class without training samples, or a
+    checkpoint whose loss parameters are unknown) mu_y is nan and ``why`` says why (per_class.csv's ``mu_y_missing``);
     ``why`` is "" otherwise. Any other exception is a bug and propagates."""
     from ltbounds.statements.wang23 import vs_local_lipschitz_of
 

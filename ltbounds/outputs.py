@@ -12,7 +12,8 @@ Three ways in:
 - ``Outputs(...)`` from arrays you already have;
 - ``Outputs.from_module(model, x, labels, class_counts, features=..., head=...)`` from any
   ``torch.nn.Module`` (one batched pass under ``torch.inference_mode()``);
-- ``outputs_from_checkpoint(path)`` from an ``ltbounds train`` checkpoint (rebuilds model and data);
+- ``training.checkpoint_outputs.outputs_from_checkpoint(path)`` from an ``ltbounds train`` checkpoint
+  (rebuilds model and data; this module never imports ``training``);
 - ``load_outputs(path)`` from an ``.npz`` / ``.pt`` file exported by your own code, in the format of
   ``docs/outputs_format.md`` (``save_outputs`` writes it).
 
@@ -26,12 +27,19 @@ The file format (version 1), one model, one or more splits::
     head_kind       "linear" | "cosine"     optional, "linear"
     head_scale      float                   optional, 1.0 (the logit scale s of a cosine head)
     name, method    str                     optional: the row key and method name in reports
+    loss, loss_alpha, loss_beta, loss_logit_shift, loss_elm_alpha, loss_unknown_reason
+                                            optional: ``Outputs.loss_parameters`` (``LossParameters``)
+    features_independent_of_train, head_fixed_to_simplex_etf
+                    bool                    optional: ``Outputs.provenance`` (``Provenance``)
     <split>/embeddings  (n, d) float        required for each split (train, val, test, ...)
     <split>/labels      (n,) int            required
     <split>/logits      (n, C) float        optional for a linear head (computed as E W^T + b)
 
 A single split may be written without the ``<split>/`` prefix (keys ``embeddings``, ``labels``,
-``logits``) with its name in the string key ``split`` (default ``"train"``).
+``logits``) with its name in the string key ``split`` (default ``"train"``). Files of an older version
+that carry the loss parameters under their ``Outputs.metadata`` names (``alpha``, ``beta``,
+``logit_shift`` / ``Delta``, ``elm_alpha``, ``loss_parameters_missing``) still load
+(``annotations_from_record`` converts them).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ import os
 import re
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +63,133 @@ CHECKPOINT_FORMAT = "ltbounds.checkpoint"
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 _SPLIT_KEYS = ("embeddings", "labels", "logits")
 _MODEL_KEYS = ("class_counts", "head_weight", "head_bias", "head_kind", "head_scale", "name", "method")
+
+
+def _per_class_tuple(values: Any, name: str) -> tuple[float, ...] | None:
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)):
+        raise InputError(f"{name} must be a non-empty finite vector, one entry per class; got shape {array.shape}")
+    return tuple(float(value) for value in array)
+
+
+@dataclass(frozen=True)
+class LossParameters:
+    """Per-class parameters of the loss a model was trained with, as the bounds read them.
+
+    The VS family L = -alpha_y log softmax(beta * f + Delta)_y (wang23, eq. 3): ``alpha`` (re-weighting,
+    e.g. after a DRW switch), ``beta`` (logit scales, 1 after TLA) and ``logit_shift`` (Delta; logit
+    adjustment: tau log pi_y); ELM's pull margins ``elm_alpha`` (elm, eq. 6). Each is C finite floats,
+    or None where the loss has none: the readers then use CE's (alpha = beta = 1, Delta = 0) and
+    alpha_y = pi_y for ELM. ``loss`` is the loss's name in ``ltbounds.losses.REGISTRY`` (None: not recorded).
+
+    ``unknown_reason`` is set when the parameters could not be read (a method or loss this toolkit does
+    not know): statements that need the VS parameters then report "not applicable" with it, and are
+    never evaluated with CE's in its place.
+    """
+
+    loss: str | None = None
+    alpha: tuple[float, ...] | None = None
+    beta: tuple[float, ...] | None = None
+    logit_shift: tuple[float, ...] | None = None
+    elm_alpha: tuple[float, ...] | None = None
+    unknown_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "beta", "logit_shift", "elm_alpha"):
+            object.__setattr__(self, name, _per_class_tuple(getattr(self, name), f"loss_parameters.{name}"))
+        if self.loss is not None:
+            object.__setattr__(self, "loss", str(self.loss))
+        if self.unknown_reason is not None:
+            object.__setattr__(self, "unknown_reason", str(self.unknown_reason))
+
+    @classmethod
+    def unknown(cls, reason: str, loss: str | None = None) -> LossParameters:
+        """The parameters of a loss that could not be read, and why."""
+        return cls(loss=loss, unknown_reason=reason)
+
+    @property
+    def has_vs_parameters(self) -> bool:
+        """Whether any of alpha, beta, Delta was recorded."""
+        return any(value is not None for value in (self.alpha, self.beta, self.logit_shift))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the code that made the outputs recorded about how they were made (absent: False).
+
+    ``features_independent_of_train``: the embeddings do not depend on the training sample (raw inputs,
+    or a backbone trained on other data); wang23's certified forms assume it (``frozen_features``).
+    ``head_fixed_to_simplex_etf``: the head was set to a simplex ETF, not learned (tutorial.etf).
+    Nothing can check these on the arrays, so only the code that made them may set them."""
+
+    features_independent_of_train: bool = False
+    head_fixed_to_simplex_etf: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("features_independent_of_train", "head_fixed_to_simplex_etf"):
+            object.__setattr__(self, name, bool(getattr(self, name)))  # numpy bools, 0-d arrays
+
+
+# File keys (docs/outputs_format.md) of LossParameters and Provenance, and the ``Outputs.metadata``
+# keys an older version used for them (still read: files and callers that give them are converted here).
+LOSS_KEYS = {
+    "loss": "loss",
+    "loss_alpha": "alpha",
+    "loss_beta": "beta",
+    "loss_logit_shift": "logit_shift",
+    "loss_elm_alpha": "elm_alpha",
+    "loss_unknown_reason": "unknown_reason",
+}
+PROVENANCE_KEYS = ("features_independent_of_train", "head_fixed_to_simplex_etf")
+LEGACY_LOSS_KEYS = {
+    "alpha": "alpha",
+    "beta": "beta",
+    "logit_shift": "logit_shift",
+    "Delta": "logit_shift",
+    "elm_alpha": "elm_alpha",
+    "loss_parameters_missing": "unknown_reason",
+}
+
+
+def annotations_from_record(
+    record: Mapping[str, Any], source: str = "outputs"
+) -> tuple[LossParameters | None, Provenance]:
+    """(LossParameters or None, Provenance) from a file's keys (``LOSS_KEYS``, ``PROVENANCE_KEYS``) or
+    an older ``Outputs.metadata`` mapping (``LEGACY_LOSS_KEYS``; ``logit_shift`` and ``Delta`` alias).
+    Other keys are ignored. A parameter given twice (new and old key, or ``logit_shift`` and ``Delta``)
+    raises ``InputError``."""
+    fields: dict[str, Any] = {}
+    for mapping in (LOSS_KEYS, LEGACY_LOSS_KEYS):
+        for key, attribute in mapping.items():
+            if key not in record or record[key] is None:
+                continue
+            if attribute in fields:
+                raise InputError(f"{source}: loss parameter {attribute!r} is given twice (key {key!r}); give it once")
+            value = record[key]
+            if attribute in ("loss", "unknown_reason"):
+                value = str(np.asarray(value).item()) if isinstance(value, np.ndarray) else str(value)
+            fields[attribute] = value
+    try:
+        loss_parameters = LossParameters(**fields) if fields else None
+    except InputError as error:
+        raise InputError(f"{source}: {error}") from error
+    provenance = Provenance(**{key: bool(np.asarray(record[key])) for key in PROVENANCE_KEYS if key in record})
+    return loss_parameters, provenance
+
+
+def annotations_record(outputs: Outputs) -> dict[str, Any]:
+    """The file keys of ``outputs.loss_parameters`` and ``outputs.provenance`` (JSON-safe: str, bool,
+    lists of float); the inverse of ``annotations_from_record``. Keys of unset parameters are left out."""
+    record: dict[str, Any] = {key: getattr(outputs.provenance, key) for key in PROVENANCE_KEYS}
+    parameters = outputs.loss_parameters
+    if parameters is not None:
+        for key, attribute in LOSS_KEYS.items():
+            value = getattr(parameters, attribute)
+            if value is not None:
+                record[key] = list(value) if isinstance(value, tuple) else value
+    return record
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,9 +207,26 @@ class Outputs:
     method: str = "unknown"  # training method name, when known
     head_kind: str = "linear"  # "linear" | "cosine"
     head_scale: float = 1.0  # logit scale s of a cosine head
-    metadata: dict = field(default_factory=dict)
+    # the training loss's parameters (None: not recorded; the VS readers then use CE's, 1, 1, 0)
+    loss_parameters: LossParameters | None = None
+    provenance: Provenance = field(default_factory=Provenance)
+    # An older version's string-keyed annotations ({"alpha": ..., "features_independent_of_train": True,
+    # ...}): converted here into loss_parameters and provenance (annotations_from_record), not stored.
+    metadata: InitVar[Mapping[str, Any] | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, metadata: Mapping[str, Any] | None = None) -> None:
+        if metadata:
+            if self.loss_parameters is not None or self.provenance != Provenance():
+                raise InputError("give loss_parameters/provenance or the older metadata mapping, not both")
+            loss_parameters, provenance = annotations_from_record(metadata, "metadata")
+            object.__setattr__(self, "loss_parameters", loss_parameters)
+            object.__setattr__(self, "provenance", provenance)
+        if self.loss_parameters is not None and not isinstance(self.loss_parameters, LossParameters):
+            raise InputError(
+                f"loss_parameters must be a LossParameters or None, got {type(self.loss_parameters).__name__}"
+            )
+        if not isinstance(self.provenance, Provenance):
+            raise InputError(f"provenance must be a Provenance, got {type(self.provenance).__name__}")
         counts = check_class_counts(self.class_counts, "class_counts")
         num_classes = counts.shape[0]
         # memory-mapped float32/float64 arrays (an outputs directory, ltbounds.outputs_store) stay mapped:
@@ -136,7 +288,9 @@ class Outputs:
         split: str = "test",
         name: str = "model",
         method: str = "unknown",
-        metadata: dict | None = None,
+        loss_parameters: LossParameters | None = None,
+        provenance: Provenance | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Outputs:
         """Outputs of any ``torch.nn.Module`` on inputs ``x``: one batched pass under inference mode.
 
@@ -152,6 +306,8 @@ class Outputs:
         ``head`` is an ``nn.Linear`` (W, b), a cosine head with ``weight`` and ``scale`` (LDAM's
         normalised linear layer), or the dotted name of such a sub-module. The model is put in eval
         mode for the pass and its previous mode restored. ``class_counts`` are the TRAINING counts.
+        ``loss_parameters`` and ``provenance`` are recorded on the result as given (``metadata``: an older
+        version's string-keyed form of them, converted).
         """
         import torch
 
@@ -194,7 +350,9 @@ class Outputs:
             method=method,
             head_kind=head_kind,
             head_scale=head_scale,
-            metadata=dict(metadata or {}),
+            loss_parameters=loss_parameters,
+            provenance=Provenance() if provenance is None else provenance,
+            metadata=metadata,
         )
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -408,6 +566,7 @@ def save_outputs(path: str | os.PathLike, outputs: Outputs | Mapping[str, Output
         "head_scale": float(first.head_scale),
         "name": first.name,
         "method": first.method,
+        **annotations_record(first),
     }
     for split, item in splits.items():
         if not isinstance(item, Outputs):
@@ -420,6 +579,8 @@ def save_outputs(path: str | os.PathLike, outputs: Outputs | Mapping[str, Output
             and np.array_equal(item.head_bias, first.head_bias)
         ):
             raise InputError(f"split {split!r} has another head or other class_counts: one file holds one model")
+        if item.loss_parameters != first.loss_parameters or item.provenance != first.provenance:
+            raise InputError(f"split {split!r} has other loss_parameters or provenance: one file holds one model")
         record[f"{split}/embeddings"] = item.embeddings
         record[f"{split}/labels"] = item.labels
         record[f"{split}/logits"] = item.logits
@@ -527,6 +688,10 @@ def outputs_from_record(record: Mapping[str, Any], source: str = "outputs") -> d
         "head_kind": head_kind,
         "head_scale": float(np.asarray(record.get("head_scale", 1.0))),
     }
+    # older files and .pt dicts may carry the annotations as Outputs.metadata keys, or a "metadata" dict
+    legacy = record.get("metadata")
+    annotations = {**record, **legacy} if isinstance(legacy, Mapping) else record
+    common["loss_parameters"], common["provenance"] = annotations_from_record(annotations, source)
     splits: dict[str, Outputs] = {}
     for split in split_names:
         unknown = {key for key in record if key.startswith(f"{split}/")} - {f"{split}/{k}" for k in _SPLIT_KEYS}
@@ -575,7 +740,10 @@ def load_outputs(path: str | os.PathLike) -> dict[str, Outputs]:
         return open_outputs_dir(path)
     record = read_record(path)
     if record.get("format") == CHECKPOINT_FORMAT:
-        raise InputError(f"{path} is a training checkpoint, not an outputs file: use outputs_from_checkpoint")
+        raise InputError(
+            f"{path} is a training checkpoint, not an outputs file: read it with "
+            "training.checkpoint_outputs.outputs_from_checkpoint (or ltbounds evaluate)"
+        )
     if not is_outputs_record(record):
         raise InputError(
             f"{path} is neither an ltbounds checkpoint nor an outputs file (keys: {sorted(record)[:8]}); "
@@ -590,157 +758,3 @@ def checkpoint_name(path: str | os.PathLike) -> str:
     parent = source.parent.name
     return f"{parent}/{source.stem}" if parent and parent not in (".", "") else source.stem
 
-
-def outputs_from_checkpoint(
-    checkpoint: str | os.PathLike | Mapping[str, Any],
-    splits: tuple[str, ...] = ("train", "test"),
-    *,
-    data_root: str | os.PathLike | None = None,
-    device: Any = "cpu",
-    batch_size: int = 512,
-    name: str | None = None,
-    data: Any = None,
-) -> dict[str, Outputs]:
-    """Outputs of an ``ltbounds train`` checkpoint on the requested splits of its own dataset.
-
-    Rebuilds the model (``training.checkpoints.model_from_checkpoint``) and the data
-    (``training.data.load_dataset`` with the stored ``DatasetSpec``, or ``data``: an already loaded
-    ``LongTailData`` of that spec, for callers reading many checkpoints of one dataset), checks that
-    the stored class counts are those of the data, then runs one batched inference pass per split.
-    ``training`` is imported here, never at module level.
-    """
-    try:
-        from training.checkpoints import load_checkpoint, model_from_checkpoint
-        from training.data import DatasetSpec, load_dataset
-    except ImportError as error:
-        raise InputError(
-            f"reading a checkpoint needs the 'training' package of ltbounds ({error}); install the full "
-            "distribution, or export outputs from your own code (docs/outputs_format.md)"
-        ) from error
-
-    if data_root is not None and not Path(data_root).is_dir():
-        raise InputError(f"--data-root {data_root} is not a directory; point it at the folder holding the dataset")
-    if isinstance(checkpoint, Mapping):
-        ckpt, label = dict(checkpoint), name or "checkpoint"
-    else:
-        ckpt, label = load_checkpoint(checkpoint), name or checkpoint_name(checkpoint)
-    for key in ("model", "dataset", "class_counts", "state"):
-        if key not in ckpt:
-            raise InputError(f"checkpoint {label} lacks {key!r}: not a complete ltbounds checkpoint")
-    try:
-        from_dict = getattr(DatasetSpec, "from_dict", None)
-        spec = from_dict(ckpt["dataset"]) if from_dict else DatasetSpec(**ckpt["dataset"])
-    except TypeError as error:
-        raise InputError(f"checkpoint {label}: its dataset spec {ckpt['dataset']!r} is not valid ({error})") from error
-    if data is None:
-        data = load_dataset(spec, None if data_root is None else str(data_root), device)
-    stored = np.asarray(ckpt["class_counts"], dtype=np.int64)
-    actual = np.asarray(data.class_counts, dtype=np.int64)
-    if stored.shape != actual.shape or not np.array_equal(stored, actual):
-        raise InputError(
-            f"checkpoint {label}: its class_counts ({_short(stored)}) do not match the training counts of "
-            f"dataset {spec.name!r} ({_short(actual)}); was it trained on other data or another --data-root?"
-        )
-    model = model_from_checkpoint(ckpt, device)
-    method = ckpt.get("method") or {}
-    method_name = str(method.get("name", "unknown")) if isinstance(method, Mapping) else str(method)
-    metadata = {"dataset": dict(ckpt["dataset"]), "epoch": ckpt.get("epoch"), "method_spec": method}
-    metadata.update(training_loss_parameters(ckpt, stored))
-    result: dict[str, Outputs] = {}
-    for split in splits:
-        if not hasattr(data, split):
-            raise InputError(f"dataset {spec.name!r} has no split {split!r}; choose from train, val, test")
-        part = getattr(data, split)
-        if len(part.y) == 0:
-            raise InputError(
-                f"dataset {spec.name!r} of checkpoint {label} has an empty {split!r} split "
-                f"(val_fraction={spec.val_fraction}); use --heldout test"
-            )
-        outputs = Outputs.from_module(
-            model,
-            part.x,
-            part.y.cpu().numpy(),
-            stored,
-            batch_size=batch_size,
-            device=device,
-            split=split,
-            name=label,
-            method=method_name,
-            metadata=metadata,
-        )
-        result[split] = outputs
-    return result
-
-
-def training_loss_parameters(checkpoint: Mapping[str, Any], class_counts: np.ndarray) -> dict[str, Any]:
-    """Per-class parameters of the loss in force at a checkpoint's last epoch, as ``Outputs.metadata``.
-
-    The VS family L = -alpha_y log softmax(beta * f + Delta)_y (003, eq. 3): ``alpha`` (re-weighting
-    after DRW/ADRW switches), ``beta`` (scales, 1 after TLA) and ``logit_shift`` (Delta); logit
-    adjustment: beta = 1, Delta = tau log pi; ELM: its pull margins as ``elm_alpha``. The loss is
-    rebuilt from ``ltbounds.losses.REGISTRY`` with the stored hyper-parameters and moved to the last
-    trained epoch.
-
-    Never a silent CE fallback: a method this toolkit does not know (no recipe, or a loss outside the
-    registry) gives ``{"loss_parameters_missing": reason}``, and the statements that need the VS
-    parameters report "not applicable" with that reason (``bounds.wang23``); a known loss that cannot be
-    rebuilt from its stored hyper-parameters raises ``InputError``.
-    """
-    from ltbounds import losses
-
-    method = checkpoint.get("method") or {}
-    if not isinstance(method, Mapping) or not (method.get("recipe") or method.get("name")):
-        return {"loss_parameters_missing": "the checkpoint records no training method, so its loss is unknown"}
-    name = str(method.get("name"))
-    recipe = method.get("recipe") or {}
-    loss_name = recipe.get("loss") if isinstance(recipe, Mapping) else None
-    if loss_name is None:
-        from training.methods import RECIPES
-
-        if name not in RECIPES:
-            return {
-                "loss_parameters_missing": f"method {name!r} is neither a recipe of training.methods nor records "
-                "its recipe's loss, so the VS parameters of its loss are unknown"
-            }
-        loss_name = RECIPES[name].loss
-    if loss_name not in losses.REGISTRY:
-        return {
-            "loss_parameters_missing": f"loss {loss_name!r} of method {name!r} is not in ltbounds.losses.REGISTRY, "
-            "so its VS parameters are unknown"
-        }
-    hparams = dict(method.get("hparams") or {})
-    try:
-        loss = losses.REGISTRY[loss_name](np.asarray(class_counts), **hparams)
-        if hasattr(loss, "set_epoch"):
-            loss.set_epoch(max(int(checkpoint.get("epoch") or 1) - 1, 0))
-    except (InputError, TypeError, ValueError) as error:
-        raise InputError(
-            f"checkpoint method {name!r}: its loss {loss_name!r} cannot be rebuilt from the stored hyper-parameters "
-            f"{sorted(hparams)} ({error}); the bounds that need its parameters would otherwise use plain CE's"
-        ) from error
-    loss = getattr(loss, "main", loss)
-    result: dict[str, Any] = {"loss": str(loss_name)}
-    weights = getattr(loss, "class_weights", None)
-    if weights is not None:
-        result["alpha"] = np.asarray(weights, dtype=np.float64).tolist()
-    if getattr(loss, "scales", None) is not None and getattr(loss, "offsets", None) is not None:
-        result["beta"] = np.asarray(loss.scales, dtype=np.float64).tolist()
-        result["logit_shift"] = np.asarray(loss.offsets, dtype=np.float64).tolist()
-    elif type(loss).__name__ == "LogitAdjustedLoss":
-        priors = np.asarray(class_counts, dtype=np.float64) / np.sum(class_counts)
-        result["logit_shift"] = (float(loss.tau) * np.log(priors)).tolist()
-    if getattr(loss, "alpha", None) is not None and "elm" in str(loss_name).lower():
-        result["elm_alpha"] = np.asarray(loss.alpha, dtype=np.float64).tolist()
-    if not {"alpha", "beta", "logit_shift"} & set(result):
-        # e.g. balanced softmax or Fisher (VS losses whose parameters this reader does not extract), DRO-LT:
-        # reading them as CE's (alpha = beta = 1, Delta = 0) would be silently wrong
-        result["loss_parameters_missing"] = (
-            f"loss {loss_name!r} of method {name!r} exposes no VS parameters that ltbounds reads (class_weights, "
-            "scales/offsets or a logit-adjustment tau)"
-        )
-    return result
-
-
-def _short(values: np.ndarray) -> str:
-    listed = values.tolist()
-    return str(listed) if len(listed) <= 8 else f"{listed[:4]} ... {listed[-2:]} ({len(listed)} classes)"

@@ -243,7 +243,7 @@ def save_outputs_dir(path: str | os.PathLike, outputs: Outputs | Mapping[str, Ou
 
     ``dtype``: float32 or float64 storage of logits and embeddings (default: that of the first split's
     logits). Copied in row blocks, so mapped inputs are never loaded whole."""
-    from ltbounds.outputs import Outputs
+    from ltbounds.outputs import Outputs, annotations_record
 
     splits = {outputs.split: outputs} if isinstance(outputs, Outputs) else dict(outputs)
     if not splits:
@@ -269,7 +269,7 @@ def save_outputs_dir(path: str | os.PathLike, outputs: Outputs | Mapping[str, Ou
         head_scale=first.head_scale,
         name=first.name,
         method=first.method,
-        metadata=first.metadata,
+        metadata=annotations_record(first),  # loss parameters and provenance, as the file keys
     ) as writer:
         for split, item in splits.items():
             step = block_rows(max(item.num_classes, item.embeddings.shape[1]))

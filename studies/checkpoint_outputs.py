@@ -2,7 +2,7 @@
 
 The studies read many checkpoints of one dataset (snapshots through training), so each dataset is
 loaded once (``studies.training_runs.dataset``) and handed to
-``ltbounds.outputs.outputs_from_checkpoint``, which also records the training loss's parameters.
+``training.checkpoint_outputs.outputs_from_checkpoint``, which also records the training loss's parameters.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from studies.training_runs import dataset
 
 def checkpoint_outputs(path: str | Path, splits: tuple[str, ...] = ("train", "test"), data_root: str | None = None):
     """(dict split -> Outputs, the checkpoint dict) for a checkpoint written by ``ltbounds train``."""
-    from ltbounds.outputs import outputs_from_checkpoint
+    from training.checkpoint_outputs import outputs_from_checkpoint
     from training.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(path)

@@ -192,7 +192,7 @@ def fit_linear_head(x, y, class_counts: np.ndarray, head: str, max_iterations: i
 
 
 def _outputs(x, y, weight, bias, class_counts, split: str, name: str, head: str):
-    from ltbounds.outputs import Outputs
+    from ltbounds.outputs import Outputs, Provenance
 
     features = x.to(dtype=__import__("torch").float64).numpy()
     return Outputs(
@@ -206,7 +206,7 @@ def _outputs(x, y, weight, bias, class_counts, split: str, name: str, head: str)
         name=name,
         method=head,
         # The embeddings are the raw inputs: fixed features, independent of the training sample.
-        metadata={"features_independent_of_train": True, "method_spec": {"name": head}},
+        provenance=Provenance(features_independent_of_train=True),
     )
 
 

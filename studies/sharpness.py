@@ -31,19 +31,24 @@ Three parts, all in one tidy table (``part`` column):
   the model's logits on its training split, the fitted kappa (minus the slope of log mu_y on
   log N_y), and both shape terms. mu_y is Lemma 4 (the corrected reading of
   ``bounds.vs_local_lipschitz``) for the loss each checkpoint was trained with at its last epoch
-  (its VS parameters alpha, beta, Delta, recorded by ``outputs_from_checkpoint``; ``loss_reading``
-  names that loss, "ce" where the method has no VS parameters).
+  (its VS parameters alpha, beta, Delta: ``Outputs.loss_parameters``, recorded by
+  ``outputs_from_checkpoint``; ``loss_reading`` names that loss, "ce" where the method has no VS
+  parameters).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from studies.runner import MissingPiece, Run, StudyContext
+
+if TYPE_CHECKING:
+    from ltbounds.outputs import LossParameters
 
 NAME = "sharpness"
 QUESTION = "When is the data-dependent contraction bound sharper than the union bound (003, Prop. 2)?"
@@ -269,13 +274,14 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     raise ValueError(f"unknown part {part!r}")
 
 
-def _loss_reading(metadata: dict) -> str:
+def _loss_reading(parameters: LossParameters | None) -> str:
     """The loss whose Lemma 4 constants ``vs_local_lipschitz`` used: the checkpoint's own when its
     VS parameters were recorded, otherwise the cross-entropy (its fallback)."""
-    has_vs_parameters = any(key in metadata for key in ("alpha", "beta", "logit_shift"))
-    if "loss_parameters_missing" in metadata:
-        return f"ce (the checkpoint's own loss parameters are unknown: {metadata['loss_parameters_missing']})"
-    return str(metadata.get("loss", "ce")) if has_vs_parameters else "ce"
+    if parameters is None:
+        return "ce"
+    if parameters.unknown_reason is not None:
+        return f"ce (the checkpoint's own loss parameters are unknown: {parameters.unknown_reason})"
+    return (parameters.loss or "ce") if parameters.has_vs_parameters else "ce"
 
 
 def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> list[dict]:
@@ -288,7 +294,7 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
     outputs, checkpoint = checkpoint_outputs(path, ("train",), context.data_root)
     train = outputs["train"]
     # a checkpoint whose loss parameters are unknown is read as CE explicitly, and loss_reading says so
-    unknown = "loss_parameters_missing" in train.metadata
+    unknown = train.loss_parameters is not None and train.loss_parameters.unknown_reason is not None
     ce = {"alpha": np.ones(train.num_classes), "beta": np.ones(train.num_classes)} if unknown else {}
     mu = np.asarray(vs_local_lipschitz_of(train, "corrected", **ce).mu, dtype=np.float64)
     if not np.all(np.isfinite(mu)):
@@ -307,7 +313,7 @@ def _checkpoint_rows(path: Path, settings: Settings, context: StudyContext) -> l
         "dataset": checkpoint["dataset"]["name"],
         "rho": float(counts.max() / counts.min()),
         "form": "shape",
-        "loss_reading": _loss_reading(train.metadata),
+        "loss_reading": _loss_reading(train.loss_parameters),
     }
     rows = [{**base, "quantity": key, "value": value} for key, value in terms.items()]
     rows += [

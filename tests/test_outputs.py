@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,15 @@ from hypothesis.extra.numpy import arrays
 from torch import nn
 
 from ltbounds.checks import InputError
-from ltbounds.outputs import Outputs, load_outputs, outputs_from_record, save_outputs
+from ltbounds.outputs import (
+    LossParameters,
+    Outputs,
+    Provenance,
+    annotations_from_record,
+    load_outputs,
+    outputs_from_record,
+    save_outputs,
+)
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False, width=64)
 
@@ -29,6 +39,21 @@ def model_outputs(draw, splits=("train", "test")):
         drawn = draw(arrays(np.int64, draw(st.integers(1, 12)), elements=st.integers(0, classes - 1)))
         labels[split] = np.concatenate([np.arange(classes), drawn]) if split == "train" else drawn
     counts = np.bincount(labels.get("train", np.arange(classes)), minlength=classes)
+    per_class = arrays(np.float64, classes, elements=st.floats(0.1, 10.0, width=64))
+    loss_parameters = draw(
+        st.none()
+        | st.builds(
+            LossParameters,
+            loss=st.none() | st.sampled_from(["vs", "la", "elm"]),
+            alpha=st.none() | per_class,
+            beta=st.none() | per_class,
+            logit_shift=st.none() | arrays(np.float64, classes, elements=finite),
+            elm_alpha=st.none() | per_class,
+            # NumPy strings drop trailing NULs, so control characters are left out of the reasons drawn
+            unknown_reason=st.none() | st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=20),
+        )
+    )
+    provenance = draw(st.builds(Provenance, st.booleans(), st.booleans()))
     result = {}
     for split in splits:
         embeddings = draw(arrays(np.float64, (labels[split].size, dim), elements=finite))
@@ -42,6 +67,8 @@ def model_outputs(draw, splits=("train", "test")):
             split=split,
             name="exported",
             method="vs",
+            loss_parameters=loss_parameters,
+            provenance=provenance,
         )
     return result
 
@@ -56,6 +83,9 @@ def assert_same_outputs(left: Outputs, right: Outputs) -> None:
         right.head_kind,
         right.head_scale,
     )
+    # typed annotations survive the file bit for bit (floats as float64, strings and flags as written)
+    assert left.loss_parameters == right.loss_parameters
+    assert left.provenance == right.provenance
 
 
 @settings(max_examples=25)
@@ -198,3 +228,90 @@ def test_from_module_without_the_hook_names_the_fix():
         Outputs.from_module(model, torch.randn(4, 3), [0, 1, 0, 1], [2, 2], head="0")
     with pytest.raises(InputError, match="sub-module"):
         Outputs.from_module(model, torch.randn(4, 3), [0, 1, 0, 1], [2, 2], head="nope")
+
+
+def _plain_record(**extra) -> dict:
+    rng = np.random.default_rng(1)
+    embeddings, weight = rng.normal(size=(6, 2)), rng.normal(size=(3, 2))
+    return {
+        "class_counts": np.array([2, 2, 2]),
+        "head_weight": weight,
+        "train/embeddings": embeddings,
+        "train/labels": np.array([0, 1, 2, 0, 1, 2]),
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_an_older_file_with_metadata_keys_loads_into_typed_loss_parameters_and_provenance(tmp_path, suffix):
+    legacy = {
+        "loss": "vs",
+        "alpha": np.array([1.0, 2.0, 4.0]),
+        "beta": np.array([1.0, 0.8, 0.5]),
+        "Delta": np.array([0.5, 0.0, -0.5]),  # the older alias of logit_shift
+        "elm_alpha": np.array([0.5, 0.3, 0.2]),
+        "features_independent_of_train": True,
+        "head_fixed_to_simplex_etf": np.bool_(False),
+    }
+    path = tmp_path / f"old{suffix}"
+    if suffix == ".npz":
+        np.savez(path, **_plain_record(**legacy))
+    else:  # a .pt dict may carry them as one "metadata" dict
+        tensors = {key: torch.as_tensor(value) for key, value in _plain_record().items()}
+        metadata = {key: value.tolist() if hasattr(value, "tolist") else value for key, value in legacy.items()}
+        torch.save({**tensors, "metadata": metadata}, path)
+    train = load_outputs(path)["train"]
+    assert train.loss_parameters == LossParameters(
+        loss="vs", alpha=(1.0, 2.0, 4.0), beta=(1.0, 0.8, 0.5), logit_shift=(0.5, 0.0, -0.5), elm_alpha=(0.5, 0.3, 0.2)
+    )
+    assert train.provenance == Provenance(features_independent_of_train=True, head_fixed_to_simplex_etf=False)
+
+
+def test_an_older_unknown_loss_reason_and_a_file_without_annotations():
+    missing = outputs_from_record(_plain_record(loss_parameters_missing="method 'x' is unknown"))["train"]
+    assert missing.loss_parameters == LossParameters.unknown("method 'x' is unknown")
+    plain = outputs_from_record(_plain_record())["train"]
+    assert plain.loss_parameters is None and plain.provenance == Provenance()
+
+
+def test_the_older_metadata_keyword_is_converted_and_never_mixed_with_the_typed_fields():
+    arrays_ = outputs_from_record(_plain_record())["train"]
+    base = dict(
+        logits=arrays_.logits,
+        embeddings=arrays_.embeddings,
+        labels=arrays_.labels,
+        head_weight=arrays_.head_weight,
+        head_bias=arrays_.head_bias,
+        class_counts=arrays_.class_counts,
+    )
+    converted = Outputs(**base, metadata={"logit_shift": [0.1, 0.2, 0.3], "head_fixed_to_simplex_etf": True})
+    assert converted.loss_parameters == LossParameters(logit_shift=(0.1, 0.2, 0.3))
+    assert converted.provenance.head_fixed_to_simplex_etf and not converted.provenance.features_independent_of_train
+    with pytest.raises(InputError, match="not both"):
+        Outputs(**base, provenance=Provenance(True), metadata={"alpha": [1.0, 1.0, 1.0]})
+    with pytest.raises(InputError, match="given twice"):
+        annotations_from_record({"logit_shift": [0.0] * 3, "Delta": [0.0] * 3})
+    with pytest.raises(InputError, match="given twice"):
+        annotations_from_record({"loss_alpha": [1.0] * 3, "alpha": [1.0] * 3})
+    with pytest.raises(InputError, match="loss_parameters must be a LossParameters"):
+        Outputs(**base, loss_parameters={"alpha": [1.0, 1.0, 1.0]})
+    with pytest.raises(InputError, match="provenance must be a Provenance"):
+        Outputs(**base, provenance={"features_independent_of_train": True})
+
+
+@pytest.mark.parametrize("bad", [[1.0, np.nan], [[1.0, 2.0]], [], [1.0, np.inf]])
+def test_loss_parameters_must_be_finite_per_class_vectors(bad):
+    with pytest.raises(InputError, match="loss_parameters.alpha"):
+        LossParameters(alpha=bad)
+
+
+def test_the_outputs_module_never_imports_training():
+    """The checkpoint adapter lives in training.checkpoint_outputs; ltbounds.outputs stays model-agnostic."""
+    import ast
+
+    import ltbounds.outputs
+
+    tree = ast.parse(Path(ltbounds.outputs.__file__).read_text())
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [name for name in imported if name == "training" or name.startswith("training.")]

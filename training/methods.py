@@ -248,6 +248,15 @@ RECIPES: dict[str, Recipe] = {
             "ce",
             classifier_stage="ncm",
         ),
+        # The prior mean is trained with this recipe's loss on S_prior; the posterior and the certificate
+        # are training.certify.train_pbb's (``ltbounds train`` dispatches on the name).
+        _r(
+            "pbb",
+            "PAC-Bayes by backprop: LA prior on S_prior, Gaussian posterior trained on the balanced bound",
+            "Perez-Ortiz et al. (JMLR 2021); issue 12",
+            "la",
+            hparams={"tau": 1.0},
+        ),
     )
 }
 

@@ -319,7 +319,7 @@ def _evaluate_etf(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
                     Assumption(
                         "head_fixed_to_simplex_etf",
                         "the head was set to a simplex ETF (the slide's fixed ETF classifier), not learned",
-                        bool((outputs.metadata or {}).get("head_fixed_to_simplex_etf", False)),
+                        outputs.provenance.head_fixed_to_simplex_etf,
                     ),
                 ),
                 split=outputs.split,

@@ -101,17 +101,20 @@ def _grid_down(grid: np.ndarray, value: float) -> float:
 
 
 def vs_parameters_of(outputs: Outputs, alpha=None, beta=None, logit_shift=None) -> tuple[np.ndarray, ...]:
-    """(alpha, beta, Delta) of the VS loss a checkpoint was trained with (``outputs.metadata``), each
-    overridable; CE (1, 1, 0) where the metadata has none. Raises ``InputError`` when the checkpoint's loss
+    """(alpha, beta, Delta) of the VS loss a checkpoint was trained with (``outputs.loss_parameters``), each
+    overridable; CE (1, 1, 0) where none was recorded. Raises ``InputError`` when the checkpoint's loss
     parameters could not be read and none are passed (never assume CE)."""
-    meta = outputs.metadata or {}
-    missing = meta.get("loss_parameters_missing")
-    if missing and alpha is None and beta is None and logit_shift is None:
-        # the checkpoint's loss could not be read (ltbounds.outputs.training_loss_parameters): never assume CE
-        raise InputError(f"the training loss's VS parameters are unknown: {missing}; pass alpha, beta and logit_shift")
-    alpha = meta.get("alpha") if alpha is None else alpha
-    beta = meta.get("beta") if beta is None else beta
-    logit_shift = meta.get("logit_shift", meta.get("Delta")) if logit_shift is None else logit_shift
+    recorded = outputs.loss_parameters
+    if recorded is not None:
+        missing = recorded.unknown_reason
+        if missing and alpha is None and beta is None and logit_shift is None:
+            # the checkpoint's loss could not be read (training.checkpoint_outputs): never assume CE
+            raise InputError(
+                f"the training loss's VS parameters are unknown: {missing}; pass alpha, beta and logit_shift"
+            )
+        alpha = recorded.alpha if alpha is None else alpha
+        beta = recorded.beta if beta is None else beta
+        logit_shift = recorded.logit_shift if logit_shift is None else logit_shift
     return vs_parameters(outputs.num_classes, alpha, beta, logit_shift)
 
 
@@ -205,17 +208,17 @@ def _compute_setup(train: Outputs) -> _Setup:
     squared = np.bincount(train.labels, weights=np.einsum("ij,ij->i", features, features), minlength=c)
     per_class = radius * np.sqrt(c * squared) / counts
     full = linear_complexity_closed_form(features, radius, c)
-    # Read from the provenance the code that made the features recorded (metadata
-    # "features_independent_of_train"; the coverage study sets it for its raw Gaussian inputs). Absent, the
+    # Read from the provenance the code that made the features recorded (Provenance
+    # .features_independent_of_train; the coverage study sets it for its raw Gaussian inputs). Absent, the
     # features are a trained backbone's (this toolkit trains end to end), which fails the assumption.
-    independent = bool((train.metadata or {}).get("features_independent_of_train", False))
+    independent = train.provenance.features_independent_of_train
     assumptions = (
         Assumption(
             "frozen_features",
             "the certified forms bound a linear head fitted on fixed features that do not depend on the training "
             "sample (e.g. cRT on a backbone trained on other data, or raw inputs): the uniform bound is over heads "
             "only. A network trained end to end (backbone fitted on this sample) fails this and nothing is "
-            "certified for it; the metadata flag features_independent_of_train records the features' provenance",
+            "certified for it; the provenance flag features_independent_of_train records how the features were made",
             independent,
         ),
         Assumption(
