@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ltbounds.checks import InputError
 from ltbounds.cli import main
@@ -22,7 +24,9 @@ def _outputs(counts: np.ndarray, split: str, seed: int, dim: int = 5) -> Outputs
     num_classes = counts.shape[0]
     means = np.random.default_rng(7).normal(size=(num_classes, dim))
     rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.repeat(np.arange(num_classes), counts))
+    labels = np.repeat(np.arange(num_classes), counts)  # train: in class order (see the chunk test)
+    if split != "train":
+        labels = rng.permutation(labels)
     embeddings = means[labels] + rng.normal(size=(labels.size, dim))
     bias = np.log(COUNTS / COUNTS.sum())
     return Outputs(
@@ -131,3 +135,133 @@ def test_non_finite_mapped_values_are_refused(tmp_path):
     np.save(path / "train" / "logits.npy", logits)
     with pytest.raises(InputError, match="non-finite"):
         load_outputs(path)
+
+
+# ------------------------------------------------------------------------------------------ chunked statistics
+
+
+def _evaluation(splits: dict[str, Outputs], chunk_size: int | None, only: tuple[str, ...] | None = None) -> list:
+    from ltbounds.statements import STATEMENTS, EvaluationSplits
+
+    context = EvaluationSplits(
+        train=splits["train"], heldout=splits["test"], test=splits["test"], chunk_size=chunk_size
+    )
+    rows = []
+    for statement_id, statement in STATEMENTS.items():
+        if only is None or statement_id in only:
+            rows += [(statement_id, row) for row in statement.evaluate(context, 0.05)]
+    return rows
+
+
+def _assert_same_rows(left: list, right: list) -> None:
+    assert [(i, r.form, r.class_index, r.split) for i, r in left] == [
+        (i, r.form, r.class_index, r.split) for i, r in right
+    ]
+    for (statement_id, a), (_, b) in zip(left, right, strict=True):
+        where = f"{statement_id} {a.form} class {a.class_index}"
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-10, atol=1e-10, err_msg=where)
+        np.testing.assert_allclose(a.measured, b.measured, rtol=1e-10, atol=1e-10, err_msg=where)
+        assert sorted(a.terms) == sorted(b.terms), where
+        for key in a.terms:
+            np.testing.assert_allclose(a.terms[key], b.terms[key], rtol=1e-10, atol=1e-10, err_msg=f"{where} {key}")
+        assert [x.satisfied for x in a.assumptions] == [x.satisfied for x in b.assumptions], where
+
+
+def test_every_statement_chunked_by_7_rows_equals_one_chunk():
+    splits = _splits()
+    # train labels in class order: class 4's 3 samples (rows 71-73) lie in one chunk of 7 rows ([70, 77)),
+    # every other class spans several chunks; the test split's labels are shuffled
+    assert splits["train"].labels[70] == 3 and set(splits["train"].labels[71:]) == {4}
+    chunked, whole = _evaluation(splits, 7), _evaluation(splits, None)
+    assert len(chunked) > 200
+    _assert_same_rows(chunked, whole)
+
+
+def test_chunked_statistics_equal_the_in_memory_reductions():
+    from ltbounds import per_class
+    from ltbounds.bounds.elm import elm_lemma4
+    from ltbounds.bounds.elm_risk_bound import elm_prop2_multiclass, select_radius
+    from ltbounds.statements import STATEMENTS, EvaluationSplits, statistics
+
+    train, test = _splits()["train"], _splits()["test"]
+    context = EvaluationSplits(train=train, heldout=test, test=test, chunk_size=7)
+    for got, expected in (
+        (statistics.logit_extremes(context, train), per_class.logit_extremes(train.logits, train.labels, 5)),
+        (statistics.class_margins(context, train), per_class.class_margins(train.logits, train.labels, 5)),
+    ):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=0)
+    moments = statistics.class_moments(context, train)
+    trace, centroids = per_class.class_scatter(train.embeddings, train.labels, 5)
+    np.testing.assert_allclose(moments.trace, trace, rtol=1e-10)
+    np.testing.assert_allclose(moments.centroids, centroids, rtol=1e-10)
+    # the statements against the maths functions on the whole arrays
+    comparison = elm_lemma4(train.logits, train.labels, np.log(train.priors))
+    (row,) = [r for r in STATEMENTS["elm.lemma4"].evaluate(context, 0.05) if r.class_index == 4]
+    np.testing.assert_allclose([row.measured, row.value], [comparison.left[4], comparison.right[4]], rtol=1e-10)
+    radius = select_radius(train.embeddings)
+    whole = elm_prop2_multiclass(
+        test.embeddings,
+        test.labels,
+        test.head_weight,
+        test.head_bias,
+        test.class_counts,
+        0.025,
+        test.priors,
+        radius,
+        clip=True,
+    )
+    (overall,) = [
+        r
+        for r in STATEMENTS["elm.prop2_multiclass"].evaluate(context, 0.05)
+        if r.class_index is None and r.split == "test"
+    ]
+    np.testing.assert_allclose(overall.value, whole.value, rtol=1e-10)
+
+
+def test_memory_mapped_float64_directory_gives_the_in_memory_rows(tmp_path):
+    splits = _splits()
+    path = save_outputs_dir(tmp_path / "toy", splits, dtype=np.float64)
+    _assert_same_rows(_evaluation(load_outputs(path), 7), _evaluation(splits, None))
+
+
+CHUNKED = (
+    "elm.prop1",
+    "elm.lemma3",
+    "elm.lemma3_corrected",
+    "elm.lemma4",
+    "elm.prop2_multiclass",
+    "wang23.lemma4",
+    "wang23.lemma4_corrected",
+    "wang23.prop3",
+    "drolt.kl_radius",
+)
+
+
+def test_memory_mapped_float32_is_computed_in_float64(tmp_path):
+    """float32 storage: the chunked statements see the float32 values converted to float64 chunk by chunk,
+    i.e. the rows of in-memory float64 outputs holding the same (float32-rounded) numbers."""
+    splits = _splits()
+    path = save_outputs_dir(tmp_path / "toy", splits, dtype=np.float32)
+    rounded = {
+        name: Outputs(
+            logits=np.asarray(item.logits, dtype=np.float32).astype(np.float64),
+            embeddings=np.asarray(item.embeddings, dtype=np.float32).astype(np.float64),
+            labels=item.labels,
+            head_weight=item.head_weight,
+            head_bias=item.head_bias,
+            class_counts=item.class_counts,
+            split=name,
+            name="toy",
+            method="ce",
+        )
+        for name, item in splits.items()
+    }
+    _assert_same_rows(_evaluation(load_outputs(path), 7, CHUNKED), _evaluation(rounded, None, CHUNKED))
+
+
+@settings(max_examples=12, deadline=None)
+@given(chunk_size=st.integers(min_value=1, max_value=80), seed=st.integers(min_value=0, max_value=3))
+def test_chunk_size_does_not_change_any_number(chunk_size, seed):
+    counts = np.array([23, 11, 6, 2, 3])
+    splits = {"train": _outputs(counts, "train", seed), "test": _outputs(np.full(5, 6), "test", seed + 10)}
+    _assert_same_rows(_evaluation(splits, chunk_size, CHUNKED), _evaluation(splits, None, CHUNKED))

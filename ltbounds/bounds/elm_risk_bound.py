@@ -56,9 +56,20 @@ def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: 
     shift = b.copy()
     if adjustment is not None:
         shift = shift + check_finite(np.asarray(adjustment, dtype=np.float64), "adjustment").reshape(-1)
-    gaps = float(radius) * np.linalg.norm(w[None, :, :] - w[:, None, :], axis=2) + shift[None, :] - shift[:, None]
-    np.fill_diagonal(gaps, -np.inf)
-    return np.logaddexp(0.0, logsumexp(gaps, axis=1))
+    # rows y in blocks: the (C, C, d) array of all differences would be 16 GB at C = 1,000, d = 2,048
+    num_classes = w.shape[0]
+    step = max(1, (1 << 22) // max(w.size, 1))
+    ranges = np.empty(num_classes)
+    for start in range(0, num_classes, step):
+        rows = np.arange(start, min(start + step, num_classes))
+        gaps = (
+            float(radius) * np.linalg.norm(w[None, :, :] - w[rows, None, :], axis=2)
+            + shift[None, :]
+            - shift[rows, None]
+        )
+        gaps[np.arange(rows.size), rows] = -np.inf
+        ranges[rows] = np.logaddexp(0.0, logsumexp(gaps, axis=1))
+    return ranges
 
 
 # The embedding radius R of the certified forms is a point of this grid, fixed before any data is seen
@@ -245,6 +256,14 @@ def elm_prop2_multiclass(
     uses) bounds the clipped model's risks E_{x|y} ell(y, W Phi_R(x) + b) with no assumption on ||Phi||.
     """
     data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius, clip)
+    return elm_prop2_multiclass_from_inputs(data, weights)
+
+
+def elm_prop2_multiclass_from_inputs(data: dict[str, Any], weights: Any | None = None) -> ElmProp2:
+    """``elm_prop2_multiclass`` from its per-class inputs, for callers that computed them in chunks
+    (``ltbounds.statements.elm``): ``data`` holds "delta", "w" (C, d), "counts" (C,) float, "alpha",
+    "pull_mean", "loss_mean", "ranges" (C,), "loss" (n,) and "y" (n,) (the per-sample loss and labels)
+    and "radius", as ``_prop2_inputs`` returns them."""
     num_classes = data["w"].shape[0]
     if weights is None:
         class_weights = np.full(num_classes, 1.0 / num_classes)

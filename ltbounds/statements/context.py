@@ -36,6 +36,10 @@ class EvaluationSplits:
     train: Outputs
     heldout: Outputs | None = None
     test: Outputs | None = None
+    # rows per chunk of the chunked statistics (``statements.statistics``); None: about 2^20 entries a block
+    chunk_size: int | None = field(default=None, compare=False)
+    # progress(total, label) -> a bar with update(n)/close() over a statistic's chunks; None: silent
+    progress: Callable[[int, str], Any] | None = field(default=None, compare=False, repr=False)
     # quantities computed once per checkpoint and shared by every statement (see ``computed``)
     _context: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

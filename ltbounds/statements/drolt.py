@@ -30,10 +30,11 @@ from ltbounds.bounds.drolt import (
 )
 from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.checks import InputError, check_delta
-from ltbounds.per_class import class_means, class_scatter, class_sizes
+from ltbounds.per_class import class_means
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import per_class_rows
+from ltbounds.statements.statistics import class_moments
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -58,9 +59,10 @@ def _class_statistics(splits: EvaluationSplits, role: str) -> _ClassStatistics:
     outputs = splits.train if role == "train" else splits.measurement_split()
 
     def compute() -> _ClassStatistics:
-        sizes = class_sizes(outputs.labels, outputs.num_classes)
-        scatter, centroids = class_scatter(outputs.embeddings, outputs.labels, outputs.num_classes)
-        return _ClassStatistics(np.where(sizes[:, None] > 0, centroids, 0.0), sizes, scatter)
+        # per_class.class_scatter's two-pass centroids and scatter, in row chunks (statements.statistics)
+        moments = class_moments(splits, outputs)
+        sizes = moments.sizes
+        return _ClassStatistics(np.where(sizes[:, None] > 0, moments.centroids, 0.0), sizes, moments.trace)
 
     return splits.computed(("drolt.class_statistics", role), compute)
 
@@ -101,7 +103,14 @@ def evaluate_kl_radius(splits: EvaluationSplits, delta: float) -> list[BoundResu
             continue
         mu_target, mu_hat = other.centroids[c], fitted.centroids[c]
         printed = kl_same_variance_gaussians(mu_target, mu_hat, sigma)
-        general = gaussian_kl(mu_target, sigma**2 * np.eye(dimension), mu_hat, sigma**2 * np.eye(dimension))
+        # The general KL in the plane of the two means: sigma^2 I is invariant under rotation, so in a basis
+        # whose first vector is mu_target - mu_hat the K coordinates are independent and the K - 2 others
+        # (equal means, equal variances) contribute exactly 0. Same value as the K x K formula, without its
+        # O(K^3) per class (28 s at 1,000 classes x 512 dims, hours at 2,048).
+        plane = min(dimension, 2)
+        shifted = np.zeros(plane)
+        shifted[0] = float(np.linalg.norm(mu_target - mu_hat))
+        general = gaussian_kl(shifted, sigma**2 * np.eye(plane), np.zeros(plane), sigma**2 * np.eye(plane))
         rows.append(
             BoundResult(
                 statement="drolt.kl_radius",

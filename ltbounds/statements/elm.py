@@ -24,35 +24,39 @@ import numpy as np
 from ltbounds.bounds.concentration import clopper_pearson, empirical_bernstein_terms
 from ltbounds.bounds.elm import (
     PullTerms,
+    VarianceComparison,
     binary_la_minimiser,
-    class_statistics,
+    class_variance,
     class_weighted_gap,
     elm_dro_regulariser,
     elm_gaussian_posterior,
     elm_gaussian_softmax_printed,
     elm_lemma3_as_printed,
-    elm_lemma4,
     elm_lemma5,
     isotropic_gaussian_nll,
     logit_adjusted_loss,
     logsumexp,
     margin_loss_sandwich,
+    per_class_alpha,
     prop1_left,
     pull_terms,
+    require_samples,
     zero_one_risks,
 )
+from ltbounds.bounds.elm import _one_vs_rest_log_odds as one_vs_rest_log_odds
 from ltbounds.bounds.elm_risk_bound import (
+    RADIUS_GRID,
     clip_embeddings,
     elm_loss_range,
     elm_prop2,
-    elm_prop2_multiclass,
-    select_radius,
+    elm_prop2_multiclass_from_inputs,
 )
 from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import per_class_rows
+from ltbounds.statements.statistics import MappedRows, class_moments, embedding_norms, per_sample
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -79,17 +83,26 @@ def _pull(splits: EvaluationSplits) -> PullTerms:
     train = splits.train
     return splits.computed(
         ("elm.pull", "train"),
-        lambda: pull_terms(train.embeddings, train.labels, _default_alpha(train), train.num_classes),
+        # one class's rows at a time, as float64 (MappedRows): never the whole (n, d) array
+        lambda: pull_terms(MappedRows(train.embeddings), train.labels, _default_alpha(train), train.num_classes),
     )
 
 
 def _statistics(splits: EvaluationSplits) -> dict[str, np.ndarray]:
     """n_y, mu_y and tr(Ĉ_y) (divisor n_y) of the training split, once per checkpoint."""
     train = splits.train
-    return splits.computed(
-        ("elm.class_statistics", "train"),
-        lambda: class_statistics(train.embeddings, train.labels, train.num_classes),
-    )
+
+    def compute() -> dict[str, np.ndarray]:
+        # bounds.elm.class_statistics's values (0 for an empty class) from the chunked moments
+        moments = class_moments(splits, train)
+        empty = moments.sizes == 0
+        return {
+            "counts": moments.sizes,
+            "means": np.where(empty[:, None], 0.0, moments.centroids),
+            "trace": np.where(empty, 0.0, moments.trace),
+        }
+
+    return splits.computed(("elm.class_statistics", "train"), compute)
 
 
 def _measured_on(splits: EvaluationSplits) -> Outputs:
@@ -399,8 +412,14 @@ DECLARED.add(
 # the model the bounds of Lemma 3 and Proposition 2 certify (clipped at R) and its assumptions
 
 
-def _loss_ranges(outputs: Outputs, adjustment: np.ndarray, radius: float) -> np.ndarray:
-    """B_y for the model's own logits: linear head within ``radius``; cosine head |logit| <= scale."""
+def _loss_ranges(splits: EvaluationSplits, outputs: Outputs, adjustment: np.ndarray, radius: float) -> np.ndarray:
+    """B_y for the model's own logits: linear head within ``radius``; cosine head |logit| <= scale. Once per
+    checkpoint, head and radius (every split shares the head and the training priors)."""
+    key = ("elm.loss_ranges", radius, outputs.head_kind, adjustment.tobytes())
+    return splits.computed(key, lambda: _compute_loss_ranges(outputs, adjustment, radius))
+
+
+def _compute_loss_ranges(outputs: Outputs, adjustment: np.ndarray, radius: float) -> np.ndarray:
     if outputs.head_kind == "cosine":
         shift = outputs.head_bias + adjustment
         gaps = 2.0 * abs(outputs.head_scale) + shift[None, :] - shift[:, None]
@@ -415,7 +434,27 @@ def _radius(splits: EvaluationSplits) -> float:
     The held-out split that certifies never enters R, so R is fixed with respect to it and no confidence
     is spent on choosing it. What is certified is the clipped model f_R = W clip_embeddings(Phi, R) + b.
     """
-    return select_radius(splits.train.embeddings)
+    # select_radius's rule (the smallest grid point >= the largest norm) on the chunked norms
+    norms = embedding_norms(splits, splits.train)
+    largest = float(norms.max()) if norms.size else 0.0
+    above = [point for point in RADIUS_GRID if point >= largest]
+    return float(above[0]) if above else float(RADIUS_GRID[-1])
+
+
+def _clipped_loss(splits: EvaluationSplits, outputs: Outputs, radius: float) -> np.ndarray:
+    """Per-sample logit-adjusted loss (adjustment log pi) of the model the bounds certify (``_model_logits``),
+    in row chunks, once per split and radius."""
+    adjustment = np.log(outputs.priors)
+    if outputs.head_kind == "cosine":
+        return per_sample(splits, outputs, ("elm.la_loss", radius), lambda f, y: logit_adjusted_loss(f, y, adjustment))
+    weight, bias = outputs.head_weight, outputs.head_bias
+    return per_sample(
+        splits,
+        outputs,
+        ("elm.la_loss", radius),
+        lambda e, y: logit_adjusted_loss(clip_embeddings(e, radius) @ weight.T + bias, y, adjustment),
+        source="embeddings",
+    )
 
 
 def _model_logits(outputs: Outputs, radius: float) -> np.ndarray:
@@ -426,7 +465,9 @@ def _model_logits(outputs: Outputs, radius: float) -> np.ndarray:
     return clip_embeddings(outputs.embeddings, radius) @ outputs.head_weight.T + outputs.head_bias
 
 
-def _tail_bounds(outputs: Outputs, radius: float, class_delta: float) -> tuple[np.ndarray, np.ndarray]:
+def _tail_bounds(
+    splits: EvaluationSplits, outputs: Outputs, radius: float, class_delta: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(fraction, upper), per class y: the fraction of this split's class-y embeddings with ||Phi|| > R,
     and the one-sided Clopper-Pearson upper bound on P_y(||Phi|| > R) at level ``class_delta`` (each
     class; the caller splits delta). P_y(f_R(x) != f(x)) <= P_y(||Phi|| > R). Zero for a cosine head
@@ -435,7 +476,7 @@ def _tail_bounds(outputs: Outputs, radius: float, class_delta: float) -> tuple[n
     if outputs.head_kind == "cosine":
         return np.zeros(num_classes), np.zeros(num_classes)
     counts = class_sizes(outputs.labels, num_classes)
-    norms = np.sqrt(np.einsum("ij,ij->i", outputs.embeddings, outputs.embeddings))
+    norms = embedding_norms(splits, outputs)
     far = np.bincount(outputs.labels, weights=(norms > radius).astype(np.float64), minlength=num_classes)
     fraction, upper = np.full(num_classes, np.nan), np.full(num_classes, np.nan)
     for y in np.flatnonzero(counts > 0):
@@ -450,24 +491,37 @@ def _test_class_risks(splits: EvaluationSplits, radius: float) -> np.ndarray:
     test = splits.measurement_split()
     if test is None:
         return np.full(splits.train.num_classes, np.nan)
-    loss = logit_adjusted_loss(_model_logits(test, radius), test.labels, np.log(test.priors))
-    return class_means(loss, test.labels, test.num_classes)
+    return class_means(_clipped_loss(splits, test, radius), test.labels, test.num_classes)
 
 
-def _common_assumptions(fixed: bool, radius: float, outputs: Outputs) -> tuple[Assumption, ...]:
+def _common_assumptions(
+    fixed: bool, radius: float, outputs: Outputs, splits: EvaluationSplits | None = None
+) -> tuple[Assumption, ...]:
+    """(fixed-model, bounded-embeddings) assumptions; ``splits`` holds the chunked statistics of ``outputs``
+    (None: computed afresh)."""
+    if splits is None:
+        from ltbounds.statements.context import EvaluationSplits
+
+        splits = EvaluationSplits(train=outputs)
     if outputs.head_kind == "linear":
-        clipped = clip_embeddings(outputs.embeddings, radius)
+        # ||Phi_R|| = ||Phi|| min(1, R/||Phi||), from the chunked norms
+        norms = embedding_norms(splits, outputs)
+        with np.errstate(divide="ignore"):
+            clipped_norms = norms * np.minimum(1.0, radius / norms)
         bounded = Assumption(
             name=_RADIUS,
             description=f"the bound is for the clipped model f_R = W Phi_R + b, Phi_R = Phi min(1, R/||Phi||), "
             f"R = {radius:.6g} (a point of a fixed grid, chosen on the training split): ||Phi_R(x)|| <= R for every "
             "x by construction (checked on this split), so B_y(R) bounds its loss. The unclipped model's loss is not "
             "certified; P_y(||Phi|| > R) <= terms['tail_probability_upper'] (docs/elm_radius.md)",
-            satisfied=bool(np.all(np.sqrt(np.einsum("ij,ij->i", clipped, clipped)) <= radius * (1 + 1e-9))),
+            satisfied=bool(np.all(clipped_norms <= radius * (1 + 1e-9))),
         )
     else:
         # |s cos(w_y, Phi)| <= |s| for every x is the architecture's; checked on this split's logits
-        within = np.abs(outputs.logits - outputs.head_bias) <= abs(outputs.head_scale) * (1 + 1e-6) + 1e-9
+        bias, scale = outputs.head_bias, abs(outputs.head_scale) * (1 + 1e-6) + 1e-9
+        within = per_sample(
+            splits, outputs, "elm.cosine_within", lambda f, _y: np.all(np.abs(f - bias) <= scale, axis=1)
+        )
         bounded = Assumption(
             name=_RADIUS,
             description="cosine head: |logit_y - b_y| <= scale for every x (the head normalises; checked on this "
@@ -503,12 +557,12 @@ def lemma3_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
     rows = []
     for outputs, fixed in splits.fixed_model_samples():
         adjustment = np.log(outputs.priors)
-        loss = logit_adjusted_loss(_model_logits(outputs, radius), outputs.labels, adjustment)
-        ranges = _loss_ranges(outputs, adjustment, radius)
+        loss = _clipped_loss(splits, outputs, radius)
+        ranges = _loss_ranges(splits, outputs, adjustment, radius)
         counts, mask = _eligible(outputs)
-        assumptions = (*_common_assumptions(fixed, radius, outputs), _size_assumption(counts, 2))
+        assumptions = (*_common_assumptions(fixed, radius, outputs, splits), _size_assumption(counts, 2))
         # corrected rows: delta/2 for Maurer-Pontil, delta/2 for the class's tail bound (docs/elm_radius.md)
-        fraction, tail = _tail_bounds(outputs, radius, delta / 2.0)
+        fraction, tail = _tail_bounds(splits, outputs, radius, delta / 2.0)
         order = np.argsort(outputs.labels, kind="stable")
         starts = np.concatenate(([0], np.cumsum(counts)))
         for c in np.flatnonzero(mask):
@@ -606,8 +660,17 @@ DECLARED.add(
 )
 def evaluate_lemma4(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
-    comparison = elm_lemma4(outputs.logits, outputs.labels, np.log(outputs.priors))
+    adjustment = np.log(outputs.priors)
+
+    def log_odds_and_loss(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = one_vs_rest_log_odds(f + adjustment, y)  # elm_lemma4's per-sample m and log(1 + e^{-m})
+        return m, np.logaddexp(0.0, -m)
+
+    m, loss = per_sample(splits, outputs, "elm.lemma4", log_odds_and_loss)
     counts, mask = _eligible(outputs, 1)
+    comparison = VarianceComparison(
+        class_variance(loss, outputs.labels, counts), class_variance(m, outputs.labels, counts), counts
+    )
     return _class_rows(
         statement="elm.lemma4",
         form="as_printed",
@@ -668,7 +731,8 @@ def _prop2_samples(splits: EvaluationSplits, radius: float):
         counts, mask = _eligible(outputs)
         linear = _linear_head(outputs)
         if mask.all() and linear.satisfied:
-            yield outputs, fixed, (*_common_assumptions(fixed, radius, outputs), _size_assumption(counts, 2), linear)
+            assumptions = _common_assumptions(fixed, radius, outputs, splits)
+            yield outputs, fixed, (*assumptions, _size_assumption(counts, 2), linear)
 
 
 def _prop2_arguments(outputs: Outputs, risk_delta: float, radius: float) -> tuple:
@@ -682,6 +746,33 @@ def _prop2_arguments(outputs: Outputs, risk_delta: float, radius: float) -> tupl
         _default_alpha(outputs),
         radius,
     )
+
+
+def _prop2_inputs_chunked(splits: EvaluationSplits, outputs: Outputs, risk_delta: float, radius: float) -> dict:
+    """``bounds.elm_risk_bound._prop2_inputs`` for the clipped model (clip=True), from chunked statistics:
+    the per-sample loss of ``_clipped_loss``, Omega_pull of the clipped embeddings gathered one class at a
+    time (``MappedRows``), B_y of ``_loss_ranges``. Memory O(chunk x C + C x d + n + max n_y x d)."""
+    num_classes = outputs.num_classes
+    counts = class_sizes(outputs.labels, num_classes).astype(np.float64)
+    require_samples(counts, 2, "Proposition 2 (n_y - 1 in the denominator and log(n_y - 1))")
+    alphas = per_class_alpha(_default_alpha(outputs), num_classes)
+    pull = splits.computed(
+        ("elm.pull_clipped", outputs.split, radius),
+        lambda: pull_terms(MappedRows(outputs.embeddings, radius), outputs.labels, alphas, num_classes),
+    )
+    loss = _clipped_loss(splits, outputs, radius)
+    return {
+        "delta": check_delta(risk_delta),
+        "w": outputs.head_weight,
+        "y": outputs.labels,
+        "alpha": alphas,
+        "counts": counts,
+        "loss": loss,
+        "loss_mean": np.bincount(outputs.labels, weights=loss, minlength=num_classes) / counts,
+        "pull_mean": pull.soft_mean,
+        "radius": float(radius),
+        "ranges": _loss_ranges(splits, outputs, np.log(outputs.priors), radius),
+    }
 
 
 def _tail_terms(value: float, weights: np.ndarray, ranges, fraction, tail, risk_delta: float, delta: float) -> dict:
@@ -718,8 +809,8 @@ def prop2_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> li
         weights = outputs.priors
         terms = dict(result.terms)
         if corrected:
-            ranges = _loss_ranges(outputs, np.log(outputs.priors), radius)
-            fraction, tail = _tail_bounds(outputs, radius, (delta - risk_delta) / outputs.num_classes)
+            ranges = _loss_ranges(splits, outputs, np.log(outputs.priors), radius)
+            fraction, tail = _tail_bounds(splits, outputs, radius, (delta - risk_delta) / outputs.num_classes)
             terms.update(_tail_terms(result.value, weights, ranges.max(), fraction, tail, risk_delta, delta))
         rows.append(
             BoundResult(
@@ -797,12 +888,12 @@ def evaluate_prop2_multiclass(splits: EvaluationSplits, delta: float) -> list[Bo
     risk_delta = delta / 2.0
     rows = []
     for outputs, fixed, assumptions in _prop2_samples(splits, radius):
-        result = elm_prop2_multiclass(*_prop2_arguments(outputs, risk_delta, radius), clip=True)
+        result = elm_prop2_multiclass_from_inputs(_prop2_inputs_chunked(splits, outputs, risk_delta, radius))
         counts = class_sizes(outputs.labels, outputs.num_classes)
         weights = np.full(outputs.num_classes, 1.0 / outputs.num_classes)
         form = "certified" if fixed else "shape"
-        ranges = _loss_ranges(outputs, np.log(outputs.priors), radius)
-        fraction, tail = _tail_bounds(outputs, radius, (delta - risk_delta) / outputs.num_classes)
+        ranges = _loss_ranges(splits, outputs, np.log(outputs.priors), radius)
+        fraction, tail = _tail_bounds(splits, outputs, radius, (delta - risk_delta) / outputs.num_classes)
         rows.append(
             BoundResult(
                 statement="elm.prop2_multiclass",

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ltbounds.bounds.complexity import linear_complexity_closed_form
 from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.bounds.vs_family import (
     VS_FAMILY_MEMBERS,
@@ -34,14 +33,13 @@ from ltbounds.bounds.vs_family import (
     beta_tilde,
     beta_tilde_discordant_pairs,
     beta_tilde_order_identity,
-    checked_logit_extremes,
     fisher_family_mismatch,
     fisher_loss,
     in3_monotonicity_violations,
     log_softmax,
     vs_family_parameters,
     vs_gradient_norm,
-    vs_local_lipschitz,
+    vs_lipschitz_constants,
     vs_loss,
     vs_loss_bound,
     vs_parameters,
@@ -64,6 +62,7 @@ from ltbounds.checks import InputError, check_delta
 from ltbounds.per_class import class_means
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import balanced, forms_and_deltas, per_class_rows
+from ltbounds.statements.statistics import chunk_rows, logit_extremes, per_sample, row_chunks
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -119,41 +118,85 @@ def vs_parameters_of(outputs: Outputs, alpha=None, beta=None, logit_shift=None) 
 
 
 def vs_local_lipschitz_of(
-    outputs: Outputs, reading: str = "corrected", alpha=None, beta=None, logit_shift=None
+    outputs: Outputs,
+    reading: str = "corrected",
+    alpha=None,
+    beta=None,
+    logit_shift=None,
+    splits: EvaluationSplits | None = None,
 ) -> LocalLipschitz:
     """wang23, Lemma 4 (eq. 15) on a checkpoint's split: ``vs_local_lipschitz`` of its logits with the VS
-    parameters of its training loss (``vs_parameters_of``, each overridable)."""
+    parameters of its training loss (``vs_parameters_of``, each overridable). B_y and A_y come from the
+    chunked statistics of ``splits`` (None: computed afresh), never a copy of the whole logits."""
     alpha, beta, logit_shift = vs_parameters_of(outputs, alpha, beta, logit_shift)
-    return vs_local_lipschitz(
-        outputs.logits,
-        outputs.labels,
-        outputs.class_counts,
-        alpha=alpha,
-        beta=beta,
-        logit_shift=logit_shift,
+    lower, upper = _checked_extremes(outputs, splits)
+    return LocalLipschitz(
+        mu=vs_lipschitz_constants(lower, upper, alpha, beta, logit_shift, reading),
+        lower=lower,
+        upper=upper,
+        beta_tilde=beta_tilde(vs_parameters(outputs.num_classes, alpha, beta, logit_shift)[1]),
         reading=reading,
     )
 
 
+def _checked_extremes(outputs: Outputs, splits: EvaluationSplits | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``checked_logit_extremes`` (every class present, C >= 2) from the chunked per-sample target and
+    largest other logits (``statements.statistics.logit_extremes``): the same minima and maxima."""
+    from ltbounds.statements.context import EvaluationSplits
+
+    c = outputs.num_classes
+    counts = np.bincount(outputs.labels, minlength=c)
+    if np.any(counts < 1):
+        missing = np.flatnonzero(counts < 1).tolist()[:10]
+        raise InputError(f"labels must contain every class (B_y needs S_y non-empty); missing class(es) {missing}")
+    if c < 2:
+        raise InputError("logits need at least 2 classes")
+    return logit_extremes(EvaluationSplits(train=outputs) if splits is None else splits, outputs)
+
+
+def _feature_norms_squared(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """||x_i||^2 of the features ``_head`` gives (with the constant-1 column; unit rows for a cosine head), chunked."""
+
+    def squared(e: np.ndarray, _y: np.ndarray) -> np.ndarray:
+        features, _ = _head_of(outputs, e)
+        return np.einsum("ij,ij->i", features, features)
+
+    return per_sample(splits, outputs, "wang23.feature_norms_squared", squared, source="embeddings")
+
+
 def _head(outputs: Outputs) -> tuple[np.ndarray, float]:
     """Features the head acts on (bias as a constant-1 column) and the head's Frobenius radius."""
+    return _head_of(outputs, outputs.embeddings)
+
+
+def _head_of(outputs: Outputs, embeddings: np.ndarray) -> tuple[np.ndarray, float]:
+    """``_head`` of some rows of ``outputs``' embeddings."""
     if outputs.head_kind == "cosine":
-        norms = np.linalg.norm(outputs.embeddings, axis=1, keepdims=True)
-        features = outputs.embeddings / np.maximum(norms, 1e-300)
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        features = embeddings / np.maximum(norms, 1e-300)
         return features, float(outputs.head_scale * math.sqrt(outputs.num_classes))
-    features = np.hstack([outputs.embeddings, np.ones((outputs.num_samples, 1))])
+    features = np.hstack([embeddings, np.ones((embeddings.shape[0], 1))])
     return features, float(np.linalg.norm(np.hstack([outputs.head_weight, outputs.head_bias[:, None]])))
 
 
-def _head_reproduces_logits(outputs: Outputs) -> bool:
+def _head_reproduces_logits(outputs: Outputs, splits: EvaluationSplits | None = None) -> bool:
+    """np.allclose(head(E), logits, rtol=1e-4, atol=1e-4 max(1, max |logits|)), in row chunks."""
+    from ltbounds.statements.context import EvaluationSplits
+
+    splits = EvaluationSplits(train=outputs) if splits is None else splits
+    largest = per_sample(splits, outputs, "largest_abs_logit", lambda f, _y: np.abs(f).max(axis=1, initial=0.0))
+    scale = max(1.0, float(largest.max(initial=0.0)))
     if outputs.head_kind == "cosine":
         w = outputs.head_weight / np.maximum(np.linalg.norm(outputs.head_weight, axis=1, keepdims=True), 1e-300)
-        features, _ = _head(outputs)
-        predicted = outputs.head_scale * features @ w.T
-    else:
-        predicted = outputs.embeddings @ outputs.head_weight.T + outputs.head_bias
-    scale = max(1.0, float(np.abs(outputs.logits).max(initial=0.0)))
-    return bool(np.allclose(predicted, outputs.logits, rtol=1e-4, atol=1e-4 * scale))
+    for rows in row_chunks(outputs.num_samples, chunk_rows(splits, outputs)):
+        embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
+        if outputs.head_kind == "cosine":
+            predicted = outputs.head_scale * _head_of(outputs, embeddings)[0] @ w.T
+        else:
+            predicted = embeddings @ outputs.head_weight.T + outputs.head_bias
+        if not np.allclose(predicted, np.asarray(outputs.logits[rows]), rtol=1e-4, atol=1e-4 * scale):
+            return False
+    return True
 
 
 def _clip_box(logits: np.ndarray, labels: np.ndarray, lower: float, upper: float) -> np.ndarray:
@@ -169,7 +212,7 @@ class _Setup:
     """Everything the certified evaluators share for one model on one split."""
 
     counts_train: np.ndarray  # per-class samples in the split (N_y of the bound)
-    features: np.ndarray
+    feature_norms_squared: np.ndarray  # (n,) ||x_i||^2 of the features the head acts on (``_head``)
     radius: float  # grid radius r_j >= ||[W, b]||_F
     loss_cap: float  # grid M_k >= the VS loss bound at the logit bound U (so >= every training loss)
     logit_bound: float  # U = r max_i ||[x_i, 1]|| over the split
@@ -187,27 +230,32 @@ def _setup(splits: EvaluationSplits, role: str = "train") -> _Setup:
     """The shared setup on ``splits.train`` (role "train") or ``splits.heldout`` ("heldout"), computed once
     per ``EvaluationSplits``."""
     outputs = splits.train if role == "train" else splits.heldout
-    return splits.computed(("wang23.setup", role), lambda: _compute_setup(outputs))
+    return splits.computed(("wang23.setup", role), lambda: _compute_setup(outputs, splits))
 
 
-def _compute_setup(train: Outputs) -> _Setup:
+def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None) -> _Setup:
+    from ltbounds.statements.context import EvaluationSplits
+
+    splits = EvaluationSplits(train=train) if splits is None else splits
     c = train.num_classes
     counts = np.bincount(train.labels, minlength=c)
     if np.any(counts < 1):
         missing = np.flatnonzero(counts < 1).tolist()[:10]
         raise InputError(f"the training split must contain every class (per-class bounds); missing {missing}")
     alpha, beta, shift = vs_parameters_of(train)
-    features, norm = _head(train)
+    _, norm = _head_of(train, np.zeros((0, train.embeddings.shape[1])))
     radius = _grid_up(RADIUS_GRID, norm)
-    losses = vs_loss(train.logits, train.labels, alpha, beta, shift)
+    losses = per_sample(splits, train, "wang23.vs_loss", lambda f, y: vs_loss(f, y, alpha, beta, shift))
+    squared_norms = _feature_norms_squared(splits, train)  # ||[x_i, 1]||^2, chunked (no (n, d + 1) copy)
     # |f(x)_k| <= ||[w_k, b_k]|| ||[x, 1]|| <= r max_i ||[x_i, 1]||: the logit bound U on the training points
-    logit_bound = radius * float(np.sqrt(np.max(np.einsum("ij,ij->i", features, features))))
+    logit_bound = radius * float(np.sqrt(np.max(squared_norms)))
     worst = float(vs_loss_bound(logit_bound, alpha, beta, shift).max())
     loss_cap = _grid_up(LOSS_CAP_GRID, max(worst, float(losses.max())))
     # closed form per class, (r / N_y) sqrt(C sum_{i in S_y} ||x_i||^2), from one pass over the features
-    squared = np.bincount(train.labels, weights=np.einsum("ij,ij->i", features, features), minlength=c)
+    squared = np.bincount(train.labels, weights=squared_norms, minlength=c)
     per_class = radius * np.sqrt(c * squared) / counts
-    full = linear_complexity_closed_form(features, radius, c)
+    # linear_complexity_closed_form's (r/n) sqrt(C sum_i ||x_i||^2) from the per-sample squared norms
+    full = float(radius * math.sqrt(c * float(np.sum(squared_norms))) / train.num_samples)
     # Read from the provenance the code that made the features recorded (Provenance
     # .features_independent_of_train; the coverage study sets it for its raw Gaussian inputs). Absent, the
     # features are a trained backbone's (this toolkit trains end to end), which fails the assumption.
@@ -224,7 +272,7 @@ def _compute_setup(train: Outputs) -> _Setup:
         Assumption(
             "linear_head",
             "the logits are the (linear or cosine) head applied to the embeddings",
-            _head_reproduces_logits(train),
+            _head_reproduces_logits(train, splits),
         ),
         Assumption("radius_in_grid", "the head's norm is inside the radius grid", bool(norm <= RADIUS_GRID[-1])),
         # The sampling model (samples of class y iid from D_y given the labels) is the premise of every
@@ -233,7 +281,7 @@ def _compute_setup(train: Outputs) -> _Setup:
     )
     return _Setup(
         counts_train=counts,
-        features=features,
+        feature_norms_squared=squared_norms,
         radius=radius,
         loss_cap=loss_cap,
         logit_bound=logit_bound,
@@ -256,8 +304,11 @@ def _measured_class_risks(
     c = setup.counts_train.size
     if test is None:
         return np.full(c, np.nan)
-    logits = test.logits if box is None else _clip_box(test.logits, test.labels, *box)
-    losses = np.minimum(vs_loss(logits, test.labels, setup.alpha, setup.beta, setup.shift), setup.loss_cap)
+
+    def loss(f: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return vs_loss(f if box is None else _clip_box(f, y, *box), y, setup.alpha, setup.beta, setup.shift)
+
+    losses = np.minimum(per_sample(splits, test, ("wang23.vs_loss", box), loss), setup.loss_cap)
     return class_means(losses, test.labels, c)
 
 
@@ -597,14 +648,16 @@ def lemma4_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
     check_delta(delta)
     outputs = splits.train
     alpha, beta, shift = vs_parameters_of(outputs)
-    gradients = vs_gradient_norm(outputs.logits, outputs.labels, alpha, beta, shift)
+    gradients = per_sample(
+        splits, outputs, "wang23.vs_gradient_norm", lambda f, y: vs_gradient_norm(f, y, alpha, beta, shift)
+    )
     largest = np.full(outputs.num_classes, -np.inf)
     np.maximum.at(largest, outputs.labels, gradients)
     reading = "corrected" if corrected else "as_printed"
     return per_class_rows(
         statement="wang23.lemma4_corrected" if corrected else "wang23.lemma4",
         form=reading,
-        values=vs_local_lipschitz_of(outputs, reading).mu,
+        values=vs_local_lipschitz_of(outputs, reading, splits=splits).mu,
         measured=largest,
         terms={"beta_tilde": beta_tilde(beta)},
         split=outputs.split,
@@ -688,7 +741,7 @@ def evaluate_prop3(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     )
     setup = _setup(splits)
     c = setup.counts_train.size
-    lower, upper = checked_logit_extremes(splits.train.logits, splits.train.labels, c)
+    lower, upper = _checked_extremes(splits.train, splits)
     b = _grid_down(BOX_GRID, float(lower.min()))
     a = _grid_up(BOX_GRID, float(upper.max()))
     risks = _train_class_risks(splits, setup)  # box holds on S: clipping is inactive there

@@ -1,0 +1,234 @@
+"""Per-split statistics computed in row chunks, once per checkpoint, in the evaluation context (issue 15).
+
+Every statement that reads logits or embeddings sample by sample goes through here instead of the full
+arrays, so that an evaluation's memory is O(chunk x C + C x d) plus O(n) per-sample vectors, whatever
+the number of samples, and memory-mapped float32 outputs (``ltbounds.outputs_store``) are converted to
+float64 one chunk at a time.
+
+Two kinds of quantity:
+
+- ``per_sample(splits, outputs, key, fn)``: a per-sample value v_i = fn(logits[rows], labels[rows])
+  (or of the embeddings), for any ``fn`` that treats each row on its own (a loss, a gradient norm, the
+  target logit, the largest other logit). Row-separable, so the chunked result is the in-memory one
+  entry for entry, whatever the chunk size. Per-class sums, sums of squares, minima and maxima of v
+  are then O(n) reductions (``ltbounds.per_class``).
+- ``class_moments(splits, outputs)``: n_y, the class sums of the embeddings, the centroids mu_y and
+  tr Ĉ_y = (1/n_y) sum_{x in S_y} ||Phi(x) - mu_y||^2 (divisor n_y, elm App. C.1), two passes over the
+  chunks (sums, then centred squares: the same two-pass formula as ``per_class.class_scatter``).
+
+Everything is keyed by (name, split name) in ``EvaluationSplits.computed``: computed once per split.
+The chunk size is ``EvaluationSplits.chunk_size`` (rows; ``ltbounds evaluate --chunk-size``), else
+``default_chunk_rows``: about 2^20 entries of the widest (chunk, C) or (chunk, d) float64 block (8 MB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ltbounds.checks import InputError
+from ltbounds.per_class import class_sizes
+
+if TYPE_CHECKING:
+    from ltbounds.outputs import Outputs
+    from ltbounds.statements.context import EvaluationSplits
+
+DEFAULT_CHUNK_ELEMENTS = 1 << 20
+
+
+def default_chunk_rows(outputs: Outputs) -> int:
+    """Rows per chunk so that a (rows, max(C, d)) float64 block holds about 2^20 entries (8 MB), >= 16."""
+    width = max(outputs.num_classes, outputs.embeddings.shape[1], 1)
+    return max(16, DEFAULT_CHUNK_ELEMENTS // width)
+
+
+def chunk_rows(splits: EvaluationSplits, outputs: Outputs) -> int:
+    """The chunk size in force: ``splits.chunk_size`` when set (>= 1), else ``default_chunk_rows``."""
+    size = getattr(splits, "chunk_size", None)
+    if size is None:
+        return default_chunk_rows(outputs)
+    if int(size) < 1:
+        raise InputError(f"chunk_size must be a positive number of rows, got {size!r}")
+    return int(size)
+
+
+def row_chunks(num_rows: int, rows: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``rows`` rows covering 0..num_rows."""
+    for start in range(0, num_rows, rows):
+        yield slice(start, min(start + rows, num_rows))
+
+
+def _progress(splits: EvaluationSplits, total: int, label: str):
+    """The chunk progress bar of this evaluation (``EvaluationSplits.progress``), or a silent one."""
+    factory = getattr(splits, "progress", None)
+    if factory is None:
+        return None
+    return factory(total, label)
+
+
+def _chunks(splits: EvaluationSplits, outputs: Outputs, label: str) -> Iterator[slice]:
+    rows = chunk_rows(splits, outputs)
+    total = -(-outputs.num_samples // rows)
+    bar = _progress(splits, total, f"{outputs.split}: {label}")
+    try:
+        for chunk in row_chunks(outputs.num_samples, rows):
+            yield chunk
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def logits_chunk(outputs: Outputs, rows: slice) -> np.ndarray:
+    """float64 logits of ``rows`` (a copy only for float32 storage or a memory map)."""
+    return np.asarray(outputs.logits[rows], dtype=np.float64)
+
+
+def embeddings_chunk(outputs: Outputs, rows: slice) -> np.ndarray:
+    """float64 embeddings of ``rows``."""
+    return np.asarray(outputs.embeddings[rows], dtype=np.float64)
+
+
+def per_sample(
+    splits: EvaluationSplits,
+    outputs: Outputs,
+    key: Any,
+    fn: Callable[[np.ndarray, np.ndarray], Any],
+    *,
+    source: str = "logits",
+) -> Any:
+    """v = fn(block, labels[rows]) over row chunks, concatenated: one array (n,) or a tuple of them.
+
+    ``source`` is "logits" or "embeddings" (the float64 block ``fn`` receives). ``fn`` must treat each
+    row independently (then the result does not depend on the chunk size). Cached under
+    ``("statistics", key, outputs.split)``."""
+    read = logits_chunk if source == "logits" else embeddings_chunk
+
+    def compute() -> Any:
+        parts = [fn(read(outputs, rows), outputs.labels[rows]) for rows in _chunks(splits, outputs, str(key))]
+        if parts and isinstance(parts[0], tuple):
+            return tuple(np.concatenate([part[i] for part in parts]) for i in range(len(parts[0])))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    return splits.computed(("statistics", key, outputs.split), compute)
+
+
+# ------------------------------------------------------------------------------ per-sample quantities
+
+
+def target_and_other_max(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """(f(x_i)_{y_i}, max_{j != y_i} f(x_i)_j) per sample (``per_class.target_logits`` / ``other_max_logits``)."""
+    from ltbounds.per_class import other_max_logits, target_logits
+
+    return per_sample(
+        splits, outputs, "target_and_other_max", lambda f, y: (target_logits(f, y), other_max_logits(f, y))
+    )
+
+
+def embedding_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """||Phi(x_i)|| per sample."""
+    return per_sample(
+        splits, outputs, "embedding_norms", lambda e, _y: np.sqrt(np.einsum("ij,ij->i", e, e)), source="embeddings"
+    )
+
+
+def predictions_correct(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """1.0 where argmax f(x_i) (first maximiser) = y_i, else 0.0."""
+    return per_sample(splits, outputs, "correct", lambda f, y: (np.argmax(f, axis=1) == y).astype(np.float64))
+
+
+# ------------------------------------------------------------------------------ per-class reductions
+
+
+def class_extremes(values: np.ndarray, labels: np.ndarray, num_classes: int, reduce: np.ufunc) -> np.ndarray:
+    """min (``np.minimum``) or max (``np.maximum``) of ``values`` over each class; NaN where S_y is empty."""
+    out = np.full(num_classes, np.inf if reduce is np.minimum else -np.inf)
+    reduce.at(out, labels, values)
+    out[class_sizes(labels, num_classes) == 0] = np.nan
+    return out
+
+
+def logit_extremes(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """(B_y(f), A_y(f)) of wang23, Lemma 4 / Remark 2 (``per_class.logit_extremes``), from the chunked
+    per-sample target and largest other logits."""
+    target, other = target_and_other_max(splits, outputs)
+    c = outputs.num_classes
+    return class_extremes(target, outputs.labels, c, np.minimum), class_extremes(other, outputs.labels, c, np.maximum)
+
+
+def class_margins(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (``per_class.class_margins``)."""
+    target, other = target_and_other_max(splits, outputs)
+    return class_extremes(target - other, outputs.labels, outputs.num_classes, np.minimum)
+
+
+@dataclass(frozen=True)
+class ClassMoments:
+    """Per-class first and second moments of one split's embeddings (float64)."""
+
+    sizes: np.ndarray  # (C,) n_y
+    sums: np.ndarray  # (C, d) sum_{x in S_y} Phi(x)
+    centroids: np.ndarray  # (C, d) mu_y (NaN rows where S_y is empty)
+    trace: np.ndarray  # (C,) tr Ĉ_y, divisor n_y (NaN where S_y is empty)
+
+
+def _class_sums(labels: np.ndarray, values: np.ndarray, num_classes: int) -> np.ndarray:
+    """Row sums of ``values`` per label (sorted, then ``np.add.reduceat``: no (n, C) one-hot)."""
+    sums = np.zeros((num_classes,) + values.shape[1:])
+    if labels.size == 0:
+        return sums
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    sums[sorted_labels[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return sums
+
+
+def class_moments(splits: EvaluationSplits, outputs: Outputs) -> ClassMoments:
+    """n_y, class sums, mu_y and tr Ĉ_y of ``outputs``' embeddings in two chunked passes (the two-pass formula
+    of ``per_class.class_scatter``: centre on mu_y, then square, so no large ||x||^2 cancels)."""
+
+    def compute() -> ClassMoments:
+        c, d = outputs.num_classes, outputs.embeddings.shape[1]
+        sizes = class_sizes(outputs.labels, c)
+        sums = np.zeros((c, d))
+        for rows in _chunks(splits, outputs, "class sums"):
+            sums += _class_sums(outputs.labels[rows], embeddings_chunk(outputs, rows), c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centroids = sums / sizes[:, None].astype(np.float64)
+        squared = np.zeros(c)
+        for rows in _chunks(splits, outputs, "class scatter"):
+            labels = outputs.labels[rows]
+            deviations = embeddings_chunk(outputs, rows) - centroids[labels]
+            squared += np.bincount(labels, weights=np.einsum("ij,ij->i", deviations, deviations), minlength=c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            trace = np.where(sizes > 0, squared / np.maximum(sizes, 1), np.nan)
+        return ClassMoments(sizes, sums, centroids, trace)
+
+    return splits.computed(("statistics", "class_moments", outputs.split), compute)
+
+
+class MappedRows:
+    """Row access to (possibly memory-mapped, float32) embeddings as float64, optionally projected onto the
+    ball of radius R (``bounds.elm_risk_bound.clip_embeddings``): ``rows[index]`` reads only those rows.
+
+    For maths that gathers one class at a time (``bounds.elm.pull_terms``): memory is one class's block,
+    never the whole (n, d) array."""
+
+    def __init__(self, embeddings: np.ndarray, radius: float | None = None) -> None:
+        self.embeddings = embeddings
+        self.radius = radius
+        self.shape = embeddings.shape
+        self.ndim = 2
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        block = np.asarray(self.embeddings[index], dtype=np.float64)
+        if self.radius is None:
+            return block
+        from ltbounds.bounds.elm_risk_bound import clip_embeddings
+
+        return clip_embeddings(block, self.radius)
