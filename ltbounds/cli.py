@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "errata": ("ltbounds.commands.errata", "print the verdict on each printed statement of the seeds"),
     "study": ("ltbounds.commands.study", "run a theory-vs-practice study, writing results/<study>/"),
     "figures": ("ltbounds.commands.figures", "draw the figures of finished studies as PNG and PDF"),
+    "certify": ("ltbounds.commands.certify", "balanced-error PAC-Bayes certificates from training data only"),
 }
 
 DESCRIPTION = """\

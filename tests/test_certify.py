@@ -167,3 +167,64 @@ def test_pbb_certificate_is_an_upper_bound_on_its_own_terms_and_uses_s_bound_onl
     assert {r["form"] for r in rows if r["class"] == "balanced"} == set(certificate.forms)
     assert sum(r["class"] != "balanced" for r in rows) == certificate.class_counts.size
     assert dataclasses.is_dataclass(certificate)
+
+
+def _train_cli(tmp_path, method: str, *extra: str):
+    from ltbounds.cli import main
+
+    out = tmp_path / method
+    gaussian = ["--dataset", "gaussian", "--imbalance", "4", "--dataset-option", "classes=3", "--dataset-option",
+                "dim=4", "--dataset-option", "pool_per_class=60", "--dataset-option", "test_per_class=20",
+                "--model-option", "hidden=[8]", "--batch-size", "16", "--no-progress", "--device", "cpu"]  # fmt: skip
+    assert main(["train", "--method", method, *gaussian, "--epochs", "2", "--out", str(out), *extra]) == 0
+    return out / "last.pt"
+
+
+def test_certify_cli_writes_the_report_for_a_plain_and_a_pbb_checkpoint(tmp_path, capsys):
+    import pandas as pd
+
+    from ltbounds.cli import main
+    from training.certify import CSV_COLUMNS
+
+    plain, pbb = _train_cli(tmp_path, "ce"), _train_cli(tmp_path, "pbb")
+    out = tmp_path / "report"
+    code = main(["certify", str(plain), str(pbb), "--out", str(out), "--steps", "10", "--mc-passes", "3"])
+    assert code == 0
+    frame = pd.read_csv(out / "certificate.csv")
+    assert tuple(frame.columns) == CSV_COLUMNS
+    balanced = frame[frame["class"] == "balanced"]
+    assert len(balanced) == 6 and set(balanced["method"]) == {"ce", "pbb"}
+    assert ((balanced["certificate"] >= 0) & (balanced["certificate"] <= 1)).all()
+    for name in ("report.md", "certificate.png", "certificate.pdf", "manifest.json"):
+        assert (out / name).exists()
+    # a second run replaces its own report; a folder with a user's file is refused, untouched
+    assert main(["certify", str(plain), "--out", str(out), "--steps", "2", "--mc-passes", "1"]) == 0
+    (out / "mine.txt").write_text("keep")
+    assert main(["certify", str(plain), "--out", str(out), "--steps", "2", "--mc-passes", "1"]) == 2
+    assert (out / "mine.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [(["--delta", "0"], "delta"), (["--delta-mc", "1.2"], "delta_mc"), (["--sigma-prior", "0.1,0"], "sigma")],
+)
+def test_certify_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, extra, message):
+    from ltbounds.cli import main
+
+    out = tmp_path / "never"
+    assert main(["certify", str(tmp_path / "missing.pt"), "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_certify_refuses_a_checkpoint_without_a_recorded_initialisation(tmp_path, capsys):
+    from ltbounds.cli import main
+    from training.checkpoints import load_checkpoint, save_checkpoint
+
+    path = _train_cli(tmp_path, "ce")
+    checkpoint = load_checkpoint(path)
+    checkpoint["method"]["training"] = {}
+    save_checkpoint(checkpoint, tmp_path / "noinit.pt")
+    out = tmp_path / "never"
+    assert main(["certify", str(tmp_path / "noinit.pt"), "--out", str(out)]) == 2
+    assert "no recorded initialisation" in capsys.readouterr().err and not out.exists()
