@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ltbounds.bounds.result import BoundResult
+from ltbounds.bounds.vs_family import Reading
 from ltbounds.checks import InputError, check_delta
 from ltbounds.class_groups import class_groups
 from ltbounds.outputs import (
@@ -620,7 +621,7 @@ def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.n
     return left, right
 
 
-def local_lipschitz(train: Outputs, reading: str) -> tuple[np.ndarray, str]:
+def local_lipschitz(train: Outputs, reading: Reading) -> tuple[np.ndarray, str]:
     """(mu_y, why missing) of 003, Lemma 4 (eq. 15) from ``statements.wang23.vs_local_lipschitz_of`` (which owns the
     reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters
     (``Outputs.loss_parameters``). Where it cannot be computed (e.g. a class without training samples, or a

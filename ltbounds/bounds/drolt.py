@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 METRICS = ("euclidean", "squared_euclidean")
-THEOREM1_FORMS = ("as_printed", "corrected")
+Theorem1Form = Literal["as_printed", "corrected"]
+THEOREM1_FORMS: tuple[str, ...] = get_args(Theorem1Form)
 
 
 def kl_same_variance_gaussians(mu_q: Any, mu_p: Any, sigma: float) -> float:
@@ -167,7 +168,7 @@ class DroLtTheorem1:
     class_bound: np.ndarray  # (C,) mean over the samples of each class (nan when empty)
     radius: np.ndarray  # (C,) Euclidean radius r_c
     metric: str
-    form: str
+    form: Theorem1Form
 
 
 def dro_lt_theorem1(
@@ -176,7 +177,7 @@ def dro_lt_theorem1(
     centroids: Any,
     radius: Any,
     metric: str = "euclidean",
-    form: str = "as_printed",
+    form: Theorem1Form = "as_printed",
 ) -> DroLtTheorem1:
     """drolt, Theorem 1: a bound on -log P(z | mu_c) valid for every mu_c with ||mu_c - hat mu_c|| <= r_c.
 
@@ -197,7 +198,7 @@ def dro_lt_theorem1(
 
 
 def dro_lt_theorem1_from_distances(
-    distance: np.ndarray, labels: np.ndarray, radius: Any, metric: str = "euclidean", form: str = "as_printed"
+    distance: np.ndarray, labels: np.ndarray, radius: Any, metric: str = "euclidean", form: Theorem1Form = "as_printed"
 ) -> DroLtTheorem1:
     """``dro_lt_theorem1`` from the (N, C) Euclidean distances to hat mu of ``centroid_distances``
     (labels already checked against C)."""
@@ -256,7 +257,7 @@ def drolt_robust_loss(
     radius: Any,
     weights: Any = None,
     metric: str = "euclidean",
-    form: str = "as_printed",
+    form: Theorem1Form = "as_printed",
 ) -> float:
     """drolt, eq. (18): L_Robust = sum_c w(c) sum_{z in S_c} (Theorem 1's bound at z), from the empirical centroids.
 

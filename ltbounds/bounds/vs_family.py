@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -50,7 +51,9 @@ __all__ = [
     "vs_parameters",
 ]
 
-READINGS = ("as_printed", "corrected")
+# how Lemma 4's "softmax(beta_y B_y(f) + Delta_y)" is read (module docstring)
+Reading = Literal["as_printed", "corrected"]
+READINGS: tuple[str, ...] = get_args(Reading)
 # the losses ``vs_family_parameters`` recovers (wang23, Sec. 2.1)
 VS_FAMILY_MEMBERS = ("ce", "balanced", "class_balanced", "logit_adjusted", "cdt")
 
@@ -170,7 +173,7 @@ def checked_logit_extremes(logits, labels, num_classes: int | None = None) -> tu
 
 
 def vs_lipschitz_constants(
-    lower, upper=None, alpha=None, beta=None, logit_shift=None, reading: str = "corrected"
+    lower, upper=None, alpha=None, beta=None, logit_shift=None, reading: Reading = "corrected"
 ) -> np.ndarray:
     """Local Lipschitz constants mu_y of the VS loss (wang23, Lemma 4, eq. 15), vectorised over classes.
 
@@ -221,7 +224,7 @@ class LocalLipschitz:
     lower: np.ndarray  # B_y(f)
     upper: np.ndarray  # A_y(f)
     beta_tilde: np.ndarray
-    reading: str
+    reading: Reading
 
 
 def vs_local_lipschitz(
@@ -232,7 +235,7 @@ def vs_local_lipschitz(
     alpha=None,
     beta=None,
     logit_shift=None,
-    reading: str = "corrected",
+    reading: Reading = "corrected",
 ) -> LocalLipschitz:
     """mu_y of wang23, Lemma 4 from a model's logits on S, as printed or corrected.
 

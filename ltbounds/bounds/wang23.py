@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -63,11 +64,13 @@ __all__ = [
     "vs_contraction_bound",
 ]
 
-FORMS_OF_BOUNDS = ("certified", "as_printed", "shape")
+# the forms these bounds are computed in (a subset of ``bounds.result.Form``)
+BoundForm = Literal["certified", "as_printed", "shape"]
+FORMS_OF_BOUNDS: tuple[str, ...] = get_args(BoundForm)
 SQRT2 = math.sqrt(2.0)
 
 
-def _form(form: str) -> str:
+def _form(form: str) -> BoundForm:
     if form not in FORMS_OF_BOUNDS:
         raise InputError(f"form must be one of {FORMS_OF_BOUNDS}, got {form!r}")
     return form
@@ -88,7 +91,7 @@ class GeneralizationBound:
     """An upper bound on the balanced risk R_bal^L(f) = (1/C) sum_y R_y^L(f): ``value``, its terms."""
 
     value: float
-    form: str
+    form: BoundForm
     per_class: np.ndarray | None = None  # per-class bounds (union bound) when the bound has them
     terms: dict = field(default_factory=dict)
 
@@ -97,7 +100,7 @@ def _counts(class_counts) -> np.ndarray:
     return check_class_counts(class_counts, "class_counts", minimum=1)
 
 
-def contracted_complexities(lipschitz, hypothesis_complexities, form: str = "certified") -> np.ndarray:
+def contracted_complexities(lipschitz, hypothesis_complexities, form: BoundForm = "certified") -> np.ndarray:
     """Per-class loss-class complexities from Lipschitz constants: sqrt(2) mu_y R^vec_{S_y}(F) (certified,
     Maurer's vector contraction) or mu_y C_{S_y}(F) (wang23, Lemma 1 as printed / shape)."""
     mu = check_finite(np.asarray(lipschitz, dtype=np.float64), "lipschitz")
@@ -110,7 +113,7 @@ def contracted_complexities(lipschitz, hypothesis_complexities, form: str = "cer
 
 
 def union_bound(
-    class_counts, empirical_risks, loss_class_complexities, loss_bound, delta, form: str = "certified"
+    class_counts, empirical_risks, loss_class_complexities, loss_bound, delta, form: BoundForm = "certified"
 ) -> GeneralizationBound:
     """wang23, Prop. 1 (eq. 7): R_bal <= (1/C) sum_y [R^_y + c R_{S_y}(G) + 3M sqrt(ln(2C/delta)/(2 N_y))].
 
@@ -146,7 +149,7 @@ def _imbalance_factor(counts: np.ndarray) -> float:
 
 
 def lemma2_bound(
-    class_counts, empirical_risk, loss_class_complexity, loss_bound, delta, form: str = "certified"
+    class_counts, empirical_risk, loss_class_complexity, loss_bound, delta, form: BoundForm = "certified"
 ) -> GeneralizationBound:
     """wang23, Lemma 2 (eq. 11): R_bal <= 1/(C pi_C) [R^ + c R_S(G) + 3M sqrt(ln(2/delta)/(2N))].
 
@@ -178,7 +181,7 @@ def lemma2_bound(
 
 
 def data_dependent_contraction(
-    class_counts, lipschitz, hypothesis_complexities=None, full_complexity=None, form: str = "certified"
+    class_counts, lipschitz, hypothesis_complexities=None, full_complexity=None, form: BoundForm = "certified"
 ) -> float:
     """wang23, Lemma 3 (eq. 13), the right-hand side bounding R_S(G).
 
@@ -209,7 +212,7 @@ def contraction_bound(
     hypothesis_complexities,
     loss_bound,
     delta,
-    form: str = "certified",
+    form: BoundForm = "certified",
     full_complexity=None,
 ) -> GeneralizationBound:
     """wang23, Thm 1 (eq. 14): R_bal <= Phi(L, delta) + complexity term (see the module docstring).
@@ -261,7 +264,7 @@ def vs_contraction_bound(
     alpha=None,
     beta=None,
     logit_shift=None,
-    form: str = "certified",
+    form: BoundForm = "certified",
     full_complexity=None,
 ) -> GeneralizationBound:
     """wang23, Prop. 3 (eq. 16): Thm 1 with mu_y from Lemma 4.

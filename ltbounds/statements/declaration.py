@@ -48,7 +48,7 @@ class Erratum:
     id: str  # statement id, e.g. "elm.prop1"
     source: str  # seed file and location, e.g. "000, Proposition 1 (Section 4.1)"
     printed: str  # the statement as printed (cleaned of extraction damage, not of errors)
-    verdict: str  # one of VERDICTS
+    verdict: Verdict  # one of VERDICTS
     explanation: str  # one paragraph: why
     counterexample: str | None = None  # file name under counterexamples/, when there is one
     corrected_by: str | None = None  # id of the corrected statement, when there is one

@@ -30,6 +30,7 @@ from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.bounds.vs_family import (
     VS_FAMILY_MEMBERS,
     LocalLipschitz,
+    Reading,
     beta_tilde,
     beta_tilde_discordant_pairs,
     beta_tilde_order_identity,
@@ -119,7 +120,7 @@ def vs_parameters_of(outputs: Outputs, alpha=None, beta=None, logit_shift=None) 
 
 def vs_local_lipschitz_of(
     outputs: Outputs,
-    reading: str = "corrected",
+    reading: Reading = "corrected",
     alpha=None,
     beta=None,
     logit_shift=None,
