@@ -216,6 +216,17 @@ def test_chunked_statistics_equal_the_in_memory_reductions():
         if r.class_index is None and r.split == "test"
     ]
     np.testing.assert_allclose(overall.value, whole.value, rtol=1e-10)
+    # drolt eq. (18) and (8): per-class logsumexps over every sample, accumulated over chunks
+    from ltbounds.bounds.drolt import drolt_nll_loss, drolt_robust_loss
+
+    _, mu_hat = per_class.class_scatter(train.embeddings, train.labels, 5)
+    _, mu_true = per_class.class_scatter(test.embeddings, test.labels, 5)
+    shift = np.linalg.norm(mu_true - mu_hat, axis=1)
+    rows = STATEMENTS["drolt.robust_loss"].evaluate(context, 0.05)
+    for row, metric in zip(rows, ("euclidean", "squared_euclidean"), strict=True):
+        expected = drolt_robust_loss(train.embeddings, train.labels, mu_hat, shift, metric=metric)
+        np.testing.assert_allclose(row.value, expected, rtol=1e-10)
+        np.testing.assert_allclose(row.measured, drolt_nll_loss(train.embeddings, train.labels, mu_true, metric=metric))
 
 
 def test_memory_mapped_float64_directory_gives_the_in_memory_rows(tmp_path):
@@ -234,6 +245,10 @@ CHUNKED = (
     "wang23.lemma4_corrected",
     "wang23.prop3",
     "drolt.kl_radius",
+    "drolt.thm1",
+    "drolt.thm1_corrected",
+    "drolt.robust_loss",
+    "drolt.robust_loss_corrected",
 )
 
 
@@ -265,3 +280,15 @@ def test_chunk_size_does_not_change_any_number(chunk_size, seed):
     counts = np.array([23, 11, 6, 2, 3])
     splits = {"train": _outputs(counts, "train", seed), "test": _outputs(np.full(5, 6), "test", seed + 10)}
     _assert_same_rows(_evaluation(splits, chunk_size, CHUNKED), _evaluation(splits, None, CHUNKED))
+
+
+def test_cli_evaluates_a_directory_with_a_chunk_size(tmp_path, capsys):
+    import pandas as pd
+
+    path = save_outputs_dir(tmp_path / "toy", _splits(), dtype=np.float32)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(path), "--out", str(out), "--no-plots", "--chunk-size", "7", "--no-progress"]) == 0
+    bounds = pd.read_csv(out / "bounds.csv")
+    assert (bounds["status"] == "ok").sum() > 200
+    assert main(["evaluate", str(path), "--out", str(tmp_path / "r2"), "--no-plots", "--chunk-size", "0"]) == 2
+    assert "--chunk-size must be a positive number of rows" in capsys.readouterr().err

@@ -9,6 +9,7 @@ it and report that assumption as unknown, so no drolt row is ever a certified gu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -17,24 +18,22 @@ import numpy as np
 
 from ltbounds.bounds.drolt import (
     METRICS,
+    THEOREM1_FORMS,
+    DroLtTheorem1,
     centroid_distances,
     centroid_standard_error,
-    dro_lt_theorem1_from_distances,
     drolt_centroid_radius,
     drolt_kl_radius,
-    drolt_nll_from_distances,
-    drolt_nll_loss,
-    drolt_robust_loss,
     gaussian_kl,
     kl_same_variance_gaussians,
 )
 from ltbounds.bounds.result import Assumption, BoundResult, Form
-from ltbounds.checks import InputError, check_delta
-from ltbounds.per_class import class_means
+from ltbounds.checks import InputError, check_delta, check_finite
+from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import per_class_rows
-from ltbounds.statements.statistics import class_moments
+from ltbounds.statements.statistics import chunk_rows, class_moments, embedding_norms, embeddings_chunk, row_chunks
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -155,7 +154,7 @@ class _CentroidShift:
     mu_true: np.ndarray  # (C, K) stand-in true centroids
     train_sizes: np.ndarray  # (C,)
     present: np.ndarray  # (C,) bool: the class has samples in both splits
-    z: np.ndarray  # training embeddings of the present classes
+    keep: np.ndarray  # (n,) bool: the training samples of the present classes (read in chunks, never copied)
     y: np.ndarray  # their labels
     shift: np.ndarray  # (C,) ||mu_c - hat mu_c||
     max_norm: float  # the largest embedding norm seen on either split
@@ -172,22 +171,124 @@ def _centroid_shift(splits: EvaluationSplits) -> _CentroidShift | None:
         fitted, other = _class_statistics(splits, "train"), _class_statistics(splits, "measurement")
         present = (fitted.sizes >= 1) & (other.sizes >= 1)
         keep = np.isin(train.labels, np.flatnonzero(present))
-        norms = [
-            np.sqrt(np.einsum("ij,ij->i", o.embeddings, o.embeddings)).max() for o in (train, target) if o.num_samples
-        ]
+        norms = [embedding_norms(splits, o).max() for o in (train, target) if o.num_samples]
         return _CentroidShift(
             target=target,
             mu_hat=fitted.centroids,
             mu_true=other.centroids,
             train_sizes=fitted.sizes,
             present=present,
-            z=train.embeddings[keep],
+            keep=keep,
             y=train.labels[keep],
             shift=np.linalg.norm(other.centroids - fitted.centroids, axis=1),
             max_norm=float(max(norms)),
         )
 
     return splits.computed(("drolt.centroid_shift",), compute)
+
+
+def _column_logsumexp_rows(
+    splits: EvaluationSplits,
+    setup: _CentroidShift,
+    key: tuple,
+    centroids: np.ndarray,
+    column: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    numerator: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Per kept training sample i: numerator(D, y)_i + L[y_i], L_c = log sum_{z' kept} exp(column(D', y')_{z', c}),
+    D the Euclidean distances to ``centroids`` (``centroid_distances``). The form of eq. (6) and of Theorem 1's
+    bounds (``bounds.drolt``): a logsumexp over every sample z' in Z per class, so two passes over row
+    chunks (a running max and sum, then the per-sample values) instead of the (n, C) distance matrix."""
+    train = splits.train
+
+    def blocks():
+        for rows in row_chunks(train.num_samples, chunk_rows(splits, train)):
+            kept = setup.keep[rows]
+            if kept.any():
+                embeddings = embeddings_chunk(train, rows)[kept]
+                yield centroid_distances(embeddings, centroids), train.labels[rows][kept]
+
+    def compute() -> np.ndarray:
+        top = np.full(centroids.shape[0], -np.inf)
+        total = np.zeros(centroids.shape[0])
+        for distances, y in blocks():
+            values = column(distances, y)
+            new_top = np.maximum(top, values.max(axis=0))
+            shift = np.where(np.isfinite(new_top), new_top, 0.0)
+            total = total * np.exp(top - shift) + np.exp(values - shift).sum(axis=0)
+            top = new_top
+        with np.errstate(divide="ignore"):
+            denominator = np.log(total) + np.where(np.isfinite(top), top, 0.0)
+        parts = [numerator(distances, y) + denominator[y] for distances, y in blocks()]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    return splits.computed(("drolt.column_logsumexp",) + key, compute)
+
+
+def _nll(splits: EvaluationSplits, setup: _CentroidShift, metric: str) -> np.ndarray:
+    """``drolt_nll_from_distances`` at the stand-in true centroids, per kept training sample, chunked."""
+    if metric not in METRICS:
+        raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+
+    def d(distances: np.ndarray) -> np.ndarray:
+        return distances if metric == "euclidean" else distances**2
+
+    return _column_logsumexp_rows(
+        splits,
+        setup,
+        ("nll", metric),
+        setup.mu_true,
+        lambda distances, _y: -d(distances),
+        lambda distances, y: d(distances)[np.arange(y.size), y],
+    )
+
+
+def _theorem1(
+    splits: EvaluationSplits, setup: _CentroidShift, radius: np.ndarray, metric: str, form: str
+) -> DroLtTheorem1:
+    """``dro_lt_theorem1_from_distances`` on the kept training samples (distances to hat mu), chunked: the
+    same per-sample bound (numerator + the class's logsumexp over Z) for each form and metric."""
+    if form not in THEOREM1_FORMS:
+        raise InputError(f"form must be 'as_printed' or 'corrected', got {form!r}")
+    if metric not in METRICS:
+        raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+    num_classes = setup.mu_hat.shape[0]
+    r = check_finite(np.asarray(radius, dtype=np.float64), "radius").reshape(-1)
+    if r.size == 1:
+        r = np.full(num_classes, float(r[0]))
+    if r.shape[0] != num_classes or np.any(r < 0):
+        raise InputError(f"radius must be >= 0, a scalar or one value per class ({num_classes})")
+    classes = np.arange(num_classes)
+    if form == "as_printed":
+        eps = r if metric == "euclidean" else r**2
+
+        def d(distances: np.ndarray) -> np.ndarray:
+            return distances if metric == "euclidean" else distances**2
+
+        def column(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return -d(distances) - 2.0 * eps[None, :] * (y[:, None] == classes[None, :])
+
+        def numerator(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return d(distances)[np.arange(y.size), y] + 2.0 * eps[y]
+    elif metric == "euclidean":
+
+        def column(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return -distances
+
+        def numerator(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return distances[np.arange(y.size), y] + 2.0 * r[y]
+    else:
+
+        def column(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return -(np.maximum(distances - r[None, :], 0.0) ** 2)
+
+        def numerator(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return (distances[np.arange(y.size), y] + r[y]) ** 2
+
+    bound = _column_logsumexp_rows(
+        splits, setup, ("theorem1", metric, form, r.tobytes()), setup.mu_hat, column, numerator
+    )
+    return DroLtTheorem1(bound, class_means(bound, setup.y, num_classes), r, metric, form)
 
 
 def _radii(setup: _CentroidShift, delta: float, *, corrected: bool) -> list[tuple[Form, np.ndarray]]:
@@ -237,16 +338,13 @@ def theorem1_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) ->
     if setup is None or setup.y.size == 0:
         return []
     train, y = splits.train, setup.y
-    to_hat, to_true = centroid_distances(setup.z, setup.mu_hat), centroid_distances(setup.z, setup.mu_true)
     rows = []
     for metric in METRICS:
-        measured = drolt_nll_from_distances(to_true, y, metric)
+        measured = _nll(splits, setup, metric)
         measured_class = class_means(measured, y, train.num_classes)
         for form, radius in _radii(setup, delta, corrected=corrected):
             assumptions = _assumptions(setup, form, radius, train.split)
-            result = dro_lt_theorem1_from_distances(
-                to_hat, y, radius, metric, "as_printed" if form == "as_printed" else "corrected"
-            )
+            result = _theorem1(splits, setup, radius, metric, "as_printed" if form == "as_printed" else "corrected")
             rows += _present_rows(
                 setup.present,
                 statement=statement,
@@ -328,14 +426,16 @@ def robust_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool)
     train = splits.train
     rows = []
     for metric in METRICS:
-        nll = drolt_nll_loss(setup.z, setup.y, setup.mu_true, metric=metric)
+        # drolt_nll_loss / drolt_robust_loss: w(c) = 1/|S_c| times the per-sample values, summed
+        weights = 1.0 / np.maximum(class_sizes(setup.y, train.num_classes), 1)
+        nll = float(np.sum(weights[setup.y] * _nll(splits, setup, metric)))
         for form, radius in _radii(setup, delta, corrected=corrected):
             bound_form = "as_printed" if form == "as_printed" else "corrected"
             rows.append(
                 BoundResult(
                     statement=statement,
                     form=form,
-                    value=drolt_robust_loss(setup.z, setup.y, setup.mu_hat, radius, metric=metric, form=bound_form),
+                    value=float(np.sum(weights[setup.y] * _theorem1(splits, setup, radius, metric, bound_form).bound)),
                     measured=nll,
                     terms={
                         "classes": float(np.count_nonzero(setup.present)),
