@@ -75,28 +75,9 @@ def main() -> None:
     synchronise(args.device)
 
     started = time.perf_counter()
-    train = Outputs.from_module(
-        model,
-        x_train,
-        train_labels,
-        counts,
-        split="train",
-        batch_size=args.batch_size,
-        device=args.device,
-        name="resnet32",
-        method="ce",
-    )
-    test = Outputs.from_module(
-        model,
-        x_test,
-        test_labels,
-        counts,
-        split="test",
-        batch_size=args.batch_size,
-        device=args.device,
-        name="resnet32",
-        method="ce",
-    )
+    options = {"batch_size": args.batch_size, "device": args.device, "name": "resnet32", "method": "ce"}
+    train = Outputs.from_module(model, x_train, train_labels, counts, split="train", **options)
+    test = Outputs.from_module(model, x_test, test_labels, counts, split="test", **options)
     synchronise(args.device)
     inference = time.perf_counter() - started
 

@@ -175,7 +175,7 @@ def gaussian_outputs(
     per_class: Any,
     split: str = "train",
     *,
-    seed: int = 0,
+    seed: int | np.random.Generator = 0,
     means: Any = None,
     dim: int = 8,
     spread: float = 1.5,
@@ -187,7 +187,8 @@ def gaussian_outputs(
     """One split of a synthetic checkpoint: a linear head on Gaussian classes, drawn without training.
 
     Samples: ``per_class[y]`` points of class y (labels sorted by class, a scalar means that many of every
-    class), x = mu_y + noise * N(0, I) drawn with ``seed``. Class means mu (C, d): ``means`` if given, else
+    class), x = mu_y + noise * N(0, I) drawn with ``seed`` (a ``np.random.Generator`` is drawn from as it is,
+    so one generator can draw a head and then several splits). Class means mu (C, d): ``means`` if given, else
     ``spread * N(0, I)`` drawn with ``means_seed`` (one model's splits share its means: vary ``seed`` only).
 
     Head (the ``head_weight``/``head_bias`` of the outputs; logits = x W^T + b):

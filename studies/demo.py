@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from studies.runner import Run, StudyContext
-from studies.training_runs import dataset, final_metrics, train_once
+from studies.training_runs import GROUP_ACCURACIES, accuracy_rows, dataset, final_metrics, train_once
 
 NAME = "demo"
 QUESTION = "Six long-tail methods on MNIST-5k-LT and a Gaussian mixture: accuracy, bounds, coverage, sharpness."
@@ -105,16 +105,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     metrics = final_metrics(trained)
     wall = max((m.get("wall_time_s") or 0.0) for m in trained.metrics) if trained.metrics else math.nan
     rows = [{"quantity": "checkpoint", "value": math.nan, "note": str(trained.checkpoint)}]
-    for key in (
-        "test_balanced_accuracy",
-        "test_many_accuracy",
-        "test_medium_accuracy",
-        "test_few_accuracy",
-        "val_balanced_accuracy",
-        "train_balanced_accuracy",
-    ):
-        value = metrics.get(key)
-        rows.append({"quantity": key, "value": math.nan if value is None else float(value)})
+    rows += accuracy_rows(metrics, (*GROUP_ACCURACIES, "val_balanced_accuracy", "train_balanced_accuracy"))
     rows.append({"quantity": "train_wall_time_s", "value": float(wall)})
     counts = np.asarray(data.class_counts)
     for y, accuracy in enumerate(metrics.get("test_per_class_accuracy") or []):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ltbounds.class_groups import class_groups
 from studies.runner import MissingPiece, Run, StudyContext
-from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
+from studies.training_runs import dataset, final_metrics, run_config, train_once
 
 NAME = "drolt"
 QUESTION = "How tight is DRO-LT's Theorem 1 on trained embeddings, and what do learned radii do (drolt, Figs 2-3)?"
@@ -55,15 +55,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     from studies.checkpoint_outputs import checkpoint_outputs, layer_embeddings
 
     data = dataset(settings.dataset, settings.imbalance, run.params["seed"], data_root=context.data_root)
-    config = {
-        "method": run.params["method"],
-        "dataset": settings.dataset,
-        "imbalance": settings.imbalance,
-        "seed": run.params["seed"],
-        "epochs": settings.epochs,
-        "data_root": context.data_root,
-    }
-    config.update(optimisation_overrides(settings))
+    config = run_config(settings, run.params["seed"], context.data_root, method=run.params["method"])
     trained = train_once(context.scratch(run.key), data=data, **config)
     counts = np.asarray(data.class_counts)
     groups = class_groups(counts)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studies.runner import Run, StudyContext
-from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
+from studies.training_runs import Optimisation, dataset, final_metrics, run_config, train_once
 
 NAME = "drw_timing"
 QUESTION = "Does the DRW switch epoch T0 balance B_y(f) between majority and minority classes (wang23, Fig. 3)?"
@@ -28,20 +28,12 @@ FIGURES = ("drw_timing",)
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Optimisation):  # model, hidden, lr, batch_size, lr_decays: studies.training_runs.Optimisation
     dataset: str = "mnist5k"
     imbalance: float = 100.0
     epochs: int = 200
     t0_fractions: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
     include_cb: bool = True
-    model: str | None = None  # None: the dataset's default model
-    hidden: tuple[int, ...] = (128, 64)
-    lr: float | None = None
-    batch_size: int | None = None
-    # lr factors from each milestone on (None: the recipe's 0.01, 0.0001). With ~7 SGD steps per epoch on
-    # MNIST-5k-LT, a terminal phase at 0.01 x lr is a few dozen tiny steps and re-weighting from T0 changes
-    # nothing measurable; the quick setting decays to 0.1 x lr instead so the deferred phase can act.
-    lr_decays: tuple[float, ...] | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
@@ -70,14 +62,7 @@ def _groups(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     data = dataset(settings.dataset, settings.imbalance, run.params["seed"], data_root=context.data_root)
-    config = {
-        "dataset": settings.dataset,
-        "imbalance": settings.imbalance,
-        "seed": run.params["seed"],
-        "epochs": settings.epochs,
-        "data_root": context.data_root,
-    }
-    config.update(optimisation_overrides(settings))
+    config = run_config(settings, run.params["seed"], context.data_root)
     if run.params["method"] == "cb":
         config["method"] = "cb"
     else:

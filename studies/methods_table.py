@@ -11,7 +11,6 @@ comparable with ours only on the same dataset and recipe.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from studies.runner import Run, StudyContext
-from studies.training_runs import dataset, final_metrics, train_once
+from studies.training_runs import accuracy_rows, dataset, final_metrics, train_once
 
 NAME = "methods_table"
 QUESTION = "Balanced accuracy (overall, Many/Medium/Few) of every method, beside the papers' Table 1."
@@ -140,12 +139,7 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
         config["loss_overrides"] = {**overrides, "reweight_epoch": drw_epoch}
         config["drw_epoch"] = drw_epoch
     trained = train_once(context.scratch(run.key), data=data, **config)
-    metrics = final_metrics(trained)
-    rows = []
-    for key in ("test_balanced_accuracy", "test_many_accuracy", "test_medium_accuracy", "test_few_accuracy"):
-        value = metrics.get(key)
-        rows.append({"quantity": key, "value": math.nan if value is None else float(value)})
-    return rows
+    return accuracy_rows(final_metrics(trained))
 
 
 def summarize(table: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:

@@ -9,11 +9,30 @@ resumes a run that was cut short, and returns the finished one untouched; ``data
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 _DATA_CACHE: dict[str, Any] = {}
+
+
+GROUP_ACCURACIES = ("test_balanced_accuracy", "test_many_accuracy", "test_medium_accuracy", "test_few_accuracy")
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    """The model and optimisation fields of a training study's ``Settings`` (a base class), read by
+    ``optimisation_overrides``; a field left at None keeps the dataset's recipe."""
+
+    model: str | None = None  # None: the dataset's default model
+    hidden: tuple[int, ...] = (128, 64)  # MLP widths, when model == "mlp"
+    lr: float | None = None
+    batch_size: int | None = None
+    # lr factors from each milestone on (None: the recipe's 0.01, 0.0001). With ~7 SGD steps per epoch on
+    # MNIST-5k-LT, a terminal phase at 0.01 x lr is a few dozen tiny steps and re-weighting from T0 changes
+    # nothing measurable; a quick setting decays to 0.1 x lr instead so the deferred phase can act.
+    lr_decays: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,20 @@ def optimisation_overrides(settings: Any) -> dict[str, Any]:
     return config
 
 
+def run_config(settings: Any, seed: int, data_root: str | None, **fields: Any) -> dict[str, Any]:
+    """``train_once`` keywords of one run of a study on ``settings.dataset``: its imbalance (``fields`` may
+    give another), seed, epochs and data root, the ``fields`` given (method, loss overrides, ...), and the
+    settings' model and optimisation overrides."""
+    config = {
+        "dataset": settings.dataset,
+        "imbalance": settings.imbalance if "imbalance" not in fields else fields.pop("imbalance"),
+        "seed": seed,
+        "epochs": settings.epochs,
+        "data_root": data_root,
+    }
+    return config | fields | optimisation_overrides(settings)
+
+
 def train_once(directory: str | Path, *, data=None, **config: Any) -> TrainedRun:
     """Train ``TrainConfig(**config)`` into ``directory`` unless a finished ``last.pt`` is there.
 
@@ -116,3 +149,12 @@ def final_metrics(run: TrainedRun) -> dict:
         if metrics.get("test_balanced_accuracy") is not None:
             return metrics
     return run.metrics[-1] if run.metrics else {}
+
+
+def accuracy_rows(metrics: dict, keys: tuple[str, ...] = GROUP_ACCURACIES) -> list[dict]:
+    """One study row per metric in ``keys`` (``quantity``, ``value``; NaN where the run did not record it)."""
+    rows = []
+    for key in keys:
+        value = metrics.get(key)
+        rows.append({"quantity": key, "value": math.nan if value is None else float(value)})
+    return rows

@@ -11,11 +11,10 @@ rho = 100. Rows: the last-epoch test balanced accuracy and Many / Medium / Few a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from studies.runner import Run, StudyContext
-from studies.training_runs import dataset, final_metrics, optimisation_overrides, train_once
+from studies.training_runs import Optimisation, accuracy_rows, dataset, final_metrics, run_config, train_once
 
 NAME = "vs_drw"
 QUESTION = (
@@ -26,7 +25,7 @@ GAMMA_METHODS = ("vs", "vs_drw", "vs_tla_drw")
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Optimisation):  # model, hidden, lr, batch_size, lr_decays: studies.training_runs.Optimisation
     dataset: str = "mnist5k"
     gamma_imbalance: float = 10.0
     gammas: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -34,14 +33,6 @@ class Settings:
     nus: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
     taus: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
     epochs: int = 200
-    model: str | None = None
-    hidden: tuple[int, ...] = (128, 64)
-    lr: float | None = None
-    batch_size: int | None = None
-    # lr factors from each milestone on (None: the recipe's 0.01, 0.0001). With ~7 SGD steps per epoch on
-    # MNIST-5k-LT, a terminal phase at 0.01 x lr is a few dozen tiny steps and re-weighting from T0 changes
-    # nothing measurable; the quick setting decays to 0.1 x lr instead so the deferred phase can act.
-    lr_decays: tuple[float, ...] | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
@@ -97,14 +88,7 @@ def runs(settings: Settings) -> list[Run]:
 def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
     imbalance = run.params["imbalance"]
     data = dataset(settings.dataset, imbalance, run.params["seed"], data_root=context.data_root)
-    config = {
-        "dataset": settings.dataset,
-        "imbalance": imbalance,
-        "seed": run.params["seed"],
-        "epochs": settings.epochs,
-        "data_root": context.data_root,
-    }
-    config.update(optimisation_overrides(settings))
+    config = run_config(settings, run.params["seed"], context.data_root, imbalance=imbalance)
     if run.params["part"] == "gamma":
         config["method"] = run.params["method"]
         config["loss_overrides"] = {"gamma": run.params["gamma"]}
@@ -118,9 +102,4 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
                 reweighting="adrw", nu=run.params["nu"], reweight_epoch=round(0.8 * settings.epochs)
             )
     trained = train_once(context.scratch(run.key), data=data, **config)
-    metrics = final_metrics(trained)
-    rows = []
-    for key in ("test_balanced_accuracy", "test_many_accuracy", "test_medium_accuracy", "test_few_accuracy"):
-        value = metrics.get(key)
-        rows.append({"quantity": key, "value": math.nan if value is None else float(value)})
-    return rows
+    return accuracy_rows(final_metrics(trained))

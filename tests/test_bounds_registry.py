@@ -54,6 +54,7 @@ def test_erratum_is_well_formed(erratum_id):
     if entry.corrected_by is not None:
         assert entry.corrected_by in statements.STATEMENTS, f"corrected_by {entry.corrected_by!r} is not a statement"
         assert entry.corrected_by != erratum_id
+        assert errata.REGISTRY[entry.corrected_by].verdict == "holds", "a correction must itself hold"
     if entry.verdict == "false_as_printed":
         assert entry.counterexample is not None, "a false statement needs its stored counterexample"
         assert entry.corrected_by is not None, "a false statement needs its corrected statement"
@@ -81,7 +82,6 @@ def test_statement_is_well_formed(statement_id):
     assert statement.id == statement_id
     assert statement.kind in KINDS
     assert statement.summary.strip() and statement.source.strip()
-    assert statement.source.strip()
     assert callable(statement.evaluate)
 
 

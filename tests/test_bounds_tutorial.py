@@ -308,10 +308,8 @@ def test_threshold_moving_inputs_are_validated():
 
 def test_ldam_two_class_margins_symbolic():
     check = tutorial.ldam_margins_symbolic()
-    assert check["is_stationary"]
-    assert check["matches_quarter_power"]
-    assert check["ratio_is_quarter_power"]
-    assert check["second_derivative_positive"]
+    keys = ("is_stationary", "matches_quarter_power", "ratio_is_quarter_power", "second_derivative_positive")
+    assert {key: check[key] for key in keys} == dict.fromkeys(keys, True)
 
 
 @given(class_counts_strategy(max_classes=6), st.floats(0.1, 10.0))
@@ -379,10 +377,8 @@ def test_ldam_inputs_are_validated():
 
 def test_effective_number_symbolic_limit_and_series():
     check = tutorial.effective_number_symbolic()
-    assert check["limit_is_n"]
-    assert check["geometric_series"]
-    assert check["cb_weight_is_inverse"]
-    assert check["increment_is_beta_power"]
+    keys = ("limit_is_n", "geometric_series", "cb_weight_is_inverse", "increment_is_beta_power")
+    assert {key: check[key] for key in keys} == dict.fromkeys(keys, True)
 
 
 @given(arrays(np.int64, st.integers(1, 10), elements=st.integers(1, 60)), st.floats(0.0, 1.0))

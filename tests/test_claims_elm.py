@@ -28,13 +28,9 @@ NEW_IDS = {
 }
 
 
-@pytest.mark.parametrize("statement_id", sorted(NEW_IDS))
-def test_new_ids_have_their_verdict_and_an_evaluator(statement_id):
-    entry = errata.REGISTRY[statement_id]
-    assert entry.verdict == NEW_IDS[statement_id]
-    assert statement_id in statements.STATEMENTS
-    if entry.corrected_by:
-        assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
+def test_new_ids_have_their_verdict_and_an_evaluator():
+    # (that each corrected_by holds is checked for every id in test_bounds_registry.py)
+    assert {i: errata.REGISTRY[i].verdict for i in NEW_IDS} == NEW_IDS and set(NEW_IDS) <= set(statements.STATEMENTS)
 
 
 def _splits() -> statements.EvaluationSplits:

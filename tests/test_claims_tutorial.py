@@ -20,32 +20,29 @@ from ltbounds.bounds import representation, tutorial
 from ltbounds.checks import InputError
 from ltbounds.strategies import gaussian_outputs
 
-NEW_IDS = {
-    "tutorial.risk_decomposition": "holds",
-    "tutorial.plugin_am_consistency": "holds",
-    "tutorial.la_loss_two_forms": "holds",
-    "tutorial.reweighting_vs_logit_adjustment": "holds",
-    "tutorial.ldam_relaxation": "holds",
-    "tutorial.rwsam_perturbation": "false_as_printed",
-    "tutorial.rwsam_perturbation_corrected": "holds",
-    "tutorial.ltssl_refinement": "holds_with_extra_assumption",
-    "tutorial.ltssl_refinement_corrected": "holds",
-    "tutorial.records_prop1": "ambiguous",
-    "tutorial.ts_schedule": "holds",
-    "tutorial.bcl_memorization_range": "holds",
-    "tutorial.gh_uniform_structure": "holds_with_extra_assumption",
-    "tutorial.gh_uniform_structure_corrected": "holds",
-    "tutorial.gh_theorem34": "ambiguous",
-}
+# Ids added by the completeness pass (issue 11); their verdicts are checked with every tutorial verdict in
+# tests/test_errata_tutorial.py, and that each corrected_by holds in tests/test_bounds_registry.py.
+NEW_IDS = (
+    "tutorial.risk_decomposition",
+    "tutorial.plugin_am_consistency",
+    "tutorial.la_loss_two_forms",
+    "tutorial.reweighting_vs_logit_adjustment",
+    "tutorial.ldam_relaxation",
+    "tutorial.rwsam_perturbation",
+    "tutorial.rwsam_perturbation_corrected",
+    "tutorial.ltssl_refinement",
+    "tutorial.ltssl_refinement_corrected",
+    "tutorial.records_prop1",
+    "tutorial.ts_schedule",
+    "tutorial.bcl_memorization_range",
+    "tutorial.gh_uniform_structure",
+    "tutorial.gh_uniform_structure_corrected",
+    "tutorial.gh_theorem34",
+)
 
 
-@pytest.mark.parametrize("statement_id", sorted(NEW_IDS))
-def test_new_ids_have_their_verdict_and_an_evaluator(statement_id):
-    entry = errata.REGISTRY[statement_id]
-    assert entry.verdict == NEW_IDS[statement_id]
-    assert statement_id in statements.STATEMENTS
-    if entry.verdict in ("false_as_printed", "holds_with_extra_assumption"):
-        assert errata.REGISTRY[entry.corrected_by].verdict == "holds"
+def test_new_ids_have_an_evaluator():
+    assert set(NEW_IDS) <= set(statements.STATEMENTS) and set(NEW_IDS) <= set(errata.REGISTRY)
 
 
 def _splits(seed: int = 0) -> statements.EvaluationSplits:

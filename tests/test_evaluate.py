@@ -27,6 +27,7 @@ from ltbounds.evaluation import (
 )
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits, Statement
+from ltbounds.strategies import gaussian_outputs
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False, width=64)
 tie_prone = st.sampled_from([-1e4, -1.0, 0.0, 0.0, 1.0, 1e4])
@@ -140,18 +141,10 @@ def toy_splits(seed: int = 0, name: str = "toy", shift: float = 1.0) -> Evaluati
     weight, bias = rng.normal(size=(classes, dim)), np.zeros(classes)
 
     def split(per_class, split_name):
-        labels = np.repeat(np.arange(classes), per_class)
-        embeddings = rng.normal(size=(labels.size, dim)) + shift * weight[labels]
-        return Outputs(
-            embeddings @ weight.T + bias,
-            embeddings,
-            labels,
-            weight,
-            bias,
-            counts,
-            split=split_name,
-            name=name,
-            method="ce",
+        # one generator for the head and every split (seed=rng): class means shift * w_y, head (W, 0)
+        means = shift * weight
+        return gaussian_outputs(
+            counts, per_class, split_name, seed=rng, means=means, head=(weight, bias), name=name, method="ce"
         )
 
     test = split(np.full(classes, 25), "test")

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from ltbounds.cli import main
-from ltbounds.outputs import Outputs, save_outputs
+from ltbounds.outputs import save_outputs
+from ltbounds.strategies import gaussian_outputs
 
 REQUIRED_BOUND_COLUMNS = {
     "checkpoint",
@@ -79,19 +80,11 @@ def exported_outputs(path, classes=3, seed=0):
     counts = np.array([60, 15, 4][:classes])
     weight, bias = rng.normal(size=(classes, 5)), rng.normal(size=classes)
 
-    def split(per_class, name):
-        labels = np.repeat(np.arange(classes), per_class)
-        embeddings = rng.normal(size=(labels.size, 5)) + 2 * weight[labels]
-        return Outputs(
-            embeddings @ weight.T + bias,
-            embeddings,
-            labels,
-            weight,
-            bias,
-            counts,
-            split=name,
-            name=f"mine{seed}",
-            method="la",
+    def split(per_class, split_name):
+        # one generator for the head and both splits (seed=rng): class means 2 w_y, head (W, b)
+        head, means = (weight, bias), 2 * weight
+        return gaussian_outputs(
+            counts, per_class, split_name, seed=rng, means=means, head=head, name=f"mine{seed}", method="la"
         )
 
     save_outputs(path, {"train": split(counts, "train"), "test": split(np.full(classes, 20), "test")})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -91,60 +92,17 @@ def test_bound_result_holds_only_between_finite_numbers(value, measured, expecte
 
 def _non_finite_statement(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     held = (Assumption("iid", "checked", True),)
-    return [
-        BoundResult(
-            statement="fake.nf",
-            form="certified",
-            value=math.inf,
-            measured=math.inf,
-            terms={},
-            assumptions=held,
-            split="test",
-        ),
-        BoundResult(
-            statement="fake.nf",
-            form="certified",
-            value=math.nan,
-            measured=0.1,
-            terms={},
-            assumptions=held,
-            class_index=0,
-            split="test",
-        ),
-        BoundResult(
-            statement="fake.nf",
-            form="certified",
-            value=0.5,
-            measured=-math.inf,
-            terms={},
-            assumptions=held,
-            class_index=1,
-            split="test",
-        ),
-        BoundResult(
-            statement="fake.nf",
-            form="certified",
-            value=math.inf,
-            measured=math.nan,
-            terms={},
-            assumptions=held,
-            class_index=2,
-            split="test",
-        ),
-        BoundResult(
-            statement="fake.nf",
-            form="certified",
-            value=0.5,
-            measured=math.nan,
-            terms={},
-            assumptions=held,
-            class_index=3,
-            split="test",
-        ),
-        BoundResult(
-            statement="fake.nf", form="certified", value=0.5, measured=0.25, terms={}, assumptions=held, split="train"
-        ),
+    # (value, measured, class_index, split): every non-finite combination, then one finite row
+    cases = [
+        (math.inf, math.inf, None, "test"),
+        (math.nan, 0.1, 0, "test"),
+        (0.5, -math.inf, 1, "test"),
+        (math.inf, math.nan, 2, "test"),
+        (0.5, math.nan, 3, "test"),
+        (0.5, 0.25, None, "train"),
     ]
+    row = partial(BoundResult, statement="fake.nf", form="certified", terms={}, assumptions=held)
+    return [row(value=v, measured=m, class_index=c, split=s) for v, m, c, s in cases]
 
 
 def test_non_finite_rows_get_their_own_status_and_never_count_as_holding():

@@ -219,21 +219,14 @@ def test_summary_counts_per_bound_and_form():
     assert "x.skip" not in summary.index
 
 
+def _one_checkpoint(**where) -> pd.DataFrame:
+    """The checkpoints table of one CE checkpoint "a" (balanced error 0.45), trained ``where``."""
+    row = {"checkpoint": "a", "method": "ce", "balanced_error": 0.45}
+    return pd.DataFrame([row | {"many_accuracy": 0.9, "medium_accuracy": 0.5, "few_accuracy": 0.1} | where])
+
+
 def test_report_names_non_vacuous_tight_failed_and_skipped_statements():
-    checkpoints = pd.DataFrame(
-        [
-            {
-                "checkpoint": "a",
-                "method": "ce",
-                "balanced_error": 0.45,
-                "many_accuracy": 0.9,
-                "medium_accuracy": 0.5,
-                "few_accuracy": 0.1,
-                "dataset": "cifar10",
-                "imbalance": 100.0,
-            }
-        ]
-    )
+    checkpoints = _one_checkpoint(dataset="cifar10", imbalance=100.0)
     text = build_report(full_rows(), pd.DataFrame(), checkpoints, delta=0.05, heldout="test")
     non_vacuous_line = next(line for line in text.splitlines() if line.startswith("- **Non-vacuous**"))
     assert "`x.good`" in non_vacuous_line and "x.loose" not in non_vacuous_line
@@ -248,20 +241,7 @@ def test_report_says_whether_a_violation_happened_on_valid_rows_and_quotes_the_e
     rows.loc[1, ["bound", "holds", "valid", "assumptions_violated"]] = ["elm.prop1_expanded", False, True, ""]
     rows.loc[0, ["holds"]] = [False]
     rows.loc[0, ["valid"]] = [False]
-    checkpoints = pd.DataFrame(
-        [
-            {
-                "checkpoint": "a",
-                "method": "ce",
-                "balanced_error": 0.45,
-                "many_accuracy": 0.9,
-                "medium_accuracy": 0.5,
-                "few_accuracy": 0.1,
-                "dataset": None,
-                "imbalance": None,
-            }
-        ]
-    )
+    checkpoints = _one_checkpoint(dataset=None, imbalance=None)
     text = build_report(rows, pd.DataFrame(), checkpoints, delta=0.05, heldout="test")
     section = text.split("## Violated here")[1].split("##")[0]
     assert "`elm.prop1_expanded`: violated on 1 row(s) whose assumptions all held" in section

@@ -35,12 +35,7 @@ def etf_classifier(
 
 
 def dot_regression_loss(
-    embeddings: Any,
-    labels: Any,
-    classifier: Any,
-    energy_w: float = 1.0,
-    energy_h: float = 1.0,
-    reduction: str = "mean",
+    embeddings: Any, labels: Any, classifier: Any, energy_w: float = 1.0, energy_h: float = 1.0, reduction: str = "mean"
 ) -> torch.Tensor:
     """Dot-regression loss L_DR(h, W*) = (w_c^T h - sqrt(E_W E_H))^2 / (2 sqrt(E_W E_H)) [tutorial], with
     ``classifier`` the fixed ETF weights (K, d) and c the label. Its gradient is (w_c^T h - sqrt(E_W E_H))

@@ -128,12 +128,7 @@ def margin_loss(logits: Any, labels: Any, margins: Any, weights: Any = None, red
 
 
 def ldam_loss(
-    logits: Any,
-    labels: Any,
-    margins: Any,
-    scale: float = 30.0,
-    weights: Any = None,
-    reduction: str = "mean",
+    logits: Any, labels: Any, margins: Any, scale: float = 30.0, weights: Any = None, reduction: str = "mean"
 ) -> torch.Tensor:
     """LDAM: -log[e^{s(z_y - Delta_y)} / (e^{s(z_y - Delta_y)} + sum_{j != y} e^{s z_j})] [tutorial "LDAM";
     Cao et al. 2019], the margin subtracted from the target logit and then scaled by s = ``scale``
@@ -148,12 +143,7 @@ def ldam_loss(
 
 
 def vector_scaling_loss(
-    logits: Any,
-    labels: Any,
-    alpha: Any = None,
-    beta: Any = None,
-    delta: Any = None,
-    reduction: str = "mean",
+    logits: Any, labels: Any, alpha: Any = None, beta: Any = None, delta: Any = None, reduction: str = "mean"
 ) -> torch.Tensor:
     """Vector-scaling loss L_VS = -alpha_y log softmax(beta * f + Delta)_y [wang23 eq. (3); Kini et al.
     2021]: per-class weights ``alpha``, multiplicative scales ``beta`` and additive offsets ``delta``
@@ -173,12 +163,7 @@ def vector_scaling_loss(
 
 
 def logit_adjusted_loss(
-    logits: Any,
-    labels: Any,
-    class_counts: Any,
-    tau: float = 1.0,
-    weights: Any = None,
-    reduction: str = "mean",
+    logits: Any, labels: Any, class_counts: Any, tau: float = 1.0, weights: Any = None, reduction: str = "mean"
 ) -> torch.Tensor:
     """Logit-adjusted softmax CE -log[e^{f_y + tau log pi_y} / sum_y' e^{f_y' + tau log pi_y'}]
     = log[1 + sum_{y'!=y} (pi_y'/pi_y)^tau e^{f_y' - f_y}] [tutorial "logit adjusted softmax cross-entropy";

@@ -42,12 +42,7 @@ REWEIGHTING = ("none", "inverse", "cb", "drw", "adrw")
 
 
 def reweighting_weights(
-    class_counts: Any,
-    reweighting: str,
-    epoch: int,
-    reweight_epoch: int = 160,
-    cb_beta: float = 0.9999,
-    nu: float = 0.5,
+    class_counts: Any, reweighting: str, epoch: int, reweight_epoch: int = 160, cb_beta: float = 0.9999, nu: float = 0.5
 ) -> np.ndarray:
     """The weight vector alpha at ``epoch`` under a schedule [wang23, Algorithm 1 and its reference code]:
 
