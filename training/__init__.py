@@ -13,6 +13,8 @@
                             ``evaluate_model``
 - ``training.loop``         the training loop (GPU-first, CPU fallback), metrics.jsonl
 - ``training.checkpoints``  self-describing checkpoints, atomic writes, weights_only loads
+- ``training.checkpoint_outputs``  checkpoint -> ``ltbounds.outputs.Outputs`` (rebuilds model and data,
+                            records the training loss's ``LossParameters``)
 - ``training.distributed``  DDP under torchrun
 
 ``training`` imports ``ltbounds.losses``; ``ltbounds`` never imports ``training`` at module level.
