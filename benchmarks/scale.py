@@ -109,6 +109,13 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="where the outputs directory is written (default: a temp dir)")
     parser.add_argument("--chunk-size", type=int, default=None, help="passed to ltbounds evaluate --chunk-size")
     parser.add_argument("--only", default=None, help="passed to ltbounds evaluate --only (default: every statement)")
+    parser.add_argument(
+        "--memory-limit-gb",
+        type=float,
+        default=None,
+        help="address-space limit of the evaluate subprocess (RLIMIT_AS, GB; mapped files count): a statement that "
+        "needs more fails with MemoryError and is reported as an error row instead of exhausting the machine",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the outputs directory and the report")
     args = parser.parse_args()
     size = SIZES[args.size]
@@ -125,11 +132,23 @@ def main() -> None:
         command += ["--chunk-size", str(args.chunk_size)] if args.chunk_size else []
         command += ["--only", args.only] if args.only else []
         started = time.perf_counter()
-        completed = subprocess.run(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=False)
+        limit = None if args.memory_limit_gb is None else int(args.memory_limit_gb * 1e9)
+
+        def limit_memory() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        completed = subprocess.run(command, env=environment, check=False, preexec_fn=limit_memory)
         wall = time.perf_counter() - started
         peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9  # ru_maxrss is in KiB
         if completed.returncode != 0:
             raise SystemExit(f"ltbounds evaluate exited with code {completed.returncode}")
+        import pandas as pd
+
+        bounds = pd.read_csv(report / "bounds.csv")
+        for row in bounds[bounds["status"] == "error"].itertuples(index=False):
+            print(f"  not evaluated: {row.bound}: {str(row.note)[:160]}")
         print(
             f"scale {args.size}: {size.train} samples x {size.classes} classes x {size.dim} dims: "
             f"wall {wall:.1f} s, peak RSS {peak_gb:.2f} GB"

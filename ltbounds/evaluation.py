@@ -24,6 +24,7 @@ bounds.csv, per_class.csv, checkpoints.csv, report.md, the plots and manifest.js
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -204,6 +205,7 @@ def evaluate(
     statements: Mapping[str, Statement] | None = None,
     strict: bool = False,
     progress: bool = True,
+    chunk_size: int | None = None,
 ) -> Evaluation:
     """Evaluate every statement of ``statements`` (default ``statements.STATEMENTS``) on each source.
 
@@ -215,9 +217,13 @@ def evaluate(
     ``strict=True`` re-raises an evaluator's unexpected exception instead of recording it as a row.
     ``progress``: a tqdm bar on stderr, one step per checkpoint's loading, statement and per-class
     table, naming the checkpoint and statement at work; shown only when stderr is a terminal, never
-    with ``progress=False``.
+    with ``progress=False``; a second bar counts the row chunks of each per-split statistic
+    (``statements.statistics``). ``chunk_size``: rows per chunk of those statistics (None: about 2^20
+    entries of the widest (chunk, C) or (chunk, d) block); memory is O(chunk x C + C x d) for them.
     """
     delta = check_delta(delta)
+    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1):
+        raise InputError(f"chunk_size must be a positive number of rows, got {chunk_size!r}; e.g. 4096")
     if heldout not in HELDOUT_CHOICES:
         raise InputError(f"heldout must be one of {HELDOUT_CHOICES}, got {heldout!r}")
     if statements is None:
@@ -238,6 +244,8 @@ def evaluate(
             name, splits, info = load_splits(
                 source, heldout, data_root=data_root, device=device, batch_size=batch_size, position=position
             )
+            # the chunked statistics' size and progress bar (statements.statistics); a fresh context
+            splits = dataclasses.replace(splits, chunk_size=chunk_size, progress=_chunk_bar(progress))
             timings["load_and_inference_s"] += time.perf_counter() - started
             name = _unique(name, used_names)
             started = time.perf_counter()
@@ -257,6 +265,18 @@ def evaluate(
 
     report_text = build_report(bounds_table, per_class, checkpoints, delta=delta, heldout=heldout)
     return Evaluation(bounds_table, per_class, checkpoints, report_text, delta, heldout, timings)
+
+
+def _chunk_bar(enabled: bool) -> Any:
+    """progress(total, label) for ``EvaluationSplits.progress``: a tqdm bar over one statistic's row chunks,
+    below the evaluation's bar, shown only when stderr is a terminal and ``enabled``."""
+
+    def bar(total: int, label: str) -> Any:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=label, unit="chunk", leave=False, position=1, disable=None if enabled else True)
+
+    return bar
 
 
 class _Progress:
@@ -638,16 +658,44 @@ def local_lipschitz(train: Outputs, reading: Reading) -> tuple[np.ndarray, str]:
     return values, ""
 
 
+def _elm_prop1_sides_chunked(splits: EvaluationSplits, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``elm_prop1_sides`` from the context: left from the chunked tr Ĉ_y, right = bar Omega_pull(y) gathered one
+    class at a time (the elm statements' own when alpha = pi); nan where n_y < 2."""
+    from ltbounds.bounds.elm import prop1_left, pull_terms
+    from ltbounds.statements import statistics
+
+    train = splits.train
+    moments = statistics.class_moments(splits, train)
+    eligible = moments.sizes >= 2
+    if np.array_equal(alpha, train.priors):
+        from ltbounds.statements.elm import _pull
+
+        pull = _pull(splits)
+    else:
+        pull = splits.computed(
+            ("evaluation.pull", alpha.tobytes()),
+            lambda: pull_terms(statistics.MappedRows(train.embeddings), train.labels, alpha, train.num_classes),
+        )
+    left = np.where(eligible, prop1_left(moments.trace, moments.sizes.astype(np.float64), alpha), np.nan)
+    return left, np.where(eligible, pull.soft_mean, np.nan)
+
+
 def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
     """The rows of ``per_class.csv`` for one checkpoint (training quantities on the train split)."""
     train, test = splits.train, splits.test if splits.test is not None else splits.heldout
     counts = train.class_counts
     train_accuracy, train_samples = per_class_accuracy(train)
     test_accuracy, test_samples = per_class_accuracy(test)
-    b_y, margin = minimal_predictions(train)
-    trace, centroid_norm = class_geometry(train)
+    # the chunked statistics of the evaluation context (statements.statistics): the values of
+    # minimal_predictions, class_geometry and elm_prop1_sides without (n, C) or (n, d) copies
+    from ltbounds.statements import statistics
+
+    b_y, _ = statistics.logit_extremes(splits, train)
+    margin = statistics.class_margins(splits, train)
+    moments = statistics.class_moments(splits, train)
+    trace, centroid_norm = moments.trace, np.linalg.norm(moments.centroids, axis=1)
     alpha = elm_alpha(train)
-    prop1_left, omega = elm_prop1_sides(train, alpha)
+    prop1_left, omega = _elm_prop1_sides_chunked(splits, alpha)
     mu, mu_missing = local_lipschitz(train, "corrected")
     return pd.DataFrame(
         {

@@ -292,3 +292,25 @@ def test_cli_evaluates_a_directory_with_a_chunk_size(tmp_path, capsys):
     assert (bounds["status"] == "ok").sum() > 200
     assert main(["evaluate", str(path), "--out", str(tmp_path / "r2"), "--no-plots", "--chunk-size", "0"]) == 2
     assert "--chunk-size must be a positive number of rows" in capsys.readouterr().err
+
+
+def test_per_class_table_from_the_chunked_statistics_equals_the_in_memory_helpers():
+    from ltbounds import evaluation
+    from ltbounds.statements import EvaluationSplits
+
+    splits = _splits()
+    context = EvaluationSplits(train=splits["train"], heldout=splits["test"], test=splits["test"], chunk_size=7)
+    table = evaluation.per_class_table("toy", context)
+    train = splits["train"]
+    b_y, margin = evaluation.minimal_predictions(train)
+    trace, norm = evaluation.class_geometry(train)
+    left, omega = evaluation.elm_prop1_sides(train, evaluation.elm_alpha(train))
+    for column, expected in (
+        ("B_y", b_y),
+        ("min_margin", margin),
+        ("variance_trace", trace),
+        ("centroid_norm", norm),
+        ("elm_prop1_left", left),
+        ("omega_pull", omega),
+    ):
+        np.testing.assert_allclose(table[column].to_numpy(), expected, rtol=1e-10, err_msg=column)

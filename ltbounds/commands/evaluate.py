@@ -43,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="inference device: auto | cpu | cuda | cuda:N (default auto: cuda if available, else cpu)",
     )
     parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="ROWS",
+        help="rows per chunk of the per-split statistics (memory O(ROWS x classes + classes x dims)); default: "
+        "about 2^20 entries of the widest (ROWS, classes) or (ROWS, dims) block",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots (default: draw them)")
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (default: shown when stderr is a terminal)"
@@ -98,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     select_statements(args.only)  # fail fast, before any inference
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise InputError(f"--chunk-size must be a positive number of rows, got {args.chunk_size}")
     evaluation = evaluate(
         args.sources,
         delta=args.delta,
@@ -107,11 +117,13 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         statements=select_statements(args.only),
         progress=not args.no_progress,
+        chunk_size=args.chunk_size,
     )
     command = ["ltbounds", "evaluate", *args.sources, "--out", args.out, "--delta", str(args.delta)]
     command += ["--heldout", args.heldout, "--device", args.device, "--batch-size", str(args.batch_size)]
     command += (["--data-root", args.data_root] if args.data_root else []) + (["--no-plots"] if args.no_plots else [])
     command += ["--only", args.only] if args.only else []
+    command += ["--chunk-size", str(args.chunk_size)] if args.chunk_size else []
     evaluation.write(
         args.out,
         inputs=args.sources,
