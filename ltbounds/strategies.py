@@ -220,13 +220,5 @@ def gaussian_outputs(
         weight, bias = (np.asarray(part, dtype=np.float64) for part in head)
     else:
         raise InputError(f"head must be 'bayes', 'means' or a (weight, bias) pair, got {head!r}")
-    return Outputs(
-        logits=embeddings @ weight.T + bias,
-        embeddings=embeddings,
-        labels=labels,
-        head_weight=weight,
-        head_bias=bias,
-        class_counts=counts,
-        split=split,
-        **fields,
-    )
+    # Outputs(logits, embeddings, labels, head_weight, head_bias, class_counts, split, ...)
+    return Outputs(embeddings @ weight.T + bias, embeddings, labels, weight, bias, counts, split, **fields)

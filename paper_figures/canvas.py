@@ -74,6 +74,21 @@ def caption(results: str | Path, study: str, title: str) -> str:
     return f"{title}. Study: {study} ({setting} setting). Made by: {command}"
 
 
+def panels_under_a_legend_row(figure, count: int, legend_height: float, panel_height: float) -> tuple:
+    """``count`` panels side by side sharing their y axis (tick labels on the first only), under a row of its
+    own for one legend, so the legend never covers a curve and the layout keeps it whole.
+
+    Returns (legend_axis, axes); the legend axis has no frame or ticks. Heights are the grid's ratios."""
+    grid = figure.add_gridspec(2, count, height_ratios=(legend_height, panel_height))
+    legend_axis = figure.add_subplot(grid[0, :])
+    legend_axis.axis("off")
+    first = figure.add_subplot(grid[1, 0])
+    axes = [first] + [figure.add_subplot(grid[1, i], sharey=first) for i in range(1, count)]
+    for axis in axes[1:]:
+        axis.tick_params(labelleft=False)
+    return legend_axis, axes
+
+
 def math_text(expression: str) -> str:
     """A SymPy expression string (``rho**(1 - kappa)``) as matplotlib math text (``$\\rho^{1 - \\kappa}$``).
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from paper_figures.canvas import read_table, require_columns, script_main
+from paper_figures.canvas import panels_under_a_legend_row, read_table, require_columns, script_main
 
 NAME = "coverage_violations"
 STUDY = "coverage"
@@ -84,13 +84,8 @@ def draw(results: Path):
     runs = sorted({int(r) for r in rows["runs"]})
     figure = plt.figure(figsize=(3.4 + 2.9 * len(panels), 0.24 * len(ticks) + 2.6))
     # The legend gets a row of its own above the panels, so it never covers a row and the layout keeps it whole.
-    grid = figure.add_gridspec(2, len(panels), height_ratios=(0.6, 0.24 * len(ticks) + 0.6))
-    legend_axis = figure.add_subplot(grid[0, :])
-    legend_axis.axis("off")
-    first = figure.add_subplot(grid[1, 0])
-    axes = [first] + [figure.add_subplot(grid[1, i], sharey=first) for i in range(1, len(panels))]
-    for axis in axes[1:]:
-        axis.tick_params(labelleft=False)
+    legend_axis, axes = panels_under_a_legend_row(figure, len(panels), 0.6, 0.24 * len(ticks) + 0.6)
+    first = axes[0]
     right = max(2 * delta, 1.5 * float(rows["ci_high"].max()))
     for axis, (population, head) in zip(axes, panels, strict=True):
         part = rows[(rows["population"] == population) & (rows["head"] == head)]

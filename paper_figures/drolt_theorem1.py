@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paper_figures.canvas import read_table, require_columns, script_main
+from paper_figures.canvas import panels_under_a_legend_row, read_table, require_columns, script_main
 
 NAME = "drolt_theorem1"
 STUDY = "drolt"
@@ -23,13 +23,8 @@ def draw(results: Path):
     keys = sorted({(st, f) for st, f in zip(rows["statement"], rows["form"], strict=True)})
     figure = plt.figure(figsize=(max(7.0, 4.2 * len(methods)), 4.6))
     # One legend for every panel, in a row of its own: it never covers a curve.
-    grid = figure.add_gridspec(2, len(methods), height_ratios=(0.9, 3.6))
-    legend_axis = figure.add_subplot(grid[0, :])
-    legend_axis.axis("off")
-    first = figure.add_subplot(grid[1, 0])
-    axes = [first] + [figure.add_subplot(grid[1, i], sharey=first) for i in range(1, len(methods))]
-    for axis in axes[1:]:
-        axis.tick_params(labelleft=False)
+    legend_axis, axes = panels_under_a_legend_row(figure, len(methods), 0.9, 3.6)
+    first = axes[0]
     colours = plt.get_cmap("tab10")
     handles = {}
     for axis, method in zip(axes, methods, strict=True):

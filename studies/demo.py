@@ -203,12 +203,10 @@ def report_text(directory, settings, training, evaluation, study_results, figure
         )
     else:
         lines.append("Not evaluated (see Missing below).\n")
-    coverage = study_results.get("coverage")
     lines.append("## Coverage: how often do the bounds fail on fresh training sets?\n")
-    if coverage is not None and "coverage_summary" in coverage.summaries:
-        summary = coverage.summaries["coverage_summary"]
-        digest = coverage_digest(summary)
-        lines.append(markdown_table(digest))
+    summary = _study_summary(study_results, "coverage")
+    if summary is not None:
+        lines.append(markdown_table(coverage_digest(summary)))
         lines.append(
             f"One row per statement and form, summarising {int((summary['runs'] > 0).sum())} rows of "
             "`coverage/coverage_summary.csv` (every population and class; rows whose assumptions never held on "
@@ -224,8 +222,8 @@ def report_text(directory, settings, training, evaluation, study_results, figure
         lines.append("No coverage summary (see Missing below).\n")
     sharp = study_results.get("sharpness")
     lines.append("## Sharpness: union bound vs data-dependent contraction (Wang et al. Prop. 2)\n")
-    if sharp is not None and "sharpness_summary" in sharp.summaries:
-        summary = sharp.summaries["sharpness_summary"]
+    summary = _study_summary(study_results, "sharpness")
+    if summary is not None:
         lines.append(markdown_table(summary))
         lines.append(
             "`ratio` = contraction complexity term / union complexity term with mu_y ~ N_y^-kappa (what Prop. 2 "
@@ -248,6 +246,12 @@ def report_text(directory, settings, training, evaluation, study_results, figure
     lines += [f"- {m}" for m in missing] or ["Nothing: every step ran."]
     lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _study_summary(study_results: dict, name: str) -> pd.DataFrame | None:
+    """The ``<name>_summary`` table of a quick study the demo ran; None when it did not run or has none."""
+    result = study_results.get(name)
+    return None if result is None else result.summaries.get(f"{name}_summary")
 
 
 def _bounds_excerpt(bounds: pd.DataFrame) -> str:

