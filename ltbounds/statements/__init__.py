@@ -4,10 +4,10 @@ that adapts ``Outputs`` to the maths of ``ltbounds.bounds``).
 
 One module per paper (tags and citations: docs/papers.md):
 
-- ``elm``       seed 000 (ELM, Jitkrittum et al. 2022)
-- ``drolt``     seed 001 (DRO-LT, Samuel & Chechik 2021)
-- ``tutorial``  seed 002 (Yao, tutorial on imbalanced learning)
-- ``wang23``    seed 003 (Wang et al., NeurIPS 2023)
+- ``elm``       ELM, Jitkrittum et al. 2022
+- ``drolt``     DRO-LT, Samuel & Chechik 2021
+- ``tutorial``  Yao, tutorial on imbalanced learning
+- ``wang23``    Wang et al., NeurIPS 2023
 
 ``ltbounds.evaluate``, the errata registry and the studies iterate over ``STATEMENTS`` rather than
 over a hand-kept list. The registry is built on first use (the paper modules import the maths, the

@@ -46,7 +46,7 @@ class Erratum:
     """The verdict on one printed statement."""
 
     id: str  # statement id, e.g. "elm.prop1"
-    source: str  # seed file and location, e.g. "000, Proposition 1 (Section 4.1)"
+    source: str  # the paper (its seed number, docs/papers.md) and location, e.g. "000, Proposition 1 (Section 4.1)"
     printed: str  # the statement as printed (cleaned of extraction damage, not of errors)
     verdict: Verdict  # one of VERDICTS
     explanation: str  # one paragraph: why
@@ -67,7 +67,7 @@ class Statement:
     """
 
     id: str  # "<paper tag>.<name>", e.g. "wang23.lemma4" (tags: docs/papers.md)
-    source: str  # seed file and the paper's numbering, e.g. "003, Lemma 4 (eq. 15)"
+    source: str  # the paper (its seed number, docs/papers.md) and its numbering, e.g. "003, Lemma 4 (eq. 15)"
     kind: Kind
     summary: str  # one line: what the evaluator computes
     evaluate: Evaluator
