@@ -249,6 +249,10 @@ CHUNKED = (
     "drolt.thm1_corrected",
     "drolt.robust_loss",
     "drolt.robust_loss_corrected",
+    "elm.margin_loss_relaxation",
+    "tutorial.ldam_optimal_margins",
+    "tutorial.la_loss_two_forms",
+    "tutorial.ldam_relaxation",
 )
 
 

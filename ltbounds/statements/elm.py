@@ -1012,7 +1012,7 @@ def evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[B
     outputs = splits.train
     log_prior = np.log(outputs.priors)
     margins = log_prior[None, :] - log_prior[:, None]  # Delta_yy' = log P(y')/P(y), ELM's choice
-    hinge, smooth = margin_loss_sandwich(outputs.logits, outputs.labels, margins)
+    hinge, smooth = per_sample(splits, outputs, "elm.margin_sandwich", lambda f, y: margin_loss_sandwich(f, y, margins))
     return [
         BoundResult(
             statement="elm.margin_loss_relaxation",

@@ -45,7 +45,8 @@ from ltbounds.bounds.tutorial import (
 )
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
-from ltbounds.per_class import class_margins, effective_number
+from ltbounds.per_class import effective_number
+from ltbounds.statements import statistics
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import per_class_rows
@@ -199,7 +200,7 @@ def _evaluate_threshold_moving(splits: EvaluationSplits, delta: float) -> list[B
 def _evaluate_ldam(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
     counts = outputs.class_counts
-    measured = class_margins(outputs.logits, outputs.labels, outputs.num_classes)
+    measured = statistics.class_margins(splits, outputs)  # per_class.class_margins, in row chunks
     results = per_class_rows(
         statement="tutorial.ldam_optimal_margins",
         form="as_printed",
@@ -596,7 +597,12 @@ def _evaluate_la_two_forms(splits: EvaluationSplits, delta: float) -> list[Bound
     outputs = _sample_split(splits)
     results = []
     for tau in (0.5, 1.0, 2.0):
-        first, second = logit_adjusted_loss_forms(outputs.logits, outputs.labels, outputs.priors, tau)
+        first, second = statistics.per_sample(
+            splits,
+            outputs,
+            ("tutorial.la_two_forms", tau),
+            lambda f, y, tau=tau: logit_adjusted_loss_forms(f, y, outputs.priors, tau),
+        )
         gap = float(np.max(np.abs(first - second) / np.maximum(1.0, np.abs(first))))
         results.append(
             BoundResult(
@@ -664,7 +670,9 @@ def _evaluate_reweighting_remark(splits: EvaluationSplits, delta: float) -> list
 def _evaluate_ldam_relaxation(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
     margins = ldam_optimal_margins(outputs.class_counts, max_margin=0.5)
-    hinge, smooth = ldam_losses(outputs.logits, outputs.labels, margins)
+    hinge, smooth = statistics.per_sample(
+        splits, outputs, "tutorial.ldam_losses", lambda f, y: ldam_losses(f, y, margins)
+    )
     k = outputs.num_classes
     return [
         BoundResult(
