@@ -136,7 +136,7 @@ class OutputsWriter:
         np.save(self.staging / "head_bias.npy", bias)
         self.sizes = {str(split): int(size) for split, size in splits.items()}
         self.cursor = dict.fromkeys(self.sizes, 0)
-        self.arrays: dict[str, dict[str, np.ndarray]] = {}
+        self.arrays: dict[str, dict[str, _RowFile]] = {}
         for split, size in self.sizes.items():
             (self.staging / split).mkdir()
             self.arrays[split] = {
@@ -173,8 +173,8 @@ class OutputsWriter:
                 raise InputError(
                     f"split {split!r}: {key} batch has {value.shape[1]} columns, expected {target[key].shape[1]}"
                 )
-            target[key][start : start + rows] = value
-        target["labels"][start : start + rows] = labels.reshape(-1)
+            target[key].write(start, value)
+        target["labels"].write(start, labels.reshape(-1))
         self.cursor[split] = start + rows
 
     def close(self) -> Path:
@@ -182,10 +182,7 @@ class OutputsWriter:
         short = {split: (self.cursor[split], size) for split, size in self.sizes.items() if self.cursor[split] != size}
         if short:
             raise InputError(f"outputs directory {self.path}: rows written / declared per split {short}")
-        for arrays in self.arrays.values():
-            for array in arrays.values():
-                array.flush()
-        self.arrays.clear()
+        self._close_files()
         (self.staging / METADATA_FILE).write_text(json.dumps(self.record, indent=1, sort_keys=True))
         if self.path.exists():
             shutil.rmtree(self.path)  # an earlier outputs directory (checked in __init__)
@@ -193,8 +190,14 @@ class OutputsWriter:
         self.closed = True
         return self.path
 
-    def abort(self) -> None:
+    def _close_files(self) -> None:
+        for arrays in self.arrays.values():
+            for array in arrays.values():
+                array.close()
         self.arrays.clear()
+
+    def abort(self) -> None:
+        self._close_files()
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def __enter__(self) -> OutputsWriter:
@@ -213,8 +216,30 @@ class OutputsWriter:
             raise
 
 
-def _open_new(path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+class _RowFile:
+    """A new ``.npy`` file of a given shape, written by rows with ordinary file writes.
+
+    Not a writable memory map: the dirty pages of a mapping count in the writer's resident memory until
+    they are flushed, so an export through one would grow to the size of the file."""
+
+    def __init__(self, path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)  # header + sparse file
+        self.offset, self.shape, self.dtype = header.offset, shape, dtype
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        del header
+        self.handle = open(path, "r+b")  # noqa: SIM115 - kept open across appends, closed in close()
+
+    def write(self, start: int, block: np.ndarray) -> None:
+        self.handle.seek(self.offset + start * self.row_bytes)
+        self.handle.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+
+    def close(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+
+
+def _open_new(path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> _RowFile:
+    return _RowFile(path, dtype, shape)
 
 
 def _numpy(value: Any) -> np.ndarray:
