@@ -19,7 +19,7 @@ import numpy as np
 
 from ltbounds.class_groups import class_groups
 from studies.runner import MissingPiece, Run, StudyContext
-from studies.training_runs import dataset, final_metrics, run_config, train_once
+from studies.training_runs import OneDataset, dataset, final_metrics, run_config, train_once
 
 NAME = "drolt"
 QUESTION = "How tight is DRO-LT's Theorem 1 on trained embeddings, and what do learned radii do (drolt, Figs 2-3)?"
@@ -27,11 +27,8 @@ FIGURES = ("drolt_theorem1", "drolt_radii", "drolt_ncm_layers")
 
 
 @dataclass(frozen=True)
-class Settings:
-    dataset: str = "mnist5k"
-    imbalance: float = 100.0
+class Settings(OneDataset):  # dataset, imbalance, epochs: studies.training_runs.OneDataset
     methods: tuple[str, ...] = ("ce", "dro_lt", "dro_lt_sqrt_n", "dro_lt_learned")
-    epochs: int = 200
     model: str | None = None
     hidden: tuple[int, ...] = (256, 128, 64)
     lr: float | None = None

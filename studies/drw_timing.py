@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studies.runner import Run, StudyContext
-from studies.training_runs import Optimisation, dataset, final_metrics, run_config, train_once
+from studies.training_runs import OneDataset, Optimisation, dataset, final_metrics, run_config, train_once
 
 NAME = "drw_timing"
 QUESTION = "Does the DRW switch epoch T0 balance B_y(f) between majority and minority classes (wang23, Fig. 3)?"
@@ -28,10 +28,7 @@ FIGURES = ("drw_timing",)
 
 
 @dataclass(frozen=True)
-class Settings(Optimisation):  # model, hidden, lr, batch_size, lr_decays: studies.training_runs.Optimisation
-    dataset: str = "mnist5k"
-    imbalance: float = 100.0
-    epochs: int = 200
+class Settings(OneDataset, Optimisation):  # dataset, imbalance, epochs; model, hidden, lr, batch_size, lr_decays
     t0_fractions: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
     include_cb: bool = True
     seeds: tuple[int, ...] = (0, 1, 2)

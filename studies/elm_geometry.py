@@ -22,7 +22,7 @@ import numpy as np
 
 from ltbounds.class_groups import class_groups
 from studies.runner import MissingPiece, Run, StudyContext
-from studies.training_runs import dataset, optimisation_overrides, train_once
+from studies.training_runs import OneDataset, dataset, optimisation_overrides, train_once
 
 NAME = "elm_geometry"
 QUESTION = "Does ELM's pull term tighten class-conditional embeddings and margins (elm, Prop. 1, Figs 1, 3, 4, 6)?"
@@ -30,11 +30,8 @@ FIGURES = ("elm_prop1", "elm_margins", "elm_distances", "elm_two_moons")
 
 
 @dataclass(frozen=True)
-class Settings:
-    dataset: str = "mnist5k"
-    imbalance: float = 100.0
+class Settings(OneDataset):  # dataset, imbalance, epochs: studies.training_runs.OneDataset
     methods: tuple[str, ...] = ("ce", "la", "elm", "dro_lt")
-    epochs: int = 200
     snapshots: int = 10
     model: str | None = None
     hidden: tuple[int, ...] = (128, 64)

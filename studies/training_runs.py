@@ -21,6 +21,15 @@ GROUP_ACCURACIES = ("test_balanced_accuracy", "test_many_accuracy", "test_medium
 
 
 @dataclass(frozen=True)
+class OneDataset:
+    """The data and length of a training study's runs (a base class of its ``Settings``; ``run_config``)."""
+
+    dataset: str = "mnist5k"
+    imbalance: float = 100.0
+    epochs: int = 200
+
+
+@dataclass(frozen=True)
 class Optimisation:
     """The model and optimisation fields of a training study's ``Settings`` (a base class), read by
     ``optimisation_overrides``; a field left at None keeps the dataset's recipe."""
