@@ -24,6 +24,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "methods_table": ("paper_figures.methods_table", "methods_table"),
     "demo_accuracy": ("paper_figures.demo_accuracy", "demo"),
     "demo_bounds": ("paper_figures.demo_bounds", "demo"),
+    "certificates": ("paper_figures.certificates", "certificates"),
 }
 
 

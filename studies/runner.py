@@ -50,6 +50,7 @@ STUDY_MODULES: dict[str, str] = {
     "drolt": "studies.drolt",
     "methods_table": "studies.methods_table",
     "demo": "studies.demo",
+    "certificates": "studies.certificates",
 }
 
 

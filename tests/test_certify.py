@@ -228,3 +228,40 @@ def test_certify_refuses_a_checkpoint_without_a_recorded_initialisation(tmp_path
     out = tmp_path / "never"
     assert main(["certify", str(tmp_path / "noinit.pt"), "--out", str(out)]) == 2
     assert "no recorded initialisation" in capsys.readouterr().err and not out.exists()
+
+
+def test_certificates_study_writes_the_table_and_its_figure(tmp_path):
+    from paper_figures.canvas import render
+    from paper_figures.registry import load_figure
+    from studies import certificates
+    from studies.runner import run_study
+
+    tiny = certificates.Settings(
+        dataset="digits", imbalances=(4.0,), models=("mlp",), seeds=(0,), epochs=2, steps=5, mc_passes=2
+    )
+    result = run_study(certificates, settings=tiny, out=tmp_path, progress=False, command="test")
+    table = result.table
+    from training.certify import CSV_COLUMNS, FORMS
+
+    assert set(CSV_COLUMNS) | {"dataset", "imbalance", "seed"} <= set(table.columns)
+    assert set(table.loc[table["class"].astype(str) == "balanced", "form"]) == set(FORMS)
+    written = render(load_figure("certificates"), tmp_path, tmp_path / "figures")
+    assert [p.suffix for p in written] == [".png", ".pdf"]
+
+
+def test_fixed_convolutions_are_point_masses_shared_with_the_prior():
+    from training.certify import conv_parameters, kl_float64
+    from training.probabilistic import GaussianPosterior
+
+    spec = {"name": "cnn", "num_classes": 3, "input_shape": [1, 8, 8], "channels": [2, 3], "embedding_dim": 4}
+    network, params = fold_model(_trained_like(spec))
+    fixed = conv_parameters(network)
+    assert fixed and all(name in params for name in fixed)
+    posterior = GaussianPosterior(network, {k: v.float() for k, v in params.items()}, 0.1, fixed)
+    assert set(posterior.rho) == set(params) - set(fixed)
+    x = torch.randn(5, 1, 8, 8)
+    assert posterior.sample_logits(x).shape == (5, 3)
+    assert kl_float64(posterior, params, 0.1) == pytest.approx(0.0, abs=1e-6)  # Q = P on the stochastic part
+    moved = dict(params, **{fixed[0]: params[fixed[0]] + 1.0})
+    with pytest.raises(InputError, match="KL = inf"):
+        kl_float64(posterior, moved, 0.1)

@@ -198,6 +198,7 @@ def optimise_posterior(
     settings: CertifySettings,
     sigma_start: float | None = None,
     logit_scale: float = 1.0,
+    fixed: tuple[str, ...] = (),
 ) -> PosteriorFit:
     """Adam (random batches) on the balanced bound of ``settings.objective`` over (means, log-stds, ln sigma_prior).
 
@@ -209,7 +210,7 @@ def optimise_posterior(
     counts = _class_counts(y, num_classes)
     grid = np.asarray(settings.sigma_grid, dtype=np.float64)
     sigma0 = settings.sigma_init if sigma_start is None else float(sigma_start)
-    posterior = GaussianPosterior(network, {k: v.float() for k, v in start_mean.items()}, sigma0)
+    posterior = GaussianPosterior(network, {k: v.float() for k, v in start_mean.items()}, sigma0, fixed)
     prior = {k: v.float().to(x.device) for k, v in prior_mean.items()}
     posterior.to(x.device)
     log_sigma_p = nn.Parameter(torch.tensor(math.log(max(sigma0, float(grid.min()))), device=x.device))
@@ -232,7 +233,7 @@ def optimise_posterior(
         logits = posterior.sample_logits(xb, generator) * logit_scale
         losses = bounded_cross_entropy(logits, yb, settings.p_min)
         surrogate = torch.zeros(num_classes, device=x.device).index_add(0, yb, losses) / expected
-        kl = kl_gaussians(posterior.means(), posterior.std(), prior, log_sigma_p.exp())
+        kl = kl_gaussians(posterior.stochastic_means(), posterior.std(), prior, log_sigma_p.exp())
         loss = objective_torch(surrogate, kl, counts, settings.delta, grid.size, settings.objective)
         loss.backward()
         optimiser.step()
@@ -288,11 +289,15 @@ def mean_class_errors(posterior: GaussianPosterior, x: torch.Tensor, y: torch.Te
 
 
 def kl_float64(posterior: GaussianPosterior, prior_mean: dict[str, torch.Tensor], sigma_prior: float) -> float:
-    """KL(Q || P) in float64 by ``pacbayes.kl_diag_gaussian`` (the value the certificate uses)."""
+    """KL(Q || P) in float64 by ``pacbayes.kl_diag_gaussian`` (the value the certificate uses); a fixed
+    (point-mass) parameter must equal the prior's value, else KL is infinite and this refuses."""
+    for name in posterior.fixed:
+        if not torch.equal(posterior.mu[name].detach().float().cpu(), prior_mean[name].float().cpu()):
+            raise InputError(f"parameter {name} is fixed in Q but differs from the prior's value: KL = inf")
     std = posterior.std()
-    mu_q = np.concatenate([posterior.mu[k].detach().double().cpu().numpy().ravel() for k in posterior.mu])
-    sd_q = np.concatenate([std[k].detach().double().cpu().numpy().ravel() for k in posterior.mu])
-    mu_p = np.concatenate([prior_mean[k].detach().double().cpu().numpy().ravel() for k in posterior.mu])
+    mu_q = np.concatenate([posterior.mu[k].detach().double().cpu().numpy().ravel() for k in posterior.rho])
+    sd_q = np.concatenate([std[k].detach().double().cpu().numpy().ravel() for k in posterior.rho])
+    mu_p = np.concatenate([prior_mean[k].detach().double().cpu().numpy().ravel() for k in posterior.rho])
     return pacbayes.kl_diag_gaussian(mu_q, sd_q, mu_p, sigma_prior)
 
 
@@ -418,6 +423,12 @@ def certificate_rows(certificate: Certificate, checkpoint: str, method: str) -> 
     return rows
 
 
+def conv_parameters(network: PlainNetwork) -> tuple[str, ...]:
+    """The convolutions' parameters: kept at the data-dependent prior's values in ``pbb`` (a point mass in P
+    and Q, KL 0), so the posterior's draws are per-input exact and cheap (training.probabilistic)."""
+    return tuple(name for op in network.ops if op.kind == "conv" for name in (op.weight, op.bias))
+
+
 def logit_scale_of(network: PlainNetwork) -> float:
     """A cosine (LDAM) head's logits are in [-1, 1]: the surrogate uses LDAM's s = 30 (argmax unchanged)."""
     return 30.0 if any(op.kind == "normed" for op in network.ops) else 1.0
@@ -514,6 +525,7 @@ def train_pbb(
         settings,
         sigma_start=sigma_start,
         logit_scale=logit_scale_of(network),
+        fixed=conv_parameters(network),
     )
     certificate = certify_posterior(
         fit.posterior, prior_params, fit.sigma_prior, (xb, yb), (data.test.x, data.test.y), num_classes, settings
@@ -577,7 +589,8 @@ def posterior_from_pbb(checkpoint: dict[str, Any], path: str = "checkpoint") -> 
     if not isinstance(pbb, dict):
         raise InputError(f"{path}: not a pbb checkpoint (no 'pbb' record)")
     network, _ = fold_model(build_model(dict(checkpoint["model"])).eval())
-    posterior = GaussianPosterior(network, pbb["posterior_mean"], 1.0)
+    fixed = tuple(k for k in pbb["posterior_mean"] if k not in pbb["posterior_std"])
+    posterior = GaussianPosterior(network, pbb["posterior_mean"], 1.0, fixed)
     with torch.no_grad():
         for k, v in pbb["posterior_std"].items():
             posterior.rho[k].copy_(torch.log(torch.expm1(v.clamp_min(1e-30).double())).float())

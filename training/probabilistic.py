@@ -193,14 +193,14 @@ def forward(
         elif op.kind == "linear":
             w, b = mean[op.weight], mean[op.bias]
             out = F.linear(h, w, b)
-            if std is not None:
+            if std is not None and op.weight in std:
                 variance = F.linear(h * h, std[op.weight] ** 2, std[op.bias] ** 2)
                 out = out + torch.sqrt(variance.clamp_min(1e-30)) * noise(tuple(out.shape), out)
             h = out
         elif op.kind == "conv":
             w, b = mean[op.weight], mean[op.bias]
             stride, padding = op.option("stride"), op.option("padding")
-            if std is None:
+            if std is None or op.weight not in std:
                 h = F.conv2d(h, w, b, stride, padding)
             else:
                 weights = w + std[op.weight] * noise((n, *w.shape), w)  # (n, out, in, k, k): one per input
@@ -217,7 +217,7 @@ def forward(
         elif op.kind == "normed":
             w = mean[op.weight]
             z = F.normalize(h, dim=1)
-            if std is None:
+            if std is None or op.weight not in std:
                 h = op.option("scale") * z @ F.normalize(w, dim=1).T
             else:
                 weights = F.normalize(w + std[op.weight] * noise((n, *w.shape), w), dim=2)
@@ -255,20 +255,31 @@ def bounded_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, p_min: flo
 class GaussianPosterior(nn.Module):
     """Trainable diagonal Gaussian over a plain network: means ``mu_*`` and std = softplus(``rho_*``)."""
 
-    def __init__(self, network: PlainNetwork, mean: Mapping[str, torch.Tensor], sigma_init: float) -> None:
+    def __init__(
+        self, network: PlainNetwork, mean: Mapping[str, torch.Tensor], sigma_init: float, fixed: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         if not sigma_init > 0:
             raise InputError(f"sigma must be > 0, got {sigma_init}")
         self.network = network
         rho = math.log(math.expm1(sigma_init))  # softplus^{-1}
-        self.mu = nn.ParameterDict({k: nn.Parameter(v.clone()) for k, v in mean.items()})
-        self.rho = nn.ParameterDict({k: nn.Parameter(torch.full_like(v, rho)) for k, v in mean.items()})
+        # ``fixed`` parameters are point masses at their mean, in the prior as well (so they add 0 to the KL
+        # only when the prior's value is the same: checked by the certificate). Why: a CNN's convolutions,
+        # trained on S_prior, kept as they are, let the rest use the exact and cheap local reparametrisation.
+        self.fixed = tuple(fixed)
+        self.mu = nn.ParameterDict({k: nn.Parameter(v.clone(), requires_grad=k not in fixed) for k, v in mean.items()})
+        self.rho = nn.ParameterDict(
+            {k: nn.Parameter(torch.full_like(v, rho)) for k, v in mean.items() if k not in fixed}
+        )
 
     def std(self) -> Params:
         return {k: F.softplus(v) for k, v in self.rho.items()}
 
     def means(self) -> Params:
         return dict(self.mu.items())
+
+    def stochastic_means(self) -> Params:
+        return {k: v for k, v in self.mu.items() if k in self.rho}
 
     def sample_logits(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return forward(self.network, self.means(), x, self.std(), generator)
