@@ -253,6 +253,8 @@ CHUNKED = (
     "tutorial.ldam_optimal_margins",
     "tutorial.la_loss_two_forms",
     "tutorial.ldam_relaxation",
+    "wang23.vs_family",
+    "elm.empirical_weighting_limit",
 )
 
 

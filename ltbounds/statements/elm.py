@@ -1115,9 +1115,12 @@ DECLARED.add(
 )
 def evaluate_weighting_limit(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
-    losses = -(outputs.logits - logsumexp(outputs.logits, axis=1)[:, None])[
-        np.arange(outputs.num_samples), outputs.labels
-    ]
+    losses = per_sample(  # cross-entropy per sample, row by row
+        splits,
+        outputs,
+        "elm.cross_entropy",
+        lambda f, y: -(f - logsumexp(f, axis=1)[:, None])[np.arange(y.size), y],
+    )
     # nested prefixes of a random order of the training split stand in for a growing sample from P
     order = np.random.default_rng(0).permutation(outputs.num_samples)
     rows = []
