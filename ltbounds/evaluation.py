@@ -581,8 +581,8 @@ def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
-    """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y (003, Lemma 4) and
-    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (003, Remark 2; ``per_class.class_margins``);
+    """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y (wang23, Lemma 4) and
+    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2; ``per_class.class_margins``);
     nan if S_y is empty."""
     from ltbounds import per_class
 
@@ -595,7 +595,7 @@ def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
 
 def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(tr C_y, ||mu_y||): trace of the empirical (1/n) covariance of the class's embeddings, i.e.
-    sum_j V_hat[Phi_j | y] of 000, Proposition 1, and the norm of its centroid mu_y; nan if empty."""
+    sum_j V_hat[Phi_j | y] of elm, Proposition 1, and the norm of its centroid mu_y; nan if empty."""
     embeddings, labels, classes = outputs.embeddings, outputs.labels, outputs.num_classes
     samples = np.bincount(labels, minlength=classes).astype(np.float64)
     sums = np.zeros((classes, embeddings.shape[1]))
@@ -611,7 +611,7 @@ def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
 
 def elm_alpha(train: Outputs) -> np.ndarray:
     """ELM pull margins alpha_y: the training loss's own (``loss_parameters.elm_alpha``, an ELM checkpoint),
-    else alpha_y = pi_y, the choice of the ``elm.*`` statement evaluators (000, App. A.2, CIFAR10-LT)."""
+    else alpha_y = pi_y, the choice of the ``elm.*`` statement evaluators (elm, App. A.2, CIFAR10-LT)."""
     given = None if train.loss_parameters is None else train.loss_parameters.elm_alpha
     if given is not None:
         values = np.asarray(given, dtype=np.float64).reshape(-1)
@@ -621,7 +621,7 @@ def elm_alpha(train: Outputs) -> np.ndarray:
 
 
 def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right) of 000, Proposition 1 per class from ``bounds.elm_prop1``; nan where n_y < 2.
+    """(left, right) of elm, Proposition 1 per class from ``bounds.elm_prop1``; nan where n_y < 2.
 
     left = 2 n/(n-1) tr C_y - alpha_y + log(n-1), right = mean Omega_pull(y). The bounds function
     needs two samples in every class, so it is called on the classes that have them."""
@@ -642,7 +642,7 @@ def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def local_lipschitz(train: Outputs, reading: Reading) -> tuple[np.ndarray, str]:
-    """(mu_y, why missing) of 003, Lemma 4 (eq. 15) from ``statements.wang23.vs_local_lipschitz_of`` (which owns the
+    """(mu_y, why missing) of wang23, Lemma 4 (eq. 15) from ``statements.wang23.vs_local_lipschitz_of`` (which owns the
     reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters
     (``Outputs.loss_parameters``). Where it cannot be computed (e.g. a class without training samples, or a
     checkpoint whose loss parameters are unknown) mu_y is nan and ``why`` says why (per_class.csv's ``mu_y_missing``);

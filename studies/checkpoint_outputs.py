@@ -37,7 +37,7 @@ def checkpoint_outputs(path: str | Path, splits: tuple[str, ...] = ("train", "te
 
 def layer_embeddings(checkpoint: dict, x) -> list[np.ndarray]:
     """The output of every ReLU of the model's embedding body (an MLP's hidden layers, a CNN's
-    stages), flattened, for nearest-centroid accuracy by layer (001, Figure 3)."""
+    stages), flattened, for nearest-centroid accuracy by layer (drolt, Figure 3)."""
     import torch
 
     from training.checkpoints import model_from_checkpoint

@@ -163,7 +163,7 @@ def runs(settings: Settings) -> list[Run]:
 
 def fit_linear_head(x, y, class_counts: np.ndarray, head: str, max_iterations: int, l2: float, seed: int):
     """Minimise the mean cross-entropy (``ce``) or logit-adjusted loss (``la``, tau = 1: softmax over
-    f + log pi; Menon et al. 2021, via 002) of a linear head, + (l2 / 2) ||W||^2 so the optimum is finite
+    f + log pi; Menon et al. 2021, via tutorial) of a linear head, + (l2 / 2) ||W||^2 so the optimum is finite
     on separable data, by L-BFGS on the convex objective (numpy gradient; the result does not depend on
     ``seed``, kept for the signature). Returns float64 (W (C, d), b (C,))."""
     from scipy.optimize import minimize

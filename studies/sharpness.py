@@ -1,6 +1,6 @@
 """Union bound vs data-dependent contraction bound as the imbalance ratio and kappa vary.
 
-Wang et al. (003, Proposition 2): if the local Lipschitz constants are mu_y proportional to
+Wang et al. (wang23, Proposition 2): if the local Lipschitz constants are mu_y proportional to
 N_y^{-kappa}, the complexity term of Theorem 1 (data-dependent contraction, eq. 14),
 
     T = C_S(F) / (C pi_C) * sum_y mu_y sqrt(pi_y),         C_S(F) = c / sqrt(N)      (Asm. 1)
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ltbounds.outputs import LossParameters
 
 NAME = "sharpness"
-QUESTION = "When is the data-dependent contraction bound sharper than the union bound (003, Prop. 2)?"
+QUESTION = "When is the data-dependent contraction bound sharper than the union bound (wang23, Prop. 2)?"
 FIGURES = ("sharpness_ratio", "sharpness_symbolic")
 VERSION = 3  # 2: checkpoint rows say which loss mu_y is computed for; 3: mu_y for the method's own loss
 

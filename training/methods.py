@@ -88,7 +88,7 @@ def _r(name: str, summary: str, source: str, loss: str, **kwargs: Any) -> Recipe
 
 
 # CB weights (effective number, beta = 0.9999, normalised to sum C) are what the LDAM-DRW code uses
-# for DRW, not the 1/n of the paper's text (FIELD_NOTES). ADRW's nu and the VS/CDT gamma, tau are
+# for DRW, not the 1/n of the paper's text (Cao et al.'s code). ADRW's nu and the VS/CDT gamma, tau are
 # ltbounds.losses' defaults (nu = 0.5, gamma = 0.3, tau = 1); override with --loss-arg.
 _DRW = {"reweighting": "drw", "reweight_epoch": EpochOf.DRW, "cb_beta": 0.9999}
 _ADRW = {"reweighting": "adrw", "reweight_epoch": EpochOf.DRW}
