@@ -255,6 +255,9 @@ CHUNKED = (
     "tutorial.ldam_relaxation",
     "wang23.vs_family",
     "elm.empirical_weighting_limit",
+    "wang23.remark2",
+    "tutorial.rwsam_perturbation",
+    "tutorial.rwsam_perturbation_corrected",
 )
 
 

@@ -696,19 +696,25 @@ def _evaluate_ldam_relaxation(splits: EvaluationSplits, delta: float) -> list[Bo
     ]
 
 
-def _head_gradient(outputs: Outputs) -> np.ndarray:
-    """Gradient of the mean cross-entropy w.r.t. the head [W, b] on this split (closed form)."""
-    probabilities = softmax(outputs.logits, axis=1)
-    probabilities[np.arange(outputs.num_samples), outputs.labels] -= 1.0
-    features = np.hstack([outputs.embeddings, np.ones((outputs.num_samples, 1))])
-    return (probabilities.T @ features / outputs.num_samples).reshape(-1)
+def _head_gradient(outputs: Outputs, splits: EvaluationSplits | None = None) -> np.ndarray:
+    """Gradient of the mean cross-entropy w.r.t. the head [W, b] on this split (closed form), summed over
+    row chunks (``statements.statistics``): (softmax(f) - e_y)^T [Phi, 1] / n."""
+    splits = EvaluationSplits(train=outputs) if splits is None else splits
+    total = np.zeros((outputs.num_classes, outputs.embeddings.shape[1] + 1))
+    for rows in statistics.row_chunks(outputs.num_samples, statistics.chunk_rows(splits, outputs)):
+        probabilities = softmax(statistics.logits_chunk(outputs, rows), axis=1)
+        labels = outputs.labels[rows]
+        probabilities[np.arange(labels.size), labels] -= 1.0
+        embeddings = statistics.embeddings_chunk(outputs, rows)
+        total += probabilities.T @ np.hstack([embeddings, np.ones((labels.size, 1))])
+    return (total / outputs.num_samples).reshape(-1)
 
 
 def _rwsam_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> list[BoundResult]:
     """rwSAM's perturbation for the training split's head gradient: the printed open-ball argmax (empty for
     g != 0) or the corrected closed-ball one (attains rho ||g||)."""
     outputs = splits.train
-    gradient = splits.computed(("tutorial.head_gradient", "train"), lambda: _head_gradient(outputs))
+    gradient = splits.computed(("tutorial.head_gradient", "train"), lambda: _head_gradient(outputs, splits))
     rho = 0.05  # SAM's default radius
     best = sam_perturbation(gradient, rho)
     supremum = rho * float(np.linalg.norm(gradient))

@@ -55,7 +55,6 @@ from ltbounds.bounds.wang23 import (
     lemma2_bound,
     prop2_complexity_terms,
     prop2_corrected,
-    remark2_sides,
     union_bound,
     vs_contraction_bound,
 )
@@ -64,6 +63,7 @@ from ltbounds.per_class import class_means
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import balanced, forms_and_deltas, per_class_rows
 from ltbounds.statements.statistics import chunk_rows, logit_extremes, per_sample, row_chunks
+from ltbounds.statements.statistics import class_margins as class_margins_chunked
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -818,7 +818,9 @@ def evaluate_prop3(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
 def evaluate_remark2(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     check_delta(delta)
     outputs = splits.train
-    left, right = remark2_sides(outputs.logits, outputs.labels, outputs.num_classes)
+    # remark2_sides from the chunked statistics: left = B_y - margin_y, right = A_y
+    lower, right = _checked_extremes(outputs, splits)
+    left = lower - class_margins_chunked(splits, outputs)
     return per_class_rows(
         statement="wang23.remark2",
         form="as_printed",
