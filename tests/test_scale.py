@@ -179,7 +179,7 @@ def test_every_statement_chunked_by_7_rows_equals_one_chunk():
 
 def test_chunked_statistics_equal_the_in_memory_reductions():
     from ltbounds import per_class
-    from ltbounds.bounds.elm import elm_lemma4
+    from ltbounds.bounds.elm import elm_lemma4, elm_lemma5
     from ltbounds.bounds.elm_risk_bound import elm_prop2_multiclass, select_radius
     from ltbounds.statements import STATEMENTS, EvaluationSplits, statistics
 
@@ -198,6 +198,10 @@ def test_chunked_statistics_equal_the_in_memory_reductions():
     comparison = elm_lemma4(train.logits, train.labels, np.log(train.priors))
     (row,) = [r for r in STATEMENTS["elm.lemma4"].evaluate(context, 0.05) if r.class_index == 4]
     np.testing.assert_allclose([row.measured, row.value], [comparison.left[4], comparison.right[4]], rtol=1e-10)
+    lemma5 = elm_lemma5(train.embeddings, train.labels, train.head_weight, train.head_bias, np.log(train.priors))
+    rows5 = STATEMENTS["elm.lemma5"].evaluate(context, 0.05)
+    np.testing.assert_allclose([r.measured for r in rows5], lemma5.left, rtol=1e-10)
+    np.testing.assert_allclose([r.value for r in rows5], lemma5.right, rtol=1e-10)
     radius = select_radius(train.embeddings)
     whole = elm_prop2_multiclass(
         test.embeddings,
@@ -256,6 +260,7 @@ CHUNKED = (
     "wang23.vs_family",
     "elm.empirical_weighting_limit",
     "wang23.remark2",
+    "elm.lemma5",
     "tutorial.rwsam_perturbation",
     "tutorial.rwsam_perturbation_corrected",
 )

@@ -26,13 +26,13 @@ from ltbounds.bounds.elm import (
     PullTerms,
     VarianceComparison,
     binary_la_minimiser,
+    centred_spectral_norm,
     class_variance,
     class_weighted_gap,
     elm_dro_regulariser,
     elm_gaussian_posterior,
     elm_gaussian_softmax_printed,
     elm_lemma3_as_printed,
-    elm_lemma5,
     isotropic_gaussian_nll,
     logit_adjusted_loss,
     logsumexp,
@@ -684,6 +684,29 @@ def evaluate_lemma4(splits: EvaluationSplits, delta: float) -> list[BoundResult]
     )
 
 
+def _lemma5_chunked(splits: EvaluationSplits, outputs: Outputs) -> VarianceComparison:
+    """``bounds.elm.elm_lemma5`` from the chunked statistics: the per-sample logit-adjusted loss of E W^T + b
+    (row by row) and tr(Ĉ_y) of ``class_moments`` (0 for an empty class, as ``class_statistics``)."""
+    adjustment = np.log(outputs.priors)
+    weight, bias = outputs.head_weight, outputs.head_bias
+    loss = per_sample(
+        splits,
+        outputs,
+        "elm.lemma5_loss",
+        lambda e, y: logit_adjusted_loss(e @ weight.T + bias, y, adjustment),
+        source="embeddings",
+    )
+    moments = class_moments(splits, outputs)
+    trace = np.where(moments.sizes > 0, moments.trace, 0.0)
+    lipschitz_squared = 2.0 * centred_spectral_norm(weight) ** 2
+    return VarianceComparison(
+        class_variance(loss, outputs.labels, moments.sizes),
+        lipschitz_squared * trace,
+        moments.sizes,
+        {"lipschitz_squared": lipschitz_squared, "trace": trace},
+    )
+
+
 @DECLARED.statement(
     id="elm.lemma5",
     source="000, Lemma 5 (App. C.2)",
@@ -703,9 +726,7 @@ def evaluate_lemma5(splits: EvaluationSplits, delta: float) -> list[BoundResult]
     linear = _linear_head(outputs)
     if not linear.satisfied:
         return []  # Lemma 5 is about a linear head
-    comparison = elm_lemma5(
-        outputs.embeddings, outputs.labels, outputs.head_weight, outputs.head_bias, np.log(outputs.priors)
-    )
+    comparison = _lemma5_chunked(splits, outputs)
     binary = outputs.num_classes == 2
     return _class_rows(
         statement="elm.lemma5",
