@@ -261,6 +261,10 @@ def test_fixed_convolutions_are_point_masses_shared_with_the_prior():
     assert set(posterior.rho) == set(params) - set(fixed)
     x = torch.randn(5, 1, 8, 8)
     assert posterior.sample_logits(x).shape == (5, 3)
+    steps = posterior.deterministic_steps()
+    assert network.ops[steps].kind == "linear"  # the convolutions are computed once, before any draw
+    torch.testing.assert_close(forward(network, posterior.means(), posterior.features(x), start=steps),
+                               posterior.mean_logits(x))  # fmt: skip
     assert kl_float64(posterior, params, 0.1) == pytest.approx(0.0, abs=1e-6)  # Q = P on the stochastic part
     moved = dict(params, **{fixed[0]: params[fixed[0]] + 1.0})
     with pytest.raises(InputError, match="KL = inf"):

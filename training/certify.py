@@ -222,6 +222,8 @@ def optimise_posterior(
     )
     generator = torch.Generator(device=x.device).manual_seed(int(settings.seed))
     history = []
+    start = posterior.deterministic_steps()
+    x = posterior.features(x)  # the fixed first steps (a pbb CNN's convolutions) computed once
     n = x.shape[0]
     batch = min(int(settings.batch_size), n)
     # per-class surrogate of a random batch, unbiased for the class mean: class sum / (n_y |b| / n)
@@ -230,7 +232,7 @@ def optimise_posterior(
         optimiser.zero_grad(set_to_none=True)
         index = torch.randperm(n, generator=generator, device=x.device)[:batch]
         xb, yb = x[index], y[index]
-        logits = posterior.sample_logits(xb, generator) * logit_scale
+        logits = posterior.sample_logits(xb, generator, start) * logit_scale
         losses = bounded_cross_entropy(logits, yb, settings.p_min)
         surrogate = torch.zeros(num_classes, device=x.device).index_add(0, yb, losses) / expected
         kl = kl_gaussians(posterior.stochastic_means(), posterior.std(), prior, log_sigma_p.exp())
@@ -273,10 +275,12 @@ def mc_class_errors(
     """(errors, draws) per class: 0-1 errors over ``passes`` passes, each input with its own network h ~ Q."""
     generator = torch.Generator(device=x.device).manual_seed(int(seed))
     errors = torch.zeros(num_classes, dtype=torch.float64, device=x.device)
+    steps = posterior.deterministic_steps()
+    features = torch.cat([posterior.features(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
     for _ in range(int(passes)):
         for start in range(0, x.shape[0], batch_size):
-            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            wrong = (posterior.sample_logits(xb, generator).argmax(1) != yb).double()
+            xb, yb = features[start : start + batch_size], y[start : start + batch_size]
+            wrong = (posterior.sample_logits(xb, generator, steps).argmax(1) != yb).double()
             errors.index_add_(0, yb, wrong)
     draws = np.bincount(y.cpu().numpy(), minlength=num_classes) * int(passes)
     return errors.cpu().numpy(), draws

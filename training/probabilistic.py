@@ -172,16 +172,19 @@ def forward(
     x: torch.Tensor,
     std: Mapping[str, torch.Tensor] | None = None,
     generator: torch.Generator | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> torch.Tensor:
     """Logits (n, C): the deterministic network at ``mean`` (``std`` None), or one independent draw of
-    h ~ N(mean, diag std^2) per input (module docstring). ``generator`` makes the noise reproducible."""
+    h ~ N(mean, diag std^2) per input (module docstring). ``generator`` makes the noise reproducible.
+    ``start``/``stop`` run only ``network.ops[start:stop]`` (``x`` is then that step's input)."""
 
     def noise(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
 
     h = x.to(next(iter(mean.values())).dtype)
     n = h.shape[0]
-    for op in network.ops:
+    for op in network.ops[start:stop]:
         if op.kind == "flatten":
             h = h.flatten(1)
         elif op.kind == "relu":
@@ -281,8 +284,20 @@ class GaussianPosterior(nn.Module):
     def stochastic_means(self) -> Params:
         return {k: v for k, v in self.mu.items() if k in self.rho}
 
-    def sample_logits(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return forward(self.network, self.means(), x, self.std(), generator)
+    def deterministic_steps(self) -> int:
+        """How many first steps of the network have no stochastic parameter (their output is computed once)."""
+        for index, op in enumerate(self.network.ops):
+            if op.weight and op.weight in self.rho:
+                return index
+        return len(self.network.ops)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The output of the deterministic first steps (the input of ``sample_logits(..., start=...)``)."""
+        return forward(self.network, self.means(), x, stop=self.deterministic_steps())
+
+    def sample_logits(self, x: torch.Tensor, generator: torch.Generator | None = None, start: int = 0) -> torch.Tensor:
+        return forward(self.network, self.means(), x, self.std(), generator, start=start)
 
     def mean_logits(self, x: torch.Tensor) -> torch.Tensor:
         return forward(self.network, self.means(), x)
