@@ -199,7 +199,7 @@ def test_chunked_statistics_equal_the_in_memory_reductions():
     (row,) = [r for r in STATEMENTS["elm.lemma4"].evaluate(context, 0.05) if r.class_index == 4]
     np.testing.assert_allclose([row.measured, row.value], [comparison.left[4], comparison.right[4]], rtol=1e-10)
     lemma5 = elm_lemma5(train.embeddings, train.labels, train.head_weight, train.head_bias, np.log(train.priors))
-    rows5 = STATEMENTS["elm.lemma5"].evaluate(context, 0.05)
+    rows5 = [r for r in STATEMENTS["elm.lemma5"].evaluate(context, 0.05) if r.class_index is not None]
     np.testing.assert_allclose([r.measured for r in rows5], lemma5.left, rtol=1e-10)
     np.testing.assert_allclose([r.value for r in rows5], lemma5.right, rtol=1e-10)
     radius = select_radius(train.embeddings)
