@@ -261,6 +261,8 @@ CHUNKED = (
     "elm.empirical_weighting_limit",
     "wang23.remark2",
     "elm.lemma5",
+    "tutorial.risk_decomposition",
+    "tutorial.bcl_memorization_range",
     "tutorial.rwsam_perturbation",
     "tutorial.rwsam_perturbation_corrected",
 )

@@ -65,10 +65,13 @@ def _sample_split(splits: EvaluationSplits) -> Outputs:
     return splits.train if measured is None else measured
 
 
-def _cross_entropy(outputs: Outputs) -> np.ndarray:
-    """Per-sample cross-entropy -log softmax(f(x))_y of this split."""
-    log_probabilities = outputs.logits - logsumexp(outputs.logits, axis=1, keepdims=True)
-    return -log_probabilities[np.arange(outputs.num_samples), outputs.labels]
+def _cross_entropy(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """Per-sample cross-entropy -log softmax(f(x))_y of this split, row by row in chunks, once per split."""
+
+    def cross_entropy(f: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return -(f - logsumexp(f, axis=1, keepdims=True))[np.arange(y.size), y]
+
+    return statistics.per_sample(splits, outputs, "tutorial.cross_entropy", cross_entropy)
 
 
 @DECLARED.statement(
@@ -501,7 +504,7 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
 )
 def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
-    mean, decomposed = risk_decomposition(_cross_entropy(outputs), outputs.labels, outputs.num_classes)
+    mean, decomposed = risk_decomposition(_cross_entropy(splits, outputs), outputs.labels, outputs.num_classes)
     gap = abs(mean - decomposed) / max(1.0, abs(mean))
     return [
         BoundResult(
@@ -990,7 +993,7 @@ def _evaluate_ts(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
 )
 def _evaluate_bcl(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
-    scores = bcl_memorization_scores(_cross_entropy(outputs))  # InputError when every loss is equal: 0/0 there
+    scores = bcl_memorization_scores(_cross_entropy(splits, outputs))  # InputError when every loss is equal: 0/0 there
     return [
         BoundResult(
             statement="tutorial.bcl_memorization_range",
