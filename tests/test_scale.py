@@ -330,3 +330,31 @@ def test_per_class_table_from_the_chunked_statistics_equals_the_in_memory_helper
         ("omega_pull", omega),
     ):
         np.testing.assert_allclose(table[column].to_numpy(), expected, rtol=1e-10, err_msg=column)
+
+
+def test_export_module_streams_the_outputs_of_from_module(tmp_path):
+    import torch
+
+    from ltbounds.outputs_store import export_module
+
+    torch.manual_seed(0)
+    body, head = torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)
+    model = torch.nn.Sequential(body, head)
+    x = torch.randn(23, 4)
+    y = np.arange(23) % 2
+    counts = np.bincount(y)
+    path = export_module(
+        tmp_path / "exported",
+        model,
+        {"train": (x, y)},
+        counts,
+        features=body,
+        head=head,
+        batch_size=5,
+        dtype=np.float64,
+    )
+    streamed = load_outputs(path)["train"]
+    direct = Outputs.from_module(model, x, y, counts, features=body, head=head, batch_size=5, split="train")
+    np.testing.assert_allclose(np.asarray(streamed.logits), direct.logits, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(streamed.embeddings), direct.embeddings, rtol=1e-12)
+    np.testing.assert_array_equal(streamed.labels, y)
