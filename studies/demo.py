@@ -6,7 +6,8 @@
    MNIST-5k made long-tailed (rho = 100) and on the Gaussian mixture (rho = 100);
 2. evaluates every bound of ``ltbounds.statements.STATEMENTS`` on every checkpoint
    (``ltbounds.evaluation``: certified on the balanced validation split, measured on the test split);
-3. runs the quick ``coverage`` and ``sharpness`` studies (sharpness also on these checkpoints);
+3. runs the quick ``coverage``, ``sharpness`` and ``certificates`` studies (sharpness also on these
+   checkpoints; certificates: PAC-Bayes balanced-error certificates of pbb runs, issue 12);
 4. draws the figures and writes ``report.md``, the CSVs and ``manifest.json`` under ``results/demo/``.
 
 ``ltbounds.commands.demo.run_demo`` (the top layer) runs these steps and draws the figures; this module
@@ -60,7 +61,7 @@ class Settings:
     delta: float = 0.05
     heldout: str = "val"
     seeds: tuple[int, ...] = (0,)
-    studies: tuple[str, ...] = ("coverage", "sharpness")
+    studies: tuple[str, ...] = ("coverage", "sharpness", "certificates")
     study_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(default_factory=tuple)
 
 
@@ -239,6 +240,19 @@ def report_text(directory, settings, training, evaluation, study_results, figure
             wide = fitted.pivot_table(index=["run", "method"], columns="quantity", values="value").reset_index()
             lines.append("On the demo's checkpoints (mu_y of Lemma 4 from B_y(f)):\n")
             lines.append(markdown_table(wide))
+    certificates = study_results.get("certificates")
+    if certificates is not None and not certificates.table.empty:
+        lines.append("## PAC-Bayes balanced-error certificates from training data alone (issue 12)\n")
+        table = certificates.table
+        balanced = table[table["class"].astype(str) == "balanced"]
+        columns = ["model", "imbalance", "seed", "form", "n_bound", "kl", "certificate", "measured_test_error"]
+        lines.append(markdown_table(balanced[columns].reset_index(drop=True)))
+        lines.append(
+            "`pbb` runs: prior trained on half of the training set (S_prior), posterior trained and certified on the "
+            "other half (S_bound); each certificate holds w.p. >= 0.95. `measured_test_error`: the balanced test error "
+            "of the same stochastic predictor (the full setting: `ltbounds study "
+            "certificates`).\n"
+        )
     lines.append("## Figures\n")
     lines += [f"- `{p.relative_to(directory)}`" for p in figures]
     lines.append("")

@@ -26,6 +26,10 @@ TINY = dataclasses.replace(
             (("replicates", 4), ("block", 2), ("fresh_per_class", 500), ("population_samples_per_class", 2000)),
         ),
         ("sharpness", (("rhos", (1.0, 10.0)), ("kappas", (0.5, 2.0)), ("classes", (2,)), ("random_count_vectors", 2))),
+        (
+            "certificates",
+            (("dataset", "digits"), ("imbalances", (4.0,)), ("epochs", 2), ("steps", 5), ("mc_passes", 2)),
+        ),
     ),
 )
 
@@ -39,7 +43,8 @@ def tiny_demo(tmp_path_factory):
 def test_tiny_demo_writes_report_tables_figures_and_manifest(tiny_demo):
     directory = tiny_demo.directory
     report = tiny_demo.report.read_text()
-    for heading in ("Balanced test accuracy", "Bounds on the checkpoints", "Coverage", "Sharpness", "Figures"):
+    for heading in ("Balanced test accuracy", "Bounds on the checkpoints", "Coverage", "Sharpness", "certificates",
+                    "Figures"):  # fmt: skip
         assert heading in report
     accuracy = pd.read_csv(directory / "accuracy.csv")
     assert set(accuracy["method"]) == {"ce", "la"}
