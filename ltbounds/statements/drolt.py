@@ -187,107 +187,126 @@ def _centroid_shift(splits: EvaluationSplits) -> _CentroidShift | None:
     return splits.computed(("drolt.centroid_shift",), compute)
 
 
-def _column_logsumexp_rows(
-    splits: EvaluationSplits,
-    setup: _CentroidShift,
-    key: tuple,
-    centroids: np.ndarray,
-    column: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    numerator: Callable[[np.ndarray, np.ndarray], np.ndarray],
-) -> np.ndarray:
-    """Per kept training sample i: numerator(D, y)_i + L[y_i], L_c = log sum_{z' kept} exp(column(D', y')_{z', c}),
-    D the Euclidean distances to ``centroids`` (``centroid_distances``). The form of eq. (6) and of Theorem 1's
-    bounds (``bounds.drolt``): a logsumexp over every sample z' in Z per class, so two passes over row
-    chunks (a running max and sum, then the per-sample values) instead of the (n, C) distance matrix."""
-    train = splits.train
+@dataclass(frozen=True)
+class _Variant:
+    """One per-sample quantity of eq. (6) / Theorem 1: numerator(D, y)_i + L[y_i], L_c = log sum_{z' in Z}
+    exp(column(D', y')_{z', c}), D the Euclidean distances to ``centroids`` ("hat" or "true")."""
 
-    def blocks():
-        for rows in row_chunks(train.num_samples, chunk_rows(splits, train)):
-            kept = setup.keep[rows]
-            if kept.any():
-                embeddings = embeddings_chunk(train, rows)[kept]
-                yield centroid_distances(embeddings, centroids), train.labels[rows][kept]
-
-    def compute() -> np.ndarray:
-        top = np.full(centroids.shape[0], -np.inf)
-        total = np.zeros(centroids.shape[0])
-        for distances, y in blocks():
-            values = column(distances, y)
-            new_top = np.maximum(top, values.max(axis=0))
-            shift = np.where(np.isfinite(new_top), new_top, 0.0)
-            total = total * np.exp(top - shift) + np.exp(values - shift).sum(axis=0)
-            top = new_top
-        with np.errstate(divide="ignore"):
-            denominator = np.log(total) + np.where(np.isfinite(top), top, 0.0)
-        parts = [numerator(distances, y) + denominator[y] for distances, y in blocks()]
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    return splits.computed(("drolt.column_logsumexp",) + key, compute)
+    centroids: str
+    column: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    numerator: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _nll(splits: EvaluationSplits, setup: _CentroidShift, metric: str) -> np.ndarray:
-    """``drolt_nll_from_distances`` at the stand-in true centroids, per kept training sample, chunked."""
+def _squared_or_not(metric: str) -> Callable[[np.ndarray], np.ndarray]:
     if metric not in METRICS:
         raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+    return (lambda distances: distances) if metric == "euclidean" else (lambda distances: distances**2)
 
-    def d(distances: np.ndarray) -> np.ndarray:
-        return distances if metric == "euclidean" else distances**2
 
-    return _column_logsumexp_rows(
-        splits,
-        setup,
-        ("nll", metric),
-        setup.mu_true,
-        lambda distances, _y: -d(distances),
-        lambda distances, y: d(distances)[np.arange(y.size), y],
+def _nll_variant(metric: str) -> _Variant:
+    """``drolt_nll_from_distances`` at the stand-in true centroids: d(mu_y, z) + log sum_{z'} e^{-d(mu_y, z')}."""
+    d = _squared_or_not(metric)
+    return _Variant(
+        "true", lambda distances, _y: -d(distances), lambda distances, y: d(distances)[np.arange(y.size), y]
     )
 
 
-def _theorem1(
-    splits: EvaluationSplits, setup: _CentroidShift, radius: np.ndarray, metric: str, form: str
-) -> DroLtTheorem1:
-    """``dro_lt_theorem1_from_distances`` on the kept training samples (distances to hat mu), chunked: the
-    same per-sample bound (numerator + the class's logsumexp over Z) for each form and metric."""
-    if form not in THEOREM1_FORMS:
-        raise InputError(f"form must be 'as_printed' or 'corrected', got {form!r}")
-    if metric not in METRICS:
-        raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
-    num_classes = setup.mu_hat.shape[0]
+def _checked_radius(radius: np.ndarray, num_classes: int) -> np.ndarray:
     r = check_finite(np.asarray(radius, dtype=np.float64), "radius").reshape(-1)
     if r.size == 1:
         r = np.full(num_classes, float(r[0]))
     if r.shape[0] != num_classes or np.any(r < 0):
         raise InputError(f"radius must be >= 0, a scalar or one value per class ({num_classes})")
-    classes = np.arange(num_classes)
+    return r
+
+
+def _theorem1_variant(r: np.ndarray, metric: str, form: str) -> _Variant:
+    """``dro_lt_theorem1_from_distances``'s per-sample bound (distances to hat mu) for one form and metric."""
+    if form not in THEOREM1_FORMS:
+        raise InputError(f"form must be 'as_printed' or 'corrected', got {form!r}")
+    d = _squared_or_not(metric)
+    classes = np.arange(r.size)
     if form == "as_printed":
         eps = r if metric == "euclidean" else r**2
-
-        def d(distances: np.ndarray) -> np.ndarray:
-            return distances if metric == "euclidean" else distances**2
-
-        def column(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return -d(distances) - 2.0 * eps[None, :] * (y[:, None] == classes[None, :])
-
-        def numerator(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return d(distances)[np.arange(y.size), y] + 2.0 * eps[y]
-    elif metric == "euclidean":
-
-        def column(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return -distances
-
-        def numerator(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return distances[np.arange(y.size), y] + 2.0 * r[y]
-    else:
-
-        def column(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return -(np.maximum(distances - r[None, :], 0.0) ** 2)
-
-        def numerator(distances: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return (distances[np.arange(y.size), y] + r[y]) ** 2
-
-    bound = _column_logsumexp_rows(
-        splits, setup, ("theorem1", metric, form, r.tobytes()), setup.mu_hat, column, numerator
+        return _Variant(
+            "hat",
+            lambda distances, y: -d(distances) - 2.0 * eps[None, :] * (y[:, None] == classes[None, :]),
+            lambda distances, y: d(distances)[np.arange(y.size), y] + 2.0 * eps[y],
+        )
+    if metric == "euclidean":
+        return _Variant(
+            "hat", lambda distances, _y: -distances, lambda distances, y: distances[np.arange(y.size), y] + 2.0 * r[y]
+        )
+    return _Variant(
+        "hat",
+        lambda distances, _y: -(np.maximum(distances - r[None, :], 0.0) ** 2),
+        lambda distances, y: (distances[np.arange(y.size), y] + r[y]) ** 2,
     )
+
+
+def _per_sample_values(splits: EvaluationSplits, setup: _CentroidShift, delta: float) -> dict[tuple, np.ndarray]:
+    """Every per-sample array Theorem 1 and eqs. (8)/(18) need at this delta (eq. (6) at the true centroids,
+    Theorem 1 for each form and radius of ``_radii``, both metrics), in ONE pass over row chunks of the kept
+    training samples: the (chunk, C) distances to hat mu and to mu are computed once per chunk; each
+    variant's per-class logsumexp over Z is accumulated (running max and sum) and its per-sample numerator
+    kept (O(n)); value_i = numerator_i + L[y_i] at the end. Never the (n, C) distance matrices."""
+
+    def compute() -> dict[tuple, np.ndarray]:
+        variants: dict[tuple, _Variant] = {}
+        for metric in METRICS:
+            variants[("nll", metric)] = _nll_variant(metric)
+            for corrected in (False, True):
+                for form, radius in _radii(setup, delta, corrected=corrected):
+                    bound_form = "as_printed" if form == "as_printed" else "corrected"
+                    r = _checked_radius(radius, setup.mu_hat.shape[0])
+                    variants[("theorem1", metric, bound_form, r.tobytes())] = _theorem1_variant(r, metric, bound_form)
+        num_classes = setup.mu_hat.shape[0]
+        top = {key: np.full(num_classes, -np.inf) for key in variants}
+        total = {key: np.zeros(num_classes) for key in variants}
+        numerators: dict[tuple, list[np.ndarray]] = {key: [] for key in variants}
+        labels = []
+        train = splits.train
+        for rows in row_chunks(train.num_samples, chunk_rows(splits, train)):
+            kept = setup.keep[rows]
+            if not kept.any():
+                continue
+            embeddings = embeddings_chunk(train, rows)[kept]
+            y = train.labels[rows][kept]
+            labels.append(y)
+            distances = {"hat": centroid_distances(embeddings, setup.mu_hat)}
+            distances["true"] = centroid_distances(embeddings, setup.mu_true)
+            for key, variant in variants.items():
+                d = distances[variant.centroids]
+                values = variant.column(d, y)
+                new_top = np.maximum(top[key], values.max(axis=0))
+                shift = np.where(np.isfinite(new_top), new_top, 0.0)
+                total[key] = total[key] * np.exp(top[key] - shift) + np.exp(values - shift).sum(axis=0)
+                top[key] = new_top
+                numerators[key].append(variant.numerator(d, y))
+        y_all = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+        result = {}
+        for key in variants:
+            with np.errstate(divide="ignore"):
+                denominator = np.log(total[key]) + np.where(np.isfinite(top[key]), top[key], 0.0)
+            values = np.concatenate(numerators[key]) if numerators[key] else np.zeros(0)
+            result[key] = values + denominator[y_all]
+        return result
+
+    return splits.computed(("drolt.per_sample_values", float(delta)), compute)
+
+
+def _nll(splits: EvaluationSplits, setup: _CentroidShift, metric: str, delta: float) -> np.ndarray:
+    """``drolt_nll_from_distances`` at the stand-in true centroids, per kept training sample, chunked."""
+    return _per_sample_values(splits, setup, delta)[("nll", metric)]
+
+
+def _theorem1(
+    splits: EvaluationSplits, setup: _CentroidShift, radius: np.ndarray, metric: str, form: str, delta: float
+) -> DroLtTheorem1:
+    """``dro_lt_theorem1_from_distances`` on the kept training samples, chunked (``_per_sample_values``)."""
+    num_classes = setup.mu_hat.shape[0]
+    r = _checked_radius(radius, num_classes)
+    bound = _per_sample_values(splits, setup, delta)[("theorem1", metric, form, r.tobytes())]
     return DroLtTheorem1(bound, class_means(bound, setup.y, num_classes), r, metric, form)
 
 
@@ -340,11 +359,12 @@ def theorem1_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) ->
     train, y = splits.train, setup.y
     rows = []
     for metric in METRICS:
-        measured = _nll(splits, setup, metric)
+        measured = _nll(splits, setup, metric, delta)
         measured_class = class_means(measured, y, train.num_classes)
         for form, radius in _radii(setup, delta, corrected=corrected):
             assumptions = _assumptions(setup, form, radius, train.split)
-            result = _theorem1(splits, setup, radius, metric, "as_printed" if form == "as_printed" else "corrected")
+            bound_form = "as_printed" if form == "as_printed" else "corrected"
+            result = _theorem1(splits, setup, radius, metric, bound_form, delta)
             rows += _present_rows(
                 setup.present,
                 statement=statement,
@@ -428,14 +448,16 @@ def robust_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool)
     for metric in METRICS:
         # drolt_nll_loss / drolt_robust_loss: w(c) = 1/|S_c| times the per-sample values, summed
         weights = 1.0 / np.maximum(class_sizes(setup.y, train.num_classes), 1)
-        nll = float(np.sum(weights[setup.y] * _nll(splits, setup, metric)))
+        nll = float(np.sum(weights[setup.y] * _nll(splits, setup, metric, delta)))
         for form, radius in _radii(setup, delta, corrected=corrected):
             bound_form = "as_printed" if form == "as_printed" else "corrected"
             rows.append(
                 BoundResult(
                     statement=statement,
                     form=form,
-                    value=float(np.sum(weights[setup.y] * _theorem1(splits, setup, radius, metric, bound_form).bound)),
+                    value=float(
+                        np.sum(weights[setup.y] * _theorem1(splits, setup, radius, metric, bound_form, delta).bound)
+                    ),
                     measured=nll,
                     terms={
                         "classes": float(np.count_nonzero(setup.present)),
