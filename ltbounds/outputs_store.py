@@ -24,6 +24,7 @@ float64 one chunk at a time). Labels, the head and the counts are small and read
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -78,6 +79,10 @@ def check_mapped_matrix(
                 f"{name} contains non-finite value(s) (NaN or inf) from row {start} ({bad} in that "
                 "block); clean them first"
             )
+    handle = getattr(array, "_mmap", None)
+    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        # the pages read by the check stay in the page cache but leave this process's resident memory
+        handle.madvise(mmap.MADV_DONTNEED)
     return array
 
 
