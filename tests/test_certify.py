@@ -197,6 +197,12 @@ def test_certify_cli_writes_the_report_for_a_plain_and_a_pbb_checkpoint(tmp_path
     assert ((balanced["certificate"] >= 0) & (balanced["certificate"] <= 1)).all()
     for name in ("report.md", "certificate.png", "certificate.pdf", "manifest.json"):
         assert (out / name).exists()
+    import json
+
+    splits = json.loads((out / "manifest.json").read_text())["splits"]
+    assert not set(splits[str(pbb)]["prior_indices"]) & set(splits[str(pbb)]["bound_indices"])
+    assert splits[str(plain)]["prior_indices"] == []  # data-free prior: the whole training set is S_bound
+    assert "What limits each certificate" in (out / "report.md").read_text()
     # a second run replaces its own report; a folder with a user's file is refused, untouched
     assert main(["certify", str(plain), "--out", str(out), "--steps", "2", "--mc-passes", "1"]) == 0
     (out / "mine.txt").write_text("keep")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def _settings(args: argparse.Namespace):
 
 
 def certify_one(path: str, settings, data_root: str | None, device: str):
-    """(certificate, method name, prior kind) of one checkpoint."""
+    """(certificate, method name, prior kind, split: the training indices of S_prior and S_bound)."""
     import torch
 
     from training.certify import certify_posterior, certify_trained, posterior_from_pbb
@@ -101,9 +102,11 @@ def certify_one(path: str, settings, data_root: str | None, device: str):
             posterior, prior, sigma, (data.train.x[bound], data.train.y[bound]), (data.test.x, data.test.y),
             int(data.num_classes), settings,
         )  # fmt: skip
-        return certificate, method, "data-dependent (S_prior)"
+        split = {"prior_indices": checkpoint["pbb"]["prior_indices"], "bound_indices": bound.tolist()}
+        return certificate, method, "data-dependent (S_prior)", split
     certificate, _ = certify_trained(checkpoint, data, settings, path, device)
-    return certificate, method, "data-free (recorded initialisation)"
+    split = {"prior_indices": [], "bound_indices": list(range(len(data.train.y)))}
+    return certificate, method, "data-free (recorded initialisation)", split
 
 
 def _figure(frame, directory: Path) -> None:
@@ -142,10 +145,19 @@ def run(args: argparse.Namespace) -> int:
     target = _check_out(args.out, args.checkpoints)
     if args.steps < 0 or args.mc_passes < 1:
         raise InputError("--steps must be >= 0 and --mc-passes >= 1")
-    rows, lines = [], []
+    rows, lines, limits, splits = [], [], [], {}
     for path in args.checkpoints:
-        certificate, method, prior = certify_one(path, settings, args.data_root, args.device)
+        certificate, method, prior, splits[path] = certify_one(path, settings, args.data_root, args.device)
         rows += certificate_rows(certificate, path, method)
+        hoeffding = certificate.forms["importance_weighted_hoeffding"]
+        worst = int(certificate.forms["per_class"].per_class.argmax())
+        limits.append(
+            f"- {path}: importance-weighted Hoeffding = empirical {hoeffding.empirical_risk:.4f} + deviation "
+            f"{hoeffding.terms['deviation']:.4f} (KL {certificate.kl:.3g} nats against ln(J k / delta) = "
+            f"{math.log(16 * certificate.grid_size / settings.delta):.3g}); per-class form: class {worst} "
+            f"(n_bound = {int(certificate.class_counts[worst])}) is the loosest at "
+            f"{certificate.forms['per_class'].per_class[worst]:.3f}"
+        )
         forms = ", ".join(f"{form} {value.value:.4f}" for form, value in certificate.forms.items())
         lines.append(
             f"| {path} | {method} | {prior} | {certificate.kl:.4g} | {certificate.sigma_prior:.3g} | {forms} | "
@@ -164,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
         "|---|---|---|---|---|---|---|---|",
         *lines,
         "",
+        "What limits each certificate:",
+        "",
+        *limits,
+        "",
     ]
     with atomic_directory(target) as staging:
         frame.to_csv(staging / "certificate.csv", index=False)
@@ -172,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
         command = ["ltbounds", "certify", *args.checkpoints, "--out", args.out]
         write_manifest(
             staging, command=command, seeds=[args.seed], wall_time_s=time.perf_counter() - started,
-            extra={"files": list(OWN_FILES[:-1]), "settings": json.loads(json.dumps(settings.__dict__, default=list))},
+            extra={"files": list(OWN_FILES[:-1]), "settings": json.loads(json.dumps(settings.__dict__, default=list)),
+                   "splits": splits},
         )  # fmt: skip
     print(f"ltbounds certify: {len(args.checkpoints)} checkpoint(s) -> {args.out}/report.md")
     for line in lines:
