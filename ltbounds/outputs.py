@@ -420,6 +420,7 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
     logits = outputs.logits
     # block by block: np.abs of the whole (n, C) array would be one more copy of the logits
     largest = max(float(np.max(np.abs(logits[rows]))) for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS))
+    _release_mapped_pages(outputs)
     wrong_count, example = 0, None
     for start in range(0, outputs.num_samples, _HEAD_CHECK_ROWS):
         rows = slice(start, start + _HEAD_CHECK_ROWS)
@@ -434,6 +435,7 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
             error = np.abs(logits[rows] - expected)
             # where the float64 recomputation itself overflows nothing can be checked (not a mismatch)
             wrong = np.isfinite(expected) & np.isfinite(scale) & ~(error <= HEAD_RTOL * scale)
+        _release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
         if wrong.any():
             wrong_count += int(wrong.sum())
             if example is None:
@@ -449,6 +451,13 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
             "export the logits of this head on these embeddings, or omit the logits of a linear head (they "
             "are then computed)"
         )
+
+
+def _release_mapped_pages(outputs: Outputs) -> None:
+    if isinstance(outputs.logits, np.memmap) or isinstance(outputs.embeddings, np.memmap):
+        from ltbounds.outputs_store import release_mapped_pages
+
+        release_mapped_pages(outputs)
 
 
 def _row_slices(num_rows: int, rows: int):
@@ -757,4 +766,3 @@ def checkpoint_name(path: str | os.PathLike) -> str:
     source = Path(path)
     parent = source.parent.name
     return f"{parent}/{source.stem}" if parent and parent not in (".", "") else source.stem
-

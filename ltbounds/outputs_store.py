@@ -86,6 +86,20 @@ def check_mapped_matrix(
     return array
 
 
+def release_mapped_pages(outputs: Outputs) -> None:
+    """Unmap the pages of memory-mapped logits/embeddings that this process has read (``madvise(MADV_DONTNEED)``).
+
+    The files are read-only, so the pages stay in the page cache and a later read is a soft fault; without this
+    every page a pass touched would count in the process's resident memory until the end."""
+    for array in (outputs.logits, outputs.embeddings):
+        handle = getattr(array, "_mmap", None)
+        if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                handle.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):  # a closed map, or a platform without it: only memory is at stake
+                pass
+
+
 class OutputsWriter:
     """Write one model's outputs to an outputs directory batch by batch (never every batch at once).
 

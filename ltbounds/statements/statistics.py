@@ -23,7 +23,6 @@ The chunk size is ``EvaluationSplits.chunk_size`` (rows; ``ltbounds evaluate --c
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ltbounds.checks import InputError
+from ltbounds.outputs_store import release_mapped_pages
 from ltbounds.per_class import class_sizes
 
 if TYPE_CHECKING:
@@ -83,20 +83,6 @@ def _chunks(splits: EvaluationSplits, outputs: Outputs, label: str) -> Iterator[
     finally:
         if bar is not None:
             bar.close()
-
-
-def release_mapped_pages(outputs: Outputs) -> None:
-    """Unmap the pages of memory-mapped logits/embeddings that this process has read (``madvise(MADV_DONTNEED)``).
-
-    The files are read-only, so the pages stay in the page cache and a later read is a soft fault; without this
-    every page a pass touched would count in the process's resident memory until the end."""
-    for array in (outputs.logits, outputs.embeddings):
-        handle = getattr(array, "_mmap", None)
-        if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            try:
-                handle.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):  # a closed map, or a platform without it: only memory is at stake
-                pass
 
 
 def logits_chunk(outputs: Outputs, rows: slice) -> np.ndarray:
