@@ -221,7 +221,14 @@ def test_chunked_statistics_equal_the_in_memory_reductions():
     ]
     np.testing.assert_allclose(overall.value, whole.value, rtol=1e-10)
     # drolt eq. (18) and (8): per-class logsumexps over every sample, accumulated over chunks
-    from ltbounds.bounds.drolt import drolt_nll_loss, drolt_robust_loss
+    from ltbounds.bounds.drolt import centroid_standard_error, drolt_nll_loss, drolt_robust_loss
+    from ltbounds.statements.drolt import _standard_errors
+
+    np.testing.assert_allclose(
+        _standard_errors(context, "drolt.standard_error")[0],
+        centroid_standard_error(train.embeddings, train.labels, 5),
+        rtol=1e-10,
+    )
 
     _, mu_hat = per_class.class_scatter(train.embeddings, train.labels, 5)
     _, mu_true = per_class.class_scatter(test.embeddings, test.labels, 5)
@@ -250,6 +257,8 @@ CHUNKED = (
     "wang23.prop3",
     "drolt.kl_radius",
     "drolt.thm1",
+    "drolt.standard_error",
+    "drolt.standard_error_corrected",
     "drolt.thm1_corrected",
     "drolt.robust_loss",
     "drolt.robust_loss_corrected",

@@ -21,7 +21,6 @@ from ltbounds.bounds.drolt import (
     THEOREM1_FORMS,
     DroLtTheorem1,
     centroid_distances,
-    centroid_standard_error,
     drolt_centroid_radius,
     drolt_kl_radius,
     gaussian_kl,
@@ -514,8 +513,10 @@ DECLARED.add(
 def _standard_errors(splits: EvaluationSplits, statement: str) -> tuple[np.ndarray, np.ndarray]:
     """(plug-in standard error of each training centroid, training class sizes); needs two classes with
     >= 2 training samples (the others get NaN)."""
-    train = splits.train
-    se = centroid_standard_error(train.embeddings, train.labels, train.num_classes)
+    # centroid_standard_error = sqrt(tr C^_c / (n_c - 1)) (NaN for n_c < 2), from the chunked class scatter
+    statistics = _class_statistics(splits, "train")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.where(statistics.sizes >= 2, np.sqrt(statistics.scatter / (statistics.sizes - 1.0)), np.nan)
     if np.count_nonzero(np.isfinite(se)) < 2:
         raise InputError(f"{statement} needs two classes with >= 2 training samples each")
     return se, _class_statistics(splits, "train").sizes
