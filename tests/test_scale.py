@@ -271,6 +271,7 @@ CHUNKED = (
     "wang23.remark2",
     "elm.lemma5",
     "tutorial.risk_decomposition",
+    "tutorial.etf",
     "tutorial.bcl_memorization_range",
     "tutorial.rwsam_perturbation",
     "tutorial.rwsam_perturbation_corrected",

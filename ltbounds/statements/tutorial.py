@@ -332,18 +332,25 @@ def _evaluate_etf(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
             )
         )
     # Dot-regression gradient on this checkpoint's features, with the head rows as w_c.
-    h = outputs.embeddings
-    w = weight[outputs.labels]
-    h_norm = np.linalg.norm(h, axis=1)
-    w_norm = np.linalg.norm(w, axis=1)
+    # Per sample, in row chunks (statements.statistics): the norms first (E_H is their mean), then the gaps.
+    w_norms_by_class = np.linalg.norm(weight, axis=1)
+    h_norm = statistics.per_sample(
+        splits, outputs, "tutorial.etf.h_norm", lambda e, _y: np.linalg.norm(e, axis=1), source="embeddings"
+    )
+    w_norm = w_norms_by_class[outputs.labels]
     usable = (h_norm > 0) & (w_norm > 0)
     if np.any(usable):
-        h, w = h[usable], w[usable]
         energy_h = float(np.mean(h_norm[usable] ** 2))
-        energy_w = float(np.mean(np.linalg.norm(weight, axis=1) ** 2))
-        exact = dot_regression_gradient(h, w, energy_w, energy_h)
-        printed = dot_regression_gradient_printed(h, w, energy_w, energy_h)
-        gap = np.linalg.norm(printed - exact, axis=1) / w_norm[usable]
+        energy_w = float(np.mean(w_norms_by_class**2))
+
+        def gaps(e: np.ndarray, y: np.ndarray) -> np.ndarray:
+            keep = (np.linalg.norm(e, axis=1) > 0) & (w_norms_by_class[y] > 0)
+            h, w = e[keep], weight[y[keep]]
+            exact = dot_regression_gradient(h, w, energy_w, energy_h)
+            printed = dot_regression_gradient_printed(h, w, energy_w, energy_h)
+            return np.linalg.norm(printed - exact, axis=1) / w_norms_by_class[y[keep]]
+
+        gap = statistics.per_sample(splits, outputs, ("tutorial.etf.gap", energy_h), gaps, source="embeddings")
         condition = np.isclose(h_norm[usable] * w_norm[usable], math.sqrt(energy_w * energy_h), rtol=1e-9)
         results.append(
             BoundResult(
