@@ -32,7 +32,7 @@ from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import per_class_rows
-from ltbounds.statements.statistics import chunk_rows, class_moments, embedding_norms, embeddings_chunk, row_chunks
+from ltbounds.statements.statistics import chunks, class_moments, embedding_norms, embeddings_chunk
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -265,7 +265,7 @@ def _per_sample_values(splits: EvaluationSplits, setup: _CentroidShift, delta: f
         numerators: dict[tuple, list[np.ndarray]] = {key: [] for key in variants}
         labels = []
         train = splits.train
-        for rows in row_chunks(train.num_samples, chunk_rows(splits, train)):
+        for rows in chunks(splits, train, "drolt distances"):
             kept = setup.keep[rows]
             if not kept.any():
                 continue

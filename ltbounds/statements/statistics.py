@@ -70,7 +70,9 @@ def _progress(splits: EvaluationSplits, total: int, label: str):
     return factory(total, label)
 
 
-def _chunks(splits: EvaluationSplits, outputs: Outputs, label: str) -> Iterator[slice]:
+def chunks(splits: EvaluationSplits, outputs: Outputs, label: str) -> Iterator[slice]:
+    """Row slices of ``outputs`` in chunks of ``chunk_rows``, with the chunk progress bar; the mapped pages
+    read are released after each chunk (``outputs_store.release_mapped_pages``)."""
     rows = chunk_rows(splits, outputs)
     total = -(-outputs.num_samples // rows)
     bar = _progress(splits, total, f"{outputs.split}: {label}")
@@ -111,7 +113,7 @@ def per_sample(
     read = logits_chunk if source == "logits" else embeddings_chunk
 
     def compute() -> Any:
-        parts = [fn(read(outputs, rows), outputs.labels[rows]) for rows in _chunks(splits, outputs, str(key))]
+        parts = [fn(read(outputs, rows), outputs.labels[rows]) for rows in chunks(splits, outputs, str(key))]
         if parts and isinstance(parts[0], tuple):
             return tuple(np.concatenate([part[i] for part in parts]) for i in range(len(parts[0])))
         return np.concatenate(parts) if parts else np.zeros(0)
@@ -198,12 +200,12 @@ def class_moments(splits: EvaluationSplits, outputs: Outputs) -> ClassMoments:
         c, d = outputs.num_classes, outputs.embeddings.shape[1]
         sizes = class_sizes(outputs.labels, c)
         sums = np.zeros((c, d))
-        for rows in _chunks(splits, outputs, "class sums"):
+        for rows in chunks(splits, outputs, "class sums"):
             sums += _class_sums(outputs.labels[rows], embeddings_chunk(outputs, rows), c)
         with np.errstate(invalid="ignore", divide="ignore"):
             centroids = sums / sizes[:, None].astype(np.float64)
         squared = np.zeros(c)
-        for rows in _chunks(splits, outputs, "class scatter"):
+        for rows in chunks(splits, outputs, "class scatter"):
             labels = outputs.labels[rows]
             deviations = embeddings_chunk(outputs, rows) - centroids[labels]
             squared += np.bincount(labels, weights=np.einsum("ij,ij->i", deviations, deviations), minlength=c)

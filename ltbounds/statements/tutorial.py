@@ -719,7 +719,7 @@ def _head_gradient(outputs: Outputs, splits: EvaluationSplits | None = None) -> 
     row chunks (``statements.statistics``): (softmax(f) - e_y)^T [Phi, 1] / n."""
     splits = EvaluationSplits(train=outputs) if splits is None else splits
     total = np.zeros((outputs.num_classes, outputs.embeddings.shape[1] + 1))
-    for rows in statistics.row_chunks(outputs.num_samples, statistics.chunk_rows(splits, outputs)):
+    for rows in statistics.chunks(splits, outputs, "head gradient"):
         probabilities = softmax(statistics.logits_chunk(outputs, rows), axis=1)
         labels = outputs.labels[rows]
         probabilities[np.arange(labels.size), labels] -= 1.0

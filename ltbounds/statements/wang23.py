@@ -62,7 +62,7 @@ from ltbounds.checks import InputError, check_delta
 from ltbounds.per_class import class_means
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import balanced, forms_and_deltas, per_class_rows
-from ltbounds.statements.statistics import chunk_rows, logit_extremes, per_sample, row_chunks
+from ltbounds.statements.statistics import chunks, logit_extremes, per_sample
 from ltbounds.statements.statistics import class_margins as class_margins_chunked
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def _head_reproduces_logits(outputs: Outputs, splits: EvaluationSplits | None = 
     scale = max(1.0, float(largest.max(initial=0.0)))
     if outputs.head_kind == "cosine":
         w = outputs.head_weight / np.maximum(np.linalg.norm(outputs.head_weight, axis=1, keepdims=True), 1e-300)
-    for rows in row_chunks(outputs.num_samples, chunk_rows(splits, outputs)):
+    for rows in chunks(splits, outputs, "head check"):
         embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
         if outputs.head_kind == "cosine":
             predicted = outputs.head_scale * _head_of(outputs, embeddings)[0] @ w.T
