@@ -458,7 +458,7 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
         assumptions = setup.assumptions + (_fixed_model_assumption(certifies),)
         priors = setup.counts_train / setup.counts_train.sum()
         if certifies:
-            local = vs_local_lipschitz_of(outputs, "corrected")
+            local = vs_local_lipschitz_of(outputs, "corrected", splits=splits)
             value = data_dependent_contraction(setup.counts_train, local.mu, setup.per_class_vector_complexity)
             global_mu_version = data_dependent_contraction(
                 setup.counts_train, setup.global_mu, setup.per_class_vector_complexity
@@ -476,7 +476,7 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
                     note="R_S(G) of the heads whose logits on S stay in the box of the corrected Lemma 4",
                 )
             )
-        printed = vs_local_lipschitz_of(outputs, "as_printed")
+        printed = vs_local_lipschitz_of(outputs, "as_printed", splits=splits)
         value = data_dependent_contraction(
             setup.counts_train, printed.mu, full_complexity=setup.full_vector_complexity, form="as_printed"
         )
@@ -578,7 +578,7 @@ def evaluate_prop2(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     results = []
     counts = splits.train.class_counts
     for outputs, certifies in splits.fixed_model_samples():
-        mu = vs_local_lipschitz_of(outputs, "corrected").mu
+        mu = vs_local_lipschitz_of(outputs, "corrected", splits=splits).mu
         kappa = (
             -float(np.polyfit(np.log(counts), np.log(np.maximum(mu, 1e-300)), 1)[0]) if np.ptp(counts) > 0 else math.nan
         )
