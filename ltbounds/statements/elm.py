@@ -441,6 +441,14 @@ def _radius(splits: EvaluationSplits) -> float:
     return float(above[0]) if above else float(RADIUS_GRID[-1])
 
 
+def _nothing_clipped(splits: EvaluationSplits, outputs: Outputs, radius: float) -> bool:
+    """Whether every embedding of ``outputs`` has norm <= R: then clip_embeddings multiplies each by exactly
+    1.0 and the clipped model's quantities are the unclipped ones, bit for bit (true of the training split,
+    on which R is chosen)."""
+    norms = embedding_norms(splits, outputs)
+    return bool(norms.size == 0 or float(norms.max()) <= radius)
+
+
 def _clipped_loss(splits: EvaluationSplits, outputs: Outputs, radius: float) -> np.ndarray:
     """Per-sample logit-adjusted loss (adjustment log pi) of the model the bounds certify (``_model_logits``),
     in row chunks, once per split and radius."""
@@ -689,13 +697,17 @@ def _lemma5_chunked(splits: EvaluationSplits, outputs: Outputs) -> VarianceCompa
     (row by row) and tr(Ĉ_y) of ``class_moments`` (0 for an empty class, as ``class_statistics``)."""
     adjustment = np.log(outputs.priors)
     weight, bias = outputs.head_weight, outputs.head_bias
-    loss = per_sample(
-        splits,
-        outputs,
-        "elm.lemma5_loss",
-        lambda e, y: logit_adjusted_loss(e @ weight.T + bias, y, adjustment),
-        source="embeddings",
-    )
+    radius = _radius(splits)
+    if outputs.head_kind == "linear" and _nothing_clipped(splits, outputs, radius):
+        loss = _clipped_loss(splits, outputs, radius)  # the same E W^T + b (clipping multiplies by 1.0)
+    else:
+        loss = per_sample(
+            splits,
+            outputs,
+            "elm.lemma5_loss",
+            lambda e, y: logit_adjusted_loss(e @ weight.T + bias, y, adjustment),
+            source="embeddings",
+        )
     moments = class_moments(splits, outputs)
     trace = np.where(moments.sizes > 0, moments.trace, 0.0)
     lipschitz_squared = 2.0 * centred_spectral_norm(weight) ** 2
@@ -777,10 +789,13 @@ def _prop2_inputs_chunked(splits: EvaluationSplits, outputs: Outputs, risk_delta
     counts = class_sizes(outputs.labels, num_classes).astype(np.float64)
     require_samples(counts, 2, "Proposition 2 (n_y - 1 in the denominator and log(n_y - 1))")
     alphas = per_class_alpha(_default_alpha(outputs), num_classes)
-    pull = splits.computed(
-        ("elm.pull_clipped", outputs.split, radius),
-        lambda: pull_terms(MappedRows(outputs.embeddings, radius), outputs.labels, alphas, num_classes),
-    )
+    if outputs is splits.train and _nothing_clipped(splits, outputs, radius):
+        pull = _pull(splits)  # Phi_R = Phi exactly (scale 1.0): the training split's Omega_pull, computed once
+    else:
+        pull = splits.computed(
+            ("elm.pull_clipped", outputs.split, radius),
+            lambda: pull_terms(MappedRows(outputs.embeddings, radius), outputs.labels, alphas, num_classes),
+        )
     loss = _clipped_loss(splits, outputs, radius)
     return {
         "delta": check_delta(risk_delta),
