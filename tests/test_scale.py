@@ -279,8 +279,8 @@ CHUNKED = (
 
 
 def test_memory_mapped_float32_is_computed_in_float64(tmp_path):
-    """float32 storage: the chunked statements see the float32 values converted to float64 chunk by chunk,
-    i.e. the rows of in-memory float64 outputs holding the same (float32-rounded) numbers."""
+    """float32 storage is computed in float64: every statement gives the rows of in-memory float64 outputs
+    holding the same (float32-rounded) numbers."""
     splits = _splits()
     path = save_outputs_dir(tmp_path / "toy", splits, dtype=np.float32)
     rounded = {
@@ -297,7 +297,8 @@ def test_memory_mapped_float32_is_computed_in_float64(tmp_path):
         )
         for name, item in splits.items()
     }
-    _assert_same_rows(_evaluation(load_outputs(path), 7, CHUNKED), _evaluation(rounded, None, CHUNKED))
+    # every statement: the chunked ones convert chunk by chunk, the others convert what they read
+    _assert_same_rows(_evaluation(load_outputs(path), 7), _evaluation(rounded, None))
 
 
 @settings(max_examples=12, deadline=None)

@@ -1077,7 +1077,7 @@ def center_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool)
     outputs = splits.train
     rows = []
     for c in np.flatnonzero(class_sizes(outputs.labels, outputs.num_classes) >= 2):
-        members = outputs.embeddings[outputs.labels == c]
+        members = np.asarray(outputs.embeddings[outputs.labels == c], dtype=np.float64)  # one class; float64
         mu = members.mean(axis=0)
         variance = float(np.mean((members - mu) ** 2))
         if variance <= 0:
@@ -1247,7 +1247,7 @@ def evaluate_dro_regulariser(splits: EvaluationSplits, delta: float) -> list[Bou
 
     outputs = splits.train
     keep = np.arange(min(outputs.num_samples, 2000))  # (N, N) work: the first 2000 samples
-    z, y = outputs.embeddings[keep], outputs.labels[keep]
+    z, y = np.asarray(outputs.embeddings[keep], dtype=np.float64), outputs.labels[keep]
     counts = class_sizes(y, outputs.num_classes)
     present = counts > 0
     mu = np.zeros((outputs.num_classes, z.shape[1]))

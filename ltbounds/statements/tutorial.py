@@ -443,7 +443,8 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
             note="max |M^T M - (K/(K-1) I - 1/(K-1))| for the slide's M with orthonormal U (0 up to round-off)",
         )
     )
-    h_all, weight = outputs.embeddings, outputs.head_weight
+    # float64 (a float32 memory-mapped split would otherwise be computed in float32); the whole split
+    h_all, weight = np.asarray(outputs.embeddings, dtype=np.float64), outputs.head_weight
     w_all = weight[outputs.labels]
     usable = (np.linalg.norm(h_all, axis=1) > 0) & (np.linalg.norm(w_all, axis=1) > 0)
     if not np.any(usable):
@@ -805,7 +806,7 @@ def _ltssl_pseudo_labels(outputs: Outputs) -> tuple[np.ndarray, np.ndarray, np.n
     """Softmax pseudo-labels of the first 2000 samples (which keeps 200 sweeps cheap on large test splits),
     restricted and renormalised to the classes present there, with those classes' totals; and the labels."""
     keep = slice(0, 2000)
-    pseudo = np.clip(softmax(outputs.logits[keep], axis=1), 1e-300, None)
+    pseudo = np.clip(softmax(np.asarray(outputs.logits[keep], dtype=np.float64), axis=1), 1e-300, None)
     pseudo /= pseudo.sum(axis=1, keepdims=True)
     labels = outputs.labels[keep]
     counts = np.bincount(labels, minlength=outputs.num_classes).astype(np.float64)
