@@ -275,3 +275,15 @@ def test_fixed_convolutions_are_point_masses_shared_with_the_prior():
     moved = dict(params, **{fixed[0]: params[fixed[0]] + 1.0})
     with pytest.raises(InputError, match="KL = inf"):
         kl_float64(posterior, moved, 0.1)
+
+
+def test_train_pbb_refuses_a_bad_prior_fraction_in_one_line(tmp_path, capsys):
+    from ltbounds.cli import main
+
+    out = tmp_path / "pbb"
+    arguments = ["train", "--method", "pbb", "--dataset", "gaussian", "--dataset-option", "classes=3",
+                 "--dataset-option", "dim=4", "--dataset-option", "pool_per_class=60", "--no-progress",
+                 "--imbalance", "4", "--prior-fraction", "1.5", "--out", str(out)]  # fmt: skip
+    assert main(arguments) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--prior-fraction" in err and len(err.splitlines()) == 1 and not (out / "last.pt").exists()

@@ -496,6 +496,8 @@ def train_pbb(
     from training.models import build_model
 
     settings = settings or CertifySettings(seed=int(config.seed))
+    if not 0.0 < float(prior_fraction) < 1.0:  # before any data are read or anything is written
+        raise InputError(f"--prior-fraction must be in (0, 1), got {prior_fraction}")
     started = time.perf_counter()
     if data is None:
         data = load_dataset(

@@ -135,6 +135,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--classifier-epochs", type=int, default=10, help="epochs of a second classifier stage (default 10)"
     )
     how.add_argument(
+        "--prior-fraction",
+        type=float,
+        default=0.5,
+        help="pbb: share of each class's training samples that trains the prior (S_prior); the rest is S_bound "
+        "(default 0.5)",
+    )
+    how.add_argument(
         "--augment",
         dest="augment",
         action="store_true",
@@ -258,7 +265,9 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "pbb":  # issue 12: prior on S_prior, posterior and certificate on S_bound
         from training.certify import train_pbb
 
-        _, certificate = train_pbb(config, args.out, overwrite=args.overwrite, log=tqdm.write)
+        _, certificate = train_pbb(
+            config, args.out, prior_fraction=args.prior_fraction, overwrite=args.overwrite, log=tqdm.write
+        )
         best = certificate.forms["importance_weighted_hoeffding"].value
         print(
             f"ltbounds train: pbb on {config.dataset}: balanced-error certificate {best:.4f} "
