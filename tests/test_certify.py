@@ -250,7 +250,11 @@ def test_certificates_study_writes_the_table_and_its_figure(tmp_path):
     from training.certify import CSV_COLUMNS, FORMS
 
     assert set(CSV_COLUMNS) | {"dataset", "imbalance", "seed"} <= set(table.columns)
-    assert set(table.loc[table["class"].astype(str) == "balanced", "form"]) == set(FORMS)
+    balanced = table[table["class"].astype(str) == "balanced"]
+    assert set(FORMS) <= set(balanced["form"])
+    # wang23.thm1 on the prior's frozen features + a head fitted on S_bound: its assumption now holds
+    wang = balanced[balanced["form"] == "wang23.thm1.certified"]
+    assert len(wang) == 1 and bool(wang["guarantee"].iloc[0]) and wang["certificate"].iloc[0] > 0
     written = render(load_figure("certificates"), tmp_path, tmp_path / "figures")
     assert [p.suffix for p in written] == [".png", ".pdf"]
 
