@@ -15,7 +15,9 @@ Three ways in:
 - ``training.checkpoint_outputs.outputs_from_checkpoint(path)`` from an ``ltbounds train`` checkpoint
   (rebuilds model and data; this module never imports ``training``);
 - ``load_outputs(path)`` from an ``.npz`` / ``.pt`` file exported by your own code, in the format of
-  ``docs/outputs_format.md`` (``save_outputs`` writes it).
+  ``docs/outputs_format.md`` (``save_outputs`` writes it), or from an outputs directory of memory-mapped
+  ``.npy`` files (``open_outputs_dir``; ``save_outputs_dir`` and ``export_module`` write one, through
+  ``ltbounds.outputs_layout``, the on-disk layout, which imports nothing from this module).
 
 The file format (version 1), one model, one or more splits::
 
@@ -46,7 +48,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import InitVar, dataclass, field
@@ -56,11 +57,21 @@ from typing import Any
 import numpy as np
 
 from ltbounds.checks import InputError, check_class_counts, check_counts_match_labels, check_labels, check_matrix
+from ltbounds.outputs_layout import (
+    OUTPUTS_FORMAT,
+    OUTPUTS_FORMAT_VERSION,
+    SPLIT_NAME,
+    OutputsWriter,
+    as_numpy,
+    block_rows,
+    check_mapped_matrix,
+    read_outputs_dir,
+    release_mapped_arrays,
+    row_blocks,
+)
 
-OUTPUTS_FORMAT = "ltbounds.outputs"
-OUTPUTS_FORMAT_VERSION = 1
 CHECKPOINT_FORMAT = "ltbounds.checkpoint"
-_SPLIT_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+_SPLIT_NAME = SPLIT_NAME  # the one rule (ltbounds.outputs_layout), under its older name
 _SPLIT_KEYS = ("embeddings", "labels", "logits")
 _MODEL_KEYS = ("class_counts", "head_weight", "head_bias", "head_kind", "head_scale", "name", "method")
 
@@ -229,7 +240,7 @@ class Outputs:
             raise InputError(f"provenance must be a Provenance, got {type(self.provenance).__name__}")
         counts = check_class_counts(self.class_counts, "class_counts")
         num_classes = counts.shape[0]
-        # memory-mapped float32/float64 arrays (an outputs directory, ltbounds.outputs_store) stay mapped:
+        # memory-mapped float32/float64 arrays (an outputs directory, open_outputs_dir) stay mapped:
         # converting them to float64 here would load them whole; chunked statistics convert per block
         logits = _matrix(self.logits, "logits", columns=num_classes)
         n = logits.shape[0]
@@ -357,18 +368,14 @@ class Outputs:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write this single split to ``path``: ``.npz`` or ``.pt`` (``save_outputs``), or, for a path
-        without one of these suffixes, an outputs directory of ``.npy`` files (``outputs_store.save_outputs_dir``)."""
+        without one of these suffixes, an outputs directory of ``.npy`` files (``save_outputs_dir``)."""
         if Path(path).suffix.lower() not in (".npz", ".pt"):
-            from ltbounds.outputs_store import save_outputs_dir
-
             return save_outputs_dir(path, self)
         return save_outputs(path, self)
 
 
 def _matrix(array: Any, name: str, rows: int | None = None, columns: int | None = None) -> np.ndarray:
     if isinstance(array, np.memmap):
-        from ltbounds.outputs_store import check_mapped_matrix
-
         return check_mapped_matrix(array, name, rows=rows, columns=columns)
     return check_matrix(array, name, rows=rows, columns=columns)
 
@@ -420,7 +427,7 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
     logits = outputs.logits
     # block by block: np.abs of the whole (n, C) array would be one more copy of the logits
     largest = max(float(np.max(np.abs(logits[rows]))) for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS))
-    _release_mapped_pages(outputs)
+    release_mapped_pages(outputs)
     wrong_count, example = 0, None
     for start in range(0, outputs.num_samples, _HEAD_CHECK_ROWS):
         rows = slice(start, start + _HEAD_CHECK_ROWS)
@@ -435,7 +442,7 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
             error = np.abs(logits[rows] - expected)
             # where the float64 recomputation itself overflows nothing can be checked (not a mismatch)
             wrong = np.isfinite(expected) & np.isfinite(scale) & ~(error <= HEAD_RTOL * scale)
-        _release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
+        release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
         if wrong.any():
             wrong_count += int(wrong.sum())
             if example is None:
@@ -453,11 +460,10 @@ def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
         )
 
 
-def _release_mapped_pages(outputs: Outputs) -> None:
-    if isinstance(outputs.logits, np.memmap) or isinstance(outputs.embeddings, np.memmap):
-        from ltbounds.outputs_store import release_mapped_pages
-
-        release_mapped_pages(outputs)
+def release_mapped_pages(outputs: Outputs) -> None:
+    """Unmap the pages of ``outputs``' memory-mapped logits/embeddings that this process has read
+    (``outputs_layout.release_mapped_arrays``); in-memory arrays are left alone."""
+    release_mapped_arrays(outputs.logits, outputs.embeddings)
 
 
 def _row_slices(num_rows: int, rows: int):
@@ -743,9 +749,7 @@ def load_outputs(path: str | os.PathLike) -> dict[str, Outputs]:
     The format is in the module docstring and ``docs/outputs_format.md``. A file that is corrupt,
     is a checkpoint, or misses a required key raises ``InputError`` naming the file.
     """
-    if Path(path).is_dir():  # an outputs directory of .npy files, memory-mapped (ltbounds.outputs_store)
-        from ltbounds.outputs_store import open_outputs_dir
-
+    if Path(path).is_dir():  # an outputs directory of .npy files, memory-mapped (ltbounds.outputs_layout)
         return open_outputs_dir(path)
     record = read_record(path)
     if record.get("format") == CHECKPOINT_FORMAT:
@@ -759,6 +763,146 @@ def load_outputs(path: str | os.PathLike) -> dict[str, Outputs]:
             "see docs/outputs_format.md"
         )
     return outputs_from_record(record, str(path))
+
+
+def save_outputs_dir(path: str | os.PathLike, outputs: Outputs | Mapping[str, Outputs], dtype: Any = None) -> Path:
+    """Write one ``Outputs`` or a mapping split -> ``Outputs`` (one model) as an outputs directory
+    (the layout of ``ltbounds.outputs_layout``, written by its ``OutputsWriter``).
+
+    ``dtype``: float32 or float64 storage of logits and embeddings (default: that of the first split's
+    logits). Copied in row blocks, so mapped inputs are never loaded whole."""
+    splits = {outputs.split: outputs} if isinstance(outputs, Outputs) else dict(outputs)
+    if not splits:
+        raise InputError("outputs must hold at least one split")
+    first = next(iter(splits.values()))
+    for split, item in splits.items():
+        if not isinstance(item, Outputs):
+            raise InputError(f"outputs[{split!r}] must be an Outputs, got {type(item).__name__}")
+        if not (
+            np.array_equal(item.class_counts, first.class_counts)
+            and np.array_equal(item.head_weight, first.head_weight)
+            and np.array_equal(item.head_bias, first.head_bias)
+        ):
+            raise InputError(f"split {split!r} has another head or other class_counts: one directory holds one model")
+    with OutputsWriter(
+        path,
+        class_counts=first.class_counts,
+        head_weight=first.head_weight,
+        head_bias=first.head_bias,
+        splits={split: item.num_samples for split, item in splits.items()},
+        dtype=first.logits.dtype if dtype is None else dtype,
+        head_kind=first.head_kind,
+        head_scale=first.head_scale,
+        name=first.name,
+        method=first.method,
+        metadata=annotations_record(first),  # loss parameters and provenance, as the file keys
+    ) as writer:
+        for split, item in splits.items():
+            step = block_rows(max(item.num_classes, item.embeddings.shape[1]))
+            for start in range(0, item.num_samples, step):
+                rows = slice(start, start + step)
+                writer.append(split, item.logits[rows], item.embeddings[rows], item.labels[rows])
+        return writer.close()
+
+
+def open_outputs_dir(path: str | os.PathLike) -> dict[str, Outputs]:
+    """Open an outputs directory: split name -> ``Outputs`` whose logits and embeddings are memory-mapped.
+
+    ``InputError`` naming the directory and the file when ``outputs.json`` or an array is missing, the
+    metadata is not this format, or the arrays disagree in shape or with the declared sample counts
+    (``outputs_layout.read_outputs_dir``), or a split's values are not valid ``Outputs``."""
+    directory = read_outputs_dir(path)
+    source, record = directory.path, directory.record
+    splits: dict[str, Outputs] = {}
+    for split, (logits, embeddings, labels) in directory.splits.items():
+        try:
+            splits[split] = Outputs(
+                logits=logits,
+                embeddings=embeddings,
+                labels=labels,
+                head_weight=directory.head_weight,
+                head_bias=directory.head_bias,
+                class_counts=directory.class_counts,
+                split=split,
+                name=str(record.get("name", source.name)),
+                method=str(record.get("method", "unknown")),
+                head_kind=str(record.get("head_kind", "linear")),
+                head_scale=float(record.get("head_scale", 1.0)),
+                metadata=dict(record.get("metadata") or {}),
+            )
+        except InputError as error:
+            raise InputError(f"{source}, split {split!r}: {error}") from error
+    if "train" in splits:
+        try:
+            check_counts_match_labels(splits["train"].class_counts, splits["train"].labels)
+        except InputError as error:
+            raise InputError(f"{source}: {error}") from error
+    return splits
+
+
+def export_module(
+    path: str | os.PathLike,
+    model: Any,
+    splits: Mapping[str, tuple[Any, Any]],
+    class_counts: Any,
+    *,
+    features: Any = None,
+    head: Any = None,
+    batch_size: int = 512,
+    device: Any = None,
+    dtype: Any = np.float32,
+    name: str = "model",
+    method: str = "unknown",
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Stream a ``torch.nn.Module``'s outputs on ``splits`` (split -> (x, labels)) to an outputs
+    directory batch by batch: the same pass as ``Outputs.from_module`` (inference mode, eval mode,
+    the feature/head hook), but each batch is written to disk (``OutputsWriter``) instead of being kept."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if int(batch_size) < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    head_module = _resolve_head(model, head)
+    weight, bias, head_kind, head_scale = _head_parameters(head_module)
+    device = _module_device(model) if device is None else device
+    embed = _embedding_function(model, features, head_module)
+    parameter_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    sizes = {split: int(np.asarray(as_numpy(labels)).reshape(-1).shape[0]) for split, (_x, labels) in splits.items()}
+    was_training = model.training
+    model.eval()
+    try:
+        with (
+            OutputsWriter(
+                path,
+                class_counts=class_counts,
+                head_weight=weight,
+                head_bias=bias,
+                splits=sizes,
+                dtype=dtype,
+                head_kind=head_kind,
+                head_scale=head_scale,
+                name=name,
+                method=method,
+                metadata=metadata,
+            ) as writer,
+            torch.inference_mode(),
+        ):
+            for split, (x, labels) in splits.items():
+                x_tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+                y = np.asarray(as_numpy(labels)).reshape(-1)
+                if x_tensor.shape[0] != y.shape[0]:
+                    raise InputError(f"split {split!r}: x has {x_tensor.shape[0]} samples but labels {y.shape[0]}")
+                for rows in row_blocks(y.shape[0], int(batch_size)):
+                    batch = x_tensor[rows].to(device, non_blocking=True)
+                    if batch.is_floating_point() and parameter_dtype is not None and batch.dtype != parameter_dtype:
+                        batch = batch.to(parameter_dtype)
+                    embeddings, logits = embed(batch)
+                    writer.append(split, logits.double(), embeddings.reshape(embeddings.shape[0], -1).double(), y[rows])
+            return writer.close()
+    finally:
+        model.train(was_training)
 
 
 def checkpoint_name(path: str | os.PathLike) -> str:
