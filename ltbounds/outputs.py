@@ -132,7 +132,7 @@ class Provenance:
 
     ``features_independent_of_train``: the embeddings do not depend on the training sample (raw inputs,
     or a backbone trained on other data); wang23's certified forms assume it (``frozen_features``).
-    ``head_fixed_to_simplex_etf``: the head was set to a simplex ETF, not learned (tutorial.etf).
+    ``head_fixed_to_simplex_etf``: the head was set to a simplex ETF, not learned (the tutorial's ETF statements).
     Nothing can check these on the arrays, so only the code that made them may set them."""
 
     features_independent_of_train: bool = False

@@ -6,7 +6,7 @@ is trained on S_bound by the balanced bound; the certificate (three forms of
 ``ltbounds.bounds.pacbayes``, each w.p. >= 1 - delta - delta_mc) uses S_bound only. Measured: the
 balanced test error of the same stochastic predictor (MC over per-input network draws) and of its
 mean network. Rows are ``certificate.csv``'s (ltbounds certify) plus dataset, imbalance, seed; beside
-them, wang23.thm1 certified on the same run with the prior's frozen features and a head fitted on
+them, wang23's Theorem 1 certified on the same run with the prior's frozen features and a head fitted on
 S_bound (``wang_thm1_frozen_rows``: the frozen-features assumption then holds, ``guarantee`` True).
 
 Targets (issue 12): MNIST-5k, rho = 10, MLP/CNN, 3 seeds: certificate < 0.5 and <= 3x the stochastic
@@ -35,7 +35,7 @@ class Settings:
     prior_fraction: float = 0.5
     steps: int = 300  # posterior optimisation
     mc_passes: int = 300
-    wang_thm1: bool = True  # also wang23.thm1 certified on the prior's frozen features + a head fitted on S_bound
+    wang_thm1: bool = True  # also wang23 Thm 1 certified on the prior's frozen features + a head fitted on S_bound
 
 
 QUICK = Settings(imbalances=(10.0, 100.0), models=("mlp",), seeds=(0,), epochs=10, steps=150, mc_passes=100)
@@ -75,12 +75,13 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 
 def wang_thm1_frozen_rows(checkpoint: dict, data, name: str, seed: int, steps: int = 300) -> list[dict]:
-    """wang23.thm1 certified on the same run, where its frozen-features assumption holds (issue 12, item 3).
+    """wang23's Theorem 1 (``ltbounds.statements.wang23.THEOREM1``) certified on the same run, where its
+    frozen-features assumption holds (issue 12, item 3).
 
     Features: the pbb prior network's embedding (trained on S_prior only, so independent of S_bound).
     Head: a linear head fitted on S_bound's features (class-balanced cross-entropy, Adam, started at the
     prior's head): cRT-style. The bound's "training" sample is S_bound; ``ltbounds.evaluation`` certifies
-    it (provenance ``features_independent_of_train``). Rows: form ``wang23.thm1.<form>``, class balanced,
+    it (provenance ``features_independent_of_train``). Rows: form ``<statement id>.<form>``, class balanced,
     certificate = the bound's value (of the VS/CE loss truncated at M, not the 0-1 error), measured_test_error
     = the head model's balanced 0-1 test error. kl and empirical_risk are NaN (not a PAC-Bayes bound).
     """
@@ -89,7 +90,7 @@ def wang_thm1_frozen_rows(checkpoint: dict, data, name: str, seed: int, steps: i
 
     from ltbounds.evaluation import evaluate
     from ltbounds.outputs import LossParameters, Outputs, Provenance
-    from ltbounds.statements import STATEMENTS
+    from ltbounds.statements.wang23 import THEOREM1
     from training.models import build_model
     from training.probabilistic import fold_model, unfold_into
 
@@ -126,17 +127,17 @@ def wang_thm1_frozen_rows(checkpoint: dict, data, name: str, seed: int, steps: i
 
     splits = {"train": outputs(z_bound, y_bound, "train"), "val": outputs(z_val, data.val.y, "val"),
               "test": outputs(z_test, data.test.y, "test")}  # fmt: skip
-    evaluation = evaluate(splits, statements={"wang23.thm1": STATEMENTS["wang23.thm1"]}, progress=False)
+    evaluation = evaluate(splits, statements={THEOREM1.id: THEOREM1}, progress=False)
     table = evaluation.bounds
     with torch.no_grad():
         wrong = (head(z_test).argmax(1) != data.test.y).double().numpy()
     test_error = float(np.mean([wrong[data.test.y.numpy() == k].mean() for k in range(c)]))
     rows = []
-    for record in table[table["bound"] == "wang23.thm1"].to_dict("records"):
+    for record in table[table["bound"] == THEOREM1.id].to_dict("records"):
         if str(record.get("class")) not in ("all", "None", "nan", "balanced"):
             continue
         rows.append({
-            "checkpoint": name, "method": "pbb_prior_crt", "form": f"wang23.thm1.{record['form']}",
+            "checkpoint": name, "method": "pbb_prior_crt", "form": f"{THEOREM1.id}.{record['form']}",
             "class": "balanced", "n_bound": int(counts.sum()), "empirical_risk": float("nan"), "kl": float("nan"),
             "certificate": float(record["value"]), "measured_test_error": test_error,
             "measured_test_error_mean_predictor": test_error, "guarantee": bool(record.get("guarantee", False)),

@@ -1,9 +1,10 @@
 """DRO-LT (drolt): Theorem 1 on trained embeddings, learned radii vs class size, NCM accuracy by layer.
 
-- ``theorem1``: every ``drolt.thm1*`` statement of ``ltbounds.bounds.STATEMENTS`` (as printed,
-  corrected, certified) evaluated on each trained model (train / balanced validation / test splits):
-  bound value, the quantity it bounds, slack and assumption flags per class, i.e. how tight the
-  robust loss (18) is as an upper bound on the loss under the true centroids (drolt, Theorem 1).
+- ``theorem1``: drolt's Theorem 1 and its correction (``ltbounds.statements.drolt.THEOREM1``,
+  ``THEOREM1_CORRECTED``; as printed, corrected, certified) evaluated on each trained model (train /
+  balanced validation / test splits): bound value, the quantity it bounds, slack and assumption flags
+  per class, i.e. how tight the robust loss (18) is as an upper bound on the loss under the true
+  centroids (drolt, Theorem 1).
 - ``radii``: the per-class radii eps_y the ``dro_lt_learned`` recipe learned, against the class's
   training count (drolt, Figure 2).
 - ``ncm``: nearest-class-mean accuracy on the test set of every hidden layer's output (centroids
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ltbounds.class_groups import class_groups
-from studies.runner import MissingPiece, Run, StudyContext
+from studies.runner import Run, StudyContext
 from studies.training_runs import OneDataset, dataset, final_metrics, run_config, train_once
 
 NAME = "drolt"
@@ -105,14 +106,12 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
 
 
 def _theorem1_rows(outputs: dict, delta: float, counts: np.ndarray, groups: np.ndarray) -> list[dict]:
-    from ltbounds.statements import STATEMENTS, EvaluationSplits
+    from ltbounds.statements import EvaluationSplits
+    from ltbounds.statements.drolt import THEOREM1, THEOREM1_CORRECTED
 
-    statements = {k: s for k, s in STATEMENTS.items() if k.startswith("drolt.thm1")}
-    if not statements:
-        raise MissingPiece("needs the drolt.thm1 statements in ltbounds.bounds")
     splits = EvaluationSplits(train=outputs["train"], heldout=outputs["val"], test=outputs["test"])
     rows = []
-    for statement in statements.values():
+    for statement in (THEOREM1, THEOREM1_CORRECTED):
         for result in statement.evaluate(splits, delta):
             y = result.class_index
             rows.append(

@@ -54,7 +54,7 @@ class Assumption:
 class BoundResult:
     """One evaluated statement: the bound, its terms and its assumptions (``measured <= value``)."""
 
-    statement: str  # statement id, e.g. "elm.prop1"
+    statement: str  # statement id "<paper tag>.<name>" (tags: docs/papers.md)
     form: Form
     value: float  # the bound / right-hand side
     measured: float = math.nan  # the bounded quantity / left-hand side (nan: not measured)

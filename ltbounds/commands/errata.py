@@ -4,7 +4,7 @@ printed, the counterexample when it does not, and the corrected statement that d
   ltbounds errata            a table
   ltbounds errata --json     a JSON list of objects with keys id, source, verdict,
                              counterexample, corrected_by, explanation
-  ltbounds errata --id elm.prop1   one entry in full
+  ltbounds errata --id ID    one entry in full (ID: a statement id from the table)
 """
 
 from __future__ import annotations

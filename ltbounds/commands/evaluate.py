@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--only",
         default=None,
         metavar="IDS",
-        help="comma-separated statement ids or seed tags to evaluate (e.g. 'wang23,elm.prop1'); default: all",
+        help="comma-separated statement ids or seed tags (e.g. 'wang23'; see 'ltbounds errata'); default: all",
     )
 
 

@@ -128,6 +128,11 @@ class Declarations:
 
         return register
 
+    def __getitem__(self, statement_id: str) -> Statement:
+        """The declared statement with this id (the declaring module exports it as a constant, so code
+        elsewhere refers to the object, never spells the id)."""
+        return self._statements[statement_id]
+
     def __iter__(self):
         return iter(self._statements.values())
 

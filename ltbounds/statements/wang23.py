@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
     from ltbounds.statements.context import EvaluationSplits
 
-__all__ = ["DECLARED", "vs_local_lipschitz_of", "vs_parameters_of"]
+__all__ = ["DECLARED", "THEOREM1", "vs_local_lipschitz_of", "vs_parameters_of"]
 
 DECLARED = Declarations("wang23")
 
@@ -547,6 +547,10 @@ def evaluate_thm1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
             )
         )
     return results
+
+
+# exported: code outside this module refers to Theorem 1 through this object, never by spelling the id
+THEOREM1 = DECLARED["wang23.thm1"]
 
 
 @DECLARED.statement(
