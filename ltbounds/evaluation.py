@@ -50,6 +50,7 @@ from ltbounds.outputs import (
     load_outputs,
     read_record,
 )
+from ltbounds.report import CERTIFICATE_PREFIX
 from ltbounds.statements import EvaluationSplits, Statement
 
 HELDOUT_CHOICES = ("auto", "val", "test")
@@ -206,6 +207,7 @@ def evaluate(
     strict: bool = False,
     progress: bool = True,
     chunk_size: int | None = None,
+    certificates: Sequence[str | os.PathLike] = (),
 ) -> Evaluation:
     """Evaluate every statement of ``statements`` (default ``statements.STATEMENTS``) on each source.
 
@@ -220,6 +222,10 @@ def evaluate(
     with ``progress=False``; a second bar counts the row chunks of each per-split statistic
     (``statements.statistics``). ``chunk_size``: rows per chunk of those statistics (None: about 2^20
     entries of the widest (chunk, C) or (chunk, d) block); memory is O(chunk x C + C x d) for them.
+    ``certificates``: folders written by ``ltbounds certify``; a checkpoint certified there (matched by the
+    sha256 of its file) gets its certificate's rows too (``certificate_table``: bound ``pacbayes.balanced_<form>``,
+    form certified, measured = the test error of the same stochastic predictor). A folder that certifies none
+    of the sources is refused before any inference.
     """
     delta = check_delta(delta)
     if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1):
@@ -233,6 +239,7 @@ def evaluate(
     sources = _as_source_list(checkpoints_or_outputs)
     if not sources:
         raise InputError("give at least one checkpoint or outputs file to evaluate")
+    certified = _match_certificates(sources, certificates)
     timings = {"load_and_inference_s": 0.0, "bounds_s": 0.0, "per_class_s": 0.0}
     bound_frames, class_frames, summaries = [], [], []
     used_names: set[str] = set()
@@ -250,6 +257,8 @@ def evaluate(
             name = _unique(name, used_names)
             started = time.perf_counter()
             bound_frames.append(bound_table(name, splits, delta, statements, strict=strict, progress=bar))
+            if position in certified:
+                bound_frames.append(certificate_table(name, splits.train.method, certified[position], splits, delta))
             timings["bounds_s"] += time.perf_counter() - started
             bar.start(f"{name}: per-class tables")
             started = time.perf_counter()
@@ -265,6 +274,30 @@ def evaluate(
 
     report_text = build_report(bounds_table, per_class, checkpoints, delta=delta, heldout=heldout)
     return Evaluation(bounds_table, per_class, checkpoints, report_text, delta, heldout, timings)
+
+
+def _match_certificates(sources: list[Any], directories: Sequence[str | os.PathLike]) -> dict[int, Any]:
+    """Position of a source -> its ``CertificateRecord`` (``read_certificates``; matched by the file's sha256)."""
+    if isinstance(directories, (str, os.PathLike)):
+        directories = [directories]
+    if not directories:
+        return {}
+    records = read_certificates(directories)
+    matched = {}
+    for position, source in enumerate(sources):
+        if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+            record = records.get(file_sha256(source))
+            if record is not None:
+                matched[position] = record
+    used = {str(record.directory) for record in matched.values()}
+    unused = [str(d) for d in directories if str(Path(d)) not in used]
+    if unused:
+        raise InputError(
+            f"--certificates {unused[0]}: it certifies none of the checkpoints given (matched by the checkpoint "
+            "file's sha256: a checkpoint retrained or changed since 'ltbounds certify' no longer matches); "
+            "certify these checkpoints again or drop the folder"
+        )
+    return matched
 
 
 def _chunk_bar(enabled: bool) -> Any:
@@ -444,8 +477,6 @@ def bound_table(
     """The rows of ``bounds.csv`` for one checkpoint (one per statement result, or one per failure).
 
     ``progress``: None, or an object whose ``start(label)`` is called as each statement begins."""
-    from ltbounds.report import classify_row
-
     method = splits.train.method
     rows: list[dict[str, Any]] = []
     for statement_id, statement in statements.items():
@@ -468,35 +499,43 @@ def bound_table(
                     _failure_row(name, method, statement_id, statement, "error", f"returned {type(result).__name__}")
                 )
                 continue
-            row = {
-                "checkpoint": name,
-                "method": method,
-                "bound": result.statement or statement_id,
-                "source": statement.source,
-                "kind": statement.kind,
-                "form": result.form,
-                "class": "all" if result.class_index is None else int(result.class_index),
-                "split": result.split,
-                "value": float(result.value),
-                "measured": float(result.measured),
-                "slack": float(result.slack),
-                "valid": bool(result.valid),
-                "assumption_status": result.assumption_status,
-                "guarantee": bool(result.is_guarantee),
-                "assumptions_violated": ";".join(result.assumptions_violated),
-                "assumptions_unknown": ";".join(result.assumptions_unknown),
-                "assumption_details": " | ".join(
-                    f"{a.name} ({a.status}): {a.description}" for a in result.assumptions if a.satisfied is not True
-                ),
-                "holds": result.holds,
-                "status": "ok",
-                "note": result.note,
-                "terms": json.dumps({k: _json_number(v) for k, v in dict(result.terms).items()}, sort_keys=True),
-            }
-            row.update(classify_row(row, result.trivial))
-            rows.append(_mark_non_finite(row))
+            rows.append(result_row(name, method, result.statement or statement_id, statement.source, statement.kind,
+                                   result))  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(BOUND_COLUMNS))
     return frame
+
+
+def result_row(name: str, method: str, bound: str, source: str, kind: str, result: BoundResult) -> dict[str, Any]:
+    """One row of ``bounds.csv`` from one ``BoundResult`` (judged by ``report.classify_row``)."""
+    from ltbounds.report import classify_row
+
+    row = {
+        "checkpoint": name,
+        "method": method,
+        "bound": bound,
+        "source": source,
+        "kind": kind,
+        "form": result.form,
+        "class": "all" if result.class_index is None else int(result.class_index),
+        "split": result.split,
+        "value": float(result.value),
+        "measured": float(result.measured),
+        "slack": float(result.slack),
+        "valid": bool(result.valid),
+        "assumption_status": result.assumption_status,
+        "guarantee": bool(result.is_guarantee),
+        "assumptions_violated": ";".join(result.assumptions_violated),
+        "assumptions_unknown": ";".join(result.assumptions_unknown),
+        "assumption_details": " | ".join(
+            f"{a.name} ({a.status}): {a.description}" for a in result.assumptions if a.satisfied is not True
+        ),
+        "holds": result.holds,
+        "status": "ok",
+        "note": result.note,
+        "terms": json.dumps({k: _json_number(v) for k, v in dict(result.terms).items()}, sort_keys=True),
+    }
+    row.update(classify_row(row, result.trivial))
+    return _mark_non_finite(row)
 
 
 NON_FINITE = "non_finite"
@@ -565,6 +604,170 @@ def _failure_row(name: str, method: str, statement_id: str, statement: Statement
 
 def _empty_bounds() -> pd.DataFrame:
     return pd.DataFrame(columns=list(BOUND_COLUMNS))
+
+
+# ---------------------------------------------------------------- certificates of ltbounds certify (issue 12)
+
+CERTIFICATE_SOURCE = "ltbounds certify (docs/certificates.md): our PAC-Bayes certificate, not a seed statement"
+CERTIFICATE_SPLIT = "train (S_bound)"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes: how ``ltbounds evaluate`` matches a checkpoint to its certificate."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """One checkpoint's certificate: its rows of ``certificate.csv`` and what certify's manifest says of it."""
+
+    directory: Path
+    checkpoint: str  # the path as ``ltbounds certify`` was given it (the key of certificate.csv and the manifest)
+    rows: pd.DataFrame
+    split: Mapping[str, Any]  # manifest "splits": prior_indices, bound_indices, certified_on, train_samples
+    delta: float  # the PAC-Bayes delta + the Monte-Carlo delta_mc: each form holds w.p. >= 1 - delta
+    prior: str
+
+
+def read_certificates(directories: Sequence[str | os.PathLike]) -> dict[str, CertificateRecord]:
+    """sha256 of the checkpoint file -> its ``CertificateRecord``, from directories ``ltbounds certify`` wrote.
+
+    A directory without certificate.csv and a manifest listing the certified checkpoints' sha256 (written
+    by ``ltbounds certify`` since evaluate reads certificates), or a checkpoint certified in two of them,
+    is refused (InputError naming the fix)."""
+    found: dict[str, CertificateRecord] = {}
+    for item in directories:
+        directory = Path(item)
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            table = pd.read_csv(directory / "certificate.csv", dtype={"class": str, "checkpoint": str})
+        except (OSError, ValueError) as error:
+            raise InputError(
+                f"--certificates {directory}: not a folder written by ltbounds certify ({type(error).__name__}: "
+                f"{str(error).splitlines()[0][:120]}); give the --out of 'ltbounds certify CKPT --out DIR'"
+            ) from error
+        identities, splits = manifest.get("checkpoints"), manifest.get("splits")
+        settings = manifest.get("settings") or {}
+        if not isinstance(identities, dict) or not isinstance(splits, dict):
+            raise InputError(
+                f"--certificates {directory}: its manifest.json does not record the certified checkpoints' sha256 "
+                "(an older ltbounds certify); run 'ltbounds certify' again into a new --out"
+            )
+        for checkpoint, identity in identities.items():
+            sha = str(identity.get("sha256"))
+            if sha in found:
+                raise InputError(
+                    f"--certificates: {checkpoint} is certified in both {found[sha].directory} and {directory}; "
+                    "give one of them"
+                )
+            found[sha] = CertificateRecord(
+                directory=directory,
+                checkpoint=checkpoint,
+                rows=table[table["checkpoint"] == checkpoint],
+                split=dict(splits.get(checkpoint) or {}),
+                delta=float(settings.get("delta", math.nan)) + float(settings.get("delta_mc", math.nan)),
+                prior=str(identity.get("prior", "")),
+            )
+    return found
+
+
+def certificate_assumptions(record: CertificateRecord, splits: EvaluationSplits, delta: float) -> tuple:
+    """The assumptions a certificate row relies on, each checked against certify's manifest (None: not recorded).
+
+    - ``prior_independent_of_s_bound``: a data-free prior (no S_prior), or S_prior and S_bound disjoint;
+    - ``certified_on_training_data_only``: the certificate used the train split only (val and test unused):
+      its S_bound indices lie in this checkpoint's train split, whose size certify recorded, and their
+      count is the certificate's n_bound;
+    - ``confidence_at_report_delta``: the certificate holds w.p. >= 1 - (delta + delta_mc) and that is at
+      least the report's 1 - delta.
+    """
+    from ltbounds.bounds.result import Assumption
+
+    split = record.split
+    prior, bound = split.get("prior_indices"), split.get("bound_indices")
+    independent = None
+    if isinstance(prior, list) and isinstance(bound, list):
+        data_free = not prior and record.prior.startswith("data-free")
+        independent = bool(data_free or (prior and not set(prior) & set(bound)))
+    training_only = None
+    train_samples, balanced = split.get("train_samples"), record.rows[record.rows["class"] == "balanced"]
+    if isinstance(bound, list) and train_samples is not None and not balanced.empty:
+        n_bound = {int(v) for v in balanced["n_bound"]}
+        training_only = bool(
+            split.get("certified_on") == "train"
+            and int(train_samples) == splits.train.num_samples
+            and all(0 <= int(i) < int(train_samples) for i in bound)
+            and n_bound == {len(bound)}
+        )
+    confident = None if math.isnan(record.delta) else bool(record.delta <= delta * (1 + 1e-9))
+    return (
+        Assumption(
+            "prior_independent_of_s_bound",
+            "the PAC-Bayes prior does not depend on S_bound: a data-free prior (the recorded initialisation) or one "
+            "trained on S_prior, disjoint from S_bound (certify's manifest.json, 'splits')",
+            independent,
+        ),
+        Assumption(
+            "certified_on_training_data_only",
+            "the certificate used training data only (val and test unused): S_bound lies in this checkpoint's "
+            "train split and has the certificate's n_bound samples (certify's manifest.json)",
+            training_only,
+        ),
+        Assumption(
+            "confidence_at_report_delta",
+            f"the certificate holds w.p. >= 1 - (delta + delta_mc) = {1 - record.delta:g}, at least the report's "
+            f"1 - delta = {1 - delta:g} (certify --delta/--delta-mc)",
+            confident,
+        ),
+    )
+
+
+def certificate_results(record: CertificateRecord, splits: EvaluationSplits, delta: float) -> list[BoundResult]:
+    """The rows of one checkpoint's certificate as ``BoundResult``s: bound ``pacbayes.balanced_<form>``,
+    form ``certified``; measured = the test error of the same stochastic predictor (certify's MC estimate),
+    balanced (class ``all``) or per class (the per-class form's class rows); trivial = 1 (a 0-1 risk)."""
+    assumptions = certificate_assumptions(record, splits, delta)
+    results = []
+    for row in record.rows.to_dict("records"):
+        per_class = str(row["class"]) != "balanced"
+        results.append(
+            BoundResult(
+                statement=CERTIFICATE_PREFIX + str(row["form"]),
+                form="certified",
+                value=float(row["certificate"]),
+                measured=float(row["measured_test_error"]),
+                trivial=1.0,
+                terms={
+                    "empirical_risk": float(row["empirical_risk"]),
+                    "kl": float(row["kl"]),
+                    "n_bound": float(row["n_bound"]),
+                    "measured_test_error_mean_predictor": float(row["measured_test_error_mean_predictor"]),
+                    "delta_total": record.delta,
+                },
+                assumptions=assumptions,
+                class_index=int(row["class"]) if per_class else None,
+                split=CERTIFICATE_SPLIT,
+                note=f"{record.directory / 'certificate.csv'} ({record.prior} prior); measured: "
+                + ("class" if per_class else "balanced")
+                + " test error of the same stochastic predictor (Monte Carlo)",
+            )
+        )
+    return results
+
+
+def certificate_table(name: str, method: str, record: CertificateRecord, splits: EvaluationSplits, delta: float):
+    """The rows of ``bounds.csv`` for one checkpoint's certificate (``certificate_results``)."""
+    rows = [
+        result_row(name, method, result.statement, CERTIFICATE_SOURCE, "bound", result)
+        for result in certificate_results(record, splits, delta)
+    ]
+    return pd.DataFrame(rows, columns=list(BOUND_COLUMNS))
 
 
 # ---------------------------------------------------------------- per-class quantities (NumPy)

@@ -103,9 +103,11 @@ def certify_one(path: str, settings, data_root: str | None, device: str):
             int(data.num_classes), settings,
         )  # fmt: skip
         split = {"prior_indices": checkpoint["pbb"]["prior_indices"], "bound_indices": bound.tolist()}
+        split.update(certified_on="train", train_samples=len(data.train.y))  # read by ltbounds evaluate
         return certificate, method, "data-dependent (S_prior)", split
     certificate, _ = certify_trained(checkpoint, data, settings, path, device)
     split = {"prior_indices": [], "bound_indices": list(range(len(data.train.y)))}
+    split.update(certified_on="train", train_samples=len(data.train.y))
     return certificate, method, "data-free (recorded initialisation)", split
 
 
@@ -145,9 +147,13 @@ def run(args: argparse.Namespace) -> int:
     target = _check_out(args.out, args.checkpoints)
     if args.steps < 0 or args.mc_passes < 1:
         raise InputError("--steps must be >= 0 and --mc-passes >= 1")
-    rows, lines, limits, splits = [], [], [], {}
+    from ltbounds.evaluation import file_sha256
+
+    rows, lines, limits, splits, identities = [], [], [], {}, {}
     for path in args.checkpoints:
         certificate, method, prior, splits[path] = certify_one(path, settings, args.data_root, args.device)
+        # ltbounds evaluate --certificates finds a checkpoint's rows by the checkpoint file's sha256
+        identities[path] = {"sha256": file_sha256(path), "method": method, "prior": prior}
         rows += certificate_rows(certificate, path, method)
         hoeffding = certificate.forms["importance_weighted_hoeffding"]
         worst = int(certificate.forms["per_class"].per_class.argmax())
@@ -189,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         write_manifest(
             staging, command=command, seeds=[args.seed], wall_time_s=time.perf_counter() - started,
             extra={"files": list(OWN_FILES[:-1]), "settings": json.loads(json.dumps(settings.__dict__, default=list)),
-                   "splits": splits},
+                   "splits": splits, "checkpoints": identities},
         )  # fmt: skip
     print(f"ltbounds certify: {len(args.checkpoints)} checkpoint(s) -> {args.out}/report.md")
     for line in lines:

@@ -5,6 +5,8 @@
 
 Each source is an `ltbounds train` checkpoint (its dataset is rebuilt, `--data-root` for CIFAR or
 image folders) or an outputs file exported from your own code (.npz/.pt, docs/outputs_format.md).
+A checkpoint certified by `ltbounds certify CKPT --out CERTS` gets its certificate's rows too with
+`--certificates CERTS` (matched by the checkpoint file's sha256; docs/certificates.md).
 DIR receives bounds.csv (one row per checkpoint x bound x form x class), per_class.csv,
 checkpoints.csv, report.md, plots (PNG + PDF) and manifest.json, all at once or not at all.
 """
@@ -50,6 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ROWS",
         help="rows per chunk of the per-split statistics (memory O(ROWS x classes + classes x dims)); default: "
         "about 2^20 entries of the widest (ROWS, classes) or (ROWS, dims) block",
+    )
+    parser.add_argument(
+        "--certificates",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder written by 'ltbounds certify CKPT... --out DIR' (repeatable): each checkpoint certified there "
+        "(matched by the sha256 of its file) also gets its certificate's rows, bound pacbayes.balanced_<form>, "
+        "form certified, measured = the test error of the same stochastic predictor; a guarantee only when "
+        "certify's manifest shows a prior independent of S_bound and training data only (default: none)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots (default: draw them)")
     parser.add_argument(
@@ -100,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     check_delta(args.delta, "--delta")
-    check_output_directory(args.out, inputs=args.sources)
+    check_output_directory(args.out, inputs=[*args.sources, *args.certificates])
     check_writable_location(Path(args.out).parent, "--out", args.out)  # the report is staged beside it
     device = _device(args.device)  # an unknown or absent device fails here, before any inference
     select_statements(args.only)  # fail fast, before any inference
@@ -118,15 +130,17 @@ def run(args: argparse.Namespace) -> int:
         statements=select_statements(args.only),
         progress=not args.no_progress,
         chunk_size=args.chunk_size,
+        certificates=args.certificates,
     )
     command = ["ltbounds", "evaluate", *args.sources, "--out", args.out, "--delta", str(args.delta)]
     command += ["--heldout", args.heldout, "--device", args.device, "--batch-size", str(args.batch_size)]
     command += (["--data-root", args.data_root] if args.data_root else []) + (["--no-plots"] if args.no_plots else [])
     command += ["--only", args.only] if args.only else []
     command += ["--chunk-size", str(args.chunk_size)] if args.chunk_size else []
+    command += [part for directory in args.certificates for part in ("--certificates", directory)]
     evaluation.write(
         args.out,
-        inputs=args.sources,
+        inputs=[*args.sources, *args.certificates],
         plots=not args.no_plots,
         command=command,
         wall_time_s=time.perf_counter() - started,
