@@ -455,6 +455,16 @@ def _class_risks(class_risks: Any, counts: np.ndarray) -> np.ndarray:
     return risks
 
 
+def _certificate_inputs(
+    class_risks: Any, class_counts: Any, kl: float, delta: float, grid_size: int
+) -> tuple[np.ndarray, np.ndarray, float, int, float]:
+    """The checked inputs every balanced certificate takes: (counts, class risks, delta, k priors, KL), checked
+    in that order (the first bad one is named)."""
+    counts = _class_counts(class_counts)
+    risks = _class_risks(class_risks, counts)
+    return counts, risks, check_delta(delta), _grid_size(grid_size), float(_nonnegative(kl, "kl"))
+
+
 def per_class_kl_bound(
     class_risks: Any,
     class_counts: Any,
@@ -472,11 +482,7 @@ def per_class_kl_bound(
     ``class_risks``: R^_y(Q), the stochastic empirical error of each class on S_bound (or its MC
     upper bound at the caller's delta_mc/C). Derivation: docs/certificates.md. Units: error rate.
     """
-    counts = _class_counts(class_counts)
-    risks = _class_risks(class_risks, counts)
-    delta = check_delta(delta)
-    k = _grid_size(grid_size)
-    divergence = float(_nonnegative(kl, "kl"))
+    counts, risks, delta, k, divergence = _certificate_inputs(class_risks, class_counts, kl, delta, grid_size)
     event_delta = delta / (counts.size * k)
     complexity = pac_bayes_kl_complexity(divergence, counts, event_delta, xi)
     per_class = kl_inverse_upper(risks, complexity)
@@ -520,11 +526,7 @@ def importance_weighted_kl_bound(
     term. k = ``grid_size`` priors. Tight when R^_bal is small; its variance
     proxy is the worst case at range B (see ``importance_weighted_hoeffding_bound``).
     """
-    counts = _class_counts(class_counts)
-    risks = _class_risks(class_risks, counts)
-    delta = check_delta(delta)
-    k = _grid_size(grid_size)
-    divergence = float(_nonnegative(kl, "kl"))
+    counts, risks, delta, k, divergence = _certificate_inputs(class_risks, class_counts, kl, delta, grid_size)
     scale, _, n = _weights(counts)
     empirical = float(risks.mean())
     complexity = float(pac_bayes_kl_complexity(divergence, n, delta / k, xi))
@@ -573,11 +575,7 @@ def importance_weighted_hoeffding_bound(
     deviation is sqrt((KL + ln(J k/delta)) S2 / 2) = (1/C) sqrt((KL + ln(J k/delta)) sum_y 1/(2 n_y)):
     the per-sample ranges enter through sum_y 1/n_y, not through n/(C n_min) (Lemma 2's factor).
     """
-    counts = _class_counts(class_counts)
-    risks = _class_risks(class_risks, counts)
-    delta = check_delta(delta)
-    k = _grid_size(grid_size)
-    divergence = float(_nonnegative(kl, "kl"))
+    counts, risks, delta, k, divergence = _certificate_inputs(class_risks, class_counts, kl, delta, grid_size)
     grid = default_lambda_grid(counts, delta / k) if lambdas is None else np.asarray(lambdas, dtype=np.float64).ravel()
     if grid.size == 0 or np.any(~np.isfinite(grid)) or np.any(grid <= 0):
         raise InputError("lambdas must be a non-empty list of finite numbers > 0, fixed before the data are seen")

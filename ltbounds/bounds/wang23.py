@@ -112,6 +112,16 @@ def contracted_complexities(lipschitz, hypothesis_complexities, form: BoundForm 
     return (SQRT2 if _form(form) == "certified" else 1.0) * mu * rad
 
 
+def _class_bound_inputs(
+    class_counts, form, delta, empirical_risks
+) -> tuple[np.ndarray, int, BoundForm, float, np.ndarray]:
+    """Checked inputs of a bound from per-class training risks: (counts, C, form, delta, risks), checked in
+    that order (the first bad one is named)."""
+    counts = _counts(class_counts)
+    c = counts.size
+    return counts, c, _form(form), check_delta(delta), _per_class(empirical_risks, "empirical_risks", c)
+
+
 def union_bound(
     class_counts, empirical_risks, loss_class_complexities, loss_bound, delta, form: BoundForm = "certified"
 ) -> GeneralizationBound:
@@ -121,11 +131,7 @@ def union_bound(
     Rademacher bound (Mohri et al. Thm 3.3) to each class at level delta/C and take a union bound over the
     C classes. As printed / shape: c = 1. Loss values in [0, M]. Per-class bounds in ``per_class``.
     """
-    counts = _counts(class_counts)
-    c = counts.size
-    form = _form(form)
-    delta = check_delta(delta)
-    risks = _per_class(empirical_risks, "empirical_risks", c)
+    counts, c, form, delta, risks = _class_bound_inputs(class_counts, form, delta, empirical_risks)
     rad = _per_class(loss_class_complexities, "loss_class_complexities", c)
     m = _scalar(loss_bound, "loss_bound")
     factor = 2.0 if form == "certified" else 1.0
@@ -223,11 +229,7 @@ def contraction_bound(
     stratified. As printed / shape: Phi + C_S(F)/(C pi_C) sum_y mu_y sqrt(pi_y); ``full_complexity`` =
     C_S(F); if omitted, max_y R^vec_{S_y}(F) sqrt(pi_y) (Asm. 1 inverted).
     """
-    counts = _counts(class_counts)
-    c = counts.size
-    form = _form(form)
-    delta = check_delta(delta)
-    risks = _per_class(empirical_risks, "empirical_risks", c)
+    counts, c, form, delta, risks = _class_bound_inputs(class_counts, form, delta, empirical_risks)
     mu = _per_class(lipschitz, "lipschitz", c)
     rad = _per_class(hypothesis_complexities, "hypothesis_complexities", c)
     m = _scalar(loss_bound, "loss_bound")

@@ -55,7 +55,7 @@ from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import per_class_rows
+from ltbounds.statements.rows import per_class_rows, violations_row
 from ltbounds.statements.statistics import MappedRows, class_moments, embedding_norms, per_sample
 
 if TYPE_CHECKING:
@@ -1212,11 +1212,9 @@ def evaluate_binary_la(splits: EvaluationSplits, delta: float) -> list[BoundResu
         if abs(balanced) > 1e-9 and np.sign(numeric) != np.sign(balanced):
             disagreements += 1
     return [
-        BoundResult(
+        violations_row(
             statement="elm.binary_la_consistency",
-            form="as_printed",
-            value=0.0,
-            measured=float(disagreements),
+            count=disagreements,
             terms={"prior_positive": prior, "max_minimiser_gap": worst},
             split=outputs.split,
             note="head vs tail class priors: eta on a grid where sign f* (numeric minimiser of the adjusted logistic "

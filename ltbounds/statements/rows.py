@@ -56,3 +56,19 @@ def per_class_rows(
         )
         for y in range(values.shape[0])
     ]
+
+
+def violations_row(*, statement: str, count: float, terms: Mapping[str, float], split: str, note: str) -> BoundResult:
+    """The row of a statement checked by counting its violations, as printed: ``measured`` = the count,
+    ``value`` = 0 (the statement says there are none); no assumption, about all classes."""
+    return BoundResult(
+        statement=statement,
+        form="as_printed",
+        value=0.0,
+        measured=float(count),
+        terms=terms,
+        assumptions=(),
+        class_index=None,
+        split=split,
+        note=note,
+    )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ltbounds.bounds.result import Assumption, BoundResult
+from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.bounds.vs_family import (
     VS_FAMILY_MEMBERS,
     LocalLipschitz,
@@ -61,7 +61,7 @@ from ltbounds.bounds.wang23 import (
 from ltbounds.checks import InputError, check_delta
 from ltbounds.per_class import class_means
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import balanced, forms_and_deltas, per_class_rows
+from ltbounds.statements.rows import balanced, forms_and_deltas, per_class_rows, violations_row
 from ltbounds.statements.statistics import chunks, logit_extremes, per_sample
 from ltbounds.statements.statistics import class_margins as class_margins_chunked
 
@@ -317,6 +317,36 @@ def _train_class_risks(splits: EvaluationSplits, setup: _Setup) -> np.ndarray:
     return class_means(setup.train_losses, splits.train.labels, setup.counts_train.size)
 
 
+def _class_risks(splits: EvaluationSplits) -> tuple[_Setup, np.ndarray, np.ndarray]:
+    """The training setup, per-class training risks and per-class measured risks (truncated VS loss)."""
+    setup = _setup(splits)
+    return setup, _train_class_risks(splits, setup), _measured_class_risks(splits, setup)
+
+
+def _grid_forms(delta: float) -> tuple[tuple[Form, float], ...]:
+    """(form, delta used): the certified form pays for the radius and loss-cap grids ``_setup`` chose from."""
+    return forms_and_deltas(delta, RADIUS_GRID.size, LOSS_CAP_GRID.size)
+
+
+def _balanced_row(
+    statement: str, form: Form, bound, delta_used: float, setup: _Setup, measured: np.ndarray, note: str, **extra
+) -> BoundResult:
+    """The class-balanced row of a training-split bound on the VS loss truncated at M (trivial at M): the
+    bound's value and terms, M, ``extra`` terms and the delta used; measured = balanced measured risk."""
+    return BoundResult(
+        statement=statement,
+        form=form,
+        value=bound.value,
+        measured=balanced(measured),
+        trivial=setup.loss_cap,
+        terms={**bound.terms, "loss_cap_M": setup.loss_cap, **extra, "delta_used": delta_used},
+        assumptions=setup.assumptions,
+        class_index=None,
+        split="train",
+        note=note,
+    )
+
+
 def _fixed_model_assumption(certifies: bool) -> Assumption:
     return Assumption("fixed_model", "mu_y computed on a split the model never trained on", certifies)
 
@@ -344,34 +374,14 @@ def _fixed_model_assumption(certifies: bool) -> Assumption:
     ),
 )
 def evaluate_prop1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
-    setup = _setup(splits)
-    risks = _train_class_risks(splits, setup)
-    measured = _measured_class_risks(splits, setup)
+    setup, risks, measured = _class_risks(splits)
     results = []
-    for form, d in forms_and_deltas(delta, RADIUS_GRID.size, LOSS_CAP_GRID.size):
+    for form, d in _grid_forms(delta):
         complexity = contracted_complexities(setup.global_mu, setup.per_class_vector_complexity, form)
         bound = union_bound(setup.counts_train, risks, complexity, setup.loss_cap, d, form)
-        terms = {
-            **bound.terms,
-            "loss_cap_M": setup.loss_cap,
-            "logit_bound_U": setup.logit_bound,
-            "radius": setup.radius,
-            "delta_used": d,
-        }
-        results.append(
-            BoundResult(
-                statement="wang23.prop1",
-                form=form,
-                value=bound.value,
-                measured=balanced(measured),
-                trivial=setup.loss_cap,
-                terms=terms,
-                assumptions=setup.assumptions,
-                class_index=None,
-                split="train",
-                note="balanced risk of the VS loss truncated at M",
-            )
-        )
+        note = "balanced risk of the VS loss truncated at M"
+        extra = {"logit_bound_U": setup.logit_bound, "radius": setup.radius}
+        results.append(_balanced_row("wang23.prop1", form, bound, d, setup, measured, note, **extra))
         results += per_class_rows(
             statement="wang23.prop1",
             form=form,
@@ -406,25 +416,13 @@ def evaluate_lemma2(splits: EvaluationSplits, delta: float) -> list[BoundResult]
     measured = _measured_class_risks(splits, setup)
     empirical = float(setup.train_losses.mean())
     results = []
-    for form, d in forms_and_deltas(delta, RADIUS_GRID.size, LOSS_CAP_GRID.size):
+    for form, d in _grid_forms(delta):
         # one Lipschitz constant over all of S (vector contraction over the whole sample)
         factor = SQRT2 if form == "certified" else 1.0
         complexity = factor * float(setup.global_mu.max()) * setup.full_vector_complexity
         bound = lemma2_bound(setup.counts_train, empirical, complexity, setup.loss_cap, d, form)
-        results.append(
-            BoundResult(
-                statement="wang23.lemma2",
-                form=form,
-                value=bound.value,
-                measured=balanced(measured),
-                trivial=setup.loss_cap,
-                terms={**bound.terms, "loss_cap_M": setup.loss_cap, "delta_used": d},
-                assumptions=setup.assumptions,
-                class_index=None,
-                split="train",
-                note="balanced risk of the VS loss truncated at M",
-            )
-        )
+        note = "balanced risk of the VS loss truncated at M"
+        results.append(_balanced_row("wang23.lemma2", form, bound, d, setup, measured, note))
     return results
 
 
@@ -517,11 +515,9 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
     ),
 )
 def evaluate_thm1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
-    setup = _setup(splits)
-    risks = _train_class_risks(splits, setup)
-    measured = _measured_class_risks(splits, setup)
+    setup, risks, measured = _class_risks(splits)
     results = []
-    for form, d in forms_and_deltas(delta, RADIUS_GRID.size, LOSS_CAP_GRID.size):
+    for form, d in _grid_forms(delta):
         bound = contraction_bound(
             setup.counts_train,
             risks,
@@ -532,20 +528,8 @@ def evaluate_thm1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
             form,
             full_complexity=setup.full_vector_complexity,
         )
-        results.append(
-            BoundResult(
-                statement="wang23.thm1",
-                form=form,
-                value=bound.value,
-                measured=balanced(measured),
-                trivial=setup.loss_cap,
-                terms={**bound.terms, "loss_cap_M": setup.loss_cap, "delta_used": d},
-                assumptions=setup.assumptions,
-                class_index=None,
-                split="train",
-                note="mu_y = alpha_y beta~_y (valid for every f); balanced risk of the VS loss truncated at M",
-            )
-        )
+        note = "mu_y = alpha_y beta~_y (valid for every f); balanced risk of the VS loss truncated at M"
+        results.append(_balanced_row("wang23.thm1", form, bound, d, setup, measured, note))
     return results
 
 
@@ -1102,14 +1086,10 @@ def in4a_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> lis
         else:
             discordant = beta_tilde_discordant_pairs(outputs.priors, beta)
             results.append(
-                BoundResult(
+                violations_row(
                     statement="wang23.in4a",
-                    form="as_printed",
-                    value=0.0,
-                    measured=float(discordant),
+                    count=discordant,
                     terms={"discordant_pairs": float(discordant)},
-                    assumptions=(),
-                    class_index=None,
                     split=outputs.split,
                     note=f"beta = {name}: pairs where the more frequent class (beta at least as large) has the "
                     "smaller beta~; (In4-a) says there are none",
@@ -1222,14 +1202,10 @@ def evaluate_in3(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
     violations = in3_monotonicity_violations(outputs.class_counts)
     return [
-        BoundResult(
+        violations_row(
             statement="wang23.in3",
-            form="as_printed",
-            value=0.0,
-            measured=float(count),
+            count=count,
             terms={"violating_pairs": float(count)},
-            assumptions=(),
-            class_index=None,
             split=outputs.split,
             note=f"{name}: class pairs where it moves against (In3)'s direction in pi_y (measured) <= 0",
         )
