@@ -17,6 +17,7 @@ checkpoints; individual checkpoints are drawn only when a panel has at most ``FE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -263,14 +264,6 @@ def figure_bound_vs_measured(bounds: pd.DataFrame, checkpoints: pd.DataFrame | N
     return figure
 
 
-def plot_bound_vs_measured(
-    bounds: pd.DataFrame, directory: Path, checkpoints: pd.DataFrame | None = None
-) -> list[Path]:
-    """Write ``bound_vs_measured.png`` / ``.pdf`` (see ``figure_bound_vs_measured``)."""
-    figure = figure_bound_vs_measured(bounds, checkpoints)
-    return [] if figure is None else _save(figure, Path(directory), "bound_vs_measured")
-
-
 # ------------------------------------------------------------------------------------ per-class plots
 
 
@@ -362,14 +355,6 @@ def figure_per_class_terms(per_class: pd.DataFrame, checkpoints: pd.DataFrame | 
     return figure
 
 
-def plot_per_class_terms(
-    per_class: pd.DataFrame, directory: Path, checkpoints: pd.DataFrame | None = None
-) -> list[Path]:
-    """Write ``per_class_terms.png`` / ``.pdf`` (see ``figure_per_class_terms``)."""
-    figure = figure_per_class_terms(per_class, checkpoints)
-    return [] if figure is None else _save(figure, Path(directory), "per_class_terms")
-
-
 def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None = None) -> Any:
     """ELM Prop. 1 per class, one panel per dataset: left side (dashed) <= right side (solid)."""
     from matplotlib.lines import Line2D
@@ -426,18 +411,25 @@ def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None =
     return figure
 
 
-def plot_elm_prop1(per_class: pd.DataFrame, directory: Path, checkpoints: pd.DataFrame | None = None) -> list[Path]:
-    """Write ``elm_prop1.png`` / ``.pdf`` (see ``figure_elm_prop1``)."""
-    figure = figure_elm_prop1(per_class, checkpoints)
-    return [] if figure is None else _save(figure, Path(directory), "elm_prop1")
+# name -> (figure builder, the ``Evaluation`` table it reads); ``plot`` writes <name>.png / .pdf
+PLOTS: dict[str, tuple[Callable[[pd.DataFrame, pd.DataFrame | None], Any], str]] = {
+    "bound_vs_measured": (figure_bound_vs_measured, "bounds"),
+    "per_class_terms": (figure_per_class_terms, "per_class"),
+    "elm_prop1": (figure_elm_prop1, "per_class"),
+}
+
+
+def plot(name: str, table: pd.DataFrame, directory: str | Path, checkpoints: pd.DataFrame | None = None) -> list[Path]:
+    """Write ``<name>.png`` / ``.pdf`` of the plot ``PLOTS[name]`` drawn from ``table`` (nothing when the
+    table has nothing to draw); returns the files written."""
+    figure = PLOTS[name][0](table, checkpoints)
+    return [] if figure is None else _save(figure, Path(directory), name)
 
 
 def write_plots(evaluation: Any, directory: str | Path) -> list[Path]:
     """Write every plot of an ``Evaluation`` into ``directory``; returns the files written."""
-    target = Path(directory)
     checkpoints = getattr(evaluation, "checkpoints", None)
     paths: list[Path] = []
-    paths += plot_bound_vs_measured(evaluation.bounds, target, checkpoints)
-    paths += plot_per_class_terms(evaluation.per_class, target, checkpoints)
-    paths += plot_elm_prop1(evaluation.per_class, target, checkpoints)
+    for name, (_, table) in PLOTS.items():
+        paths += plot(name, getattr(evaluation, table), directory, checkpoints)
     return paths

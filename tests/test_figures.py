@@ -195,7 +195,7 @@ def test_evaluate_plots_keep_a_fixed_readable_size_at_36_checkpoints(tmp_path, n
         plt.close(figure)
         out = tmp_path / str(len(seeds))
         out.mkdir()
-        (png, pdf) = getattr(evaluation_plots, f"plot_{name}")(table, out, checkpoints)
+        (png, pdf) = evaluation_plots.plot(name, table, out, checkpoints)
         sizes[len(seeds)] = Image.open(png).size
     width, height = sizes[3]
     # Today's 2145 x 14256 px is what this guards against: the canvas must not grow with checkpoints.
