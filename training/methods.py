@@ -97,6 +97,23 @@ _LDAM = {"max_margin": 0.5, "scale": 30.0}
 # DRO-LT: first stage CE alone (lambda = 1), then the joint loss (19) with lambda = 0.5 (drolt Sec. 5, 7.4).
 _DRO = {"lambda_ce": 0.5, "dro_start_epoch": EpochOf.WARMUP_END}
 
+
+def _dro_lt(name: str, summary: str, source: str, radius: str, epsilon: float) -> Recipe:
+    """A DRO-LT recipe (drolt, Sec. 4-5): every variant shares the protocol (CE warm-up over half the
+    epochs, the joint loss (19) weighted by lambda_ce, a balanced classifier fine-tune); only the radius
+    rule and epsilon differ."""
+    return _r(
+        name,
+        summary,
+        source,
+        "dro_lt",
+        hparams={**_DRO, "radius": radius, "epsilon": epsilon},
+        ce_warmup=0.5,
+        classifier_stage="balanced_finetune",
+        lambda_name="lambda_ce",
+    )
+
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
@@ -190,36 +207,17 @@ RECIPES: dict[str, Recipe] = {
             "elm",
             lambda_name="lambda_pull",
         ),
-        _r(
+        _dro_lt(
             "dro_lt",
             "DRO-LT, shared radius; CE warm-up; joint loss (19); balanced classifier",
             "drolt, Sec. 4-5",
-            "dro_lt",
-            hparams={**_DRO, "radius": "shared", "epsilon": 1.0},
-            ce_warmup=0.5,
-            classifier_stage="balanced_finetune",
-            lambda_name="lambda_ce",
+            "shared",
+            1.0,
         ),
-        _r(
-            "dro_lt_sqrt_n",
-            "DRO-LT with per-class radius epsilon / sqrt(n_c)",
-            "drolt, Sec. 5",
-            "dro_lt",
-            hparams={**_DRO, "radius": "inv_sqrt_n", "epsilon": 10.0},
-            ce_warmup=0.5,
-            classifier_stage="balanced_finetune",
-            lambda_name="lambda_ce",
+        _dro_lt(
+            "dro_lt_sqrt_n", "DRO-LT with per-class radius epsilon / sqrt(n_c)", "drolt, Sec. 5", "inv_sqrt_n", 10.0
         ),
-        _r(
-            "dro_lt_learned",
-            "DRO-LT with learned per-class radii",
-            "drolt, Sec. 5",
-            "dro_lt",
-            hparams={**_DRO, "radius": "learned", "epsilon": 1.0},
-            ce_warmup=0.5,
-            classifier_stage="balanced_finetune",
-            lambda_name="lambda_ce",
-        ),
+        _dro_lt("dro_lt_learned", "DRO-LT with learned per-class radii", "drolt, Sec. 5", "learned", 1.0),
         _r(
             "crt",
             "decoupling: CE representation, then classifier re-training with balanced sampling",
