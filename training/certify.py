@@ -491,8 +491,8 @@ def train_pbb(
     import dataclasses
 
     from training.checkpoints import make_checkpoint, save_checkpoint
-    from training.data import DatasetSpec, Split, load_dataset
-    from training.loop import train
+    from training.data import Split
+    from training.loop import load_config_data, train
     from training.models import build_model
 
     settings = settings or CertifySettings(seed=int(config.seed))
@@ -500,17 +500,7 @@ def train_pbb(
         raise InputError(f"--prior-fraction must be in (0, 1), got {prior_fraction}")
     started = time.perf_counter()
     if data is None:
-        data = load_dataset(
-            DatasetSpec(
-                name=config.dataset,
-                imbalance=config.imbalance,
-                profile=config.profile,
-                seed=config.seed,
-                val_fraction=config.val_fraction,
-                options=dict(config.dataset_options),
-            ),
-            config.data_root,
-        )
+        data = load_config_data(config)
     num_classes = int(data.num_classes)
     prior_idx, bound_idx = stratified_split(data.train.y.cpu().numpy(), num_classes, prior_fraction, config.seed)
     prior_counts = np.bincount(data.train.y.cpu().numpy()[prior_idx], minlength=num_classes)

@@ -98,7 +98,9 @@ def _autocast_factory(device: torch.device, amp: bool, cpu_amp: bool = False) ->
     return contextlib.nullcontext
 
 
-def _load_data(config: TrainConfig, device: torch.device) -> Any:
+def load_config_data(config: TrainConfig, device: torch.device | str = "cpu") -> Any:
+    """``load_dataset`` of the dataset a training config names (its spec: dataset, imbalance, profile, seed,
+    val_fraction, options; read from ``config.data_root``) on ``device``."""
     from training.data import DatasetSpec, load_dataset
 
     spec = DatasetSpec(
@@ -258,7 +260,7 @@ def _train(
             )
 
     if data is None:
-        data = _load_data(config, device)
+        data = load_config_data(config, device)
     if data.train.x.device != device:
         data = dataclasses.replace(
             data, train=data.train.to(device), val=data.val.to(device), test=data.test.to(device)
