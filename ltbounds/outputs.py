@@ -558,6 +558,17 @@ def _embed_then_head(embed: Callable[[Any], Any], head: Any, batch: Any) -> tupl
     return embeddings, head(embeddings)
 
 
+def _check_same_model(split: str, item: Outputs, first: Outputs, holder: str) -> None:
+    """One saved file or directory (``holder``) holds one model: every split has the first one's class counts
+    and head."""
+    if not (
+        np.array_equal(item.class_counts, first.class_counts)
+        and np.array_equal(item.head_weight, first.head_weight)
+        and np.array_equal(item.head_bias, first.head_bias)
+    ):
+        raise InputError(f"split {split!r} has another head or other class_counts: one {holder} holds one model")
+
+
 def save_outputs(path: str | os.PathLike, outputs: Outputs | Mapping[str, Outputs]) -> Path:
     """Write one model's outputs (one ``Outputs`` or a mapping split -> ``Outputs``) to ``path``.
 
@@ -588,12 +599,7 @@ def save_outputs(path: str | os.PathLike, outputs: Outputs | Mapping[str, Output
             raise InputError(f"outputs[{split!r}] must be an Outputs, got {type(item).__name__}")
         if not _SPLIT_NAME.match(str(split)):
             raise InputError(f"split name {split!r} must use letters, digits, '_' or '-' only")
-        if not (
-            np.array_equal(item.class_counts, first.class_counts)
-            and np.array_equal(item.head_weight, first.head_weight)
-            and np.array_equal(item.head_bias, first.head_bias)
-        ):
-            raise InputError(f"split {split!r} has another head or other class_counts: one file holds one model")
+        _check_same_model(split, item, first, "file")
         if item.loss_parameters != first.loss_parameters or item.provenance != first.provenance:
             raise InputError(f"split {split!r} has other loss_parameters or provenance: one file holds one model")
         record[f"{split}/embeddings"] = item.embeddings
@@ -778,12 +784,7 @@ def save_outputs_dir(path: str | os.PathLike, outputs: Outputs | Mapping[str, Ou
     for split, item in splits.items():
         if not isinstance(item, Outputs):
             raise InputError(f"outputs[{split!r}] must be an Outputs, got {type(item).__name__}")
-        if not (
-            np.array_equal(item.class_counts, first.class_counts)
-            and np.array_equal(item.head_weight, first.head_weight)
-            and np.array_equal(item.head_bias, first.head_bias)
-        ):
-            raise InputError(f"split {split!r} has another head or other class_counts: one directory holds one model")
+        _check_same_model(split, item, first, "directory")
     with OutputsWriter(
         path,
         class_counts=first.class_counts,
