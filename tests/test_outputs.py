@@ -315,3 +315,18 @@ def test_the_outputs_module_never_imports_training():
     imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert not [name for name in imported if name == "training" or name.startswith("training.")]
+
+
+@pytest.mark.parametrize("holder", ["file", "directory"])
+def test_one_saved_file_or_directory_holds_one_model(tmp_path, holder):
+    from dataclasses import replace
+
+    from ltbounds.outputs import save_outputs_dir
+    from ltbounds.strategies import gaussian_outputs
+
+    counts = np.array([5, 3])
+    train = gaussian_outputs(counts, counts, "train")
+    other_head = replace(gaussian_outputs(counts, 2, "test"), head_bias=train.head_bias + 1.0)
+    save = save_outputs if holder == "file" else save_outputs_dir
+    with pytest.raises(InputError, match=f"split 'test' has another head.*one {holder} holds one model"):
+        save(tmp_path / "outputs", {"train": train, "test": other_head})
