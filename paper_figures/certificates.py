@@ -1,14 +1,22 @@
-"""Balanced-error certificates (three PAC-Bayes forms) beside the measured balanced test error (issue 12)."""
+"""Balanced-error certificates (three PAC-Bayes forms) beside the measured balanced test error and
+the seed papers' own certified bound on the same model (issue 12).
+
+The seed bound's rows are the certificates.csv rows whose form names a seed statement's certified
+form (``<statement id>.certified``) and that are guarantees there: features trained on S_prior, the
+head fitted on S_bound, so its frozen-features assumption holds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from paper_figures.canvas import read_table, require_columns, script_main
+from paper_figures.canvas import panels_under_a_legend_row, read_table, require_columns, script_main
 
 NAME = "certificates"
 STUDY = "certificates"
-TITLE = "PAC-Bayes balanced-error certificates (S_bound only) vs the measured balanced test error"
+TITLE = (
+    "Balanced-error certificates from training data alone on the same pbb models: ours (PAC-Bayes, S_bound only) "
+    "vs the seed papers' certified bound (Wang et al. Thm 1, features frozen on S_prior) vs the measured error"
+)
 FORMS = ("per_class", "importance_weighted_kl", "importance_weighted_hoeffding")
 MARKERS = {"per_class": "s", "importance_weighted_kl": "^", "importance_weighted_hoeffding": "o"}
 
@@ -22,8 +30,9 @@ def draw(results: Path):
     )
     balanced = table[table["class"].astype(str) == "balanced"]
     imbalances = sorted(balanced["imbalance"].unique())
-    figure, axes = plt.subplots(1, len(imbalances), figsize=(4.2 * len(imbalances), 3.6), squeeze=False, sharey=True)
-    for axis, imbalance in zip(axes[0], imbalances, strict=True):
+    figure = plt.figure(figsize=(4.6 * len(imbalances), 4.6))
+    legend_axis, axes = panels_under_a_legend_row(figure, len(imbalances), legend_height=0.9, panel_height=5.0)
+    for axis, imbalance in zip(axes, imbalances, strict=True):
         cell = balanced[balanced["imbalance"] == imbalance]
         runs = sorted({(m, int(s)) for m, s in zip(cell["model"], cell["seed"], strict=True)})
         positions = {run: index for index, run in enumerate(runs)}
@@ -31,6 +40,13 @@ def draw(results: Path):
             rows = cell[cell["form"] == form]
             xs = [positions[(m, int(s))] for m, s in zip(rows["model"], rows["seed"], strict=True)]
             axis.scatter(xs, rows["certificate"], marker=MARKERS[form], label=f"certificate: {form}", zorder=3)
+        seed_bound = cell[cell["form"].astype(str).str.endswith(".certified") & _true(cell.get("guarantee"))]
+        for form, rows in seed_bound.groupby("form"):
+            xs = [positions[(m, int(s))] for m, s in zip(rows["model"], rows["seed"], strict=True)]
+            statement = str(form).rsplit(".", 1)[0]
+            axis.scatter(
+                xs, rows["certificate"], marker="D", color="tab:red", label=f"seed bound: {statement} (certified)"
+            )
         measured = cell[cell["form"] == FORMS[0]]
         xs = [positions[(m, int(s))] for m, s in zip(measured["model"], measured["seed"], strict=True)]
         axis.scatter(xs, measured["measured_test_error"], marker="x", color="k", label="measured (stochastic)")
@@ -40,10 +56,18 @@ def draw(results: Path):
         axis.set_yscale("log")
         axis.set_xticks(range(len(runs)), [f"{m} s{s}" for m, s in runs], fontsize=8)
         axis.set_title(f"MNIST-5k, rho = {imbalance:g}", fontsize=9)
-    axes[0][0].set_ylabel("balanced error (bound or measured)")
-    axes[0][-1].legend(fontsize=6, loc="lower right")
-    figure.tight_layout()
+    axes[0].set_ylabel("balanced error: bound or measured (log)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    legend_axis.legend(handles, labels, fontsize=7, loc="center", ncol=3, frameon=False)
     return figure
+
+
+def _true(column):
+    """A boolean mask from a CSV column of True/False (missing column or value: False)."""
+
+    if column is None:
+        return False
+    return column.astype(str).str.lower().isin(("true", "1"))
 
 
 if __name__ == "__main__":
