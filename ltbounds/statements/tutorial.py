@@ -58,6 +58,13 @@ DECLARED = Declarations("tutorial")
 _UNADJUSTED_METHODS = frozenset({"ce", "erm", "cross_entropy", "softmax", "focal"})
 
 
+def _softmax_estimates_posterior(outputs: Outputs, name: str, description: str) -> Assumption:
+    """The premise of the post-hoc readings: softmax(logits) estimates the training P(y | x). A plain-CE
+    method is necessary (checked: False otherwise); that the estimate is good (calibration on the
+    population) no code checks, so it is unknown at best, never True."""
+    return Assumption(name, description, None if outputs.method.lower() in _UNADJUSTED_METHODS else False)
+
+
 def _sample_split(splits: EvaluationSplits) -> Outputs:
     """The split an identity or diagnostic is evaluated on: the measurement split (test, else held-out),
     else the training split (these statements hold on any sample, so no fixed-model rule is needed)."""
@@ -108,9 +115,6 @@ def _evaluate_fisher(splits: EvaluationSplits, delta: float) -> list[BoundResult
     # first-maximiser predictions: the printed tie rule would score constant logits as error-free
     plain = balanced_error_rate(outputs.logits, outputs.labels, outputs.num_classes, ties="first")
     adjusted = balanced_error_rate(post_hoc_logit_adjustment(outputs.logits, pi, 1.0), outputs.labels, ties="first")
-    # A plain-CE method is necessary for softmax(logits) to estimate the training P(y|x) (checked); that
-    # the estimate is good (calibration on the population) no code checks: unknown at best, never True.
-    unadjusted = outputs.method.lower() in _UNADJUSTED_METHODS
     return [
         BoundResult(
             statement="tutorial.fisher_consistency",
@@ -120,12 +124,12 @@ def _evaluate_fisher(splits: EvaluationSplits, delta: float) -> list[BoundResult
             measured=adjusted,
             terms={"balanced_error_argmax": plain, "balanced_error_post_hoc_la": adjusted, "tau": 1.0},
             assumptions=(
-                Assumption(
+                _softmax_estimates_posterior(
+                    outputs,
                     "logits_estimate_training_posterior",
                     "softmax(logits) estimates the training P(y|x) (model trained with plain cross-entropy), "
                     "so Theorem 1's Bayes-balanced rule is argmax logits - log pi: False when the method is not "
                     "plain CE, else unknown (how well softmax estimates P(y|x) is not checked)",
-                    None if unadjusted else False,
                 ),
             ),
             split=outputs.split,
@@ -574,7 +578,6 @@ def _evaluate_plugin_consistency(splits: EvaluationSplits, delta: float) -> list
             store.append(0.5 * (np.mean(predicted[truth == 1] == -1) + np.mean(predicted[truth == -1] == 1)))
     if not plugin:
         raise InputError("tutorial.plugin_am_consistency needs a split with at least two classes")
-    unadjusted = outputs.method.lower() in _UNADJUSTED_METHODS
     return [
         BoundResult(
             statement="tutorial.plugin_am_consistency",
@@ -583,10 +586,10 @@ def _evaluate_plugin_consistency(splits: EvaluationSplits, delta: float) -> list
             measured=float(np.mean(plugin)),
             terms={"classes": float(len(plugin))},
             assumptions=(
-                Assumption(
+                _softmax_estimates_posterior(
+                    outputs,
                     "softmax_estimates_eta",
                     "softmax(logits)_k estimates P(y = k | x) (plain CE training; its accuracy is not checked)",
-                    None if unadjusted else False,
                 ),
             ),
             split=outputs.split,
