@@ -322,12 +322,7 @@ class Outputs:
         """
         import torch
 
-        if not isinstance(model, torch.nn.Module):
-            raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if int(batch_size) < 1:
-            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-        head_module = _resolve_head(model, head)
-        weight, bias, head_kind, head_scale = _head_parameters(head_module)
+        head_module, (weight, bias, head_kind, head_scale) = _checked_module_head(model, head, batch_size)
         if device is None:
             device = _module_device(model)
         x_tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
@@ -488,6 +483,21 @@ def _submodule(model: Any, dotted: str, argument: str) -> Any:
     except AttributeError as error:
         names = [name for name, _ in model.named_modules() if name][:12]
         raise InputError(f"{argument}={dotted!r} is not a sub-module of the model; some names: {names}") from error
+
+
+def _checked_module_head(
+    model: Any, head: Any, batch_size: int
+) -> tuple[Any, tuple[np.ndarray, np.ndarray, str, float]]:
+    """The inputs of a pass over a module, checked (model, then batch_size, then head): (the head module,
+    its ``_head_parameters``)."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if int(batch_size) < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    head_module = _resolve_head(model, head)
+    return head_module, _head_parameters(head_module)
 
 
 def _head_parameters(head: Any) -> tuple[np.ndarray, np.ndarray, str, float]:
@@ -861,12 +871,7 @@ def export_module(
     the feature/head hook), but each batch is written to disk (``OutputsWriter``) instead of being kept."""
     import torch
 
-    if not isinstance(model, torch.nn.Module):
-        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if int(batch_size) < 1:
-        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-    head_module = _resolve_head(model, head)
-    weight, bias, head_kind, head_scale = _head_parameters(head_module)
+    head_module, (weight, bias, head_kind, head_scale) = _checked_module_head(model, head, batch_size)
     device = _module_device(model) if device is None else device
     embed = _embedding_function(model, features, head_module)
     parameter_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
