@@ -122,6 +122,23 @@ def _class_bound_inputs(
     return counts, c, _form(form), check_delta(delta), _per_class(empirical_risks, "empirical_risks", c)
 
 
+def _imbalance_scaled(
+    form: BoundForm, scale: float, empirical: float, complexity: float, confidence: float
+) -> GeneralizationBound:
+    """The shape of wang23's Lemma 2 and Thm 1: 1/(C pi_C) x (empirical + complexity + confidence), each term
+    reported scaled by ``scale`` = 1/(C pi_C)."""
+    return GeneralizationBound(
+        value=scale * (empirical + complexity + confidence),
+        form=form,
+        terms={
+            "imbalance_factor": scale,
+            "empirical": scale * empirical,
+            "complexity": scale * complexity,
+            "confidence": scale * confidence,
+        },
+    )
+
+
 def union_bound(
     class_counts, empirical_risks, loss_class_complexities, loss_bound, delta, form: BoundForm = "certified"
 ) -> GeneralizationBound:
@@ -173,17 +190,7 @@ def lemma2_bound(
     factor = 2.0 if form == "certified" else 1.0
     scale = _imbalance_factor(counts)
     confidence = float(rademacher_confidence_term(m, counts.sum(), delta))
-    value = scale * (risk + factor * rad + confidence)
-    return GeneralizationBound(
-        value=value,
-        form=form,
-        terms={
-            "imbalance_factor": scale,
-            "empirical": scale * risk,
-            "complexity": scale * factor * rad,
-            "confidence": scale * confidence,
-        },
-    )
+    return _imbalance_scaled(form, scale, risk, factor * rad, confidence)
 
 
 def data_dependent_contraction(
@@ -242,17 +249,7 @@ def contraction_bound(
     else:
         full = float(np.max(rad * np.sqrt(priors))) if full_complexity is None else full_complexity
         complexity = data_dependent_contraction(counts, mu, full_complexity=full, form="as_printed")
-    value = scale * (empirical + complexity + confidence)
-    return GeneralizationBound(
-        value=value,
-        form=form,
-        terms={
-            "imbalance_factor": scale,
-            "empirical": scale * empirical,
-            "complexity": scale * complexity,
-            "confidence": scale * confidence,
-        },
-    )
+    return _imbalance_scaled(form, scale, empirical, complexity, confidence)
 
 
 def vs_contraction_bound(
