@@ -102,6 +102,25 @@ def _save(figure: Any, directory: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _title(figure: Any, text: str, height: float) -> None:
+    """The figure title, 0.12 in below the top of a canvas ``height`` inches tall (every evaluate plot)."""
+    figure.suptitle(text, fontsize=10, y=1 - 0.12 / height, va="top")
+
+
+def _legend_under_title(
+    figure: Any, handles: list, columns: int, fontsize: float, title_in: float, height: float
+) -> None:
+    """The legend centred in the band reserved under the title (``title_in`` inches from the top)."""
+    figure.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - title_in / height),
+        ncol=columns,
+        fontsize=fontsize,
+        frameon=False,
+    )
+
+
 def dataset_labels(names: pd.Series, checkpoints: pd.DataFrame | None) -> pd.Series:
     """Checkpoint name -> ``"<dataset> rho=<imbalance>"`` from ``checkpoints.csv`` (or ``NO_DATASET``)."""
     mapping: dict[str, str] = {}
@@ -235,20 +254,8 @@ def figure_bound_vs_measured(bounds: pd.DataFrame, checkpoints: pd.DataFrame | N
         if header:
             label.set_fontweight("bold")
             label.set_fontstyle("italic")
-    figure.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 1 - title_in / height),
-        ncol=columns,
-        fontsize=7,
-        frameon=False,
-    )
-    figure.suptitle(
-        "Bound vs measured, overall rows: mean over each method's checkpoints (ltbounds evaluate)",
-        fontsize=10,
-        y=1 - 0.12 / height,
-        va="top",
-    )
+    _legend_under_title(figure, handles, columns, 7, title_in, height)
+    _title(figure, "Bound vs measured, overall rows: mean over each method's checkpoints (ltbounds evaluate)", height)
     skipped = int((bounds["status"].astype(str) == "non_finite").sum())
     note = "Rows are grouped by whether they are a guarantee; full detail: bounds.csv."
     if skipped:
@@ -330,20 +337,9 @@ def figure_per_class_terms(per_class: pd.DataFrame, checkpoints: pd.DataFrame | 
     handles = _method_handles(colours)
     if frame.groupby(["dataset", "method"])["checkpoint"].nunique().max() > 1:
         handles.append(Patch(color="0.3", alpha=0.18, label="min-max over checkpoints"))
-    figure.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 1 - title_in / height),
-        ncol=legend_layout([h.get_label() for h in handles], width, 7.5)[0],
-        fontsize=7.5,
-        frameon=False,
-    )
-    figure.suptitle(
-        "Per-class terms vs class size: mean over each method's checkpoints (ltbounds evaluate)",
-        fontsize=10,
-        y=1 - 0.12 / height,
-        va="top",
-    )
+    columns = legend_layout([h.get_label() for h in handles], width, 7.5)[0]
+    _legend_under_title(figure, handles, columns, 7.5, title_in, height)
+    _title(figure, "Per-class terms vs class size: mean over each method's checkpoints (ltbounds evaluate)", height)
     figure.subplots_adjust(
         left=left_in / width,
         right=1 - 0.2 / width,
@@ -391,12 +387,7 @@ def figure_elm_prop1(per_class: pd.DataFrame, checkpoints: pd.DataFrame | None =
         axis.set_title(f"{dataset} ({part['checkpoint'].nunique()} checkpoints)", fontsize=8.5)
         axis.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("value (nats)")
-    figure.suptitle(
-        "ELM Proposition 1 (elm): left <= right per class, mean over each method's checkpoints",
-        fontsize=10,
-        y=1 - 0.12 / height,
-        va="top",
-    )
+    _title(figure, "ELM Proposition 1 (elm): left <= right per class, mean over each method's checkpoints", height)
     # Below the axes and inside the canvas (its height is reserved), so it never hides a class.
     figure.legend(
         handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.02), ncol=columns, fontsize=7, frameon=False
