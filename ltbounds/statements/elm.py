@@ -16,6 +16,7 @@ clipped at a radius R chosen on the training split (docs/elm_radius.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ from ltbounds.bounds.elm_risk_bound import (
     elm_prop2,
     elm_prop2_multiclass_from_inputs,
 )
-from ltbounds.bounds.result import Assumption, BoundResult
+from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
@@ -215,6 +216,34 @@ def evaluate_hard_pull(splits: EvaluationSplits, delta: float) -> list[BoundResu
     )
 
 
+def _left_side_vs_mean_pull(
+    splits: EvaluationSplits,
+    *,
+    statement: str,
+    form: Form,
+    left: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, dict[str, np.ndarray]]],
+    note: str,
+) -> list[BoundResult]:
+    """Per-class rows of Proposition 1's shape on the training split: a left side (measured) <= bar
+    Omega_pull(y) (value), for classes with |S_y| >= 2; alpha_y = pi_y. ``left(trace, counts, alpha)``
+    gives the left side and its terms (trace: sum_j hatV_j per class, divisor n)."""
+    outputs = splits.train
+    counts, mask = _eligible(outputs)
+    trace = _statistics(splits)["trace"]
+    measured, terms = left(trace, counts, _default_alpha(outputs))
+    return _class_rows(
+        statement=statement,
+        form=form,
+        measured=measured,
+        value=_pull(splits).soft_mean,
+        mask=mask,
+        split=outputs.split,
+        assumptions=(_size_assumption(counts, 2),),
+        terms=terms,
+        note=note,
+    )
+
+
 @DECLARED.statement(
     id="elm.prop1",
     source="000, Proposition 1 (Section 4.2; proof App. C.1)",
@@ -229,41 +258,31 @@ def evaluate_hard_pull(splits: EvaluationSplits, delta: float) -> list[BoundResu
     "log(1 + e^{d^2}) = right for d >= 1), so the divisor matters; we use the appendix's.",
 )
 def evaluate_prop1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
-    outputs = splits.train
-    counts, mask = _eligible(outputs)
-    alpha = _default_alpha(outputs)
-    stats = _statistics(splits)
-    return _class_rows(
+    return _left_side_vs_mean_pull(
+        splits,
         statement="elm.prop1",
         form="as_printed",
-        measured=prop1_left(stats["trace"], counts, alpha),
-        value=_pull(splits).soft_mean,
-        mask=mask,
-        split=outputs.split,
-        assumptions=(_size_assumption(counts, 2),),
-        terms={"variance_sum": stats["trace"], "alpha": alpha},
+        left=lambda trace, counts, alpha: (
+            prop1_left(trace, counts, alpha),
+            {"variance_sum": trace, "alpha": alpha},
+        ),
         note="measured = 2n/(n-1) sum_j hatV_j - alpha + log(n-1) (divisor n), value = bar Omega_pull; alpha_y = pi_y",
     )
 
 
 def prop1_expanded_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> list[BoundResult]:
     """The expansion after Proposition 1: as printed (factor 2n/(n-1)) or corrected (factor 2/(n-1))."""
-    outputs = splits.train
-    counts, mask = _eligible(outputs)
-    alpha = _default_alpha(outputs)
-    stats = _statistics(splits)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = 2.0 / (counts - 1.0) if corrected else 2.0 * counts / (counts - 1.0)
-        left = factor * stats["trace"] * counts - alpha + np.log(counts - 1.0)
-    return _class_rows(
+
+    def left(trace: np.ndarray, counts: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = 2.0 / (counts - 1.0) if corrected else 2.0 * counts / (counts - 1.0)
+            return factor * trace * counts - alpha + np.log(counts - 1.0), {"centre_loss_sum": trace * counts}
+
+    return _left_side_vs_mean_pull(
+        splits,
         statement="elm.prop1_expanded_corrected" if corrected else "elm.prop1_expanded",
         form="corrected" if corrected else "as_printed",
-        measured=left,
-        value=_pull(splits).soft_mean,
-        mask=mask,
-        split=outputs.split,
-        assumptions=(_size_assumption(counts, 2),),
-        terms={"centre_loss_sum": stats["trace"] * counts},
+        left=left,
         note="alpha_y = pi_y",
     )
 
