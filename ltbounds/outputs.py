@@ -751,12 +751,17 @@ def outputs_from_record(record: Mapping[str, Any], source: str = "outputs") -> d
             raise InputError(f"{source}, split {split!r}: {error}") from error
         if f"{split}/logits" in record:  # computed logits match by construction
             check_head_consistency(splits[split], source)
+    _check_train_counts(splits, source)
+    return splits
+
+
+def _check_train_counts(splits: Mapping[str, Outputs], source: Any) -> None:
+    """A loaded training split's labels must count to the stored class counts (errors name ``source``)."""
     if "train" in splits:
         try:
             check_counts_match_labels(splits["train"].class_counts, splits["train"].labels)
         except InputError as error:
             raise InputError(f"{source}: {error}") from error
-    return splits
 
 
 def load_outputs(path: str | os.PathLike) -> dict[str, Outputs]:
@@ -843,11 +848,7 @@ def open_outputs_dir(path: str | os.PathLike) -> dict[str, Outputs]:
             )
         except InputError as error:
             raise InputError(f"{source}, split {split!r}: {error}") from error
-    if "train" in splits:
-        try:
-            check_counts_match_labels(splits["train"].class_counts, splits["train"].labels)
-        except InputError as error:
-            raise InputError(f"{source}: {error}") from error
+    _check_train_counts(splits, source)
     return splits
 
 
