@@ -330,3 +330,16 @@ def test_one_saved_file_or_directory_holds_one_model(tmp_path, holder):
     save = save_outputs if holder == "file" else save_outputs_dir
     with pytest.raises(InputError, match=f"split 'test' has another head.*one {holder} holds one model"):
         save(tmp_path / "outputs", {"train": train, "test": other_head})
+
+
+@pytest.mark.parametrize("holder", ["file", "directory"])
+def test_loading_a_train_split_whose_labels_do_not_count_to_its_class_counts_fails(tmp_path, holder):
+    from ltbounds.outputs import open_outputs_dir, save_outputs_dir
+    from ltbounds.strategies import gaussian_outputs
+
+    train = gaussian_outputs(np.array([5, 3]), np.array([4, 3]), "train")  # 4 labels of class 0, counts say 5
+    save, load = (save_outputs, load_outputs) if holder == "file" else (save_outputs_dir, open_outputs_dir)
+    path = save(tmp_path / ("outputs.npz" if holder == "file" else "outputs"), {"train": train})
+    expected = r"outputs(\.npz)?: class_counts \[5, 3\] disagree with .* train labels \[4, 3\]"
+    with pytest.raises(InputError, match=expected):
+        load(path)
