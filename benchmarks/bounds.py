@@ -58,16 +58,24 @@ def make_splits(samples: int, heldout: int, num_classes: int, dim: int) -> Evalu
 
 
 def time_statements(splits: EvaluationSplits, warmup: EvaluationSplits, delta: float, repeats: int):
-    rows = []
-    for statement_id, statement in statements.STATEMENTS.items():
-        statement.evaluate(warmup, delta)
-        best = math.inf
-        for _ in range(repeats):
+    """Per statement: (id, kind, rows, seconds), from the fastest of ``repeats`` passes over the whole
+    registry. Each pass starts from a fresh ``EvaluationSplits`` (an empty evaluation context), so the
+    statistics statements share are paid once per pass, by the first statement that needs them, as
+    in ``ltbounds evaluate``; reusing one context across passes would time cached lookups."""
+    for statement in statements.STATEMENTS.values():
+        statement.evaluate(warmup, delta)  # imports (SymPy, SciPy) and first-call costs, untimed
+    best_rows, best_total = [], math.inf
+    for _ in range(repeats):
+        fresh = EvaluationSplits(train=splits.train, heldout=splits.heldout, test=splits.test)
+        rows = []
+        for statement_id, statement in statements.STATEMENTS.items():
             start = time.perf_counter()
-            results = statement.evaluate(splits, delta)
-            best = min(best, time.perf_counter() - start)
-        rows.append((statement_id, statement.kind, len(results), best))
-    return rows
+            results = statement.evaluate(fresh, delta)
+            rows.append((statement_id, statement.kind, len(results), time.perf_counter() - start))
+        total = sum(row[3] for row in rows)
+        if total < best_total:
+            best_rows, best_total = rows, total
+    return best_rows
 
 
 def time_forward_pass(samples: int, num_classes: int, batch: int, device: str) -> float:
