@@ -447,22 +447,32 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
             note="max |M^T M - (K/(K-1) I - 1/(K-1))| for the slide's M with orthonormal U (0 up to round-off)",
         )
     )
-    # float64 (a float32 memory-mapped split would otherwise be computed in float32); the whole split
-    h_all, weight = np.asarray(outputs.embeddings, dtype=np.float64), outputs.head_weight
-    w_all = weight[outputs.labels]
-    usable = (np.linalg.norm(h_all, axis=1) > 0) & (np.linalg.norm(w_all, axis=1) > 0)
+    # Per-sample pieces in row chunks (issue 15: the whole-split (n, d) copies of h, w_c and both gradients
+    # peaked at 2.2 GB on ImageNet-LT); each is row-wise, so the values are the whole-array ones.
+    weight = outputs.head_weight
+    weight_norms = np.linalg.norm(weight, axis=1)
+
+    def per_row(h_rows: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # (||h||^2 as np.sum(h**2, axis=1), ||h|| as np.linalg.norm, max |h_j|) per row
+        return np.sum(h_rows**2, axis=1), np.linalg.norm(h_rows, axis=1), np.abs(h_rows).max(axis=1, initial=0.0)
+
+    squares, h_norms, h_abs_max = statistics.per_sample(
+        splits, outputs, "tutorial.etf_corrected.h", per_row, source="embeddings"
+    )
+    usable = (h_norms > 0) & (weight_norms[outputs.labels] > 0)
     if not np.any(usable):
         return results
-    h, w = h_all[usable], w_all[usable]
-    energy_h = float(np.mean(np.sum(h**2, axis=1)))
+    energy_h = float(np.mean(squares[usable]))
     energy_w = float(np.mean(np.sum(weight**2, axis=1)))
     root = math.sqrt(energy_w * energy_h)
     # Central differences along each coordinate: L_DR is quadratic in h, so they are exact up to round-off.
     # They cost d evaluations of L_DR on (rows, d) arrays, O(rows d^2): checked on the first
     # _FINITE_DIFFERENCE_ROWS usable samples (the identity is per sample; every sample of a 20,000 x 2,048
     # split took over 10 minutes and 1.9 GB temporaries). E_H stays the mean over every usable sample.
-    step = 1e-3 * max(1.0, float(np.abs(h).max()))
-    h_fd, w_fd = h[:_FINITE_DIFFERENCE_ROWS], w[:_FINITE_DIFFERENCE_ROWS]
+    step = 1e-3 * max(1.0, float(h_abs_max[usable].max()))
+    first = np.flatnonzero(usable)[:_FINITE_DIFFERENCE_ROWS]
+    h_fd = np.asarray(outputs.embeddings[first], dtype=np.float64)
+    w_fd = weight[outputs.labels[first]]
     exact = dot_regression_gradient(h_fd, w_fd, energy_w, energy_h)
     numeric = np.empty_like(h_fd)
     for j in range(h_fd.shape[1]):
@@ -475,17 +485,23 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
     # scale of the gradient: ||w_c|| (|w_c^T h| / root + 1), so the gap is relative
     scale = np.linalg.norm(w_fd, axis=1) * (np.abs(np.einsum("nd,nd->n", w_fd, h_fd)) / root + 1.0)
     gradient_gap = float((np.linalg.norm(numeric - exact, axis=1) / scale).max())
-    on_condition = h * (root / (np.linalg.norm(h, axis=1) * np.linalg.norm(w, axis=1)))[:, None]
-    printed_gap = float(
-        (
+    printed_gap = 0.0
+    for rows in statistics.chunks(splits, outputs, "tutorial.etf_corrected printed gap"):
+        keep = usable[rows]
+        if not np.any(keep):
+            continue
+        h = statistics.embeddings_chunk(outputs, rows)[keep]
+        w = weight[outputs.labels[rows][keep]]
+        on_condition = h * (root / (np.linalg.norm(h, axis=1) * np.linalg.norm(w, axis=1)))[:, None]
+        gaps = (
             np.linalg.norm(
                 dot_regression_gradient_printed(on_condition, w, energy_w, energy_h)
                 - dot_regression_gradient(on_condition, w, energy_w, energy_h),
                 axis=1,
             )
             / np.linalg.norm(w, axis=1)
-        ).max()
-    )
+        )
+        printed_gap = max(printed_gap, float(gaps.max()))
     for measured, name, note in (
         (gradient_gap, "max_gradient_gap_vs_finite_difference", "corrected dL_DR/dh vs central differences"),
         (
@@ -500,7 +516,7 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
                 form="corrected",
                 value=_ETF_TOLERANCE,
                 measured=measured,
-                terms={name: measured, "E_W": energy_w, "E_H": energy_h, "samples": float(h.shape[0])},
+                terms={name: measured, "E_W": energy_w, "E_H": energy_h, "samples": float(np.count_nonzero(usable))},
                 split=outputs.split,
                 note=f"{note} (max relative gap, head rows as w_c; 0 up to round-off)",
             )
