@@ -57,7 +57,13 @@ from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import per_class_rows, violations_row
-from ltbounds.statements.statistics import MappedRows, class_moments, embedding_norms, per_sample
+from ltbounds.statements.statistics import (
+    MappedRows,
+    class_moments,
+    embedding_norms,
+    per_sample,
+    release_mapped_pages,
+)
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -1104,7 +1110,8 @@ def center_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool)
     outputs = splits.train
     rows = []
     for c in np.flatnonzero(class_sizes(outputs.labels, outputs.num_classes) >= 2):
-        members = np.asarray(outputs.embeddings[outputs.labels == c], dtype=np.float64)  # one class; float64
+        members = np.array(outputs.embeddings[outputs.labels == c], dtype=np.float64)  # one class; float64
+        release_mapped_pages(outputs)  # the class's scattered rows are copied: unmap them (issue 15)
         mu = members.mean(axis=0)
         variance = float(np.mean((members - mu) ** 2))
         if variance <= 0:

@@ -493,14 +493,11 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
         h = statistics.embeddings_chunk(outputs, rows)[keep]
         w = weight[outputs.labels[rows][keep]]
         on_condition = h * (root / (np.linalg.norm(h, axis=1) * np.linalg.norm(w, axis=1)))[:, None]
-        gaps = (
-            np.linalg.norm(
-                dot_regression_gradient_printed(on_condition, w, energy_w, energy_h)
-                - dot_regression_gradient(on_condition, w, energy_w, energy_h),
-                axis=1,
-            )
-            / np.linalg.norm(w, axis=1)
-        )
+        gaps = np.linalg.norm(
+            dot_regression_gradient_printed(on_condition, w, energy_w, energy_h)
+            - dot_regression_gradient(on_condition, w, energy_w, energy_h),
+            axis=1,
+        ) / np.linalg.norm(w, axis=1)
         printed_gap = max(printed_gap, float(gaps.max()))
     for measured, name, note in (
         (gradient_gap, "max_gradient_gap_vs_finite_difference", "corrected dL_DR/dh vs central differences"),
