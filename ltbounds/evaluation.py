@@ -775,40 +775,30 @@ def certificate_table(name: str, method: str, record: CertificateRecord, splits:
 
 def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(accuracy per class, samples per class) of argmax predictions; nan where a class has none."""
-    correct = (np.argmax(outputs.logits, axis=1) == outputs.labels).astype(np.float64)
-    samples = np.bincount(outputs.labels, minlength=outputs.num_classes)
-    hits = np.bincount(outputs.labels, weights=correct, minlength=outputs.num_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        accuracy = np.where(samples > 0, hits / np.maximum(samples, 1), np.nan)
-    return accuracy, samples
+    from ltbounds import per_class
+
+    logits, labels, classes = outputs.logits, outputs.labels, outputs.num_classes
+    return per_class.class_accuracy(logits, labels, classes), per_class.class_sizes(labels, classes)
 
 
 def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(B_y(f), margin_y) per class: B_y(f) = min_{x in S_y} f(x)_y (wang23, Lemma 4) and
-    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2; ``per_class.class_margins``);
-    nan if S_y is empty."""
+    margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2); nan if S_y is empty.
+    Both from ``ltbounds.per_class``."""
     from ltbounds import per_class
 
     logits, labels, classes = outputs.logits, outputs.labels, outputs.num_classes
-    b_y = np.full(classes, np.inf)
-    np.minimum.at(b_y, labels, logits[np.arange(labels.shape[0]), labels])
-    b_y[np.bincount(labels, minlength=classes) == 0] = np.nan
+    b_y = per_class.class_minimum(per_class.target_logits(logits, labels), labels, classes)
     return b_y, per_class.class_margins(logits, labels, classes)
 
 
 def class_geometry(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(tr C_y, ||mu_y||): trace of the empirical (1/n) covariance of the class's embeddings, i.e.
-    sum_j V_hat[Phi_j | y] of elm, Proposition 1, and the norm of its centroid mu_y; nan if empty."""
-    embeddings, labels, classes = outputs.embeddings, outputs.labels, outputs.num_classes
-    samples = np.bincount(labels, minlength=classes).astype(np.float64)
-    sums = np.zeros((classes, embeddings.shape[1]))
-    np.add.at(sums, labels, embeddings)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centroids = sums / samples[:, None]
-    deviations = embeddings - centroids[labels]
-    squared = np.bincount(labels, weights=np.einsum("ij,ij->i", deviations, deviations), minlength=classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        trace = np.where(samples > 0, squared / samples, np.nan)
+    sum_j V_hat[Phi_j | y] of elm, Proposition 1, and the norm of its centroid mu_y; nan if empty
+    (``per_class.class_scatter``)."""
+    from ltbounds import per_class
+
+    trace, centroids = per_class.class_scatter(outputs.embeddings, outputs.labels, outputs.num_classes)
     return trace, np.linalg.norm(centroids, axis=1)
 
 

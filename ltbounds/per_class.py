@@ -35,6 +35,7 @@ __all__ = [
     "class_balanced_weights",
     "class_margins",
     "class_means",
+    "class_minimum",
     "class_scatter",
     "class_sizes",
     "effective_number",
@@ -55,6 +56,11 @@ def class_means(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.
     sums = np.bincount(labels, weights=np.asarray(values, dtype=np.float64), minlength=num_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(sizes > 0, sums / np.maximum(sizes, 1), np.nan)
+
+
+def class_minimum(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """min_{i in S_y} values_i per class; NaN where S_y is empty."""
+    return _class_extreme(values, labels, num_classes, np.minimum)
 
 
 def _class_extreme(values: np.ndarray, labels: np.ndarray, num_classes: int, reduce: np.ufunc) -> np.ndarray:

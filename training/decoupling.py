@@ -32,18 +32,15 @@ from torch import nn
 
 from ltbounds.checks import InputError
 from training.data.batches import class_balanced_order
-from training.metrics import evaluate_model, predict
+from training.metrics import class_accuracy, evaluate_model, predict
 from training.models import NormedLinear
 
 TAU_GRID = tuple(float(t) for t in np.round(np.linspace(0.0, 2.0, 21), 10))
 
 
 def _balanced_accuracy(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> float:
-    predictions = logits.argmax(1)
-    correct = torch.bincount(labels[predictions == labels], minlength=num_classes).double()
-    total = torch.bincount(labels, minlength=num_classes).double()
-    present = total > 0
-    return float((correct[present] / total[present]).mean())
+    """Mean recall over the classes present in ``labels``."""
+    return float(torch.nanmean(class_accuracy(logits, labels, num_classes)))
 
 
 def _linear_copy(head: nn.Module, weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
