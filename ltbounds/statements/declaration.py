@@ -16,13 +16,15 @@ Each paper module of this package declares its statements with a ``Declarations`
     def evaluate_lemma2(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
         ...
 
-or, for two ids sharing one evaluator, ``DECLARED.add(id=..., evaluate=partial(rows, corrected=True), ...)``.
+or, for a printed statement and its correction sharing one evaluator ``rows(splits, delta, *, corrected)``,
+``DECLARED.add_corrected_pair(rows, printed=dict(...), corrected=dict(...))``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Literal, get_args
 
 from ltbounds.bounds.result import BoundResult
@@ -118,6 +120,20 @@ class Declarations:
             raise ValueError(f"statement id {statement.id!r} is declared twice")
         self._statements[statement.id] = statement
         return statement
+
+    def add_corrected_pair(
+        self, evaluate: Callable[..., list[BoundResult]], *, printed: dict, corrected: dict
+    ) -> tuple[Statement, Statement]:
+        """Declare a printed statement and, right after it, its correction, both evaluated by one function
+        ``evaluate(splits, delta, *, corrected)``: the printed statement with ``corrected=False``, the
+        correction with ``corrected=True``. ``printed`` and ``corrected`` are the other keyword arguments of
+        ``Statement``; the printed statement's ``corrected_by`` is the correction's id."""
+        if "corrected_by" in printed or "evaluate" in printed or "evaluate" in corrected:
+            raise ValueError(f"statement {printed.get('id')!r}: evaluate and corrected_by come from the pair")
+        return (
+            self.add(evaluate=partial(evaluate, corrected=False), corrected_by=corrected["id"], **printed),
+            self.add(evaluate=partial(evaluate, corrected=True), **corrected),
+        )
 
     def statement(self, **fields) -> Callable[[Evaluator], Evaluator]:
         """Decorator form of ``add``: the decorated function is the evaluator (returned unchanged)."""

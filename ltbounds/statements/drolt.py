@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -393,45 +392,45 @@ def theorem1_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) ->
 
 
 # exported: the studies refer to Theorem 1 through these objects, never by spelling the ids
-THEOREM1 = DECLARED.add(
-    id="drolt.thm1",
-    source="001, Theorem 1 (eqs. 11, 16-17)",
-    kind="inequality",
-    summary="-log P(z | mu_c) <= -log[e^{-d(hat mu_c, z) - 2 eps_c} / "
-    "sum_z' e^{-d(hat mu_c, z') - 2 eps_c delta(z', c)}], as printed, for d Euclidean and squared Euclidean",
-    evaluate=partial(theorem1_rows, corrected=False),
-    printed="with probability p(eps), -log P(z | mu_c) <= -log [e^{-d(hat mu_c, z) - 2 eps_c} / sum_{z' in Z} "
-    "e^{-d(hat mu_c, z') - 2 eps_c delta(z', c)}], delta(z', c) = 1 iff z' is of class c; d Euclidean (and, as "
-    "used in practice, squared Euclidean)",
-    verdict="false_as_printed",
-    explanation="The triangle inequality (15) gives e^{-d(mu_q, z')} <= e^{-d(hat mu_c, z') + eps_c} for every z', "
-    "same class included; the printed denominator instead lowers the same-class terms by e^{-2 eps_c}, which no "
-    "step justifies. Counterexample for d Euclidean (stored): Z = {-1, +1}, both of class c, hat mu_c = 0, true "
-    "mu_c = 1, eps_c = 1: -log P(z=-1 | mu_c) = 2.127 > printed bound log 2 = 0.693. For d squared Euclidean the "
-    "triangle inequality itself fails (||a + b||^2 can exceed ||a||^2 + ||b||^2); read literally (eps_c = squared "
-    "radius) the same data give 4.018 > 0.693. On synthetic Gaussian classes (5 classes, 8 dimensions, counts "
-    "200..3, the test-split centroid standing in for the true one) the printed Euclidean form failed for 35% of "
-    "the training samples (evaluator term fraction_of_samples_violated). Corrected (drolt.thm1_corrected): "
-    "Euclidean, d(hat mu_c, z) + 2 r_c + log sum_{z'} "
-    "e^{-d(hat mu_c, z')} (what (14)-(15) prove); squared Euclidean, (D_z + r_c)^2 + log sum_{z'} e^{-[D_z' - "
-    "r_c]_+^2} with D the Euclidean distance to hat mu_c. 'With probability p(eps)' is made explicit by a "
-    "McDiarmid radius r_c = R (1 + sqrt(2 ln(C/delta)))/sqrt(n_c) for ||z|| <= R.",
-    counterexample="drolt.thm1.json",
-    corrected_by="drolt.thm1_corrected",
-)
-
-THEOREM1_CORRECTED = DECLARED.add(
-    id="drolt.thm1_corrected",
-    source="001, Theorem 1, corrected (ours)",
-    kind="inequality",
-    summary="Euclidean: d + 2 r_c + log sum_z' e^{-d(hat mu_c, z')}; squared: (D + r)^2 + log sum e^{-[D' - r]_+^2}",
-    evaluate=partial(theorem1_rows, corrected=True),
-    printed="for ||mu_c - hat mu_c|| <= r_c: -log P(z | mu_c) <= d(hat mu_c, z) + 2 r_c + log sum_{z'} "
-    "e^{-d(hat mu_c, z')} (d Euclidean); <= (D_z + r_c)^2 + log sum_{z'} e^{-[D_z' - r_c]_+^2} (d squared)",
-    verdict="holds",
-    explanation="Numerator and every denominator term bounded by the triangle inequality on the Euclidean "
-    "distance (squared after the monotone bounds for the squared metric). Property-tested over random embeddings, "
-    "centroids and true centroids anywhere in the ball, including ties and duplicates.",
+THEOREM1, THEOREM1_CORRECTED = DECLARED.add_corrected_pair(
+    theorem1_rows,
+    printed=dict(
+        id="drolt.thm1",
+        source="001, Theorem 1 (eqs. 11, 16-17)",
+        kind="inequality",
+        summary="-log P(z | mu_c) <= -log[e^{-d(hat mu_c, z) - 2 eps_c} / "
+        "sum_z' e^{-d(hat mu_c, z') - 2 eps_c delta(z', c)}], as printed, for d Euclidean and squared Euclidean",
+        printed="with probability p(eps), -log P(z | mu_c) <= -log [e^{-d(hat mu_c, z) - 2 eps_c} / sum_{z' in Z} "
+        "e^{-d(hat mu_c, z') - 2 eps_c delta(z', c)}], delta(z', c) = 1 iff z' is of class c; d Euclidean (and, as "
+        "used in practice, squared Euclidean)",
+        verdict="false_as_printed",
+        explanation="The triangle inequality (15) gives e^{-d(mu_q, z')} <= e^{-d(hat mu_c, z') + eps_c} for every z', "
+        "same class included; the printed denominator instead lowers the same-class terms by e^{-2 eps_c}, which no "
+        "step justifies. Counterexample for d Euclidean (stored): Z = {-1, +1}, both of class c, hat mu_c = 0, true "
+        "mu_c = 1, eps_c = 1: -log P(z=-1 | mu_c) = 2.127 > printed bound log 2 = 0.693. For d squared Euclidean the "
+        "triangle inequality itself fails (||a + b||^2 can exceed ||a||^2 + ||b||^2); read literally (eps_c = squared "
+        "radius) the same data give 4.018 > 0.693. On synthetic Gaussian classes (5 classes, 8 dimensions, counts "
+        "200..3, the test-split centroid standing in for the true one) the printed Euclidean form failed for 35% of "
+        "the training samples (evaluator term fraction_of_samples_violated). Corrected (drolt.thm1_corrected): "
+        "Euclidean, d(hat mu_c, z) + 2 r_c + log sum_{z'} "
+        "e^{-d(hat mu_c, z')} (what (14)-(15) prove); squared Euclidean, (D_z + r_c)^2 + log sum_{z'} e^{-[D_z' - "
+        "r_c]_+^2} with D the Euclidean distance to hat mu_c. 'With probability p(eps)' is made explicit by a "
+        "McDiarmid radius r_c = R (1 + sqrt(2 ln(C/delta)))/sqrt(n_c) for ||z|| <= R.",
+        counterexample="drolt.thm1.json",
+    ),
+    corrected=dict(
+        id="drolt.thm1_corrected",
+        source="001, Theorem 1, corrected (ours)",
+        kind="inequality",
+        summary="Euclidean: d + 2 r_c + log sum_z' e^{-d(hat mu_c, z')}; "
+        "squared: (D + r)^2 + log sum e^{-[D' - r]_+^2}",
+        printed="for ||mu_c - hat mu_c|| <= r_c: -log P(z | mu_c) <= d(hat mu_c, z) + 2 r_c + log sum_{z'} "
+        "e^{-d(hat mu_c, z')} (d Euclidean); <= (D_z + r_c)^2 + log sum_{z'} e^{-[D_z' - r_c]_+^2} (d squared)",
+        verdict="holds",
+        explanation="Numerator and every denominator term bounded by the triangle inequality on the Euclidean "
+        "distance (squared after the monotone bounds for the squared metric). Property-tested over random embeddings, "
+        "centroids and true centroids anywhere in the ball, including ties and duplicates.",
+    ),
 )
 
 
@@ -472,38 +471,37 @@ def robust_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool)
     return rows
 
 
-DECLARED.add(
-    id="drolt.robust_loss",
-    source="001, eq. (18) with Sec. 3 ('we derive an upper bound of that loss') and eq. (1)",
-    kind="inequality",
-    summary="L_Robust (18), built from Theorem 1's printed bound, upper-bounds L_NLL (8) at the true centroids",
-    evaluate=partial(robust_loss_rows, corrected=False),
-    printed="L_Robust = -sum_c w(c) sum_{z in S_c} log [e^{-d(hat mu_c, z) - 2 eps_c} / sum_{z' in Z} "
-    "e^{-d(hat mu_c, z') - 2 eps_c delta(z', c)}] is an upper bound of the NLL loss (8) (with probability p(eps))",
-    verdict="false_as_printed",
-    explanation="L_Robust sums Theorem 1's printed per-sample bound with the weights of (8), so it inherits "
-    "Theorem 1's error (the same-class denominator terms are lowered by e^{-2 eps_c}, which no step justifies). "
-    "Stored counterexample: Z = {-1, +1}, both of class c, w(c) = 1/2, hat mu_c = 0, true mu_c = 1, eps_c = 1 "
-    "(the true centroid is in the ball): L_NLL (8) = 1.127 > L_Robust = log 2 = 0.693 for d Euclidean, 2.018 > "
-    "0.693 for d squared. Summing the corrected per-sample bound (drolt.thm1_corrected) gives an upper bound: "
-    "drolt.robust_loss_corrected.",
-    counterexample="drolt.robust_loss.json",
-    corrected_by="drolt.robust_loss_corrected",
-)
-
-DECLARED.add(
-    id="drolt.robust_loss_corrected",
-    source="001, eq. (18), corrected (ours)",
-    kind="inequality",
-    summary="sum_c w(c) sum_z (corrected Theorem 1 bound) >= L_NLL (8) when every mu_c is within r_c of hat mu_c",
-    evaluate=partial(robust_loss_rows, corrected=True),
-    printed="if ||mu_c - hat mu_c|| <= r_c for every class: sum_c w(c) sum_{z in S_c} B_c(z) >= L_NLL (8), B_c the "
-    "corrected Theorem 1 bound (Euclidean: d(hat mu_c, z) + 2 r_c + log sum_{z'} e^{-d(hat mu_c, z')}; squared: "
-    "(D_z + r_c)^2 + log sum_{z'} e^{-[D_z' - r_c]_+^2}), for any weights w(c) >= 0",
-    verdict="holds",
-    explanation="A non-negative weighted sum of per-sample inequalities (drolt.thm1_corrected). Property-tested on "
-    "random embeddings, labels, weights and true centroids anywhere in the balls, both metrics. 'With probability "
-    "p(eps)' becomes explicit with the McDiarmid radius of drolt.thm1_corrected.",
+DECLARED.add_corrected_pair(
+    robust_loss_rows,
+    printed=dict(
+        id="drolt.robust_loss",
+        source="001, eq. (18) with Sec. 3 ('we derive an upper bound of that loss') and eq. (1)",
+        kind="inequality",
+        summary="L_Robust (18), built from Theorem 1's printed bound, upper-bounds L_NLL (8) at the true centroids",
+        printed="L_Robust = -sum_c w(c) sum_{z in S_c} log [e^{-d(hat mu_c, z) - 2 eps_c} / sum_{z' in Z} "
+        "e^{-d(hat mu_c, z') - 2 eps_c delta(z', c)}] is an upper bound of the NLL loss (8) (with probability p(eps))",
+        verdict="false_as_printed",
+        explanation="L_Robust sums Theorem 1's printed per-sample bound with the weights of (8), so it inherits "
+        "Theorem 1's error (the same-class denominator terms are lowered by e^{-2 eps_c}, which no step justifies). "
+        "Stored counterexample: Z = {-1, +1}, both of class c, w(c) = 1/2, hat mu_c = 0, true mu_c = 1, eps_c = 1 "
+        "(the true centroid is in the ball): L_NLL (8) = 1.127 > L_Robust = log 2 = 0.693 for d Euclidean, 2.018 > "
+        "0.693 for d squared. Summing the corrected per-sample bound (drolt.thm1_corrected) gives an upper bound: "
+        "drolt.robust_loss_corrected.",
+        counterexample="drolt.robust_loss.json",
+    ),
+    corrected=dict(
+        id="drolt.robust_loss_corrected",
+        source="001, eq. (18), corrected (ours)",
+        kind="inequality",
+        summary="sum_c w(c) sum_z (corrected Theorem 1 bound) >= L_NLL (8) when every mu_c is within r_c of hat mu_c",
+        printed="if ||mu_c - hat mu_c|| <= r_c for every class: sum_c w(c) sum_{z in S_c} B_c(z) >= L_NLL (8), B_c the "
+        "corrected Theorem 1 bound (Euclidean: d(hat mu_c, z) + 2 r_c + log sum_{z'} e^{-d(hat mu_c, z')}; squared: "
+        "(D_z + r_c)^2 + log sum_{z'} e^{-[D_z' - r_c]_+^2}), for any weights w(c) >= 0",
+        verdict="holds",
+        explanation="A non-negative weighted sum of per-sample inequalities (drolt.thm1_corrected). Property-tested on "
+        "random embeddings, labels, weights and true centroids anywhere in the balls, both metrics. 'With probability "
+        "p(eps)' becomes explicit with the McDiarmid radius of drolt.thm1_corrected.",
+    ),
 )
 
 

@@ -10,7 +10,6 @@ split). The checkpoint rows of Theorems 1 and 3 are diagnostics (a heuristic rea
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import numpy as np
 from scipy.special import logsumexp, softmax
@@ -781,40 +780,40 @@ def _rwsam_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
     ]
 
 
-DECLARED.add(
-    id="tutorial.rwsam_perturbation",
-    source="002, slide 'rwSAM: Reweighted Sharpness Aware Minimization'",
-    kind="symbolic",
-    summary="the perturbation is an argmax over the open ball ||eps|| < rho, as printed",
-    printed="min_phi L^(phi + eps_w(phi)), eps_w(phi) = argmax_{||eps|| < rho} eps^T grad_phi L^_w(phi)",
-    verdict="false_as_printed",
-    explanation=(
-        "Over the open ball the linear objective eps^T g has supremum rho ||g|| but no maximiser when g != 0 "
-        "(every eps with ||eps|| < rho is beaten by the point of norm (||eps|| + rho)/2 along g), so the "
-        "printed argmax is empty and eps_w undefined. Stored counterexample: g = 1, rho = 1 (candidates "
-        "0, 0.9, 0.99, 0.999999 each improved). SAM (Foret et al. 2021) takes the closed ball ||eps|| <= rho, "
-        "whose maximiser is rho g/||g||; the slide may have lost the bar of a printed <= in extraction. Corrected "
-        "statement: tutorial.rwsam_perturbation_corrected. The "
-        "weights w_i = (KDE density)^{-alpha} are a definition (larger for rare, low-density samples when "
-        "alpha > 0)."
+DECLARED.add_corrected_pair(
+    _rwsam_rows,
+    printed=dict(
+        id="tutorial.rwsam_perturbation",
+        source="002, slide 'rwSAM: Reweighted Sharpness Aware Minimization'",
+        kind="symbolic",
+        summary="the perturbation is an argmax over the open ball ||eps|| < rho, as printed",
+        printed="min_phi L^(phi + eps_w(phi)), eps_w(phi) = argmax_{||eps|| < rho} eps^T grad_phi L^_w(phi)",
+        verdict="false_as_printed",
+        explanation=(
+            "Over the open ball the linear objective eps^T g has supremum rho ||g|| but no maximiser when g != 0 "
+            "(every eps with ||eps|| < rho is beaten by the point of norm (||eps|| + rho)/2 along g), so the "
+            "printed argmax is empty and eps_w undefined. Stored counterexample: g = 1, rho = 1 (candidates "
+            "0, 0.9, 0.99, 0.999999 each improved). SAM (Foret et al. 2021) takes the closed ball ||eps|| <= rho, "
+            "whose maximiser is rho g/||g||; the slide may have lost the bar of a printed <= in extraction. Corrected "
+            "statement: tutorial.rwsam_perturbation_corrected. The "
+            "weights w_i = (KDE density)^{-alpha} are a definition (larger for rare, low-density samples when "
+            "alpha > 0)."
+        ),
+        counterexample="tutorial.rwsam_perturbation.json",
     ),
-    counterexample="tutorial.rwsam_perturbation.json",
-    corrected_by="tutorial.rwsam_perturbation_corrected",
-    evaluate=partial(_rwsam_rows, corrected=False),
-)
-DECLARED.add(
-    id="tutorial.rwsam_perturbation_corrected",
-    source="002, slide 'rwSAM' (corrected: closed ball)",
-    kind="identity",
-    summary="argmax_{||eps|| <= rho} eps^T g = rho g / ||g|| for g != 0, value rho ||g||",
-    printed="For g != 0: argmax_{||eps|| <= rho} eps^T g = {rho g / ||g||}, with value rho ||g|| (Cauchy-Schwarz).",
-    verdict="holds",
-    explanation=(
-        "eps^T g <= ||eps|| ||g|| <= rho ||g||, with equality iff eps = rho g/||g|| (Cauchy-Schwarz equality "
-        "case). Property-tested: sampled points of the closed ball never exceed rho ||g||, the maximiser "
-        "attains it, and gradients up to 1e6 and tiny ones keep ||eps*|| = rho."
+    corrected=dict(
+        id="tutorial.rwsam_perturbation_corrected",
+        source="002, slide 'rwSAM' (corrected: closed ball)",
+        kind="identity",
+        summary="argmax_{||eps|| <= rho} eps^T g = rho g / ||g|| for g != 0, value rho ||g||",
+        printed="For g != 0: argmax_{||eps|| <= rho} eps^T g = {rho g / ||g||}, with value rho ||g|| (Cauchy-Schwarz).",
+        verdict="holds",
+        explanation=(
+            "eps^T g <= ||eps|| ||g|| <= rho ||g||, with equality iff eps = rho g/||g|| (Cauchy-Schwarz equality "
+            "case). Property-tested: sampled points of the closed ball never exceed rho ||g||, the maximiser "
+            "attains it, and gradients up to 1e6 and tiny ones keep ||eps*|| = rho."
+        ),
     ),
-    evaluate=partial(_rwsam_rows, corrected=True),
 )
 
 

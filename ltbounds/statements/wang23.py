@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -654,52 +653,51 @@ def lemma4_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
     )
 
 
-DECLARED.add(
-    id="wang23.lemma4",
-    source="003, Lemma 4 (eq. 15), Section 3.2, proof in App. E",
-    kind="inequality",
-    summary="local Lipschitz constants of the VS loss (printed reading)",
-    evaluate=partial(lemma4_rows, corrected=False),
-    printed=(
-        "If the score function is bounded, the VS loss is local Lipschitz with mu_y = alpha_y beta~_y "
-        "[1 - softmax(beta_y B_y(f) + Delta_y)], beta~_y = sqrt(beta_y^2 + (sum_{y' != y} beta_y')^2), "
-        "B_y(f) = min_{x in S_y} f(x)_y."
+DECLARED.add_corrected_pair(
+    lemma4_rows,
+    printed=dict(
+        id="wang23.lemma4",
+        source="003, Lemma 4 (eq. 15), Section 3.2, proof in App. E",
+        kind="inequality",
+        summary="local Lipschitz constants of the VS loss (printed reading)",
+        printed=(
+            "If the score function is bounded, the VS loss is local Lipschitz with mu_y = alpha_y beta~_y "
+            "[1 - softmax(beta_y B_y(f) + Delta_y)], beta~_y = sqrt(beta_y^2 + (sum_{y' != y} beta_y')^2), "
+            "B_y(f) = min_{x in S_y} f(x)_y."
+        ),
+        verdict="false_as_printed",
+        explanation=(
+            "Read literally, softmax of a scalar is 1 and mu_y = 0. We read it as the y-th entry of "
+            "softmax(beta * B(f) + Delta), the only reading that gives a number determined by f. The gradient "
+            "bound ||grad_f L|| = alpha_y sqrt(beta_y^2 (1-p_y)^2 + sum_{k != y} beta_k^2 p_k^2) <= alpha_y beta~_y "
+            "(1 - p_y) is right (SymPy, autograd), but 1 - p_y at x in S_y depends on the non-target logits "
+            "f(x)_k, which B(f) does not control: in the stored counterexample (two classes, logits [[0, 1], "
+            "[-1, 0]]) the gradient norm at the class-0 sample is 1.034 > printed mu_0 = 0.707. No constant "
+            "determined by B(f) alone can work: with f(x)_y = B_y and other logits -> infinity the gradient norm "
+            "tends to alpha_y sqrt(beta_y^2 + max_k beta_k^2). Also, mu_y depends on the learned f, whereas Def. 2 "
+            "needs one constant for all f in F. Corrected statement: wang23.lemma4_corrected."
+        ),
+        counterexample="wang23.lemma4.json",
     ),
-    verdict="false_as_printed",
-    explanation=(
-        "Read literally, softmax of a scalar is 1 and mu_y = 0. We read it as the y-th entry of "
-        "softmax(beta * B(f) + Delta), the only reading that gives a number determined by f. The gradient "
-        "bound ||grad_f L|| = alpha_y sqrt(beta_y^2 (1-p_y)^2 + sum_{k != y} beta_k^2 p_k^2) <= alpha_y beta~_y "
-        "(1 - p_y) is right (SymPy, autograd), but 1 - p_y at x in S_y depends on the non-target logits "
-        "f(x)_k, which B(f) does not control: in the stored counterexample (two classes, logits [[0, 1], "
-        "[-1, 0]]) the gradient norm at the class-0 sample is 1.034 > printed mu_0 = 0.707. No constant "
-        "determined by B(f) alone can work: with f(x)_y = B_y and other logits -> infinity the gradient norm "
-        "tends to alpha_y sqrt(beta_y^2 + max_k beta_k^2). Also, mu_y depends on the learned f, whereas Def. 2 "
-        "needs one constant for all f in F. Corrected statement: wang23.lemma4_corrected."
-    ),
-    counterexample="wang23.lemma4.json",
-    corrected_by="wang23.lemma4_corrected",
-)
-
-DECLARED.add(
-    id="wang23.lemma4_corrected",
-    source="003, Lemma 4 (corrected here)",
-    kind="inequality",
-    summary="local Lipschitz constants of the VS loss on the logit box [B_y, A_y]",
-    evaluate=partial(lemma4_rows, corrected=True),
-    printed=(
-        "For beta > 0, alpha > 0 and any box b_y <= v_y, v_k <= a_y (k != y): |L(v, y) - L(v', y)| <= mu_y "
-        "||v - v'|| with mu_y = alpha_y beta~_y (1 - q_y), q_y = e^{beta_y b_y + Delta_y} / (e^{beta_y b_y + "
-        "Delta_y} + sum_{k != y} e^{beta_k a_y + Delta_k}); for a model, b_y = B_y(f), a_y = max_{x in S_y, "
-        "k != y} f(x)_k."
-    ),
-    verdict="holds",
-    explanation=(
-        "p_y is increasing in v_y and decreasing in v_k when beta > 0, so on the box p_y >= q_y and the "
-        "gradient norm is <= alpha_y beta~_y (1 - q_y); the box is convex, so the segment between two points "
-        "stays in it and the mean-value theorem gives the Lipschitz bound. Property-tested: autograd and "
-        "finite-difference gradient norms at sampled points of the box (ties, logits up to 1e4, rho up to "
-        "1000) and at training logits never exceed mu_y."
+    corrected=dict(
+        id="wang23.lemma4_corrected",
+        source="003, Lemma 4 (corrected here)",
+        kind="inequality",
+        summary="local Lipschitz constants of the VS loss on the logit box [B_y, A_y]",
+        printed=(
+            "For beta > 0, alpha > 0 and any box b_y <= v_y, v_k <= a_y (k != y): |L(v, y) - L(v', y)| <= mu_y "
+            "||v - v'|| with mu_y = alpha_y beta~_y (1 - q_y), q_y = e^{beta_y b_y + Delta_y} / (e^{beta_y b_y + "
+            "Delta_y} + sum_{k != y} e^{beta_k a_y + Delta_k}); for a model, b_y = B_y(f), a_y = max_{x in S_y, "
+            "k != y} f(x)_k."
+        ),
+        verdict="holds",
+        explanation=(
+            "p_y is increasing in v_y and decreasing in v_k when beta > 0, so on the box p_y >= q_y and the "
+            "gradient norm is <= alpha_y beta~_y (1 - q_y); the box is convex, so the segment between two points "
+            "stays in it and the mean-value theorem gives the Lipschitz bound. Property-tested: autograd and "
+            "finite-difference gradient norms at sampled points of the box (ties, logits up to 1e4, rho up to "
+            "1000) and at training logits never exceed mu_y."
+        ),
     ),
 )
 
@@ -861,47 +859,46 @@ def lemma1_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
     ]
 
 
-DECLARED.add(
-    id="wang23.lemma1",
-    source="003, Lemma 1 (Contraction Lemma, eq. 9), Section 2.2",
-    kind="inequality",
-    summary="contraction lemma as printed: C^_S(G) <= mu C^_S(F) for a mu-Lipschitz loss of a vector-valued class",
-    evaluate=partial(lemma1_rows, corrected=False),
-    printed="If L(f, x) is Lipschitz continuous with constant mu (Def. 1), then C^_S(G) <= mu C^_S(F).",
-    verdict="false_as_printed",
-    explanation=(
-        "F maps into R^C, so C^_S(F) must be read for a vector-valued class; with the vector Rademacher "
-        "complexity (one sign per sample and output, the reading Lemma 3's proof needs) the stored "
-        "counterexample has N = 1, C = 2, F = {(0,0), (1,1)}, L = ||.||_2 (1-Lipschitz): C^_S(G) = 0.7071 > "
-        "mu C^_S(F) = 0.5 (exact, all signs enumerated). Reading C^_S(F) with one sign per sample on sum_k f_k "
-        "fails too: F = {(0,0), (1,-1)} has C^_S(F) = 0 and C^_S(G) = 0.7071. The scalar Ledoux-Talagrand "
-        "lemma the paper cites ([20]) is for maps into R; Maurer (2016, Cor. 1) proves the vector version "
-        "with a factor sqrt(2), which the counterexample attains. For C = 1 (scalar scores) the printed form is "
-        "Talagrand's contraction lemma and holds (tested). The as-printed Prop. 1 / Lemma 3 forms that "
-        "rest on this constant inherit the missing sqrt(2) (our certified forms use Maurer's). "
-        "Corrected statement: wang23.lemma1_corrected."
+DECLARED.add_corrected_pair(
+    lemma1_rows,
+    printed=dict(
+        id="wang23.lemma1",
+        source="003, Lemma 1 (Contraction Lemma, eq. 9), Section 2.2",
+        kind="inequality",
+        summary="contraction lemma as printed: C^_S(G) <= mu C^_S(F) for a mu-Lipschitz loss of a vector-valued class",
+        printed="If L(f, x) is Lipschitz continuous with constant mu (Def. 1), then C^_S(G) <= mu C^_S(F).",
+        verdict="false_as_printed",
+        explanation=(
+            "F maps into R^C, so C^_S(F) must be read for a vector-valued class; with the vector Rademacher "
+            "complexity (one sign per sample and output, the reading Lemma 3's proof needs) the stored "
+            "counterexample has N = 1, C = 2, F = {(0,0), (1,1)}, L = ||.||_2 (1-Lipschitz): C^_S(G) = 0.7071 > "
+            "mu C^_S(F) = 0.5 (exact, all signs enumerated). Reading C^_S(F) with one sign per sample on sum_k f_k "
+            "fails too: F = {(0,0), (1,-1)} has C^_S(F) = 0 and C^_S(G) = 0.7071. The scalar Ledoux-Talagrand "
+            "lemma the paper cites ([20]) is for maps into R; Maurer (2016, Cor. 1) proves the vector version "
+            "with a factor sqrt(2), which the counterexample attains. For C = 1 (scalar scores) the printed form is "
+            "Talagrand's contraction lemma and holds (tested). The as-printed Prop. 1 / Lemma 3 forms that "
+            "rest on this constant inherit the missing sqrt(2) (our certified forms use Maurer's). "
+            "Corrected statement: wang23.lemma1_corrected."
+        ),
+        counterexample="wang23.lemma1.json",
     ),
-    counterexample="wang23.lemma1.json",
-    corrected_by="wang23.lemma1_corrected",
-)
-
-DECLARED.add(
-    id="wang23.lemma1_corrected",
-    source="003, Lemma 1 (corrected: Maurer 2016, Cor. 1)",
-    kind="inequality",
-    summary="R_S(G) <= sqrt(2) mu R^vec_S(F), R^vec with one sign per sample and output",
-    evaluate=partial(lemma1_rows, corrected=True),
-    printed=(
-        "If |L(f(x_i), y_i) - L(f'(x_i), y_i)| <= mu ||f(x_i) - f'(x_i)|| for all f, f' in F and all i, then "
-        "R_S(G) <= sqrt(2) mu R^vec_S(F), R^vec_S(F) = E_xi sup_f (1/N) sum_i sum_k xi_ik f(x_i)_k."
-    ),
-    verdict="holds",
-    explanation=(
-        "Maurer, 'A vector-contraction inequality for Rademacher complexities' (ALT 2016), Corollary 1; a "
-        "function Lipschitz on the values of the class extends to R^C with the same constant (McShane), so "
-        "Lipschitz continuity on the class suffices. Property-tested on random finite classes (up to 3 "
-        "functions, 16 sign coordinates) with the exact Rademacher averages and the tight Lipschitz constant, "
-        "for the Euclidean norm, cross-entropy and the VS loss; the constant sqrt(2) is attained."
+    corrected=dict(
+        id="wang23.lemma1_corrected",
+        source="003, Lemma 1 (corrected: Maurer 2016, Cor. 1)",
+        kind="inequality",
+        summary="R_S(G) <= sqrt(2) mu R^vec_S(F), R^vec with one sign per sample and output",
+        printed=(
+            "If |L(f(x_i), y_i) - L(f'(x_i), y_i)| <= mu ||f(x_i) - f'(x_i)|| for all f, f' in F and all i, then "
+            "R_S(G) <= sqrt(2) mu R^vec_S(F), R^vec_S(F) = E_xi sup_f (1/N) sum_i sum_k xi_ik f(x_i)_k."
+        ),
+        verdict="holds",
+        explanation=(
+            "Maurer, 'A vector-contraction inequality for Rademacher complexities' (ALT 2016), Corollary 1; a "
+            "function Lipschitz on the values of the class extends to R^C with the same constant (McShane), so "
+            "Lipschitz continuity on the class suffices. Property-tested on random finite classes (up to 3 "
+            "functions, 16 sign coordinates) with the exact Rademacher averages and the tight Lipschitz constant, "
+            "for the Euclidean norm, cross-entropy and the VS loss; the constant sqrt(2) is attained."
+        ),
     ),
 )
 
@@ -1098,48 +1095,47 @@ def in4a_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> lis
     return results
 
 
-DECLARED.add(
-    id="wang23.in4a",
-    source="003, Section 3.2, insight (In4-a)",
-    kind="inequality",
-    summary="beta_y increasing in pi_y makes beta~_y increasing in pi_y (so beta~ weakens alpha_y), as printed",
-    evaluate=partial(in4a_rows, corrected=False),
-    printed=(
-        "The re-weighting term alpha_y is decreasing w.r.t. pi_y, whereas the multiplicative logit-adjustment "
-        "term beta_y is increasing w.r.t. pi_y. As a result, beta~_y will weaken the effect of alpha_y."
+DECLARED.add_corrected_pair(
+    in4a_rows,
+    printed=dict(
+        id="wang23.in4a",
+        source="003, Section 3.2, insight (In4-a)",
+        kind="inequality",
+        summary="beta_y increasing in pi_y makes beta~_y increasing in pi_y (so beta~ weakens alpha_y), as printed",
+        printed=(
+            "The re-weighting term alpha_y is decreasing w.r.t. pi_y, whereas the multiplicative logit-adjustment "
+            "term beta_y is increasing w.r.t. pi_y. As a result, beta~_y will weaken the effect of alpha_y."
+        ),
+        verdict="false_as_printed",
+        explanation=(
+            "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j) (SymPy). For C >= 3 and "
+            "positive beta, beta_y + beta_k < sum_j beta_j, so a larger beta_y gives a smaller beta~_y: beta~ "
+            "decreases with pi_y, like alpha_y, and reinforces it instead of weakening it. For C = 2 beta~ is the "
+            "same for both classes. Stored counterexample: CDT's beta = (N_y/N_1)^0.5 with counts (100, 10, 1) "
+            "gives beta~ = (1.083, 1.145, 1.320). Any conflict between alpha and beta must come from the factor "
+            "1 - softmax(beta_y B_y(f) + Delta_y) of Lemma 4, not from beta~. Corrected statement: "
+            "wang23.in4a_corrected."
+        ),
+        counterexample="wang23.in4a.json",
     ),
-    verdict="false_as_printed",
-    explanation=(
-        "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j) (SymPy). For C >= 3 and "
-        "positive beta, beta_y + beta_k < sum_j beta_j, so a larger beta_y gives a smaller beta~_y: beta~ "
-        "decreases with pi_y, like alpha_y, and reinforces it instead of weakening it. For C = 2 beta~ is the "
-        "same for both classes. Stored counterexample: CDT's beta = (N_y/N_1)^0.5 with counts (100, 10, 1) "
-        "gives beta~ = (1.083, 1.145, 1.320). Any conflict between alpha and beta must come from the factor "
-        "1 - softmax(beta_y B_y(f) + Delta_y) of Lemma 4, not from beta~. Corrected statement: "
-        "wang23.in4a_corrected."
-    ),
-    counterexample="wang23.in4a.json",
-    corrected_by="wang23.in4a_corrected",
-)
-
-DECLARED.add(
-    id="wang23.in4a_corrected",
-    source="003, Section 3.2, insight (In4-a) (corrected here)",
-    kind="identity",
-    summary=(
-        "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum beta): for C >= 3 a larger beta_y gives a "
-        "smaller beta~_y; for C = 2 beta~ is the same for both classes"
-    ),
-    evaluate=partial(in4a_rows, corrected=True),
-    printed=(
-        "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j); for C >= 3 and beta > 0, "
-        "beta_y > beta_k implies beta~_y < beta~_k; for C = 2, beta~_1 = beta~_2."
-    ),
-    verdict="holds",
-    explanation=(
-        "Expand beta~_y^2 = beta_y^2 + (S - beta_y)^2 with S = sum_j beta_j and factor the difference (SymPy "
-        "check); the sign follows from beta_y + beta_k < S when a third class has beta > 0. Property-tested on "
-        "sampled positive beta (C = 2..8, ties included)."
+    corrected=dict(
+        id="wang23.in4a_corrected",
+        source="003, Section 3.2, insight (In4-a) (corrected here)",
+        kind="identity",
+        summary=(
+            "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum beta): for C >= 3 a larger beta_y "
+            "gives a smaller beta~_y; for C = 2 beta~ is the same for both classes"
+        ),
+        printed=(
+            "beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum_j beta_j); for C >= 3 and beta > 0, "
+            "beta_y > beta_k implies beta~_y < beta~_k; for C = 2, beta~_1 = beta~_2."
+        ),
+        verdict="holds",
+        explanation=(
+            "Expand beta~_y^2 = beta_y^2 + (S - beta_y)^2 with S = sum_j beta_j and factor the difference (SymPy "
+            "check); the sign follows from beta_y + beta_k < S when a third class has beta > 0. Property-tested on "
+            "sampled positive beta (C = 2..8, ties included)."
+        ),
     ),
 )
 
