@@ -31,6 +31,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ltbounds.checks import InputError
 
 LOCK_NAME = ".ltbounds.lock"
@@ -127,6 +129,21 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NumPy arrays and scalars turned into Python lists and numbers, tuples into lists and
+    mapping keys into strings, recursively: what ``json.dumps`` and ``torch.load(weights_only=True)`` accept
+    (outputs metadata, checkpoint specs and metrics, training configs). Anything else is returned as is."""
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 @contextlib.contextmanager

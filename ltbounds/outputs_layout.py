@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ltbounds.artifacts import json_safe
 from ltbounds.checks import InputError
 
 # the format's name and version, shared by the single-file form (ltbounds.outputs) and this directory form
@@ -175,7 +176,7 @@ class OutputsWriter:
             "head_kind": str(head_kind),
             "head_scale": float(head_scale),
             "splits": dict(self.sizes),
-            "metadata": _json_safe(dict(metadata or {})),
+            "metadata": json_safe(dict(metadata or {})),
         }
         self.closed = False
 
@@ -272,18 +273,6 @@ def as_numpy(value: Any) -> np.ndarray:
             value = value.float()
         return value.numpy()
     return np.asarray(value)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 @dataclass(frozen=True)

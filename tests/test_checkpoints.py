@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from ltbounds.artifacts import json_safe
 from ltbounds.checks import InputError
 from training.checkpoints import (
     FORMAT,
     load_checkpoint,
     make_checkpoint,
     model_from_checkpoint,
-    plain,
     save_checkpoint,
 )
 from training.models import build_model
@@ -109,7 +109,7 @@ def test_weights_that_do_not_fit_the_spec_are_refused(tmp_path):
     arrays(np.float64, st.integers(0, 5), elements=st.floats(allow_nan=False, allow_infinity=False)),
     st.integers(-(2**40), 2**40),
 )
-def test_plain_turns_numpy_into_python_values(values, integer):
-    out = plain({"a": values, "b": (np.int64(integer), [np.float32(1.5)]), 3: "x"})
+def test_json_safe_turns_numpy_into_python_values(values, integer):
+    out = json_safe({"a": values, "b": (np.int64(integer), [np.float32(1.5)]), 3: "x"})
     assert out == {"a": values.tolist(), "b": [integer, [1.5]], "3": "x"}
     assert type(out["b"][0]) is int

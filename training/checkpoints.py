@@ -25,25 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltbounds.artifacts import atomic_write_bytes
+from ltbounds.artifacts import atomic_write_bytes, json_safe
 from ltbounds.checks import InputError, error_reason
 
 FORMAT = "ltbounds.checkpoint"
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("model", "method", "dataset", "class_counts", "epoch", "epochs", "metrics", "state", "versions")
-
-
-def plain(value: Any) -> Any:
-    """NumPy scalars/arrays and tuples -> Python numbers and lists, recursively (weights_only-safe)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def versions() -> dict[str, str]:
@@ -77,18 +64,18 @@ def make_checkpoint(
             return {k: to_cpu(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [to_cpu(v) for v in value]
-        return plain(value)
+        return json_safe(value)
 
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model": plain(model_spec),
-        "method": plain(method),
-        "dataset": plain(dataset),
+        "model": json_safe(model_spec),
+        "method": json_safe(method),
+        "dataset": json_safe(dataset),
         "class_counts": [int(c) for c in np.asarray(class_counts).tolist()],
         "epoch": int(epoch),
         "epochs": int(epochs),
-        "metrics": plain(metrics),
+        "metrics": json_safe(metrics),
         "state": to_cpu(state),
         "versions": versions(),
     }

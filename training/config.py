@@ -23,19 +23,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ltbounds.artifacts import json_safe
 from ltbounds.checks import InputError
 
 CIFAR_DATASETS = ("cifar10", "cifar100")
 IMAGE_FOLDER_DATASETS = ("imagefolder",)
-
-
-def _plain(value: Any) -> Any:
-    """JSON- and ``weights_only``-safe: tuples become lists, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _canonical(value: Any) -> Any:
@@ -82,7 +74,7 @@ class HParams:
 
     def hparams_dict(self) -> dict[str, Any]:
         """The HParams fields only, plain (tuples become lists)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(HParams)}
+        return {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(HParams)}
 
     def identity(self) -> str:
         """The run's identity: SHA-256 of the canonical JSON of the HParams (sorted keys, whole floats as
@@ -130,7 +122,7 @@ class TrainConfig(RunConfig, HParams):
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON- and ``weights_only``-safe (tuples become lists): the checkpoint's ``training``."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 def identity_differences(stored: dict[str, Any], hparams: HParams) -> list[str] | None:
