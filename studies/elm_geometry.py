@@ -150,31 +150,27 @@ def execute(run: Run, settings: Settings, context: StudyContext) -> list[dict]:
                 )
     outputs, _ = checkpoint_outputs(trained.checkpoint, ("train", "test"), context.data_root)
     test, train = outputs["test"], outputs["train"]
-    margins = _margins(test.logits, test.labels)
-    rows += [
-        {
-            "quantity": "margin",
-            "sample": i,
-            "class": int(y),
-            "class_count": int(counts[y]),
-            "group": groups[y],
-            "value": float(m),
-        }
-        for i, (m, y) in enumerate(zip(margins, test.labels, strict=True))
-    ]
+    rows += _sample_rows("margin", _margins(test.logits, test.labels), test.labels, counts, groups)
     distances = normalised_max_intra_class_distance(train.embeddings, train.labels)
-    rows += [
+    rows += _sample_rows("max_intra_distance", distances, train.labels, counts, groups)
+    return rows
+
+
+def _sample_rows(
+    quantity: str, values: np.ndarray, labels: np.ndarray, counts: np.ndarray, groups: np.ndarray
+) -> list[dict]:
+    """One row per sample i: ``quantity``'s value there, with its class, the class's training count and group."""
+    return [
         {
-            "quantity": "max_intra_distance",
+            "quantity": quantity,
             "sample": i,
             "class": int(y),
             "class_count": int(counts[y]),
             "group": groups[y],
-            "value": float(d),
+            "value": float(value),
         }
-        for i, (d, y) in enumerate(zip(distances, train.labels, strict=True))
+        for i, (value, y) in enumerate(zip(values, labels, strict=True))
     ]
-    return rows
 
 
 def _groups(counts: np.ndarray) -> np.ndarray:
