@@ -187,15 +187,19 @@ def _class_rows(
     source="000, Section 3.1",
     kind="inequality",
     summary="Omega~_pull(x, y) < Omega_pull(x, y): the hard pull is below its soft relaxation",
-    printed="Omega~_pull(x, y) < Omega_pull(x, y), with Omega~_pull = max_{x+ in S_y \\ x} [||Phi(x) - Phi(x+)||^2 "
-    "- alpha_y]_+ and Omega_pull = log[1 + sum_{x+ in S_y \\ x} exp(||Phi(x) - Phi(x+)||^2 - alpha_y)]",
+    printed=(
+        "Omega~_pull(x, y) < Omega_pull(x, y), with Omega~_pull = max_{x+ in S_y \\ x} [||Phi(x) - Phi(x+)||^2 "
+        "- alpha_y]_+ and Omega_pull = log[1 + sum_{x+ in S_y \\ x} exp(||Phi(x) - Phi(x+)||^2 - alpha_y)]"
+    ),
     verdict="holds_with_extra_assumption",
-    explanation="Strict inequality needs |S_y| >= 2: then, with m = max_{x+} a(x+), 1 + sum e^a > max(1, e^m), "
-    "so Omega_pull - Omega~_pull >= log(1 + e^{-|m|}) > 0. With |S_y| = 1 the sum is empty, Omega_pull = 0 and the "
-    "max over an empty set is undefined (0 by the [.]_+ convention), so '<' fails. In float64 the gap "
-    "log(1 + e^{-|m|}) falls below the float64 resolution of Omega_pull ~ |m| once |m| > ~33 (float32: ~16), so "
-    "numerically only '<=' is observable there; tests check the "
-    "exact lower bound on the gap where it is representable.",
+    explanation=(
+        "Strict inequality needs |S_y| >= 2: then, with m = max_{x+} a(x+), 1 + sum e^a > max(1, e^m), "
+        "so Omega_pull - Omega~_pull >= log(1 + e^{-|m|}) > 0. With |S_y| = 1 the sum is empty, Omega_pull = 0 and the "
+        "max over an empty set is undefined (0 by the [.]_+ convention), so '<' fails. In float64 the gap "
+        "log(1 + e^{-|m|}) falls below the float64 resolution of Omega_pull ~ |m| once |m| > ~33 (float32: ~16), so "
+        "numerically only '<=' is observable there; tests check the "
+        "exact lower bound on the gap where it is representable."
+    ),
 )
 def evaluate_hard_pull(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
@@ -256,11 +260,13 @@ def _left_side_vs_mean_pull(
     summary="2n/(n-1) sum_j hatV[Phi_j | y] - alpha_y + log(n-1) <= bar Omega_pull(y)",
     printed="2|S_y|/(|S_y| - 1) * sum_{j=1}^K hatV[Phi_j(x) | y] - alpha_y + log(|S_y| - 1) <= bar Omega_pull(y)",
     verdict="holds",
-    explanation="Holds for every alpha_y and |S_y| >= 2 with hatV the empirical variance with divisor |S_y|, which "
-    "is how App. C.1 defines it (hatV = (1/|S_y|) sum_x (Phi_j(x) - hat mu_{y,j})^2). The proof is Jensen on "
-    "log-mean-exp, dropping the 1 inside the log, and the identity elm.pairwise_variance_identity. Read with the "
-    "unbiased divisor |S_y| - 1 the statement is false (|S_y| = 2, distance d, alpha = 0: left 2d^2 > "
-    "log(1 + e^{d^2}) = right for d >= 1), so the divisor matters; we use the appendix's.",
+    explanation=(
+        "Holds for every alpha_y and |S_y| >= 2 with hatV the empirical variance with divisor |S_y|, which "
+        "is how App. C.1 defines it (hatV = (1/|S_y|) sum_x (Phi_j(x) - hat mu_{y,j})^2). The proof is Jensen on "
+        "log-mean-exp, dropping the 1 inside the log, and the identity elm.pairwise_variance_identity. Read with the "
+        "unbiased divisor |S_y| - 1 the statement is false (|S_y| = 2, distance d, alpha = 0: left 2d^2 > "
+        "log(1 + e^{d^2}) = right for d >= 1), so the divisor matters; we use the appendix's."
+    ),
 )
 def evaluate_prop1(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     return _left_side_vs_mean_pull(
@@ -299,14 +305,19 @@ DECLARED.add_corrected_pair(
         source="000, Section 4.2 (the display after Proposition 1)",
         kind="inequality",
         summary="as printed: 2n/(n-1) sum_x ||Phi(x) - mu_y||^2 - alpha_y + log(n-1) <= bar Omega_pull(y)",
-        printed="(1/|S_y|) sum_{x in S_y} Omega_pull(x, y) >= 2|S_y|/(|S_y| - 1) sum_{x in S_y} ||Phi(x) - mu_y||^2 "
-        "- alpha_y + log(|S_y| - 1)",
+        printed=(
+            "(1/|S_y|) sum_{x in S_y} Omega_pull(x, y) >= 2|S_y|/(|S_y| - 1) sum_{x in S_y} ||Phi(x) - mu_y||^2 "
+            "- alpha_y + log(|S_y| - 1)"
+        ),
         verdict="false_as_printed",
-        explanation="The expansion drops the 1/|S_y| of the variance: sum_j hatV_j = (1/|S_y|) sum_x "
-        "||Phi(x) - mu_y||^2, so the printed right side is |S_y| times Proposition 1's variance term. Counterexample "
-        "(stored): two embeddings 0 and 1 of one class, alpha = 0: printed right side 2.0 > bar Omega_pull = "
-        "log(1 + e) = 1.313. The correct "
-        "expansion, elm.prop1_expanded_corrected, has 2/(|S_y| - 1) in front of the sum (equal to Prop. 1).",
+        explanation=(
+            "The expansion drops the 1/|S_y| of the variance: sum_j hatV_j = (1/|S_y|) sum_x "
+            "||Phi(x) - mu_y||^2, so the printed right side is |S_y| times Proposition 1's variance term. "
+            "Counterexample "
+            "(stored): two embeddings 0 and 1 of one class, alpha = 0: printed right side 2.0 > bar Omega_pull = "
+            "log(1 + e) = 1.313. The correct "
+            "expansion, elm.prop1_expanded_corrected, has 2/(|S_y| - 1) in front of the sum (equal to Prop. 1)."
+        ),
         counterexample="elm.prop1_expanded.json",
     ),
     corrected=dict(
@@ -316,8 +327,10 @@ DECLARED.add_corrected_pair(
         summary="2/(n-1) sum_x ||Phi(x) - mu_y||^2 - alpha_y + log(n-1) <= bar Omega_pull(y)",
         printed="bar Omega_pull(y) >= 2/(|S_y| - 1) sum_{x in S_y} ||Phi(x) - hat mu_y||^2 - alpha_y + log(|S_y| - 1)",
         verdict="holds",
-        explanation="Algebraically identical to Proposition 1 (the sum over x divided by |S_y| is sum_j hatV_j); "
-        "property-tested on random, tied, duplicated and huge embeddings.",
+        explanation=(
+            "Algebraically identical to Proposition 1 (the sum over x divided by |S_y| is sum_j hatV_j); "
+            "property-tested on random, tied, duplicated and huge embeddings."
+        ),
     ),
 )
 
@@ -329,8 +342,10 @@ DECLARED.add_corrected_pair(
     summary="(1/n^2) sum_{x,x+} ||Phi(x) - Phi(x+)||^2 = (2/n) sum_x ||Phi(x) - mu_y||^2",
     printed="(1/|S_y|^2) sum_{x, x+ in S_y} ||Phi(x) - Phi(x+)||^2 = (2/|S_y|) sum_{x in S_y} ||Phi(x) - hat mu_y||^2",
     verdict="holds",
-    explanation="Expanding both sides gives 2/n sum ||Phi||^2 - 2/n^2 sum_{x,x+} Phi(x)^T Phi(x+); checked "
-    "symbolically with SymPy for n = 2..4 samples in K = 2 dimensions and numerically (chunked pairwise sums).",
+    explanation=(
+        "Expanding both sides gives 2/n sum ||Phi||^2 - 2/n^2 sum_{x,x+} Phi(x)^T Phi(x+); checked "
+        "symbolically with SymPy for n = 2..4 samples in K = 2 dimensions and numerically (chunked pairwise sums)."
+    ),
 )
 def evaluate_pairwise_identity(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
@@ -411,18 +426,25 @@ DECLARED.add_corrected_pair(
         id="elm.gaussian_softmax",
         source="000, Section 4.2",
         kind="identity",
-        summary="Z|y ~ N(mu_y, sigma_y^2 I) gives P(y|z) = softmax(z^T mu_y/sigma_y^2 - ||mu_y||^2/(2 sigma_y^2) + "
-        "log P(y))",
-        printed="when Z | Y = y ~ N(mu_y, sigma_y^2 I), P(y | z) propto exp(Phi(x)^T mu_y / sigma_y^2 - ||mu_y||^2 / "
-        "(2 sigma_y^2) + log P(y)), an affine function of Phi(x) composed with a softmax",
+        summary=(
+            "Z|y ~ N(mu_y, sigma_y^2 I) gives P(y|z) = softmax(z^T mu_y/sigma_y^2 - ||mu_y||^2/(2 sigma_y^2) + "
+            "log P(y))"
+        ),
+        printed=(
+            "when Z | Y = y ~ N(mu_y, sigma_y^2 I), P(y | z) propto exp(Phi(x)^T mu_y / sigma_y^2 - ||mu_y||^2 / "
+            "(2 sigma_y^2) + log P(y)), an affine function of Phi(x) composed with a softmax"
+        ),
         verdict="false_as_printed",
-        explanation="log N(z; mu_y, sigma_y^2 I) = -K/2 log(2 pi sigma_y^2) - ||z||^2/(2 sigma_y^2) + "
-        "z^T mu_y/sigma_y^2 - ||mu_y||^2/(2 sigma_y^2). The printed exponent drops -||z||^2/(2 sigma_y^2) - "
-        "K log sigma_y, which cancel "
-        "in the softmax only when every sigma_y is the same; with class-dependent sigma_y the posterior is quadratic "
-        "in z, not affine. Counterexample (stored): K = 1, mu_0 = mu_1 = 0, sigma^2 = (1, 4), equal priors, z = 3: "
-        "printed posterior (0.5, 0.5), exact (0.064, 0.936). elm.gaussian_softmax_corrected: with one shared sigma "
-        "the printed exponent is exact (verified with SymPy and numerically).",
+        explanation=(
+            "log N(z; mu_y, sigma_y^2 I) = -K/2 log(2 pi sigma_y^2) - ||z||^2/(2 sigma_y^2) + "
+            "z^T mu_y/sigma_y^2 - ||mu_y||^2/(2 sigma_y^2). The printed exponent drops -||z||^2/(2 sigma_y^2) - "
+            "K log sigma_y, which cancel "
+            "in the softmax only when every sigma_y is the same; with class-dependent sigma_y the posterior is "
+            "quadratic "
+            "in z, not affine. Counterexample (stored): K = 1, mu_0 = mu_1 = 0, sigma^2 = (1, 4), equal priors, z = 3: "
+            "printed posterior (0.5, 0.5), exact (0.064, 0.936). elm.gaussian_softmax_corrected: with one shared sigma "
+            "the printed exponent is exact (verified with SymPy and numerically)."
+        ),
         counterexample="elm.gaussian_softmax.json",
     ),
     corrected=dict(
@@ -430,12 +452,17 @@ DECLARED.add_corrected_pair(
         source="000, Section 4.2, corrected (ours)",
         kind="identity",
         summary="with one shared sigma^2 the printed exponent is exact (affine in z); with per-class sigma_y it is not",
-        printed="when Z | Y = y ~ N(mu_y, sigma^2 I) with one sigma for all classes, P(y | z) = softmax_y(z^T mu_y / "
-        "sigma^2 - ||mu_y||^2 / (2 sigma^2) + log P(y)); for class-dependent sigma_y add -||z||^2/(2 sigma_y^2) - K "
-        "log sigma_y to the exponent",
+        printed=(
+            "when Z | Y = y ~ N(mu_y, sigma^2 I) with one sigma for all classes, P(y | z) = softmax_y(z^T mu_y / "
+            "sigma^2 - ||mu_y||^2 / (2 sigma^2) + log P(y)); for class-dependent sigma_y add -||z||^2/(2 sigma_y^2) - "
+            "K "
+            "log sigma_y to the exponent"
+        ),
         verdict="holds",
-        explanation="The difference between the exact log-joint and the printed exponent is -K/2 log(2 pi sigma^2) - "
-        "||z||^2/(2 sigma^2), independent of y, hence invisible to the softmax (SymPy check and numerical test).",
+        explanation=(
+            "The difference between the exact log-joint and the printed exponent is -K/2 log(2 pi sigma^2) - "
+            "||z||^2/(2 sigma^2), independent of y, hence invisible to the softmax (SymPy check and numerical test)."
+        ),
     ),
 )
 
@@ -656,20 +683,30 @@ DECLARED.add_corrected_pair(
         source="000, Lemma 3 (App. C.2), citing Maurer and Pontil (2009)",
         kind="bound",
         summary="E Z <= mean + sqrt(2 hatV ln(2/delta)/n + 7B ln(2/delta)/(3(n-1))), literal square-root scope",
-        printed="Z_1..Z_n i.i.d. in [0, B], delta > 0: with probability >= 1 - delta, E Z <= (1/n) sum Z_i + "
-        "sqrt(2 hatV[Z] ln(2/delta) / n + 7 B ln(2/delta) / (3(n - 1)))",
+        printed=(
+            "Z_1..Z_n i.i.d. in [0, B], delta > 0: with probability >= 1 - delta, E Z <= (1/n) sum Z_i + "
+            "sqrt(2 hatV[Z] ln(2/delta) / n + 7 B ln(2/delta) / (3(n - 1)))"
+        ),
         verdict="false_as_printed",
-        explanation="Read literally (as extracted, the range term sits under the square root, as it does again in the "
-        "first display of the proof of Prop. 2; the second display and Prop. 2 itself put it outside) the bound is not "
-        "scale-covariant: its range term grows like sqrt(B), not B. Counterexample (stored): Z = 100 * Bernoulli(0.1), "
-        "n = 10, delta = 0.05; the all-zero sample has probability 0.349 and gives the bound 9.78 < E Z = 10, so the "
-        "exact violation probability is 0.349 > delta. Maurer and Pontil's Theorem 4 (elm.lemma3_corrected, "
-        "``bounds.empirical_bernstein``) has the range term 7 B ln(2/delta)/(3(n - 1)) outside the root and the "
-        "unbiased sample variance V_n (divisor n - 1; the paper's hatV elsewhere has divisor n). Its constants 2 and "
-        "7/3 and ln(2/delta) match the printed ones. Simulation: violation rate of the corrected form <= delta. "
-        "The other reading (range term outside, divisor n) is not covered by Maurer-Pontil's proof; an exact search "
-        "over Bernoulli(p) samples (n <= 40, delta in {0.01, 0.05, 0.1, 0.2, 0.5}) found violation probabilities of "
-        "at most 0.063 delta, so only the square-root scope makes the printed lemma false.",
+        explanation=(
+            "Read literally (as extracted, the range term sits under the square root, as it does again in the "
+            "first display of the proof of Prop. 2; the second display and Prop. 2 itself put it outside) the bound is "
+            "not "
+            "scale-covariant: its range term grows like sqrt(B), not B. Counterexample (stored): Z = 100 * "
+            "Bernoulli(0.1), "
+            "n = 10, delta = 0.05; the all-zero sample has probability 0.349 and gives the bound 9.78 < E Z = 10, so "
+            "the "
+            "exact violation probability is 0.349 > delta. Maurer and Pontil's Theorem 4 (elm.lemma3_corrected, "
+            "``bounds.empirical_bernstein``) has the range term 7 B ln(2/delta)/(3(n - 1)) outside the root and the "
+            "unbiased sample variance V_n (divisor n - 1; the paper's hatV elsewhere has divisor n). Its constants 2 "
+            "and "
+            "7/3 and ln(2/delta) match the printed ones. Simulation: violation rate of the corrected form <= delta. "
+            "The other reading (range term outside, divisor n) is not covered by Maurer-Pontil's proof; an exact "
+            "search "
+            "over Bernoulli(p) samples (n <= 40, delta in {0.01, 0.05, 0.1, 0.2, 0.5}) found violation probabilities "
+            "of "
+            "at most 0.063 delta, so only the square-root scope makes the printed lemma false."
+        ),
         counterexample="elm.lemma3.json",
     ),
     corrected=dict(
@@ -677,11 +714,15 @@ DECLARED.add_corrected_pair(
         source="Maurer and Pontil (2009), Theorem 4 (scaled from [0, 1] to [0, B])",
         kind="bound",
         summary="E Z <= mean + sqrt(2 V_n ln(2/delta)/n) + 7B ln(2/delta)/(3(n-1)), V_n with divisor n-1",
-        printed="E Z <= (1/n) sum Z_i + sqrt(2 V_n ln(2/delta) / n) + 7 B ln(2/delta) / (3(n - 1)), V_n = sum (Z_i - "
-        "mean)^2 / (n - 1), n >= 2",
+        printed=(
+            "E Z <= (1/n) sum Z_i + sqrt(2 V_n ln(2/delta) / n) + 7 B ln(2/delta) / (3(n - 1)), V_n = sum (Z_i - "
+            "mean)^2 / (n - 1), n >= 2"
+        ),
         verdict="holds",
-        explanation="The published theorem; simulation tests over Bernoulli, Beta and the stored counterexample's "
-        "distribution keep the violation rate below delta within a Clopper-Pearson margin.",
+        explanation=(
+            "The published theorem; simulation tests over Bernoulli, Beta and the stored counterexample's "
+            "distribution keep the violation rate below delta within a Clopper-Pearson margin."
+        ),
     ),
 )
 
@@ -693,10 +734,12 @@ DECLARED.add_corrected_pair(
     summary="V_{x|y}[log(1 + e^{-m})] <= V_{x|y}[-m] (softplus is 1-Lipschitz)",
     printed="for y in {-1, 1}, V_{x|y}[log(1 + e^{-y f(x)})] <= V_{x|y}[-y f(x)]",
     verdict="holds",
-    explanation="softplus(-t) is 1-Lipschitz and V[h] <= E(h - c)^2 for any constant c. Holds for every "
-    "distribution, so also for the empirical one. Multi-class reading used by the evaluator: with the one-vs-rest "
-    "log-odds m_y = f_y - logsumexp_{y' != y} f_y', the softmax cross-entropy is log(1 + e^{-m_y}), so the lemma "
-    "applies verbatim (for two classes m_y = y f).",
+    explanation=(
+        "softplus(-t) is 1-Lipschitz and V[h] <= E(h - c)^2 for any constant c. Holds for every "
+        "distribution, so also for the empirical one. Multi-class reading used by the evaluator: with the one-vs-rest "
+        "log-odds m_y = f_y - logsumexp_{y' != y} f_y', the softmax cross-entropy is log(1 + e^{-m_y}), so the lemma "
+        "applies verbatim (for two classes m_y = y f)."
+    ),
 )
 def evaluate_lemma4(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
@@ -758,11 +801,13 @@ def _lemma5_chunked(splits: EvaluationSplits, outputs: Outputs) -> VarianceCompa
     summary="V_{x|y}[ell_log(y, f + Delta_y)] <= ||w||^2 tr(C_y); multi-class: 2 ||W_c||_2^2 tr(C_y)",
     printed="binary, f(x) = w^T Phi(x) + b: for any Delta_y, V_{x|y}[ell_log(y, f(x) + Delta_y)] <= ||w||^2 tr(C_y)",
     verdict="holds",
-    explanation="Lemma 4 then w^T C_y w <= ||w||^2 lambda_max(C_y) <= ||w||^2 tr(C_y) (C_y is positive "
-    "semi-definite, the proof says definite; semi-definite suffices). The centre loss Omega_cen defined in the "
-    "statement is not used. Multi-class form used by the evaluator (ours): the logit-adjusted loss is "
-    "sqrt(2) ||W_c||_2-Lipschitz in Phi (W_c the row-centred head), giving 2 ||W_c||_2^2 tr(C_y), which equals "
-    "||w||^2 tr(C_y) for two classes.",
+    explanation=(
+        "Lemma 4 then w^T C_y w <= ||w||^2 lambda_max(C_y) <= ||w||^2 tr(C_y) (C_y is positive "
+        "semi-definite, the proof says definite; semi-definite suffices). The centre loss Omega_cen defined in the "
+        "statement is not used. Multi-class form used by the evaluator (ours): the logit-adjusted loss is "
+        "sqrt(2) ||W_c||_2-Lipschitz in Phi (W_c the row-centred head), giving 2 ||W_c||_2^2 tr(C_y), which equals "
+        "||w||^2 tr(C_y) for two classes."
+    ),
 )
 def evaluate_lemma5(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
@@ -905,21 +950,32 @@ DECLARED.add_corrected_pair(
         source="000, Proposition 2 (Section 4.3; proof App. C.2)",
         kind="bound",
         summary="binary generalisation bound of the logit-adjusted loss via the pull term, as printed (ln(2/delta))",
-        printed="binary y, ell_log <= B: with probability >= 1 - delta, E_{(x,y)} ell_log(y, f(x) + Delta_y) <= "
-        "7 B ln(2/delta)/3 sum_y P(y)/(|S_y| - 1) + sum_y P(y)/|S_y| sum_{x in S_y} ell_log(y, f(x) + Delta_y) + ||w|| "
-        "sqrt(ln(2/delta) sum_y P(y)/|S_y| [bar Omega_pull(y) + alpha_y])",
+        printed=(
+            "binary y, ell_log <= B: with probability >= 1 - delta, E_{(x,y)} ell_log(y, f(x) + Delta_y) <= "
+            "7 B ln(2/delta)/3 sum_y P(y)/(|S_y| - 1) + sum_y P(y)/|S_y| sum_{x in S_y} ell_log(y, f(x) + Delta_y) + "
+            "||w|| "
+            "sqrt(ln(2/delta) sum_y P(y)/|S_y| [bar Omega_pull(y) + alpha_y])"
+        ),
         verdict="holds_with_extra_assumption",
-        explanation="Proven only at confidence 1 - 2 delta: the proof applies Lemma 3 to each class 'with probability "
-        "at least 1 - delta/2', i.e. with ln(4/delta), then writes ln(2/delta) after the union bound. With ln(4/delta) "
-        "in both places (elm.prop2_corrected) every step checks: Lemma 3 per class conditionally on the counts, Jensen "
-        "for the P(y)-weighted square roots, Lemma 5 on the empirical distribution (and the n/(n - 1) of the unbiased "
-        "variance is absorbed because Prop. 1 gives 2n/(n - 1) tr(Ĉ_y) <= bar Omega_pull(y) + alpha_y - log(n - 1)). "
-        "Extra assumptions, implicit in the paper: f is fixed independently of S (so the bound certifies a held-out "
-        "split, not the training split), embeddings are bounded (else no finite B for a linear f), |S_y| >= 2. We "
-        "have no counterexample: in our simulation (finite-support classes, fixed linear head, 120 samples, delta = "
-        "0.2) the printed bound was never violated and averaged ~10x the true risk, because the range term "
-        "7B ln(2/delta)/(3(n - 1)) already exceeds the tail of a bounded loss; so we do not call it false, but its "
-        "stated confidence is not proven.",
+        explanation=(
+            "Proven only at confidence 1 - 2 delta: the proof applies Lemma 3 to each class 'with probability "
+            "at least 1 - delta/2', i.e. with ln(4/delta), then writes ln(2/delta) after the union bound. With "
+            "ln(4/delta) "
+            "in both places (elm.prop2_corrected) every step checks: Lemma 3 per class conditionally on the counts, "
+            "Jensen "
+            "for the P(y)-weighted square roots, Lemma 5 on the empirical distribution (and the n/(n - 1) of the "
+            "unbiased "
+            "variance is absorbed because Prop. 1 gives 2n/(n - 1) tr(Ĉ_y) <= bar Omega_pull(y) + alpha_y - log(n - "
+            "1)). "
+            "Extra assumptions, implicit in the paper: f is fixed independently of S (so the bound certifies a "
+            "held-out "
+            "split, not the training split), embeddings are bounded (else no finite B for a linear f), |S_y| >= 2. We "
+            "have no counterexample: in our simulation (finite-support classes, fixed linear head, 120 samples, delta "
+            "= "
+            "0.2) the printed bound was never violated and averaged ~10x the true risk, because the range term "
+            "7B ln(2/delta)/(3(n - 1)) already exceeds the tail of a bounded loss; so we do not call it false, but its "
+            "stated confidence is not proven."
+        ),
     ),
     corrected=dict(
         id="elm.prop2_corrected",
@@ -928,9 +984,12 @@ DECLARED.add_corrected_pair(
         summary="Proposition 2 with ln(4/delta): the union bound over the two classes the proof uses",
         printed="Proposition 2 with ln(4/delta) in place of ln(2/delta) in both terms",
         verdict="holds",
-        explanation="The proof of App. C.2 with the union bound over the two classes accounted for; simulation test "
-        "(finite-support class-conditionals, exact population risk, fixed linear head) keeps the violation rate below "
-        "delta within a Clopper-Pearson margin.",
+        explanation=(
+            "The proof of App. C.2 with the union bound over the two classes accounted for; simulation test "
+            "(finite-support class-conditionals, exact population risk, fixed linear head) keeps the violation rate "
+            "below "
+            "delta within a Clopper-Pearson margin."
+        ),
     ),
 )
 
@@ -940,13 +999,17 @@ DECLARED.add_corrected_pair(
     source="000, Proposition 2, multi-class extension (ours; docs/elm_prop2_multiclass.md)",
     kind="bound",
     summary="balanced logit-adjusted risk <= per-class Maurer-Pontil at delta/C with the pull-term variance bound",
-    printed="(1/C) sum_y R_y <= (1/C) sum_y [L_y + sqrt(2 V_y ln(2C/delta)/n_y) + "
-    "7 B_y ln(2C/delta)/(3(n_y - 1))], "
-    "V_y = ||W_c||_2^2 (bar Omega_pull(y) + alpha_y - log(n_y - 1))",
+    printed=(
+        "(1/C) sum_y R_y <= (1/C) sum_y [L_y + sqrt(2 V_y ln(2C/delta)/n_y) + "
+        "7 B_y ln(2C/delta)/(3(n_y - 1))], "
+        "V_y = ||W_c||_2^2 (bar Omega_pull(y) + alpha_y - log(n_y - 1))"
+    ),
     verdict="holds",
-    explanation="Maurer-Pontil Theorem 4 per class at delta/C, union bound over the C classes, the multi-class "
-    "Lemma 5 (sqrt(2) ||W_c||_2-Lipschitz loss) and Prop. 1; derivation with every constant in "
-    "docs/elm_prop2_multiclass.md. Simulation test keeps the violation rate below delta.",
+    explanation=(
+        "Maurer-Pontil Theorem 4 per class at delta/C, union bound over the C classes, the multi-class "
+        "Lemma 5 (sqrt(2) ||W_c||_2-Lipschitz loss) and Prop. 1; derivation with every constant in "
+        "docs/elm_prop2_multiclass.md. Simulation test keeps the violation rate below delta."
+    ),
 )
 def evaluate_prop2_multiclass(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     delta = check_delta(delta)
@@ -1039,14 +1102,20 @@ DECLARED.add_corrected_pair(
         source="000, Section 2.1 (the zero-one loss after eq. 1)",
         kind="identity",
         summary="with l_01(y, f(x)) = 1[y in argmax f], (1) coincides with the misclassification error (as printed)",
-        printed="For the zero-one loss l_01(y, f(x)) = I[y in argmax_{y'} f_{y'}(x)], (1) coincides with the notion of "
-        "misclassification error.",
+        printed=(
+            "For the zero-one loss l_01(y, f(x)) = I[y in argmax_{y'} f_{y'}(x)], (1) coincides with the notion of "
+            "misclassification error."
+        ),
         verdict="false_as_printed",
-        explanation="The printed indicator is 1 when the prediction is correct, so the risk (1) is the accuracy "
-        "(ties counted as correct), not the misclassification error. Stored counterexample: logits [[2, 0], [0, 3]] "
-        "with labels [0, 1] are classified perfectly, yet the printed risk is 1. A typo for I[y not in argmax]; the "
-        "balanced-error definition of 002 and 003 has the 'not in' (the PDF extraction may have lost the slash "
-        "of a printed 'not in'). Corrected statement: elm.zero_one_loss_corrected.",
+        explanation=(
+            "The printed indicator is 1 when the prediction is correct, so the risk (1) is the accuracy "
+            "(ties counted as correct), not the misclassification error. Stored counterexample: logits [[2, 0], [0, "
+            "3]] "
+            "with labels [0, 1] are classified perfectly, yet the printed risk is 1. A typo for I[y not in argmax]; "
+            "the "
+            "balanced-error definition of 002 and 003 has the 'not in' (the PDF extraction may have lost the slash "
+            "of a printed 'not in'). Corrected statement: elm.zero_one_loss_corrected."
+        ),
         counterexample="elm.zero_one_loss.json",
     ),
     corrected=dict(
@@ -1054,11 +1123,15 @@ DECLARED.add_corrected_pair(
         source="000, Section 2.1 (corrected)",
         kind="identity",
         summary="with l_01(y, f(x)) = 1[y not in argmax f], (1) is the misclassification error",
-        printed="With l_01(y, f(x)) = I[y not in argmax_{y'} f_{y'}(x)], (1) is the misclassification error (ties "
-        "counted as correct).",
+        printed=(
+            "With l_01(y, f(x)) = I[y not in argmax_{y'} f_{y'}(x)], (1) is the misclassification error (ties "
+            "counted as correct)."
+        ),
         verdict="holds",
-        explanation="By definition; property-tested against argmax misclassification on sampled logits (they agree "
-        "except on ties, where argmax picks one maximiser) and checked as the complement of the printed indicator.",
+        explanation=(
+            "By definition; property-tested against argmax misclassification on sampled logits (they agree "
+            "except on ties, where argmax picks one maximiser) and checked as the complement of the printed indicator."
+        ),
     ),
 )
 
@@ -1068,13 +1141,17 @@ DECLARED.add_corrected_pair(
     source="000, Section 2.2, eq. (3) and the sentence after it",
     kind="inequality",
     summary="max_{y' != y} [Delta_yy' + f_y' - f_y]_+ <= l_mar(y, f) <= that + log L",
-    printed="l_mar(y, f(x)) = log[1 + sum_{y' != y} e^{Delta_yy' + f_y'(x) - f_y(x)}] can be seen as a soft "
-    "approximation to max_{y' != y} [Delta_yy' + f_y'(x) - f_y(x)]_+",
+    printed=(
+        "l_mar(y, f(x)) = log[1 + sum_{y' != y} e^{Delta_yy' + f_y'(x) - f_y(x)}] can be seen as a soft "
+        "approximation to max_{y' != y} [Delta_yy' + f_y'(x) - f_y(x)]_+"
+    ),
     verdict="holds",
-    explanation="With a_y' = Delta_yy' + f_y' - f_y: max(0, max a) <= log(1 + sum e^{a}) <= max(0, max a) + "
-    "log L (the sum has L - 1 terms plus the 1, each <= e^{max(0, max a)}). Property-tested for any margin "
-    "matrix, logits up to 1e3 and L = 2..8, and on checkpoints with ELM's Delta_yy' = log P(y')/P(y). The 0-1 "
-    "'approximation' is tight when the largest gap is far from 0.",
+    explanation=(
+        "With a_y' = Delta_yy' + f_y' - f_y: max(0, max a) <= log(1 + sum e^{a}) <= max(0, max a) + "
+        "log L (the sum has L - 1 terms plus the 1, each <= e^{max(0, max a)}). Property-tested for any margin "
+        "matrix, logits up to 1e3 and L = 2..8, and on checkpoints with ELM's Delta_yy' = log P(y')/P(y). The 0-1 "
+        "'approximation' is tight when the largest gap is far from 0."
+    ),
 )
 def evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
@@ -1142,15 +1219,20 @@ DECLARED.add_corrected_pair(
         id="elm.center_loss_gaussian",
         source="000, Section 4.2 (the centre loss as a Gaussian log-likelihood)",
         kind="identity",
-        summary="the centre loss equals the isotropic-Gaussian negative log-likelihood up to an additive constant "
-        "(as printed)",
+        summary=(
+            "the centre loss equals the isotropic-Gaussian negative log-likelihood up to an additive constant "
+            "(as printed)"
+        ),
         printed="sum_{x in S_y} ||Phi(x) - mu_y||_2^2 = sum_{x in S_y} -log N(Phi(x); mu_y, sigma_y^2 I) + constant",
         verdict="false_as_printed",
-        explanation="-log N(z; mu, sigma^2 I) = ||z - mu||^2 / (2 sigma^2) + (K/2) log(2 pi sigma^2), so the two "
-        "sides differ by a constant only when 2 sigma_y^2 = 1; otherwise the squared distance must be multiplied by "
-        "1/(2 sigma_y^2). Stored counterexample: K = 1, mu = 0, sigma^2 = 1, points 0 and 1: the differences are "
-        "-0.919 and -0.419. The conclusion (minimising the centre loss maximises an isotropic Gaussian likelihood "
-        "with fixed sigma_y) is unaffected. Corrected statement: elm.center_loss_gaussian_corrected.",
+        explanation=(
+            "-log N(z; mu, sigma^2 I) = ||z - mu||^2 / (2 sigma^2) + (K/2) log(2 pi sigma^2), so the two "
+            "sides differ by a constant only when 2 sigma_y^2 = 1; otherwise the squared distance must be multiplied "
+            "by "
+            "1/(2 sigma_y^2). Stored counterexample: K = 1, mu = 0, sigma^2 = 1, points 0 and 1: the differences are "
+            "-0.919 and -0.419. The conclusion (minimising the centre loss maximises an isotropic Gaussian likelihood "
+            "with fixed sigma_y) is unaffected. Corrected statement: elm.center_loss_gaussian_corrected."
+        ),
         counterexample="elm.center_loss_gaussian.json",
     ),
     corrected=dict(
@@ -1158,12 +1240,16 @@ DECLARED.add_corrected_pair(
         source="000, Section 4.2 (corrected)",
         kind="identity",
         summary="sum ||Phi(x) - mu_y||^2 = 2 sigma_y^2 sum -log N(Phi(x); mu_y, sigma_y^2 I) + constant",
-        printed="sum_{x in S_y} ||Phi(x) - mu_y||^2 = 2 sigma_y^2 sum_{x in S_y} -log N(Phi(x); mu_y, sigma_y^2 I) - "
-        "|S_y| K sigma_y^2 log(2 pi sigma_y^2)",
+        printed=(
+            "sum_{x in S_y} ||Phi(x) - mu_y||^2 = 2 sigma_y^2 sum_{x in S_y} -log N(Phi(x); mu_y, sigma_y^2 I) - "
+            "|S_y| K sigma_y^2 log(2 pi sigma_y^2)"
+        ),
         verdict="holds",
-        explanation="Multiply -log N by 2 sigma^2. Property-tested against scipy.stats.multivariate_normal on sampled "
-        "points, dimensions 1..5 and variances 1e-3..1e3, and on checkpoints per class (the spread of the "
-        "per-sample difference is at rounding level).",
+        explanation=(
+            "Multiply -log N by 2 sigma^2. Property-tested against scipy.stats.multivariate_normal on sampled "
+            "points, dimensions 1..5 and variances 1e-3..1e3, and on checkpoints per class (the spread of the "
+            "per-sample difference is at rounding level)."
+        ),
     ),
 )
 
@@ -1173,14 +1259,18 @@ DECLARED.add_corrected_pair(
     source="000, Section 4.3, the note after Proposition 2",
     kind="inequality",
     summary="|(1/N) sum l - sum_y P(y)/|S_y| sum_{S_y} l| <= max|l| sum_y ||S_y|/N - P(y)| -> 0",
-    printed="the difference between (1/N) sum_{(x,y) in S} l_log(y, f(x) + Delta_y) and sum_y P(y)/|S_y| "
-    "sum_{x in S_y} l_log(y, f(x) + Delta_y) vanishes as N -> infinity",
+    printed=(
+        "the difference between (1/N) sum_{(x,y) in S} l_log(y, f(x) + Delta_y) and sum_y P(y)/|S_y| "
+        "sum_{x in S_y} l_log(y, f(x) + Delta_y) vanishes as N -> infinity"
+    ),
     verdict="holds",
-    explanation="(1/N) sum l = sum_y (|S_y|/N) L_y with L_y the class means, so the difference is "
-    "sum_y (|S_y|/N - P(y)) L_y, at most max|l| sum_y ||S_y|/N - P(y)|, which tends to 0 almost surely by the "
-    "strong law of large numbers (for a bounded loss, as Proposition 2 assumes: l <= B). Property-tested "
-    "(the deterministic inequality on sampled losses, labels and priors) and, on a checkpoint, on growing "
-    "random prefixes of the training split.",
+    explanation=(
+        "(1/N) sum l = sum_y (|S_y|/N) L_y with L_y the class means, so the difference is "
+        "sum_y (|S_y|/N - P(y)) L_y, at most max|l| sum_y ||S_y|/N - P(y)|, which tends to 0 almost surely by the "
+        "strong law of large numbers (for a bounded loss, as Proposition 2 assumes: l <= B). Property-tested "
+        "(the deterministic inequality on sampled losses, labels and priors) and, on a checkpoint, on growing "
+        "random prefixes of the training split."
+    ),
 )
 def evaluate_weighting_limit(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
@@ -1216,14 +1306,18 @@ def evaluate_weighting_limit(splits: EvaluationSplits, delta: float) -> list[Bou
     source="000, Section 4.3, the note after Proposition 2",
     kind="symbolic",
     summary="l_log(y, f + Delta) with Delta = log P(+1)/P(-1) has population minimiser with the balanced Bayes sign",
-    printed="[the bound] is consistent for minimising the balanced error where the label distribution is "
-    "uniform when Delta_y = log P(y = +1)/P(y = -1) [Menon et al., 2021]",
+    printed=(
+        "[the bound] is consistent for minimising the balanced error where the label distribution is "
+        "uniform when Delta_y = log P(y = +1)/P(y = -1) [Menon et al., 2021]"
+    ),
     verdict="holds",
-    explanation="With Delta = log(pi_+/pi_-) for both labels, the conditional risk eta l_log(+1, f + Delta) + "
-    "(1 - eta) l_log(-1, f + Delta) is minimised at f + Delta = log(eta/(1 - eta)), so f* = log(eta/(1 - eta)) "
-    "- log(pi_+/pi_-) and sign f* = sign(eta/pi_+ - (1 - eta)/pi_-), the balanced Bayes rule. Checked: SymPy "
-    "stationarity and convexity, and numeric minimisation over eta and priors (imbalance up to 1000). It is "
-    "the binary case of the tutorial's Theorem 1 with delta = pi (tutorial.fisher_consistency).",
+    explanation=(
+        "With Delta = log(pi_+/pi_-) for both labels, the conditional risk eta l_log(+1, f + Delta) + "
+        "(1 - eta) l_log(-1, f + Delta) is minimised at f + Delta = log(eta/(1 - eta)), so f* = log(eta/(1 - eta)) "
+        "- log(pi_+/pi_-) and sign f* = sign(eta/pi_+ - (1 - eta)/pi_-), the balanced Bayes rule. Checked: SymPy "
+        "stationarity and convexity, and numeric minimisation over eta and priors (imbalance up to 1000). It is "
+        "the binary case of the tutorial's Theorem 1 with delta = pi (tutorial.fisher_consistency)."
+    ),
 )
 def evaluate_binary_la(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     from scipy.optimize import minimize_scalar
@@ -1260,18 +1354,24 @@ def evaluate_binary_la(splits: EvaluationSplits, delta: float) -> list[BoundResu
     id="elm.dro_lt_regulariser",
     source="000, Section 3.2, eq. (5) (ELM's description of DRO-LT)",
     kind="identity",
-    summary="(5) with eps_y = 2 eps_c is DRO-LT's (18) summand with d = squared Euclidean; eps_y ~ 1/sqrt(P(y)) is "
-    "its eps/sqrt(n) variant",
-    printed="DRO-LT adds Omega_dro(x, y) = log[sum_{(x', y') in S} e^{-||Phi(x') - mu_y||^2 + ||Phi(x) - mu_y||^2 "
-    "+ eps_y I(y' != y)}], eps_y proportional to 1/sqrt(P(y))",
+    summary=(
+        "(5) with eps_y = 2 eps_c is DRO-LT's (18) summand with d = squared Euclidean; eps_y ~ 1/sqrt(P(y)) is "
+        "its eps/sqrt(n) variant"
+    ),
+    printed=(
+        "DRO-LT adds Omega_dro(x, y) = log[sum_{(x', y') in S} e^{-||Phi(x') - mu_y||^2 + ||Phi(x) - mu_y||^2 "
+        "+ eps_y I(y' != y)}], eps_y proportional to 1/sqrt(P(y))"
+    ),
     verdict="holds",
-    explanation="001's summand of (18) is d(hat mu_c, z) + 2 eps_c + log sum_{z'} e^{-d(hat mu_c, z') - 2 eps_c "
-    "delta(z', c)} = log sum_{z'} e^{d(hat mu_c, z) - d(hat mu_c, z') + 2 eps_c (1 - delta(z', c))}: exactly "
-    "(5) with d the squared Euclidean distance (DRO-LT's practice) and eps_y = 2 eps_c (checked to 1e-12 on "
-    "sampled embeddings and on checkpoints). eps_y ~ 1/sqrt(P(y)) is DRO-LT's 'eps/sqrt(n)' radius (n_y = N "
-    "P(y)); DRO-LT also has a shared and a learned radius. That (5) pushes a sample away from its own class's "
-    "samples too (remark (i)) is visible in the sum over all of S. The upper-bound claim behind (5) is "
-    "drolt.robust_loss (false as printed).",
+    explanation=(
+        "001's summand of (18) is d(hat mu_c, z) + 2 eps_c + log sum_{z'} e^{-d(hat mu_c, z') - 2 eps_c "
+        "delta(z', c)} = log sum_{z'} e^{d(hat mu_c, z) - d(hat mu_c, z') + 2 eps_c (1 - delta(z', c))}: exactly "
+        "(5) with d the squared Euclidean distance (DRO-LT's practice) and eps_y = 2 eps_c (checked to 1e-12 on "
+        "sampled embeddings and on checkpoints). eps_y ~ 1/sqrt(P(y)) is DRO-LT's 'eps/sqrt(n)' radius (n_y = N "
+        "P(y)); DRO-LT also has a shared and a learned radius. That (5) pushes a sample away from its own class's "
+        "samples too (remark (i)) is visible in the sum over all of S. The upper-bound claim behind (5) is "
+        "drolt.robust_loss (false as printed)."
+    ),
 )
 def evaluate_dro_regulariser(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     from ltbounds.bounds.drolt import dro_lt_theorem1

@@ -1145,8 +1145,10 @@ DECLARED.add_corrected_pair(
     source="003, Remark 1 (after Lemma 2)",
     kind="inequality",
     summary="1/(C pi_C) >= 1, with equality iff balanced: Lemma 2's factor grows with the imbalance",
-    printed="Recall that pi_C := N_C/N, N_1 >= ... >= N_C. Hence, this lemma reveals how the model performance "
-    "depends on the imbalance degree of the data.",
+    printed=(
+        "Recall that pi_C := N_C/N, N_1 >= ... >= N_C. Hence, this lemma reveals how the model performance "
+        "depends on the imbalance degree of the data."
+    ),
     verdict="holds",
     explanation=(
         "The mathematical content: Lemma 2's factor 1/(C pi_C) is >= 1 with equality iff the classes are "
