@@ -8,7 +8,8 @@ caller (``ltbounds.checks``); these are the reductions only.
 Quantities and where the papers define them:
 
 - ``class_sizes``: n_y = |S_y|.
-- ``class_means``: (1/n_y) sum_{i in S_y} v_i, for any per-sample value v (a loss, a 0/1 correct).
+- ``class_means``: (1/n_y) sum_{i in S_y} v_i, for any per-sample value v (a loss, a 0/1 correct);
+  ``class_minimum`` and ``class_maximum`` likewise with min / max over S_y.
 - ``class_accuracy``: recall of argmax predictions (first maximiser on ties).
 - ``logit_extremes``: B_y(f) = min_{x in S_y} f(x)_y and A_y(f) = max_{x in S_y, k != y} f(x)_k
   (wang23, Lemma 4 below eq. (15), Remark 2).
@@ -34,6 +35,7 @@ __all__ = [
     "class_accuracy",
     "class_balanced_weights",
     "class_margins",
+    "class_maximum",
     "class_means",
     "class_minimum",
     "class_scatter",
@@ -61,6 +63,11 @@ def class_means(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.
 def class_minimum(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
     """min_{i in S_y} values_i per class; NaN where S_y is empty."""
     return _class_extreme(values, labels, num_classes, np.minimum)
+
+
+def class_maximum(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """max_{i in S_y} values_i per class; NaN where S_y is empty."""
+    return _class_extreme(values, labels, num_classes, np.maximum)
 
 
 def _class_extreme(values: np.ndarray, labels: np.ndarray, num_classes: int, reduce: np.ufunc) -> np.ndarray:
@@ -94,8 +101,8 @@ def class_accuracy(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> 
 def logit_extremes(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """(B_y(f), A_y(f)): B_y = min_{x in S_y} f(x)_y, A_y = max_{x in S_y, k != y} f(x)_k (wang23, Lemma 4,
     Remark 2); NaN where S_y is empty."""
-    lower = _class_extreme(target_logits(logits, labels), labels, num_classes, np.minimum)
-    upper = _class_extreme(other_max_logits(logits, labels), labels, num_classes, np.maximum)
+    lower = class_minimum(target_logits(logits, labels), labels, num_classes)
+    upper = class_maximum(other_max_logits(logits, labels), labels, num_classes)
     return lower, upper
 
 
@@ -103,7 +110,7 @@ def class_margins(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> n
     """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2; tutorial, class-wise margin
     calibration); NaN where S_y is empty."""
     margins = target_logits(logits, labels) - other_max_logits(logits, labels)
-    return _class_extreme(margins, labels, num_classes, np.minimum)
+    return class_minimum(margins, labels, num_classes)
 
 
 def class_scatter(embeddings: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""training.metrics: the torch twin of ltbounds.per_class gives the same per-class values on random logits."""
+"""training.metrics: per-sample values on the device, reduced by ltbounds.per_class, equal the NumPy originals."""
 
 from __future__ import annotations
 
@@ -28,40 +28,33 @@ logits_and_labels = st.integers(1, 12).flatmap(
 )
 
 
-def _same(torch_values: torch.Tensor, numpy_values: np.ndarray) -> None:
-    """Equal per class, NaN exactly where NumPy has NaN (an empty class)."""
-    got = torch_values.cpu().numpy()
+def _same(got: np.ndarray, expected: np.ndarray) -> None:
+    """Equal per class or sample, NaN exactly where NumPy has NaN (an empty class)."""
     assert got.dtype == np.float64
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(numpy_values))
-    np.testing.assert_allclose(got, numpy_values, rtol=1e-12, atol=0.0, equal_nan=True)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0.0, equal_nan=True)
 
 
 @given(logits_and_labels)
-def test_torch_twin_equals_numpy_per_class(pair):
+def test_device_metrics_equal_numpy_per_class(pair):
     logits, labels = pair
     tl, ty = torch.from_numpy(logits), torch.from_numpy(labels)
-    np.testing.assert_array_equal(
-        metrics.class_sizes(ty, NUM_CLASSES).numpy(), per_class.class_sizes(labels, NUM_CLASSES)
-    )
+    _same(metrics.target_logits(tl, ty).numpy(), per_class.target_logits(logits, labels))
+    _same(metrics.other_max_logits(tl, ty).numpy(), per_class.other_max_logits(logits, labels))
     _same(metrics.class_accuracy(tl, ty, NUM_CLASSES), per_class.class_accuracy(logits, labels, NUM_CLASSES))
     lower, upper = metrics.logit_extremes(tl, ty, NUM_CLASSES)
     lower_np, upper_np = per_class.logit_extremes(logits, labels, NUM_CLASSES)
     _same(lower, lower_np)
     _same(upper, upper_np)
     _same(metrics.class_margins(tl, ty, NUM_CLASSES), per_class.class_margins(logits, labels, NUM_CLASSES))
-    values = logits[:, 0]
-    _same(
-        metrics.class_means(torch.from_numpy(values), ty, NUM_CLASSES),
-        per_class.class_means(values, labels, NUM_CLASSES),
-    )
 
 
 def test_an_empty_class_is_nan_never_zero():
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 1.0]])
     labels = torch.tensor([0, 1])
     lower, upper = metrics.logit_extremes(logits, labels, 3)
-    assert torch.isnan(lower[2]) and torch.isnan(upper[2]) and torch.isnan(metrics.class_margins(logits, labels, 3)[2])
-    assert torch.isnan(metrics.class_accuracy(logits, labels, 3)[2])
+    assert np.isnan(lower[2]) and np.isnan(upper[2]) and np.isnan(metrics.class_margins(logits, labels, 3)[2])
+    assert np.isnan(metrics.class_accuracy(logits, labels, 3)[2])
     assert lower[:2].tolist() == [2.0, 3.0] and upper[:2].tolist() == [0.0, 1.0]
 
 

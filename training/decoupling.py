@@ -40,7 +40,10 @@ TAU_GRID = tuple(float(t) for t in np.round(np.linspace(0.0, 2.0, 21), 10))
 
 def _balanced_accuracy(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> float:
     """Mean recall over the classes present in ``labels``."""
-    return float(torch.nanmean(class_accuracy(logits, labels, num_classes)))
+    accuracy = torch.from_numpy(class_accuracy(logits, labels, num_classes)).to(logits.device)
+    # torch's nanmean on the logits' device, as before: its summation order gave the tau tables (and the
+    # choice among tied taus) written so far, to the last bit; NumPy's order differs in the last place.
+    return float(torch.nanmean(accuracy))
 
 
 def _linear_copy(head: nn.Module, weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
