@@ -55,7 +55,7 @@ from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import per_class_rows, violations_row
+from ltbounds.statements.rows import identity_row, per_class_rows, violations_row
 from ltbounds.statements.statistics import (
     MappedRows,
     class_moments,
@@ -1389,11 +1389,10 @@ def evaluate_dro_regulariser(splits: EvaluationSplits, delta: float) -> list[Bou
     elm_form = elm_dro_regulariser(z, y, mu, 2.0 * radius**2)
     gap = float(np.max(np.abs(printed - elm_form) / np.maximum(1.0, np.abs(printed))))
     return [
-        BoundResult(
+        identity_row(
             statement="elm.dro_lt_regulariser",
-            form="as_printed",
-            value=1e-9,
-            measured=gap,
+            gap=gap,
+            tolerance=1e-9,
             terms={"samples": float(keep.size)},
             split=outputs.split,
             note="identity: ELM's (5) with eps_y = 2 r_y^2 vs DRO-LT's (18) summand with d = squared Euclidean, "

@@ -58,6 +58,30 @@ def per_class_rows(
     ]
 
 
+def identity_row(
+    *,
+    statement: str,
+    gap: float,
+    tolerance: float,
+    terms: Mapping[str, float],
+    split: str,
+    note: str,
+    form: Form = "as_printed",
+) -> BoundResult:
+    """The row of an identity (an exact equation) checked numerically: ``measured`` = the gap between its
+    two sides (relative or scaled, as ``note`` says), ``value`` = the floating-point tolerance the gap must
+    stay under; no assumption, about all classes."""
+    return BoundResult(
+        statement=statement,
+        form=form,
+        value=tolerance,
+        measured=gap,
+        terms=terms,
+        split=split,
+        note=note,
+    )
+
+
 def violations_row(*, statement: str, count: float, terms: Mapping[str, float], split: str, note: str) -> BoundResult:
     """The row of a statement checked by counting its violations, as printed: ``measured`` = the count,
     ``value`` = 0 (the statement says there are none); no assumption, about all classes."""

@@ -48,7 +48,7 @@ from ltbounds.per_class import effective_number
 from ltbounds.statements import statistics
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import per_class_rows
+from ltbounds.statements.rows import identity_row, per_class_rows
 
 DECLARED = Declarations("tutorial")
 
@@ -539,11 +539,10 @@ def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list
     mean, decomposed = risk_decomposition(_cross_entropy(splits, outputs), outputs.labels, outputs.num_classes)
     gap = abs(mean - decomposed) / max(1.0, abs(mean))
     return [
-        BoundResult(
+        identity_row(
             statement="tutorial.risk_decomposition",
-            form="as_printed",
-            value=1e-12,
-            measured=gap,
+            gap=gap,
+            tolerance=1e-12,
             terms={"mean_loss": mean, "decomposed": decomposed},
             split=outputs.split,
             note="identity: mean cross-entropy vs sum_k pi^_k E[CE | y = k] on this split (relative gap)",
@@ -639,11 +638,10 @@ def _evaluate_la_two_forms(splits: EvaluationSplits, delta: float) -> list[Bound
         )
         gap = float(np.max(np.abs(first - second) / np.maximum(1.0, np.abs(first))))
         results.append(
-            BoundResult(
+            identity_row(
                 statement="tutorial.la_loss_two_forms",
-                form="as_printed",
-                value=1e-12,
-                measured=gap,
+                gap=gap,
+                tolerance=1e-12,
                 terms={"tau": tau, "max_relative_gap": gap},
                 split=outputs.split,
                 note="identity: the two printed forms of the logit-adjusted loss, per sample (max relative gap)",
@@ -861,11 +859,10 @@ def _evaluate_ltssl(splits: EvaluationSplits, delta: float) -> list[BoundResult]
         residual = float(np.max(np.abs(refined.sum(axis=0) - totals)) / labels.shape[0])
         rows_residual = float(np.max(np.abs(refined.sum(axis=1) - 1.0)))
         results.append(
-            BoundResult(
+            identity_row(
                 statement="tutorial.ltssl_refinement",
-                form="as_printed",
-                value=1e-6,
-                measured=max(residual, rows_residual),
+                gap=max(residual, rows_residual),
+                tolerance=1e-6,
                 terms={"iterations": float(iterations), "column_residual": residual, "row_residual": rows_residual},
                 split=outputs.split,
                 note="Algorithm 1 (T iterations) on softmax pseudo-labels with the split's class totals: max "
@@ -903,11 +900,11 @@ def _evaluate_ltssl_corrected(splits: EvaluationSplits, delta: float) -> list[Bo
     residual = ltssl_kkt_residual(refined, pseudo)
     scale = float(np.max(np.abs(np.log(refined) - np.log(pseudo))))
     return [
-        BoundResult(
+        identity_row(
             statement="tutorial.ltssl_refinement_corrected",
             form="corrected",
-            value=1e-9 * max(1.0, scale),
-            measured=residual,
+            gap=residual,
+            tolerance=1e-9 * max(1.0, scale),
             terms={"iterations": 20.0, "log_ratio_scale": scale},
             split=outputs.split,
             note="the output of every iteration has the KKT form y0 alpha_m beta_k^{1/w_m} (residual of log(y/y0) "
@@ -1122,11 +1119,11 @@ def _evaluate_gh_corrected(splits: EvaluationSplits, delta: float) -> list[Bound
     gram = vectors @ vectors.T
     gap = float(np.max(np.abs(gram - ((1 - floor) * np.eye(k) + floor))))
     return [
-        BoundResult(
+        identity_row(
             statement="tutorial.gh_uniform_structure_corrected",
             form="corrected",
-            value=1e-9,
-            measured=gap,
+            gap=gap,
+            tolerance=1e-9,
             terms={"smallest_C": floor, "K": float(k)},
             split=outputs.split,
             note="K unit vectors with pairwise inner product C = -1/(K-1) built from the Gram (1-C)I + C 11^T "
@@ -1160,11 +1157,10 @@ def _evaluate_gh_theorem34(splits: EvaluationSplits, delta: float) -> list[Bound
     k, off_diagonal = _head_cosines(outputs, "tutorial.gh_theorem34")
     computed, printed = gh_uniform_loss(k, float(np.clip(off_diagonal.mean(), -1.0 / (k - 1), 1.0)))
     return [
-        BoundResult(
+        identity_row(
             statement="tutorial.gh_theorem34",
-            form="as_printed",
-            value=1e-12,
-            measured=abs(computed - printed) / max(1.0, printed),
+            gap=abs(computed - printed) / max(1.0, printed),
+            tolerance=1e-12,
             terms={"computed": computed, "printed": printed},
             split=outputs.split,
             note="the per-sample GH term of (5) at uniformity, with C = the head's mean pairwise cosine: the "

@@ -60,7 +60,7 @@ from ltbounds.bounds.wang23 import (
 from ltbounds.checks import InputError, check_delta
 from ltbounds.per_class import class_means
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import balanced, forms_and_deltas, per_class_rows, violations_row
+from ltbounds.statements.rows import balanced, forms_and_deltas, identity_row, per_class_rows, violations_row
 from ltbounds.statements.statistics import chunks, logit_extremes, per_sample
 from ltbounds.statements.statistics import class_margins as class_margins_chunked
 
@@ -903,20 +903,6 @@ DECLARED.add_corrected_pair(
 )
 
 
-def _identity_row(statement: str, gap: float, split: str, note: str) -> BoundResult:
-    return BoundResult(
-        statement=statement,
-        form="as_printed",
-        value=1e-9,
-        measured=gap,
-        terms={"max_relative_gap": gap},
-        assumptions=(),
-        class_index=None,
-        split=split,
-        note=note,
-    )
-
-
 @DECLARED.statement(
     id="wang23.vs_family",
     source="003, Section 2.1 (the special cases of eq. 3 and the Fisher family, eq. 4)",
@@ -962,13 +948,26 @@ def evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResu
         return (*gaps, np.abs(vs - fisher) / np.maximum(1.0, np.abs(fisher)))
 
     *member_gaps, fisher_gaps = per_sample(splits, outputs, "wang23.vs_family", relative_gaps)
+    notes = [
+        f"identity: VS loss with the {member} parameters vs the {member} loss written directly"
+        for member in VS_FAMILY_MEMBERS
+    ]
+    notes.append(
+        "identity: eq. (4) with delta = sqrt(pi) vs the VS loss (alpha = delta/pi, beta = 1, Delta = log delta)"
+    )
     results = []
-    for member, gaps in zip(VS_FAMILY_MEMBERS, member_gaps, strict=True):
-        note = f"identity: VS loss with the {member} parameters vs the {member} loss written directly"
-        results.append(_identity_row("wang23.vs_family", float(np.max(gaps)), outputs.split, note))
-    gap = float(np.max(fisher_gaps))
-    note = "identity: eq. (4) with delta = sqrt(pi) vs the VS loss (alpha = delta/pi, beta = 1, Delta = log delta)"
-    results.append(_identity_row("wang23.vs_family", gap, outputs.split, note))
+    for gaps, note in zip((*member_gaps, fisher_gaps), notes, strict=True):
+        gap = float(np.max(gaps))
+        results.append(
+            identity_row(
+                statement="wang23.vs_family",
+                gap=gap,
+                tolerance=1e-9,
+                terms={"max_relative_gap": gap},
+                split=outputs.split,
+                note=note,
+            )
+        )
     return results
 
 
@@ -1039,14 +1038,12 @@ def evaluate_adrw_fisher(splits: EvaluationSplits, delta: float) -> list[BoundRe
         for form, reading, shift in readings:
             mismatch = fisher_family_mismatch(pi, alpha, shift)
             results.append(
-                BoundResult(
+                identity_row(
                     statement="wang23.adrw_fisher",
                     form=form,
-                    value=1e-9 * max(1.0, float(np.abs(np.log(pi)).max())),
-                    measured=mismatch,
+                    gap=mismatch,
+                    tolerance=1e-9 * max(1.0, float(np.abs(np.log(pi)).max())),
                     terms={"nu": nu, "fisher_family_mismatch": mismatch},
-                    assumptions=(),
-                    class_index=None,
                     split=outputs.split,
                     note=f"alpha_y = pi_y^-nu, beta = 1, {reading}: distance from the Fisher family (4) (0 = a member, "
                     "Fisher consistent); on these class counts",
@@ -1068,14 +1065,12 @@ def in4a_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> lis
             gap = float(beta_tilde_order_identity(beta).max())
             scale = float(np.max(beta_tilde(beta) ** 2))
             results.append(
-                BoundResult(
+                identity_row(
                     statement="wang23.in4a_corrected",
                     form="corrected",
-                    value=1e-12 * max(1.0, scale),
-                    measured=gap,
+                    gap=gap,
+                    tolerance=1e-12 * max(1.0, scale),
                     terms={"max_identity_gap": gap},
-                    assumptions=(),
-                    class_index=None,
                     split=outputs.split,
                     note=f"beta = {name}: beta~_y^2 - beta~_k^2 = 2 (beta_y - beta_k)(beta_y + beta_k - sum beta)",
                 )
