@@ -389,7 +389,6 @@ def theorem1_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) ->
                     measured=float(measured.mean()),
                     terms={"fraction_of_samples_violated": violated},
                     assumptions=assumptions,
-                    class_index=None,
                     split=train.split,
                     note=f"d = {metric}; mean over all training samples (the bound is per sample)",
                 )
@@ -487,7 +486,6 @@ def robust_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool)
                         "mean_radius": float(np.mean(radius[setup.present])),
                     },
                     assumptions=_assumptions(setup, form, radius, train.split),
-                    class_index=None,
                     split=train.split,
                     note=f"d = {metric}; L_NLL (8) at the true centroids (measured) <= L_Robust (18), w(c) = 1/|S_c|",
                 )
@@ -593,8 +591,6 @@ def evaluate_standard_error(splits: EvaluationSplits, delta: float) -> list[Boun
             value=float(se[head]),
             measured=float(se[tail]),
             terms={"n_head": float(counts[head]), "n_tail": float(counts[tail])},
-            assumptions=(),
-            class_index=None,
             split=train.split,
             note="plug-in standard error of the tail centroid (measured) <= that of the head centroid (value), "
             "as 'decays as sqrt(n)' read literally predicts",

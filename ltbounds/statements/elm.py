@@ -170,7 +170,6 @@ def _class_rows(
                 measured=float(np.max(measured[mask] - value[mask])),
                 terms={"classes": float(mask.sum())},
                 assumptions=assumptions,
-                class_index=None,
                 split=split,
                 note="all classes: measured = max_y (left_y - right_y), holds when <= 0",
             )
@@ -411,7 +410,6 @@ def gaussian_softmax_rows(splits: EvaluationSplits, delta: float, *, corrected: 
                 "variance_ratio": float(variances.max() / variances.min()),
             },
             assumptions=(assumption,),
-            class_index=None,
             split=target.split,
             note="Gaussians N(mu_y, sigma_y^2 I) fitted on train"
             + (" with one pooled sigma^2" if corrected else " with per-class sigma_y^2")
@@ -934,7 +932,6 @@ def prop2_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> li
                 trivial=float(result.terms["B"]),  # the loss is in [0, B]
                 terms=terms,
                 assumptions=(*assumptions, union),
-                class_index=None,
                 split=outputs.split,
                 note="P(y)-weighted (training priors) logit-adjusted risk of the model clipped at R (measured on the "
                 "test split); alpha_y = pi_y",
@@ -1034,7 +1031,6 @@ def evaluate_prop2_multiclass(splits: EvaluationSplits, delta: float) -> list[Bo
                 trivial=float(result.terms["max_B"]),  # every class's loss is in [0, max_y B_y]
                 terms={**result.terms, **_tail_terms(result.value, weights, ranges, fraction, tail, risk_delta, delta)},
                 assumptions=assumptions,
-                class_index=None,
                 split=outputs.split,
                 note="balanced logit-adjusted risk of the model clipped at R (measured on the test split); "
                 "alpha_y = pi_y",

@@ -91,8 +91,6 @@ def violations_row(*, statement: str, count: float, terms: Mapping[str, float], 
         value=0.0,
         measured=float(count),
         terms=terms,
-        assumptions=(),
-        class_index=None,
         split=split,
         note=note,
     )

@@ -340,7 +340,6 @@ def _balanced_row(
         trivial=setup.loss_cap,
         terms={**bound.terms, "loss_cap_M": setup.loss_cap, **extra, "delta_used": delta_used},
         assumptions=setup.assumptions,
-        class_index=None,
         split="train",
         note=note,
     )
@@ -468,7 +467,6 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
                     measured=math.nan,
                     terms={"global_mu_version": global_mu_version},
                     assumptions=assumptions,
-                    class_index=None,
                     split=outputs.split,
                     note="R_S(G) of the heads whose logits on S stay in the box of the corrected Lemma 4",
                 )
@@ -485,7 +483,6 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
                 measured=math.nan,
                 terms={"sum_mu_sqrt_pi": float(np.sum(printed.mu * np.sqrt(priors)))},
                 assumptions=assumptions,
-                class_index=None,
                 split=outputs.split,
             )
         )
@@ -582,7 +579,6 @@ def evaluate_prop2(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
                 measured=terms["contraction"],
                 terms={**terms, "fitted_kappa": kappa},
                 assumptions=assumptions,
-                class_index=None,
                 split=outputs.split,
                 note="measured = Thm 1 complexity term, value = union-bound term with the global constant",
             )
@@ -622,7 +618,6 @@ def evaluate_prop2_corrected(splits: EvaluationSplits, delta: float) -> list[Bou
                 measured=check["contraction"],
                 terms={**terms, "kappa": kappa},
                 assumptions=(Assumption("kappa_at_least_one", "kappa >= 1", kappa >= 1),),
-                class_index=None,
                 split="train",
                 note="mu_y = N_y^-kappa on the training counts; measured = Thm 1 term, value = union (global mu)",
             )
@@ -768,7 +763,6 @@ def evaluate_prop3(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
             measured=balanced(boxed),
             terms={**certified.terms, "box_lower": b, "box_upper": a, "delta_used": certified_delta},
             assumptions=setup.assumptions,
-            class_index=None,
             split="train",
             note="balanced risk of the box-clipped VS loss truncated at M (<= the VS risk)",
         ),
@@ -779,7 +773,6 @@ def evaluate_prop3(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
             measured=balanced(_measured_class_risks(splits, setup)),
             terms=dict(printed.terms),
             assumptions=setup.assumptions,
-            class_index=None,
             split="train",
             note="mu_y from the printed Lemma 4 (not a valid Lipschitz constant in general)",
         ),
@@ -850,7 +843,6 @@ def lemma1_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
             measured=sides["loss_class_complexity"],
             terms={**sides, "samples": float(values.shape[1]), "outputs": float(values.shape[2])},
             assumptions=(Assumption("lipschitz_on_class", "mu: the tight Lipschitz constant of L on the class", True),),
-            class_index=None,
             split=outputs.split,
             note="F = {0, f} on the first training samples and <= 4 logit coordinates, L = CE; exact Rademacher "
             "averages over all signs: R_S(L o F) (measured) <= "
@@ -999,7 +991,6 @@ def evaluate_sqrt_prior_sum(splits: EvaluationSplits, delta: float) -> list[Boun
             assumptions=(
                 Assumption("two_classes", "at least two classes have samples (else the sum is exactly 1)", several),
             ),
-            class_index=None,
             split=outputs.split,
             note="1 (measured) < sum_y sqrt(pi_y) (value) <= sqrt(C), Sec. 3.1 after eq. (14)",
         )
@@ -1164,8 +1155,6 @@ def evaluate_remark1(splits: EvaluationSplits, delta: float) -> list[BoundResult
             value=excess,
             measured=0.0,
             terms={"imbalance_ratio": float(counts.max() / counts.min()), "one_over_C_pi_C": excess + 1.0},
-            assumptions=(),
-            class_index=None,
             split=outputs.split,
             note="0 (measured) <= 1/(C pi_C) - 1 (value), 0 iff the class counts are balanced",
         )
