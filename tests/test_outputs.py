@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -275,28 +276,20 @@ def test_an_older_unknown_loss_reason_and_a_file_without_annotations():
 
 
 def test_the_older_metadata_keyword_is_converted_and_never_mixed_with_the_typed_fields():
-    arrays_ = outputs_from_record(_plain_record())["train"]
-    base = dict(
-        logits=arrays_.logits,
-        embeddings=arrays_.embeddings,
-        labels=arrays_.labels,
-        head_weight=arrays_.head_weight,
-        head_bias=arrays_.head_bias,
-        class_counts=arrays_.class_counts,
-    )
-    converted = Outputs(**base, metadata={"logit_shift": [0.1, 0.2, 0.3], "head_fixed_to_simplex_etf": True})
+    plain = outputs_from_record(_plain_record())["train"]  # no typed annotations (the test above)
+    converted = replace(plain, metadata={"logit_shift": [0.1, 0.2, 0.3], "head_fixed_to_simplex_etf": True})
     assert converted.loss_parameters == LossParameters(logit_shift=(0.1, 0.2, 0.3))
     assert converted.provenance.head_fixed_to_simplex_etf and not converted.provenance.features_independent_of_train
     with pytest.raises(InputError, match="not both"):
-        Outputs(**base, provenance=Provenance(True), metadata={"alpha": [1.0, 1.0, 1.0]})
+        replace(plain, provenance=Provenance(True), metadata={"alpha": [1.0, 1.0, 1.0]})
     with pytest.raises(InputError, match="given twice"):
         annotations_from_record({"logit_shift": [0.0] * 3, "Delta": [0.0] * 3})
     with pytest.raises(InputError, match="given twice"):
         annotations_from_record({"loss_alpha": [1.0] * 3, "alpha": [1.0] * 3})
     with pytest.raises(InputError, match="loss_parameters must be a LossParameters"):
-        Outputs(**base, loss_parameters={"alpha": [1.0, 1.0, 1.0]})
+        replace(plain, loss_parameters={"alpha": [1.0, 1.0, 1.0]})
     with pytest.raises(InputError, match="provenance must be a Provenance"):
-        Outputs(**base, provenance={"features_independent_of_train": True})
+        replace(plain, provenance={"features_independent_of_train": True})
 
 
 @pytest.mark.parametrize("bad", [[1.0, np.nan], [[1.0, 2.0]], [], [1.0, np.inf]])
