@@ -55,7 +55,7 @@ from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import identity_row, per_class_rows, violations_row
+from ltbounds.statements.rows import identity_row, per_class_rows, row_factory, violations_row
 from ltbounds.statements.statistics import (
     MappedRows,
     class_moments,
@@ -1063,29 +1063,26 @@ def evaluate_prop2_multiclass(splits: EvaluationSplits, delta: float) -> list[Bo
 def zero_one_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> list[BoundResult]:
     """Two rows that together state equality of the misclassification rate and the risk (1) of the printed
     (or corrected) zero-one loss, on the measurement split."""
-    statement = "elm.zero_one_loss_corrected" if corrected else "elm.zero_one_loss"
-    form = "corrected" if corrected else "as_printed"
     outputs = _measured_on(splits)
+    row = row_factory(
+        statement="elm.zero_one_loss_corrected" if corrected else "elm.zero_one_loss",
+        split=outputs.split,
+        form="corrected" if corrected else "as_printed",
+    )
     printed, error = zero_one_risks(outputs.logits, outputs.labels)
     misclassified = float(np.mean(outputs.logits.argmax(axis=1) != outputs.labels))
     value = error if corrected else printed
     return [
-        BoundResult(
-            statement=statement,
-            form=form,
+        row(
             value=value,
             measured=misclassified,
             terms={"printed_zero_one_risk": printed, "misclassification_error": error},
-            split=outputs.split,
             note="misclassification rate of argmax (measured) vs the risk (1) of "
             + ("1[y not in argmax f] (value; equal up to ties)" if corrected else "the printed 1[y in argmax f]"),
         ),
-        BoundResult(
-            statement=statement,
-            form=form,
+        row(
             value=misclassified,
             measured=value,
-            split=outputs.split,
             note="the reverse inequality: together the two rows state equality (up to ties)",
         ),
     ]
@@ -1154,23 +1151,18 @@ def evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[B
     log_prior = np.log(outputs.priors)
     margins = log_prior[None, :] - log_prior[:, None]  # Delta_yy' = log P(y')/P(y), ELM's choice
     hinge, smooth = per_sample(splits, outputs, "elm.margin_sandwich", lambda f, y: margin_loss_sandwich(f, y, margins))
+    row = row_factory(statement="elm.margin_loss_relaxation", split=outputs.split, form="as_printed")
     return [
-        BoundResult(
-            statement="elm.margin_loss_relaxation",
-            form="as_printed",
+        row(
             value=float(np.min(smooth - hinge)),
             measured=0.0,
             terms={"mean_hinge": float(hinge.mean()), "mean_soft": float(smooth.mean())},
-            split=outputs.split,
             note="0 (measured) <= min over samples of l_mar - max[Delta + f_y' - f_y]_+ (value), "
             "Delta = log P(y')/P(y)",
         ),
-        BoundResult(
-            statement="elm.margin_loss_relaxation",
-            form="as_printed",
+        row(
             value=math.log(outputs.num_classes),
             measured=float(np.max(smooth - hinge)),
-            split=outputs.split,
             note="max over samples of l_mar - hinge (measured) <= log L (value)",
         ),
     ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -18,6 +19,12 @@ def forms_and_deltas(delta: float, *grid_sizes: int) -> tuple[tuple[Form, float]
     delta = check_delta(delta)
     certified = delta / float(np.prod([float(size) for size in grid_sizes])) if grid_sizes else delta
     return (("certified", certified), ("as_printed", delta))
+
+
+def row_factory(*, statement: str, split: str, **shared: object) -> Callable[..., BoundResult]:
+    """``BoundResult`` with what every row an evaluator builds shares filled in once: the statement id, the
+    split, and any other field in ``shared`` (e.g. ``form``); each call gives the rest."""
+    return partial(BoundResult, statement=statement, split=split, **shared)
 
 
 def balanced(values: np.ndarray) -> float:

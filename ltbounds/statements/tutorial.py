@@ -48,7 +48,7 @@ from ltbounds.per_class import effective_number
 from ltbounds.statements import statistics
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import identity_row, per_class_rows
+from ltbounds.statements.rows import identity_row, per_class_rows, row_factory
 
 DECLARED = Declarations("tutorial")
 
@@ -706,23 +706,16 @@ def _evaluate_ldam_relaxation(splits: EvaluationSplits, delta: float) -> list[Bo
         splits, outputs, "tutorial.ldam_losses", lambda f, y: ldam_losses(f, y, margins)
     )
     k = outputs.num_classes
+    row = row_factory(statement="tutorial.ldam_relaxation", split=outputs.split, form="as_printed", value=0.0)
     return [
-        BoundResult(
-            statement="tutorial.ldam_relaxation",
-            form="as_printed",
-            value=0.0,
+        row(
             measured=float(np.max(hinge - smooth)),
             terms={"mean_hinge": float(hinge.mean()), "mean_smooth": float(smooth.mean())},
-            split=outputs.split,
             note="max over samples of hinge - smooth LDAM loss <= 0 (the relaxation is an upper bound), max margin 0.5",
         ),
-        BoundResult(
-            statement="tutorial.ldam_relaxation",
-            form="as_printed",
-            value=0.0,
+        row(
             measured=float(np.max(smooth - hinge - math.log(k))),
             terms={"log_num_classes": math.log(k)},
-            split=outputs.split,
             note="max over samples of smooth - hinge - log K <= 0 (the relaxation is within log K of the hinge)",
         ),
     ]
@@ -974,10 +967,9 @@ def _evaluate_ts(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     low, high, period = 0.1, 1.0, 400.0  # the slide's tau values (0.1 and 1.0), T of the TS paper
     steps = np.arange(0, 2 * int(period) + 1)
     values = ts_temperature(steps, period, low, high)
+    row = row_factory(statement="tutorial.ts_schedule", split=splits.train.split, form="as_printed")
     return [
-        BoundResult(
-            statement="tutorial.ts_schedule",
-            form="as_printed",
+        row(
             value=high,
             measured=float(values.max()),
             terms={
@@ -986,16 +978,12 @@ def _evaluate_ts(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
                 "min": float(values.min()),
                 "at_half_period": float(values[200]),
             },
-            split=splits.train.split,
             note="max of tau_cos over two periods (measured) <= tau_+ (value); the schedule, not the checkpoint",
         ),
-        BoundResult(
-            statement="tutorial.ts_schedule",
-            form="as_printed",
+        row(
             value=-low,
             measured=-float(values.min()),
             terms={"tau_minus": low},
-            split=splits.train.split,
             note="-min of tau_cos (measured) <= -tau_- (value): the schedule stays in [tau_-, tau_+]",
         ),
     ]
@@ -1022,22 +1010,17 @@ def _evaluate_ts(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
 def _evaluate_bcl(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
     scores = bcl_memorization_scores(_cross_entropy(splits, outputs))  # InputError when every loss is equal: 0/0 there
+    row = row_factory(statement="tutorial.bcl_memorization_range", split=outputs.split, form="as_printed")
     return [
-        BoundResult(
-            statement="tutorial.bcl_memorization_range",
-            form="as_printed",
+        row(
             value=1.0,
             measured=float(scores.max()),
             terms={"min": float(scores.min())},
-            split=outputs.split,
             note="max over training samples of M_i from their CE losses (measured) <= 1 (value)",
         ),
-        BoundResult(
-            statement="tutorial.bcl_memorization_range",
-            form="as_printed",
+        row(
             value=0.0,
             measured=-float(scores.min()),
-            split=outputs.split,
             note="-min over training samples of M_i (measured) <= 0 (value): M_i is a probability in [0, 1]",
         ),
     ]

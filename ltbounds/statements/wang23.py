@@ -60,7 +60,14 @@ from ltbounds.bounds.wang23 import (
 from ltbounds.checks import InputError, check_delta
 from ltbounds.per_class import class_means
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import balanced, forms_and_deltas, identity_row, per_class_rows, violations_row
+from ltbounds.statements.rows import (
+    balanced,
+    forms_and_deltas,
+    identity_row,
+    per_class_rows,
+    row_factory,
+    violations_row,
+)
 from ltbounds.statements.statistics import chunks, logit_extremes, per_sample
 from ltbounds.statements.statistics import class_margins as class_margins_chunked
 
@@ -453,6 +460,7 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
         setup = _setup(splits, "heldout" if certifies else "train")
         assumptions = setup.assumptions + (_fixed_model_assumption(certifies),)
         priors = setup.counts_train / setup.counts_train.sum()
+        row = row_factory(statement="wang23.lemma3", split=outputs.split, assumptions=assumptions)
         if certifies:
             local = vs_local_lipschitz_of(outputs, "corrected", splits=splits)
             value = data_dependent_contraction(setup.counts_train, local.mu, setup.per_class_vector_complexity)
@@ -460,14 +468,10 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
                 setup.counts_train, setup.global_mu, setup.per_class_vector_complexity
             )
             results.append(
-                BoundResult(
-                    statement="wang23.lemma3",
+                row(
                     form="certified",
                     value=value,
-                    measured=math.nan,
                     terms={"global_mu_version": global_mu_version},
-                    assumptions=assumptions,
-                    split=outputs.split,
                     note="R_S(G) of the heads whose logits on S stay in the box of the corrected Lemma 4",
                 )
             )
@@ -476,15 +480,7 @@ def evaluate_lemma3(splits: EvaluationSplits, delta: float) -> list[BoundResult]
             setup.counts_train, printed.mu, full_complexity=setup.full_vector_complexity, form="as_printed"
         )
         results.append(
-            BoundResult(
-                statement="wang23.lemma3",
-                form="as_printed",
-                value=value,
-                measured=math.nan,
-                terms={"sum_mu_sqrt_pi": float(np.sum(printed.mu * np.sqrt(priors)))},
-                assumptions=assumptions,
-                split=outputs.split,
-            )
+            row(form="as_printed", value=value, terms={"sum_mu_sqrt_pi": float(np.sum(printed.mu * np.sqrt(priors)))})
         )
     return results
 
