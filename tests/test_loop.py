@@ -17,7 +17,7 @@ from training.checkpoints import load_checkpoint
 from training.config import TrainConfig, resolve_config
 from training.data import DatasetSpec, LongTailData, Split
 from training.data.batches import class_balanced_order, epoch_order
-from training.loop import epoch_generator, train
+from training.loop import epoch_generator, epoch_learning_rate, train
 from training.metrics import class_accuracy, class_margins, logit_extremes
 from training.schedules import learning_rate
 
@@ -92,15 +92,11 @@ def test_per_class_accuracy_matches_brute_force(pair):
 
 def test_step_schedule_is_the_ldam_drw_reference():
     config = resolve_config(TrainConfig(dataset="cifar10"))
-    kwargs = dict(
-        base_lr=config.lr, epochs=config.epochs, warmup_epochs=config.warmup_epochs, schedule=config.schedule,
-        milestones=config.milestones, lr_decays=config.lr_decays,
-    )  # fmt: skip
     for epoch in range(200):
         # Cao et al.'s adjust_learning_rate with its 1-based epoch = epoch + 1
         e = epoch + 1
         reference = 0.1 * e / 5 if e <= 5 else 0.1 * 0.0001 if e > 180 else 0.1 * 0.01 if e > 160 else 0.1
-        assert learning_rate(epoch, **kwargs) == pytest.approx(reference, rel=1e-12)
+        assert epoch_learning_rate(config, epoch) == pytest.approx(reference, rel=1e-12)
 
 
 @settings(max_examples=30)

@@ -98,6 +98,20 @@ def _autocast_factory(device: torch.device, amp: bool, cpu_amp: bool = False) ->
     return contextlib.nullcontext
 
 
+def epoch_learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The lr of 0-based ``epoch`` under a resolved config's schedule: ``training.schedules.learning_rate``
+    with the config's lr, epochs, warm-up, schedule, milestones and decays."""
+    return learning_rate(
+        epoch,
+        base_lr=config.lr,
+        epochs=config.epochs,
+        warmup_epochs=config.warmup_epochs,
+        schedule=config.schedule,
+        milestones=config.milestones,
+        lr_decays=config.lr_decays,
+    )
+
+
 def load_config_data(config: TrainConfig, device: torch.device | str = "cpu") -> Any:
     """``load_dataset`` of the dataset a training config names (its spec: dataset, imbalance, profile, seed,
     val_fraction, options; read from ``config.data_root``) on ``device``."""
@@ -370,15 +384,7 @@ def _train(
 
     for epoch in range(start_epoch, last_epoch):
         epoch_start = time.perf_counter()
-        lr = learning_rate(
-            epoch,
-            base_lr=config.lr,
-            epochs=config.epochs,
-            warmup_epochs=config.warmup_epochs,
-            schedule=config.schedule,
-            milestones=config.milestones,
-            lr_decays=config.lr_decays,
-        )
+        lr = epoch_learning_rate(config, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss_fn.set_epoch(epoch)
