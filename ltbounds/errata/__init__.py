@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -18,8 +19,9 @@ from ltbounds.statements.declaration import VERDICTS, Erratum
 __all__ = ["REGISTRY", "VERDICTS", "Erratum", "as_records", "load_counterexample", "registry"]
 
 
+@cache
 def registry() -> dict[str, Erratum]:
-    """statement id -> its ``Erratum``, in declaration order (built on first use)."""
+    """statement id -> its ``Erratum``, in declaration order (built once, on first use; ``REGISTRY``)."""
     from ltbounds.statements import STATEMENTS
 
     return {statement_id: statement.erratum() for statement_id, statement in STATEMENTS.items()}
@@ -27,15 +29,13 @@ def registry() -> dict[str, Erratum]:
 
 def __getattr__(name: str) -> Any:
     if name == "REGISTRY":
-        value = registry()
-        globals()["REGISTRY"] = value
-        return value
+        return registry()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_counterexample(statement_id: str) -> dict[str, Any]:
     """The stored counterexample of ``statement_id`` (a JSON object of named arrays and scalars)."""
-    entry = __getattr__("REGISTRY").get(statement_id)
+    entry = registry().get(statement_id)
     if entry is None or entry.counterexample is None:
         raise KeyError(f"no stored counterexample for {statement_id!r}")
     text = resources.files("ltbounds.errata").joinpath("counterexamples", entry.counterexample).read_text()
@@ -45,7 +45,7 @@ def load_counterexample(statement_id: str) -> dict[str, Any]:
 def as_records() -> list[dict[str, Any]]:
     """The registry as JSON-ready dicts with keys id, source, verdict, counterexample, corrected_by, explanation."""
     records = []
-    for entry in __getattr__("REGISTRY").values():
+    for entry in registry().values():
         record = asdict(entry)
         record["counterexample"] = load_counterexample(entry.id) if entry.counterexample else None
         records.append(record)

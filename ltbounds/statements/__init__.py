@@ -16,6 +16,7 @@ maths never import this package).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from ltbounds.statements.context import EvaluationSplits
@@ -26,7 +27,9 @@ __all__ = ["KINDS", "STATEMENTS", "Declarations", "EvaluationSplits", "Kind", "S
 PAPERS = ("elm", "drolt", "tutorial", "wang23")
 
 
+@cache
 def _collect() -> dict[str, Statement]:
+    """statement id -> ``Statement`` of every paper module, in the order of ``PAPERS`` (built once, on first use)."""
     import importlib
 
     registry: dict[str, Statement] = {}
@@ -40,7 +43,5 @@ def _collect() -> dict[str, Statement]:
 
 def __getattr__(name: str) -> Any:
     if name == "STATEMENTS":
-        registry = _collect()
-        globals()["STATEMENTS"] = registry
-        return registry
+        return _collect()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
