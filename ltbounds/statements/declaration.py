@@ -23,7 +23,7 @@ or, for a printed statement and its correction sharing one evaluator ``rows(spli
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -88,18 +88,11 @@ class Statement:
             self.erratum()  # Erratum validates the verdict
 
     def erratum(self) -> Erratum:
-        """The errata entry of this statement."""
+        """The errata entry of this statement: every field of ``Erratum`` is the same-named field of the
+        statement."""
         if self.verdict is None:
             raise ValueError(f"statement {self.id!r} has no errata verdict")
-        return Erratum(
-            id=self.id,
-            source=self.source,
-            printed=self.printed,
-            verdict=self.verdict,
-            explanation=self.explanation,
-            counterexample=self.counterexample,
-            corrected_by=self.corrected_by,
-        )
+        return Erratum(**{field.name: getattr(self, field.name) for field in fields(Erratum)})
 
 
 class Declarations:
