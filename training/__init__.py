@@ -9,8 +9,8 @@
 - ``training.sam``          sharpness-aware minimisation on top of any method
 - ``training.config``       ``HParams`` (the run's identity, hashed) and ``RunConfig`` (execution);
                             ``TrainConfig`` is both, flat, for the CLI
-- ``training.metrics``      per-class metrics in torch (twin of ``ltbounds.per_class``), ``predict``,
-                            ``evaluate_model``
+- ``training.metrics``      per-class metrics: per-sample values on the device, ``ltbounds.per_class``
+                            for the per-class step; ``predict``, ``evaluate_model``
 - ``training.loop``         the training loop (GPU-first, CPU fallback), metrics.jsonl
 - ``training.checkpoints``  self-describing checkpoints, atomic writes, weights_only loads
 - ``training.checkpoint_outputs``  checkpoint -> ``ltbounds.outputs.Outputs`` (rebuilds model and data,

@@ -11,7 +11,7 @@ the one home of the per-class definitions (NaN for an empty class, never 0), red
 - ``class_margins``: margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (wang23, Remark 2).
 
 Why not ``ltbounds.per_class`` on the whole logits: that would copy them to the host every epoch, (n, C)
-float32 per split (464 MB for ImageNet-LT's training set), where n float64 values suffice. Why not one
+float32 per split (about 460 MB for ImageNet-LT's training set), where n float64 values suffice. Why not one
 implementation for NumPy and torch together: the array API that both speak has no scatter or segment
 reduction (``np.bincount``/``ufunc.at``, ``index_add``/``scatter_reduce``), and those are the whole of the
 per-class step. ``predict`` and ``evaluate_model`` (the loop's per-epoch metrics) live here, not in
