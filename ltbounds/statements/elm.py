@@ -55,7 +55,7 @@ from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.checks import check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import identity_row, per_class_rows, row_factory, violations_row
+from ltbounds.statements.rows import identity_row, per_class_rows, relative_gaps, row_factory, violations_row
 from ltbounds.statements.statistics import (
     MappedRows,
     class_moments,
@@ -1375,11 +1375,10 @@ def evaluate_dro_regulariser(splits: EvaluationSplits, delta: float) -> list[Bou
     # drolt's (18) per sample with d squared reads eps_c = r_c^2 and margin 2 eps_c; ELM's (5) uses eps_y = 2 eps_c
     printed = dro_lt_theorem1(z, y, mu, radius, metric="squared_euclidean", form="as_printed").bound
     elm_form = elm_dro_regulariser(z, y, mu, 2.0 * radius**2)
-    gap = float(np.max(np.abs(printed - elm_form) / np.maximum(1.0, np.abs(printed))))
     return [
         identity_row(
             statement="elm.dro_lt_regulariser",
-            gap=gap,
+            gap=float(np.max(relative_gaps(printed, elm_form))),
             tolerance=1e-9,
             terms={"samples": float(keep.size)},
             split=outputs.split,

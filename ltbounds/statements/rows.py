@@ -65,6 +65,12 @@ def per_class_rows(
     ]
 
 
+def relative_gaps(reference: np.ndarray | float, other: np.ndarray | float) -> np.ndarray:
+    """|reference - other| / max(1, |reference|), elementwise: how far two sides of an identity are apart,
+    relative where the reference is large and absolute where it is near 0 (what ``identity_row`` reports)."""
+    return np.abs(reference - other) / np.maximum(1.0, np.abs(reference))
+
+
 def identity_row(
     *,
     statement: str,

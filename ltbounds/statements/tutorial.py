@@ -48,7 +48,7 @@ from ltbounds.per_class import effective_number
 from ltbounds.statements import statistics
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
-from ltbounds.statements.rows import identity_row, per_class_rows, row_factory
+from ltbounds.statements.rows import identity_row, per_class_rows, relative_gaps, row_factory
 
 DECLARED = Declarations("tutorial")
 
@@ -537,11 +537,10 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
 def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
     mean, decomposed = risk_decomposition(_cross_entropy(splits, outputs), outputs.labels, outputs.num_classes)
-    gap = abs(mean - decomposed) / max(1.0, abs(mean))
     return [
         identity_row(
             statement="tutorial.risk_decomposition",
-            gap=gap,
+            gap=float(relative_gaps(mean, decomposed)),
             tolerance=1e-12,
             terms={"mean_loss": mean, "decomposed": decomposed},
             split=outputs.split,
@@ -636,7 +635,7 @@ def _evaluate_la_two_forms(splits: EvaluationSplits, delta: float) -> list[Bound
             ("tutorial.la_two_forms", tau),
             lambda f, y, tau=tau: logit_adjusted_loss_forms(f, y, outputs.priors, tau),
         )
-        gap = float(np.max(np.abs(first - second) / np.maximum(1.0, np.abs(first))))
+        gap = float(np.max(relative_gaps(first, second)))
         results.append(
             identity_row(
                 statement="tutorial.la_loss_two_forms",
@@ -1142,7 +1141,7 @@ def _evaluate_gh_theorem34(splits: EvaluationSplits, delta: float) -> list[Bound
     return [
         identity_row(
             statement="tutorial.gh_theorem34",
-            gap=abs(computed - printed) / max(1.0, printed),
+            gap=float(relative_gaps(printed, computed)),  # printed > 0: log(1 + (K-1) e^{C-1})
             tolerance=1e-12,
             terms={"computed": computed, "printed": printed},
             split=outputs.split,

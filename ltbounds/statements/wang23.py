@@ -65,6 +65,7 @@ from ltbounds.statements.rows import (
     forms_and_deltas,
     identity_row,
     per_class_rows,
+    relative_gaps,
     row_factory,
     violations_row,
 )
@@ -916,7 +917,7 @@ def evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResu
     pi = outputs.priors
     fisher_delta = np.sqrt(pi)  # any positive delta; sqrt(pi) sits between balanced (1) and LA (pi)
 
-    def relative_gaps(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    def gaps_per_sample(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per sample, |VS - reference| / max(1, |reference|) for each member, then eq. (4) (row by row)."""
         rows = np.arange(y.size)
         log_probabilities = log_softmax(z)
@@ -930,12 +931,12 @@ def evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResu
         gaps = []
         for member in VS_FAMILY_MEMBERS:
             vs = vs_loss(z, y, *vs_family_parameters(counts, member))
-            gaps.append(np.abs(vs - references[member]) / np.maximum(1.0, np.abs(references[member])))
+            gaps.append(relative_gaps(references[member], vs))
         fisher = fisher_loss(z, y, pi, fisher_delta)
         vs = vs_loss(z, y, fisher_delta / pi, 1.0, np.log(fisher_delta))
-        return (*gaps, np.abs(vs - fisher) / np.maximum(1.0, np.abs(fisher)))
+        return (*gaps, relative_gaps(fisher, vs))
 
-    *member_gaps, fisher_gaps = per_sample(splits, outputs, "wang23.vs_family", relative_gaps)
+    *member_gaps, fisher_gaps = per_sample(splits, outputs, "wang23.vs_family", gaps_per_sample)
     notes = [
         f"identity: VS loss with the {member} parameters vs the {member} loss written directly"
         for member in VS_FAMILY_MEMBERS
