@@ -248,11 +248,18 @@ def evaluate(
         for position, source in enumerate(sources):
             bar.start(f"{position + 1}/{len(sources)} loading {_source_label(source)}")
             started = time.perf_counter()
+            # chunk_size and progress: the chunked statistics' (statements.statistics), whose context starts with
+            # the input checks (the head pass they make is the one the statements read)
             name, splits, info = load_splits(
-                source, heldout, data_root=data_root, device=device, batch_size=batch_size, position=position
+                source,
+                heldout,
+                data_root=data_root,
+                device=device,
+                batch_size=batch_size,
+                position=position,
+                chunk_size=chunk_size,
+                progress=_chunk_bar(progress),
             )
-            # the chunked statistics' size and progress bar (statements.statistics); a fresh context
-            splits = dataclasses.replace(splits, chunk_size=chunk_size, progress=_chunk_bar(progress))
             timings["load_and_inference_s"] += time.perf_counter() - started
             name = _unique(name, used_names)
             started = time.perf_counter()
@@ -379,10 +386,15 @@ def load_splits(
     device: Any = "cpu",
     batch_size: int = 512,
     position: int = 0,
+    chunk_size: int | None = None,
+    progress: Any = None,
 ) -> tuple[str, EvaluationSplits, dict[str, Any]]:
-    """(name, EvaluationSplits, info) of one source; checkpoints get one inference pass per split."""
+    """(name, EvaluationSplits, info) of one source; checkpoints get one inference pass per split.
+
+    ``chunk_size`` and ``progress`` go to the ``EvaluationSplits`` (a fresh evaluation context)."""
     info: dict[str, Any] = {}
     if isinstance(source, EvaluationSplits):
+        source = dataclasses.replace(source, chunk_size=chunk_size, progress=progress)
         check_evaluation_inputs(source.train.name, source)
         return source.train.name, source, {"method": source.train.method}
     if isinstance(source, Outputs):
@@ -430,7 +442,13 @@ def load_splits(
         if not np.array_equal(item.class_counts, train.class_counts):
             raise InputError(f"{name}: split {split!r} has other class_counts than 'train'; one model per source")
     info.setdefault("method", train.method)
-    splits = EvaluationSplits(train=train, heldout=outputs[heldout], test=outputs.get("test", outputs[heldout]))
+    splits = EvaluationSplits(
+        train=train,
+        heldout=outputs[heldout],
+        test=outputs.get("test", outputs[heldout]),
+        chunk_size=chunk_size,
+        progress=progress,
+    )
     check_evaluation_inputs(name, splits)
     return name, splits, info
 
@@ -447,6 +465,7 @@ def check_evaluation_inputs(name: str, splits: EvaluationSplits) -> None:
     """
     from ltbounds.checks import check_counts_match_labels, check_every_class_present
     from ltbounds.outputs import check_head_consistency
+    from ltbounds.statements.statistics import head_pass
 
     test = splits.test if splits.test is not None else splits.heldout
     if test is None:
@@ -454,7 +473,8 @@ def check_evaluation_inputs(name: str, splits: EvaluationSplits) -> None:
     try:
         check_counts_match_labels(splits.train.class_counts, splits.train.labels)
         for item in dict.fromkeys(s for s in (splits.train, splits.heldout, test) if s is not None):
-            check_head_consistency(item, name)
+            # one pass over the head's logits per split, kept in the context for the statements that need them
+            check_head_consistency(item, name, agreement=head_pass(splits, item).agreement)
         if splits.heldout is not None and splits.heldout is not test and splits.heldout.num_samples == 0:
             raise InputError(
                 f"the held-out split {splits.heldout.split!r} is empty; give a non-empty one or --heldout test"

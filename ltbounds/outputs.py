@@ -193,8 +193,13 @@ def annotations_from_record(
 def annotations_record(outputs: Outputs) -> dict[str, Any]:
     """The file keys of ``outputs.loss_parameters`` and ``outputs.provenance`` (JSON-safe: str, bool,
     lists of float); the inverse of ``annotations_from_record``. Keys of unset parameters are left out."""
-    record: dict[str, Any] = {key: getattr(outputs.provenance, key) for key in PROVENANCE_KEYS}
-    parameters = outputs.loss_parameters
+    return annotation_keys(outputs.loss_parameters, outputs.provenance)
+
+
+def annotation_keys(parameters: LossParameters | None, provenance: Provenance) -> dict[str, Any]:
+    """``annotations_record`` of a loss's parameters and a provenance not (yet) held by an ``Outputs``
+    (``export_module`` writes them before any ``Outputs`` exists)."""
+    record: dict[str, Any] = {key: getattr(provenance, key) for key in PROVENANCE_KEYS}
     if parameters is not None:
         for key, attribute in LOSS_KEYS.items():
             value = getattr(parameters, attribute)
@@ -408,36 +413,132 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return scaled / np.where(norms > 0, norms, 1.0)
 
 
-def check_head_consistency(outputs: Outputs, source: str = "outputs") -> None:
+# np.allclose's tolerances for "the head reproduces the logits" (wang23's box reads the logits as the head's)
+REPRODUCE_RTOL = 1e-4
+
+
+@dataclass(frozen=True)
+class HeadAgreement:
+    """How a split's logits L compare with its head's logits H = head(E), over every entry, from one pass.
+
+    ``largest``: max |L_ij|. ``consistency_excess``: the largest |L_ij - H_ij| among the entries that exceed
+    HEAD_RTOL times their own terms sum_k |e_ik w_jk| + |b_j| (-inf: none); such an entry breaks
+    ``check_head_consistency``'s rule exactly when it also exceeds HEAD_RTOL * largest. ``allclose_excess``:
+    max of |L_ij - H_ij| - REPRODUCE_RTOL |L_ij| (-inf for no entry). Entries where H overflows are skipped.
+    """
+
+    largest: float
+    consistency_excess: float
+    allclose_excess: float
+
+    @property
+    def consistent(self) -> bool:
+        """``check_head_consistency``'s rule: |L - H| <= HEAD_RTOL * max(terms, largest) for every entry."""
+        return not self.consistency_excess > HEAD_RTOL * self.largest
+
+    @property
+    def reproduces(self) -> bool:
+        """np.allclose(H, L, rtol=REPRODUCE_RTOL, atol=REPRODUCE_RTOL * max(1, largest))."""
+        return bool(self.allclose_excess <= REPRODUCE_RTOL * max(1.0, self.largest))
+
+    def merge(self, other: HeadAgreement) -> HeadAgreement:
+        """The agreement of two sets of rows together."""
+        return HeadAgreement(
+            max(self.largest, other.largest),
+            max(self.consistency_excess, other.consistency_excess),
+            max(self.allclose_excess, other.allclose_excess),
+        )
+
+
+NO_ROWS = HeadAgreement(0.0, -math.inf, -math.inf)
+
+
+def head_logits_of_rows(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
+    """``head_logits`` of some rows' float64 embeddings (overflow gives inf, not a warning)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _head_logits(outputs, embeddings)
+
+
+def _head_terms(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
+    """Per entry, the size of what the head's dot product sums (what a rounding error is relative to):
+    sum_k |e_ik w_jk| + |b_j| (linear), |s| + |b_j| (cosine)."""
+    if outputs.head_kind == "linear":
+        return np.abs(embeddings) @ np.abs(outputs.head_weight).T + np.abs(outputs.head_bias)
+    shape = (embeddings.shape[0], outputs.num_classes)
+    return np.broadcast_to(abs(float(outputs.head_scale)) + np.abs(outputs.head_bias), shape)
+
+
+def head_agreement_of_rows(
+    outputs: Outputs, embeddings: np.ndarray, logits: np.ndarray, expected: np.ndarray, largest_so_far: float
+) -> HeadAgreement:
+    """``HeadAgreement`` of some rows: float64 ``embeddings`` and ``logits``, ``expected`` = their head logits.
+
+    ``largest_so_far``: max |L| over every row read so far, these included (<= the split's). An entry with
+    |L - H| <= HEAD_RTOL * largest_so_far satisfies the rule whatever the terms, so the terms (a second
+    matrix product, as costly as the head's) are computed only for a block holding another entry: never
+    for logits that are the head's up to rounding."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = np.abs(logits - expected)
+        finite = np.isfinite(expected)
+        suspect = finite & ~(error <= HEAD_RTOL * largest_so_far)
+        consistency = -math.inf
+        if suspect.any():
+            terms = _head_terms(outputs, embeddings)
+            beyond = suspect & np.isfinite(terms) & ~(error <= HEAD_RTOL * terms)
+            if beyond.any():
+                worst = float(np.max(error[beyond]))  # NaN (a NaN logit) breaks the rule
+                consistency = math.inf if math.isnan(worst) else worst
+        slack = np.where(finite, error - REPRODUCE_RTOL * np.abs(logits), -np.inf)
+        allclose = float(np.max(slack, initial=-np.inf))
+    return HeadAgreement(largest_abs_logit(logits), consistency, math.inf if math.isnan(allclose) else allclose)
+
+
+def largest_abs_logit(logits: np.ndarray) -> float:
+    """max |L| ignoring NaN (a NaN logit breaks the rule through its error, not through the scale)."""
+    return float(np.max(np.abs(logits), where=~np.isnan(logits), initial=0.0))
+
+
+def head_agreement(outputs: Outputs) -> HeadAgreement:
+    """``HeadAgreement`` of a whole split, in blocks of rows (memory: a few (block, C) arrays)."""
+    total = NO_ROWS
+    for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS):
+        embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
+        logits = np.asarray(outputs.logits[rows], dtype=np.float64)
+        largest = max(total.largest, largest_abs_logit(logits))
+        expected = head_logits_of_rows(outputs, embeddings)
+        total = total.merge(head_agreement_of_rows(outputs, embeddings, logits, expected, largest))
+        release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
+    return total
+
+
+def check_head_consistency(outputs: Outputs, source: str = "outputs", agreement: HeadAgreement | None = None) -> None:
     """The logits must be the head applied to the embeddings: ``|logits - head_logits| <= HEAD_RTOL * scale``.
 
     ``scale`` is, per entry, the larger of the largest |logit| of the split and sum_k |e_k w_jk| + |b_j|
     (the size of the terms the dot product sums, which a rounding error is relative to). Bounds that
     use the head's norm (Rademacher complexities, ELM's Lemma 5, Wang et al.'s box) are about the
     function E -> head(E): with logits from elsewhere their value and the measured margins describe two
-    different models, so such outputs are refused, not reported. Checked in blocks of rows, so that
-    memory stays a few (block, C) arrays however many samples there are."""
+    different models, so such outputs are refused, not reported. ``agreement``: the split's
+    ``HeadAgreement`` when already computed (``head_agreement``, one pass over blocks of rows; memory stays
+    a few (block, C) arrays however many samples there are). Only when the rule fails is a second pass
+    made, to count the entries that break it and name one."""
     if outputs.num_samples == 0:
         return
-    logits = outputs.logits
-    # block by block: np.abs of the whole (n, C) array would be one more copy of the logits
-    largest = max(float(np.max(np.abs(logits[rows]))) for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS))
-    release_mapped_pages(outputs)
+    agreement = head_agreement(outputs) if agreement is None else agreement
+    if agreement.consistent:
+        return
+    largest, logits = agreement.largest, outputs.logits
     wrong_count, example = 0, None
     for start in range(0, outputs.num_samples, _HEAD_CHECK_ROWS):
         rows = slice(start, start + _HEAD_CHECK_ROWS)
         embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             expected = _head_logits(outputs, embeddings)
-            if outputs.head_kind == "linear":
-                terms = np.abs(embeddings) @ np.abs(outputs.head_weight).T + np.abs(outputs.head_bias)
-            else:
-                terms = np.broadcast_to(abs(float(outputs.head_scale)) + np.abs(outputs.head_bias), expected.shape)
-            scale = np.maximum(terms, largest)
+            scale = np.maximum(_head_terms(outputs, embeddings), largest)
             error = np.abs(logits[rows] - expected)
             # where the float64 recomputation itself overflows nothing can be checked (not a mismatch)
             wrong = np.isfinite(expected) & np.isfinite(scale) & ~(error <= HEAD_RTOL * scale)
-        release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
+        release_mapped_pages(outputs)
         if wrong.any():
             wrong_count += int(wrong.sum())
             if example is None:
@@ -865,14 +966,24 @@ def export_module(
     dtype: Any = np.float32,
     name: str = "model",
     method: str = "unknown",
+    loss_parameters: LossParameters | None = None,
+    provenance: Provenance | None = None,
     metadata: Mapping[str, Any] | None = None,
+    on_batch: Callable[[str, int], None] | None = None,
 ) -> Path:
     """Stream a ``torch.nn.Module``'s outputs on ``splits`` (split -> (x, labels)) to an outputs
     directory batch by batch: the same pass as ``Outputs.from_module`` (inference mode, eval mode,
-    the feature/head hook), but each batch is written to disk (``OutputsWriter``) instead of being kept."""
+    the feature/head hook), but each batch is written to disk (``OutputsWriter``) instead of being kept.
+
+    ``loss_parameters`` and ``provenance`` are written as their file keys into ``outputs.json``'s
+    ``metadata`` (``annotation_keys``), where ``open_outputs_dir`` reads them back; ``metadata`` may add
+    other JSON-safe keys (an older version's annotation names among them are converted on reading).
+    ``on_batch(split, rows)`` is called after each batch is written (e.g. to advance a progress bar)."""
     import torch
 
     head_module, (weight, bias, head_kind, head_scale) = _checked_module_head(model, head, batch_size)
+    metadata = {**(metadata or {}), **annotation_keys(loss_parameters, provenance or Provenance())}
+    annotations_from_record(metadata, "metadata")  # a parameter given twice is refused before any pass
     device = _module_device(model) if device is None else device
     embed = _embedding_function(model, features, head_module)
     parameter_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
@@ -907,6 +1018,8 @@ def export_module(
                         batch = batch.to(parameter_dtype)
                     embeddings, logits = embed(batch)
                     writer.append(split, logits.double(), embeddings.reshape(embeddings.shape[0], -1).double(), y[rows])
+                    if on_batch is not None:
+                        on_batch(split, int(y[rows].shape[0]))
             return writer.close()
     finally:
         model.train(was_training)

@@ -11,6 +11,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.checks import InputError
@@ -299,3 +301,63 @@ def test_the_head_check_in_row_blocks_finds_and_counts_mismatches_in_any_block(m
     monkeypatch.setattr(module, "_HEAD_CHECK_ROWS", 8192)
     with pytest.raises(InputError, match=r"3 of 320 entries .* sample 44, class 2"):
         load_outputs_splits({**values, "train/logits": logits})
+
+
+def _old_rules(outputs: Outputs) -> tuple[bool, bool]:
+    """The head checks as first written (before the one-pass ``HeadAgreement``): the 1% rule with the terms
+    sum_k |e_k w_jk| + |b_j| of every entry, and wang23's np.allclose."""
+    logits = np.asarray(outputs.logits, dtype=np.float64)
+    expected = outputs.embeddings @ outputs.head_weight.T + outputs.head_bias
+    largest = float(np.abs(logits).max())
+    terms = np.abs(outputs.embeddings) @ np.abs(outputs.head_weight).T + np.abs(outputs.head_bias)
+    consistent = bool(np.all(np.abs(logits - expected) <= HEAD_RTOL * np.maximum(terms, largest)))
+    reproduces = bool(np.allclose(expected, logits, rtol=1e-4, atol=1e-4 * max(1.0, largest)))
+    return consistent, reproduces
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([1e-3, 1.0, 1e4]),
+    entries=st.lists(st.tuples(st.integers(0, 39), st.integers(0, CLASSES - 1)), max_size=3),
+    relative=st.sampled_from([0.0, 5e-5, 2e-4, 5e-3, 2e-2, 1.0]),
+)
+def test_the_one_pass_head_agreement_gives_the_rules_of_the_full_check(seed, scale, entries, relative):
+    from ltbounds.outputs import head_agreement
+
+    values = record(seed=seed, scale=scale)
+    logits = values["test/logits"].copy()
+    size = np.abs(logits).max()
+    for row, column in entries:
+        logits[row, column] += relative * size * (1 if (row + column) % 2 else -1)
+    values["test/logits"] = logits
+    outputs = Outputs(
+        logits=logits,
+        embeddings=values["test/embeddings"],
+        labels=values["test/labels"],
+        class_counts=TRAIN_COUNTS,
+        head_weight=values["head_weight"],
+        head_bias=values["head_bias"],
+        split="test",
+    )
+    agreement = head_agreement(outputs)
+    assert (agreement.consistent, agreement.reproduces) == _old_rules(outputs)
+
+
+def test_the_head_agreement_power_check_a_logit_off_by_the_tolerance_breaks_both_rules():
+    from ltbounds.outputs import head_agreement
+
+    values = record()
+    logits = values["test/logits"].copy()
+    logits[3, 1] += 1.5 * HEAD_RTOL * np.abs(logits).max() + 1.5 * HEAD_RTOL * 100 * np.abs(logits[3]).sum()
+    outputs = Outputs(
+        logits=logits,
+        embeddings=values["test/embeddings"],
+        labels=values["test/labels"],
+        class_counts=TRAIN_COUNTS,
+        head_weight=values["head_weight"],
+        head_bias=values["head_bias"],
+        split="test",
+    )
+    agreement = head_agreement(outputs)
+    assert not agreement.consistent and not agreement.reproduces
+    assert _old_rules(outputs) == (False, False)

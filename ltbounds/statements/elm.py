@@ -58,8 +58,10 @@ from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import identity_row, per_class_rows, relative_gaps, row_factory, violations_row
 from ltbounds.statements.statistics import (
     MappedRows,
+    chunk_rows,
     class_moments,
     embedding_norms,
+    head_pass,
     per_sample,
     release_mapped_pages,
 )
@@ -508,11 +510,28 @@ def _nothing_clipped(splits: EvaluationSplits, outputs: Outputs, radius: float) 
 
 def _clipped_loss(splits: EvaluationSplits, outputs: Outputs, radius: float) -> np.ndarray:
     """Per-sample logit-adjusted loss (adjustment log pi) of the model the bounds certify (``_model_logits``),
-    in row chunks, once per split and radius."""
+    in row chunks, once per split and radius.
+
+    For a linear head the rows with ||Phi|| <= R are the head's own logits (clipping multiplies by 1.0), whose
+    loss the split's one pass over the head logits already has (``statistics.head_pass``); only the rows
+    beyond R are read again, clipped."""
     adjustment = np.log(outputs.priors)
     if outputs.head_kind == "cosine":
         return per_sample(splits, outputs, ("elm.la_loss", radius), lambda f, y: logit_adjusted_loss(f, y, adjustment))
     weight, bias = outputs.head_weight, outputs.head_bias
+    unclipped = head_pass(splits, outputs).la_loss
+    if unclipped is not None:
+
+        def compute() -> np.ndarray:
+            loss = unclipped.copy()
+            far = np.flatnonzero(embedding_norms(splits, outputs) > radius)
+            for start in range(0, far.size, chunk_rows(splits, outputs)):
+                rows = far[start : start + chunk_rows(splits, outputs)]
+                clipped = clip_embeddings(MappedRows(outputs.embeddings)[rows], radius)
+                loss[rows] = logit_adjusted_loss(clipped @ weight.T + bias, outputs.labels[rows], adjustment)
+            return loss
+
+        return splits.computed(("elm.la_loss", radius, outputs.split), compute)
     return per_sample(
         splits,
         outputs,
@@ -770,10 +789,8 @@ def _lemma5_chunked(splits: EvaluationSplits, outputs: Outputs) -> VarianceCompa
     (row by row) and tr(Ĉ_y) of ``class_moments`` (0 for an empty class, as ``class_statistics``)."""
     adjustment = np.log(outputs.priors)
     weight, bias = outputs.head_weight, outputs.head_bias
-    radius = _radius(splits)
-    if outputs.head_kind == "linear" and _nothing_clipped(splits, outputs, radius):
-        loss = _clipped_loss(splits, outputs, radius)  # the same E W^T + b (clipping multiplies by 1.0)
-    else:
+    loss = head_pass(splits, outputs).la_loss  # the loss of E W^T + b from the split's one pass over the head
+    if loss is None:
         loss = per_sample(
             splits,
             outputs,

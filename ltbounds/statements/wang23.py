@@ -69,8 +69,8 @@ from ltbounds.statements.rows import (
     row_factory,
     violations_row,
 )
-from ltbounds.statements.statistics import chunks, logit_extremes, per_sample
 from ltbounds.statements.statistics import class_margins as class_margins_chunked
+from ltbounds.statements.statistics import head_pass, logit_extremes, per_sample
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -188,23 +188,12 @@ def _head_of(outputs: Outputs, embeddings: np.ndarray) -> tuple[np.ndarray, floa
 
 
 def _head_reproduces_logits(outputs: Outputs, splits: EvaluationSplits | None = None) -> bool:
-    """np.allclose(head(E), logits, rtol=1e-4, atol=1e-4 max(1, max |logits|)), in row chunks."""
+    """np.allclose(head(E), logits, rtol=1e-4, atol=1e-4 max(1, max |logits|)), from the split's one pass over
+    the head's logits (``statistics.head_pass``, shared with evaluate's head check)."""
     from ltbounds.statements.context import EvaluationSplits
 
     splits = EvaluationSplits(train=outputs) if splits is None else splits
-    largest = per_sample(splits, outputs, "largest_abs_logit", lambda f, _y: np.abs(f).max(axis=1, initial=0.0))
-    scale = max(1.0, float(largest.max(initial=0.0)))
-    if outputs.head_kind == "cosine":
-        w = outputs.head_weight / np.maximum(np.linalg.norm(outputs.head_weight, axis=1, keepdims=True), 1e-300)
-    for rows in chunks(splits, outputs, "head check"):
-        embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
-        if outputs.head_kind == "cosine":
-            predicted = outputs.head_scale * _head_of(outputs, embeddings)[0] @ w.T
-        else:
-            predicted = embeddings @ outputs.head_weight.T + outputs.head_bias
-        if not np.allclose(predicted, np.asarray(outputs.logits[rows]), rtol=1e-4, atol=1e-4 * scale):
-            return False
-    return True
+    return head_pass(splits, outputs).agreement.reproduces
 
 
 def _clip_box(logits: np.ndarray, labels: np.ndarray, lower: float, upper: float) -> np.ndarray:
