@@ -1,5 +1,9 @@
 """``ltbounds train`` checkpoint -> ``Outputs``: rebuild the model and its data, run one inference pass.
 
+``outputs_from_checkpoint`` holds each split's outputs in memory; ``export_checkpoint`` (``ltbounds
+export``) streams them batch by batch to an outputs directory (docs/outputs_format.md) that ``ltbounds
+evaluate DIR`` reads memory-mapped. Both rebuild and check the model and data in one place (``_rebuild``).
+
 The adapter between the checkpoints of this package and the model-agnostic ``ltbounds.outputs``
 (which never imports ``training``). It records on the ``Outputs`` the parameters of the training
 loss at the checkpoint's last epoch (``LossParameters``) and fails loudly: a checkpoint that does not
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,123 @@ def outputs_from_checkpoint(
     ``LongTailData`` of that spec, for callers reading many checkpoints of one dataset), checks that
     the stored class counts are those of the data, then runs one batched inference pass per split.
     Each ``Outputs`` carries ``training_loss_parameters`` of the checkpoint as ``loss_parameters``.
+    Every split is held in memory; ``export_checkpoint`` streams them to disk instead.
     """
+    rebuilt = _rebuild(checkpoint, data_root=data_root, device=device, name=name, data=data)
+    parts = {split: rebuilt.split(split) for split in splits}
+    return {
+        split: Outputs.from_module(
+            rebuilt.model,
+            part.x,
+            part.y.cpu().numpy(),
+            rebuilt.class_counts,
+            batch_size=batch_size,
+            device=device,
+            split=split,
+            name=rebuilt.label,
+            method=rebuilt.method,
+            loss_parameters=rebuilt.loss_parameters,
+        )
+        for split, part in parts.items()
+    }
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike | Mapping[str, Any],
+    directory: str | os.PathLike,
+    splits: tuple[str, ...] | None = None,
+    *,
+    data_root: str | os.PathLike | None = None,
+    device: Any = "cpu",
+    batch_size: int = 512,
+    dtype: Any = np.float32,
+    name: str | None = None,
+    data: Any = None,
+    progress: bool = False,
+) -> Path:
+    """Stream the outputs of an ``ltbounds train`` checkpoint on its splits to an outputs directory.
+
+    The model and data are rebuilt and checked as in ``outputs_from_checkpoint``; then
+    ``ltbounds.outputs.export_module`` writes each batch as it is computed (one batch of logits and
+    embeddings in memory at a time, never a whole split), as ``dtype`` (float32 or float64) ``.npy`` files
+    (docs/outputs_format.md). The directory records what ``ltbounds evaluate CHECKPOINT`` would use: the
+    name (``checkpoint_name``), the method, the training loss's ``LossParameters``, and, under
+    ``metadata.source``, the dataset, imbalance, seed and epoch of the checkpoint.
+
+    ``splits`` (None): train, val when the dataset has a non-empty one, and test, the splits
+    ``ltbounds evaluate CHECKPOINT`` reads with ``--heldout auto``. The model runs in float32, so float32
+    storage keeps its logits and embeddings exactly. ``progress``: a tqdm bar over batches on stderr,
+    shown only when stderr is a terminal. An earlier outputs directory at ``directory`` is replaced
+    (``OutputsWriter``); anything else there is refused.
+    """
+    from tqdm.auto import tqdm
+
+    from ltbounds.outputs import export_module
+
+    rebuilt = _rebuild(checkpoint, data_root=data_root, device=device, name=name, data=data)
+    if splits is None:
+        splits = ("train", "val", "test") if len(rebuilt.data.val.y) else ("train", "test")
+    parts = {split: rebuilt.split(split) for split in splits}  # every split checked before anything is written
+    batches = sum(-(-len(part.y) // max(int(batch_size), 1)) for part in parts.values())
+    # disable=None: tqdm shows the bar only when stderr is a terminal (never in logs or tests)
+    with tqdm(total=batches, desc="export", unit="batch", leave=False, disable=None if progress else True) as bar:
+
+        def advance(split: str, _rows: int) -> None:
+            bar.set_postfix_str(split, refresh=False)
+            bar.update(1)
+
+        return export_module(
+            directory,
+            rebuilt.model,
+            {split: (part.x, part.y.cpu().numpy()) for split, part in parts.items()},
+            rebuilt.class_counts,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            name=rebuilt.label,
+            method=rebuilt.method,
+            loss_parameters=rebuilt.loss_parameters,
+            metadata={"source": rebuilt.source},
+            on_batch=advance,
+        )
+
+
+@dataclass(frozen=True)
+class _RebuiltCheckpoint:
+    """A checkpoint's model and data, checked against each other (``_rebuild``)."""
+
+    label: str  # the row key in reports (``checkpoint_name`` of the file, or the caller's name)
+    spec: DatasetSpec
+    data: Any  # training.data.LongTailData
+    model: Any  # torch.nn.Module in eval mode, on the device
+    class_counts: np.ndarray  # the stored training counts (equal to the data's)
+    method: str
+    loss_parameters: LossParameters
+    source: dict[str, Any]  # dataset, imbalance, seed, epoch: what evaluate reports of a checkpoint
+
+    def split(self, split: str) -> Any:
+        """The data of ``split``, refused when the dataset has no such split or it is empty."""
+        if not hasattr(self.data, split):
+            raise InputError(f"dataset {self.spec.name!r} has no split {split!r}; choose from train, val, test")
+        part = getattr(self.data, split)
+        if len(part.y) == 0:
+            raise InputError(
+                f"dataset {self.spec.name!r} of checkpoint {self.label} has an empty {split!r} split "
+                f"(val_fraction={self.spec.val_fraction}); use --heldout test"
+            )
+        return part
+
+
+def _rebuild(
+    checkpoint: str | os.PathLike | Mapping[str, Any],
+    *,
+    data_root: str | os.PathLike | None,
+    device: Any,
+    name: str | None,
+    data: Any,
+) -> _RebuiltCheckpoint:
+    """Load a checkpoint, rebuild its data (or take ``data``) and model, and check that the stored class
+    counts are the data's; every problem is an ``InputError`` naming the checkpoint."""
     if data_root is not None and not Path(data_root).is_dir():
         raise InputError(f"--data-root {data_root} is not a directory; point it at the folder holding the dataset")
     if isinstance(checkpoint, Mapping):
@@ -66,30 +187,19 @@ def outputs_from_checkpoint(
     model = model_from_checkpoint(ckpt, device)
     method = ckpt.get("method") or {}
     method_name = str(method.get("name", "unknown")) if isinstance(method, Mapping) else str(method)
-    loss_parameters = training_loss_parameters(ckpt, stored)
-    result: dict[str, Outputs] = {}
-    for split in splits:
-        if not hasattr(data, split):
-            raise InputError(f"dataset {spec.name!r} has no split {split!r}; choose from train, val, test")
-        part = getattr(data, split)
-        if len(part.y) == 0:
-            raise InputError(
-                f"dataset {spec.name!r} of checkpoint {label} has an empty {split!r} split "
-                f"(val_fraction={spec.val_fraction}); use --heldout test"
-            )
-        result[split] = Outputs.from_module(
-            model,
-            part.x,
-            part.y.cpu().numpy(),
-            stored,
-            batch_size=batch_size,
-            device=device,
-            split=split,
-            name=label,
-            method=method_name,
-            loss_parameters=loss_parameters,
-        )
-    return result
+    stored_spec = ckpt["dataset"] if isinstance(ckpt["dataset"], Mapping) else {}
+    source = {key: stored_spec.get(key) for key in ("name", "imbalance", "seed")}
+    source = {"dataset": source.pop("name"), **source, "epoch": ckpt.get("epoch")}
+    return _RebuiltCheckpoint(
+        label=label,
+        spec=spec,
+        data=data,
+        model=model,
+        class_counts=stored,
+        method=method_name,
+        loss_parameters=training_loss_parameters(ckpt, stored),
+        source=source,
+    )
 
 
 def training_loss_parameters(checkpoint: Mapping[str, Any], class_counts: np.ndarray) -> LossParameters:
