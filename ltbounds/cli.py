@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ltbounds.commands.demo", "train, evaluate and plot on the embedded default (make demo)"),
     "train": ("ltbounds.commands.train", "train a model with a long-tail loss method, write checkpoints"),
     "evaluate": ("ltbounds.commands.evaluate", "evaluate every bound on checkpoints or exported outputs"),
+    "export": ("ltbounds.commands.export", "stream a checkpoint's outputs to an outputs directory, batch by batch"),
     "errata": ("ltbounds.commands.errata", "print the verdict on each printed statement of the seeds"),
     "study": ("ltbounds.commands.study", "run a theory-vs-practice study, writing results/<study>/"),
     "figures": ("ltbounds.commands.figures", "draw the figures of finished studies as PNG and PDF"),
