@@ -369,3 +369,26 @@ def test_export_module_streams_the_outputs_of_from_module(tmp_path):
     np.testing.assert_allclose(np.asarray(streamed.logits), direct.logits, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(streamed.embeddings), direct.embeddings, rtol=1e-12)
     np.testing.assert_array_equal(streamed.labels, y)
+
+
+# ------------------------------------------------------------------------------------------ symbolic rows
+
+
+def test_symbolic_statements_read_every_kth_row_beyond_the_cap_and_bounds_read_every_row(monkeypatch):
+    import ltbounds.statements.statistics as statistics
+    from ltbounds.statements import EvaluationSplits
+
+    splits = _splits()
+    whole = dict(_evaluation(splits, None, only=("wang23.vs_family", "elm.lemma3")))
+    assert {row.split for row in whole.values()} <= {"train", "test"}
+    monkeypatch.setattr(statistics, "SYMBOLIC_ROWS", 10)  # 74 training rows: every 8th row, 10 rows
+    capped = _evaluation(splits, None, only=("wang23.vs_family", "elm.lemma3", "tutorial.rwsam_perturbation"))
+    splits_of = {}
+    for statement_id, row in capped:
+        splits_of.setdefault(statement_id, set()).add(row.split)
+    assert splits_of["wang23.vs_family"] == {"train[::8]"}
+    assert splits_of["tutorial.rwsam_perturbation"] == {"train[::8]"}
+    assert splits_of["elm.lemma3"] <= {"train", "test"}  # a bound's empirical term needs every row
+    subset = statistics.symbolic_rows(EvaluationSplits(train=splits["train"]), splits["train"])
+    np.testing.assert_array_equal(subset.labels, splits["train"].labels[::8])
+    np.testing.assert_array_equal(subset.logits, splits["train"].logits[::8])

@@ -60,6 +60,7 @@ from ltbounds.statements.statistics import (
     MappedRows,
     chunk_rows,
     class_moments,
+    cross_entropy,
     embedding_norms,
     head_pass,
     per_sample,
@@ -1279,12 +1280,7 @@ DECLARED.add_corrected_pair(
 )
 def evaluate_weighting_limit(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
-    losses = per_sample(  # cross-entropy per sample, row by row
-        splits,
-        outputs,
-        "elm.cross_entropy",
-        lambda f, y: -(f - logsumexp(f, axis=1)[:, None])[np.arange(y.size), y],
-    )
+    losses = cross_entropy(splits, outputs)  # per sample, row by row
     # nested prefixes of a random order of the training split stand in for a growing sample from P
     order = np.random.default_rng(0).permutation(outputs.num_samples)
     rows = []

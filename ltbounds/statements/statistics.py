@@ -141,10 +141,26 @@ def target_and_other_max(splits: EvaluationSplits, outputs: Outputs) -> tuple[np
     )
 
 
-def embedding_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
-    """||Phi(x_i)|| per sample."""
+def embedding_squared_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """||Phi(x_i)||^2 per sample."""
     return per_sample(
-        splits, outputs, "embedding_norms", lambda e, _y: np.sqrt(np.einsum("ij,ij->i", e, e)), source="embeddings"
+        splits, outputs, "embedding_squared_norms", lambda e, _y: np.einsum("ij,ij->i", e, e), source="embeddings"
+    )
+
+
+def embedding_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """||Phi(x_i)|| per sample (from ``embedding_squared_norms``: no second pass)."""
+    return splits.computed(
+        ("statistics", "embedding_norms", outputs.split), lambda: np.sqrt(embedding_squared_norms(splits, outputs))
+    )
+
+
+def cross_entropy(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
+    """-log softmax(f(x_i))_{y_i} = logsumexp_j f(x_i)_j - f(x_i)_{y_i} per sample (nats)."""
+    from scipy.special import logsumexp
+
+    return per_sample(
+        splits, outputs, "cross_entropy", lambda f, y: logsumexp(f, axis=1) - f[np.arange(y.size), y]
     )
 
 
@@ -287,3 +303,36 @@ def head_pass(splits: EvaluationSplits, outputs: Outputs) -> HeadPass:
         return HeadPass(agreement, la_loss)
 
     return splits.computed(("statistics", "head_pass", outputs.split), compute)
+
+
+# ------------------------------------------------------------------------------ rows for symbolic checks
+
+# Rows a pointwise identity or symbolic statement is checked on (``symbolic_rows``): such a check holds or
+# fails sample by sample, so every training row adds cost but no evidence once there are tens of thousands.
+SYMBOLIC_ROWS = 1 << 16
+
+
+def symbolic_rows(splits: EvaluationSplits, outputs: Outputs) -> Outputs:
+    """``outputs`` itself when it has at most ``SYMBOLIC_ROWS`` rows, else every k-th row (k = ceil(n /
+    SYMBOLIC_ROWS), from row 0; a strided view, nothing copied) as an ``Outputs`` whose split is named
+    ``"<split>[::k]"``, so rows computed on it say so. For statements whose value is a maximum of a pointwise
+    gap (an identity checked numerically) or that need only some valid input (a gradient), never for a
+    bound's empirical term or a measured risk, which need every row."""
+    n = outputs.num_samples
+    if n <= SYMBOLIC_ROWS:
+        return outputs
+    step = -(-n // SYMBOLIC_ROWS)
+
+    def compute() -> Outputs:
+        import dataclasses
+
+        rows = slice(0, n, step)
+        return dataclasses.replace(
+            outputs,
+            logits=outputs.logits[rows],
+            embeddings=outputs.embeddings[rows],
+            labels=outputs.labels[rows],
+            split=f"{outputs.split}[::{step}]",
+        )
+
+    return splits.computed(("statistics", "symbolic_rows", outputs.split), compute)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import softmax
 
 from ltbounds.bounds.representation import (
     bcl_memorization_scores,
@@ -69,15 +69,6 @@ def _sample_split(splits: EvaluationSplits) -> Outputs:
     else the training split (these statements hold on any sample, so no fixed-model rule is needed)."""
     measured = splits.measurement_split()
     return splits.train if measured is None else measured
-
-
-def _cross_entropy(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
-    """Per-sample cross-entropy -log softmax(f(x))_y of this split, row by row in chunks, once per split."""
-
-    def cross_entropy(f: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return -(f - logsumexp(f, axis=1, keepdims=True))[np.arange(y.size), y]
-
-    return statistics.per_sample(splits, outputs, "tutorial.cross_entropy", cross_entropy)
 
 
 @DECLARED.statement(
@@ -536,7 +527,8 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
 )
 def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
-    mean, decomposed = risk_decomposition(_cross_entropy(splits, outputs), outputs.labels, outputs.num_classes)
+    losses = statistics.cross_entropy(splits, outputs)
+    mean, decomposed = risk_decomposition(losses, outputs.labels, outputs.num_classes)
     return [
         identity_row(
             statement="tutorial.risk_decomposition",
@@ -737,8 +729,9 @@ def _head_gradient(outputs: Outputs, splits: EvaluationSplits | None = None) -> 
 def _rwsam_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> list[BoundResult]:
     """rwSAM's perturbation for the training split's head gradient: the printed open-ball argmax (empty for
     g != 0) or the corrected closed-ball one (attains rho ||g||)."""
-    outputs = splits.train
-    gradient = splits.computed(("tutorial.head_gradient", "train"), lambda: _head_gradient(outputs, splits))
+    # any gradient is an instance of the statement: the head's on at most SYMBOLIC_ROWS training rows
+    outputs = statistics.symbolic_rows(splits, splits.train)
+    gradient = splits.computed(("tutorial.head_gradient", outputs.split), lambda: _head_gradient(outputs, splits))
     rho = 0.05  # SAM's default radius
     best = sam_perturbation(gradient, rho)
     supremum = rho * float(np.linalg.norm(gradient))
@@ -752,7 +745,7 @@ def _rwsam_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
                 terms={"rho": rho, "gradient_norm": float(np.linalg.norm(gradient))},
                 split=outputs.split,
                 note="closed ball: e*^T g at e* = rho g/||g|| (measured) attains rho ||g|| (value); CE gradient of "
-                "the head on the training split",
+                "the head on the training split (every k-th row beyond 65,536: the split column says which)",
             )
         ]
     return [
@@ -1008,7 +1001,8 @@ def _evaluate_ts(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
 )
 def _evaluate_bcl(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = splits.train
-    scores = bcl_memorization_scores(_cross_entropy(splits, outputs))  # InputError when every loss is equal: 0/0 there
+    # InputError when every loss is equal: 0/0 there
+    scores = bcl_memorization_scores(statistics.cross_entropy(splits, outputs))
     row = row_factory(statement="tutorial.bcl_memorization_range", split=outputs.split, form="as_printed")
     return [
         row(

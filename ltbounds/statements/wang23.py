@@ -70,7 +70,13 @@ from ltbounds.statements.rows import (
     violations_row,
 )
 from ltbounds.statements.statistics import class_margins as class_margins_chunked
-from ltbounds.statements.statistics import head_pass, logit_extremes, per_sample
+from ltbounds.statements.statistics import (
+    embedding_squared_norms,
+    head_pass,
+    logit_extremes,
+    per_sample,
+    symbolic_rows,
+)
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -164,6 +170,9 @@ def _checked_extremes(outputs: Outputs, splits: EvaluationSplits | None = None) 
 
 def _feature_norms_squared(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
     """||x_i||^2 of the features ``_head`` gives (with the constant-1 column; unit rows for a cosine head), chunked."""
+
+    if outputs.head_kind == "linear":  # ||(e, 1)||^2 = ||e||^2 + 1, from the split's one pass over the norms
+        return embedding_squared_norms(splits, outputs) + 1.0
 
     def squared(e: np.ndarray, _y: np.ndarray) -> np.ndarray:
         features, _ = _head_of(outputs, e)
@@ -901,7 +910,7 @@ DECLARED.add_corrected_pair(
 )
 def evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     check_delta(delta)
-    outputs = splits.train
+    outputs = symbolic_rows(splits, splits.train)  # a pointwise identity: at most SYMBOLIC_ROWS rows
     counts = outputs.class_counts
     pi = outputs.priors
     fisher_delta = np.sqrt(pi)  # any positive delta; sqrt(pi) sits between balanced (1) and LA (pi)
