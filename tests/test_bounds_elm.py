@@ -278,6 +278,60 @@ def test_loss_range_bounds_the_loss_inside_the_ball(data, radius):
         assert np.all(loss <= ranges[label] * (1 + 1e-12))
 
 
+def _explicit_loss_range(weight: np.ndarray, shift: np.ndarray, radius: float) -> np.ndarray:
+    """The reference B_y: explicit differences w_y' - w_y (the (C, C, d) array; the old elm_loss_range)."""
+    gaps = radius * np.linalg.norm(weight[None, :, :] - weight[:, None, :], axis=2) + shift[None, :] - shift[:, None]
+    np.fill_diagonal(gaps, -np.inf)
+    return np.logaddexp(0.0, elm.logsumexp(gaps, axis=1))
+
+
+@st.composite
+def nasty_heads(draw):
+    """Heads with 1..6 classes (C = 1 and 2 often), rows repeated exactly, norms up to 1e8 (offsets too)."""
+    num_classes = draw(st.one_of(st.sampled_from([1, 2]), st.integers(1, 6)))
+    dim = draw(st.integers(1, 5))
+    special = st.sampled_from([0.0, 1.0, -1.0, 1e8, -1e8])
+    values = st.one_of(special, st.floats(-5.0, 5.0), st.floats(-1e8, 1e8))
+    distinct = draw(hnp.arrays(np.float64, (num_classes, dim), elements=values))
+    # each class copies one of the distinct rows: identical classes are the Gram formula's worst case
+    copies = draw(st.lists(st.integers(0, num_classes - 1), min_size=num_classes, max_size=num_classes))
+    weight = distinct[np.asarray(copies)] + draw(st.sampled_from([0.0, 1e8, -3.5]))
+    # |shifts| <= 1e3: with shifts of the order of R ||w_y' - w_y|| (up to 1e10 here) B_y is a tiny difference
+    # of huge exponents and the reference's own rounding is far above 1e-9 relative, whatever the method
+    shift = draw(hnp.arrays(np.float64, num_classes, elements=st.one_of(st.just(0.0), st.floats(-1e3, 1e3))))
+    radius = draw(st.one_of(st.just(0.0), st.floats(1e-3, 20.0)))
+    return weight, shift, radius
+
+
+@settings(max_examples=300)
+@given(nasty_heads())
+def test_loss_range_from_the_gram_matrix_is_above_the_explicit_one_and_close(head):
+    weight, shift, radius = head
+    ranges = bounds.elm_loss_range(weight, shift, radius)
+    reference = _explicit_loss_range(weight, shift, radius)
+    assert np.all(ranges >= reference)
+    np.testing.assert_allclose(ranges, reference, rtol=1e-9, atol=0.0)
+    # the adjustment is added to the bias, nothing else
+    adjusted = bounds.elm_loss_range(weight, shift - 1.0, radius, np.ones(weight.shape[0]))
+    np.testing.assert_allclose(adjusted, ranges, rtol=1e-12, atol=0.0)
+
+
+def test_loss_range_row_blocks_and_explicit_rows_agree_with_the_reference():
+    # more classes than one block of rows (2^21 / C); classes 5 and 17 are exact duplicates far from the mean
+    # whose shifts hide every other class, so B_5 = B_17 = log 2 rests on their distance 0, which the Gram
+    # formula cannot resolve (its allowance is ~1e-8 of the norm): those rows take the explicit path
+    rng = np.random.default_rng(3)
+    weight = rng.normal(size=(1500, 4))
+    weight[5] = weight[17] = 1e6 * rng.normal(size=4)
+    shift = rng.normal(size=1500)
+    shift[[5, 17]] = 1e5
+    ranges = bounds.elm_loss_range(weight, shift, 1e-3)
+    reference = _explicit_loss_range(weight, shift, 1e-3)
+    assert ranges[5] == ranges[17] == pytest.approx(math.log(2), rel=1e-12)
+    assert np.all(ranges >= reference)
+    np.testing.assert_allclose(ranges, reference, rtol=1e-9, atol=0.0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Proposition 2: formula by hand, and coverage by simulation
 

@@ -39,6 +39,70 @@ __all__ = [
 ]
 
 
+# float64 constants of the rounding allowances below (Higham 2002, Section 2.2): the unit roundoff u and the
+# smallest subnormal, which bounds the absolute error of a product that underflows.
+_ROUNDOFF = 2.0**-53
+_SMALLEST_SUBNORMAL = 2.0**-1074
+# Rows whose Gram-path B_y is not within this relative width of the truth are recomputed from explicit
+# differences (rows with near-duplicate classes of large centred norm; none in the usual case).
+_RANGE_RELATIVE_WIDTH = 2.0**-36
+
+
+def _gamma(n: int) -> float:
+    """gamma_n = n u / (1 - n u) (Higham 2002, Lemma 3.1), for float64."""
+    if n * _ROUNDOFF >= 0.01:
+        raise InputError(f"{n} features is too many for the rounding allowance of elm_loss_range (n u >= 0.01)")
+    return n * _ROUNDOFF / (1.0 - n * _ROUNDOFF)
+
+
+def _gram_distance_bounds(
+    centred: np.ndarray, squares: np.ndarray, norm_bounds: np.ndarray, rows: slice
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) on ||w_i - w_j|| for i in ``rows``, all j, from one GEMM on the centred head.
+
+    c = fl(W - 1 m^T) for any m (distances are shift-invariant); q_i = fl(||c_i||^2); r_i >= ||c_i||.
+    With s = fl(q_i + q_j - 2 fl(c_i . c_j)), the dot-product bound |fl(x . y) - x . y| <= gamma_n |x|.|y|
+    (Higham 2002, eq. (3.5), any summation order, FMA included) with Cauchy-Schwarz for the three terms,
+    the rounding of the two additions and the absolute error of underflowed products (n * 2^-1074 each):
+
+        ||c_i - c_j||^2 <= s + (gamma_n + 4u) (r_i + r_j)^2 + 16 n 2^-1074        (=: s + A),
+
+    and centring moves each row by at most u/(1-u) ||c_i|| (fl(a - b) = (a - b)(1 + delta), exact when
+    subnormal), so ||w_i - w_j|| <= sqrt(max(s + A, 0)) + u/(1-u) (r_i + r_j). The final factor 1 + 16u
+    covers the rounding of evaluating this bound (< 6 operations, each a relative u on a value >= 0).
+    ``lower`` mirrors it (sqrt(max(s - A, 0)) - ...), for the width check only.
+    """
+    n = centred.shape[1]
+    slack = _gamma(n) + 4 * _ROUNDOFF
+    shift = _ROUNDOFF / (1 - _ROUNDOFF)
+    pair = norm_bounds[rows, None] + norm_bounds[None, :]
+    allowance = slack * pair * pair + 16 * n * _SMALLEST_SUBNORMAL
+    centred_gap = shift * pair
+    estimate = squares[rows, None] + squares[None, :] - 2.0 * (centred[rows] @ centred.T)
+    upper = (np.sqrt(np.maximum(estimate + allowance, 0.0)) + centred_gap) * (1 + 16 * _ROUNDOFF)
+    lower = np.maximum(np.sqrt(np.maximum(estimate - allowance, 0.0)) - centred_gap, 0.0) * (1 - 16 * _ROUNDOFF)
+    return lower, upper
+
+
+def _explicit_distance_upper(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Upper bound on ||w_j - w_i|| for i in ``rows``, all j, from the explicit differences (block, C, d).
+
+    d^ = fl(||fl(w_j - w_i)||) satisfies ||w_j - w_i|| <= (d^ / (1 - u) + sqrt(n 2^-1074)) / ((1 - u) sqrt(1 - gamma_n))
+    (standard model, Higham 2002 Section 2.2, and the dot-product bound (3.5) for the sum of squares); the
+    factor 1 + gamma_n + 8u covers it and the rounding of applying it.
+    """
+    n = w.shape[1]
+    explicit = np.linalg.norm(w[None, :, :] - w[rows, None, :], axis=2)
+    return (explicit + 2 * math.sqrt(n * _SMALLEST_SUBNORMAL)) * (1 + _gamma(n) + 8 * _ROUNDOFF)
+
+
+def _range_from_distances(distances: np.ndarray, radius: float, shift: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """log(1 + sum_{y' != y} exp(R d_yy' + shift_y' - shift_y)) for the rows y in ``rows``."""
+    gaps = radius * distances + shift[None, :] - shift[rows, None]
+    gaps[np.arange(rows.size), rows] = -np.inf
+    return np.logaddexp(0.0, logsumexp(gaps, axis=1))
+
+
 def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: Any | None = None) -> np.ndarray:
     """B_y >= sup_{||z|| <= R} ell(y, Wz + b + Delta), per class y (the range of Lemma 3's Z):
 
@@ -46,6 +110,16 @@ def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: 
 
     each logit difference maximised separately over the ball (an upper bound on the joint sup).
     Assumes every embedding, in the population too, has norm <= R.
+
+    The distances come from the Gram matrix of the centred head, ||c_i||^2 + ||c_j||^2 - 2 c_i . c_j (one
+    GEMM per block of rows instead of (block, C, d) arrays of differences), rounded *up* by the
+    rigorous allowance of ``_gram_distance_bounds`` (the classical dot-product error bound
+    |fl(x . y) - x . y| <= gamma_n sum |x_k y_k| <= gamma_n ||x|| ||y||, gamma_n = n u / (1 - n u),
+    Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed. 2002, eq. (3.5)), so no distance is
+    below the true one because of rounding. Rows whose B_y the allowance could move by more than
+    2^-36 relative (near-duplicate classes far from the mean), or whose Gram path overflows, are
+    recomputed from explicit differences (also rounded up). The log-sum-exp itself is evaluated in
+    floating point (a few ulps, not covered).
     """
     w = check_matrix(head_weight, "head_weight")
     b = check_finite(np.asarray(head_bias, dtype=np.float64), "head_bias").reshape(-1)
@@ -56,19 +130,27 @@ def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: 
     shift = b.copy()
     if adjustment is not None:
         shift = shift + check_finite(np.asarray(adjustment, dtype=np.float64), "adjustment").reshape(-1)
-    # rows y in blocks: the (C, C, d) array of all differences would be 16 GB at C = 1,000, d = 2,048
-    num_classes = w.shape[0]
-    step = max(1, (1 << 22) // max(w.size, 1))
+    num_classes, n = w.shape
+    radius = float(radius)
+    gamma = _gamma(n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        centred = w - w.mean(axis=0)
+        squares = np.einsum("ij,ij->i", centred, centred)
+        norm_bounds = np.sqrt((squares + n * _SMALLEST_SUBNORMAL) / (1 - gamma))
+    # rows in blocks: a few (block, C) arrays at a time (16 MiB each)
+    step = max(1, (1 << 21) // max(num_classes, 1))
     ranges = np.empty(num_classes)
     for start in range(0, num_classes, step):
         rows = np.arange(start, min(start + step, num_classes))
-        gaps = (
-            float(radius) * np.linalg.norm(w[None, :, :] - w[rows, None, :], axis=2)
-            + shift[None, :]
-            - shift[rows, None]
-        )
-        gaps[np.arange(rows.size), rows] = -np.inf
-        ranges[rows] = np.logaddexp(0.0, logsumexp(gaps, axis=1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            lower, upper = _gram_distance_bounds(centred, squares, norm_bounds, slice(rows[0], rows[-1] + 1))
+            high = _range_from_distances(upper, radius, shift, rows)
+            low = _range_from_distances(lower, radius, shift, rows)
+            loose = ~np.isfinite(high) | ~(high - low <= _RANGE_RELATIVE_WIDTH * high)
+        ranges[rows] = high
+        for row in rows[loose]:
+            single = np.array([row])
+            ranges[row] = _range_from_distances(_explicit_distance_upper(w, single), radius, shift, single)[0]
     return ranges
 
 
