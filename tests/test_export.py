@@ -248,3 +248,55 @@ def test_the_progress_bar_counts_batches_and_no_progress_disables_it(trained_che
     batches = sum(math.ceil(size / 50) for size in SIZES.values())
     assert bars[0] == {"total": batches, "disable": None, "updates": batches}  # None: shown on a terminal
     assert bars[1]["disable"] is True
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"loss": "elm", "alpha": [1.0, 0.5], "elm_alpha": [0.125, 1 / 3]},
+        {"loss": "mystery", "unknown_reason": "loss 'mystery' is not in ltbounds.losses.REGISTRY"},
+    ],
+)
+def test_export_module_records_loss_parameters_and_provenance_that_open_outputs_dir_reads_back(tmp_path, parameters):
+    from ltbounds.checks import InputError
+    from ltbounds.outputs import LossParameters, Provenance
+    from ltbounds.outputs_store import export_module
+
+    torch.manual_seed(0)
+    body, head = torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)
+    model = torch.nn.Sequential(body, head)
+    x, y = torch.randn(9, 4), np.arange(9) % 2
+    loss_parameters = LossParameters(**parameters)
+    provenance = Provenance(features_independent_of_train=True, head_fixed_to_simplex_etf=True)
+    common = {"features": body, "head": head, "batch_size": 4}
+    path = export_module(
+        tmp_path / "out", model, {"train": (x, y)}, np.bincount(y), loss_parameters=loss_parameters,
+        provenance=provenance, metadata={"note": "kept"}, **common
+    )
+    train = open_outputs_dir(path)["train"]
+    assert train.loss_parameters == loss_parameters and train.provenance == provenance
+    assert json.loads((path / "outputs.json").read_text())["metadata"]["note"] == "kept"
+    with pytest.raises(InputError, match="given twice"):  # the older name of the same parameter, as metadata
+        export_module(
+            tmp_path / "twice", model, {"train": (x, y)}, np.bincount(y), loss_parameters=loss_parameters,
+            metadata={"elm_alpha" if "elm_alpha" in parameters else "loss_parameters_missing": [1.0, 1.0]}, **common
+        )
+    assert not (tmp_path / "twice").exists()
+
+
+def test_without_a_val_split_the_export_holds_train_and_test_and_evaluates_like_the_checkpoint(tmp_path):
+    from ltbounds.evaluation import evaluate
+
+    out = tmp_path / "ce"
+    options = ["classes=3", "dim=4", "pool_per_class=60", "test_per_class=30"]
+    command = ["train", "--method", "ce", "--dataset", "gaussian", "--imbalance", "5", "--epochs", "1"]
+    command += [part for option in options for part in ("--dataset-option", option)]
+    assert main([*command, "--val-fraction", "0", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    directory = checkpoint_outputs.export_checkpoint(out / "last.pt", tmp_path / "exported", batch_size=BATCH)
+    assert sorted(open_outputs_dir(directory)) == ["test", "train"]
+    from_checkpoint = evaluate([str(out / "last.pt")], batch_size=BATCH, progress=False)
+    from_directory = evaluate([str(directory)], progress=False)
+    # the same comparison (and tolerance) as for the VS checkpoint above, here with test as the held-out split
+    rows, other = from_checkpoint.bounds, from_directory.bounds
+    pd.testing.assert_frame_equal(rows, other, check_exact=False, rtol=1e-12, atol=1e-12)
+    assert from_directory.checkpoints["heldout_split"].tolist() == ["test"]
