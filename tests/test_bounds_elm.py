@@ -19,6 +19,7 @@ from ltbounds.bounds import elm
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
 from ltbounds.statements import EvaluationSplits
+from ltbounds.statements import elm as elm_statements
 from ltbounds.strategies import gaussian_outputs
 
 # ----------------------------------------------------------------------------------------------
@@ -548,6 +549,33 @@ def test_deterministic_statements_hold_on_a_checkpoint_with_a_two_sample_class(s
         assert all(row.holds for row in rows), statement
     printed = statements.STATEMENTS["elm.prop1_expanded"].evaluate(splits, 0.05)
     assert not all(row.holds for row in printed)
+
+
+def test_gaussian_softmax_statements_share_one_pass_and_match_the_public_posteriors(monkeypatch):
+    splits = EvaluationSplits(
+        _outputs([50, 20, 8, 2], "train", 0), _outputs([20] * 4, "val", 1), _outputs([30] * 4, "test", 2)
+    )
+    calls = []
+    shared = elm_statements.gaussian_posterior_from_products
+    monkeypatch.setattr(
+        elm_statements, "gaussian_posterior_from_products", lambda *args: (calls.append(1), shared(*args))[1]
+    )
+    (printed_row,) = statements.STATEMENTS["elm.gaussian_softmax"].evaluate(splits, 0.05)
+    (corrected_row,) = statements.STATEMENTS["elm.gaussian_softmax_corrected"].evaluate(splits, 0.05)
+    assert len(calls) == 2  # one chunk, one pass: per-class and pooled sigma, not a pass per statement
+    train, test = splits.train, splits.test
+    stats = elm.class_statistics(train.embeddings, train.labels, train.num_classes)
+    variances = stats["trace"] / train.embeddings.shape[1]
+    pooled = np.sum(stats["counts"] * variances) / stats["counts"].sum()
+    for row, sigma_squared in ((printed_row, variances), (corrected_row, np.full(4, pooled))):
+        printed = bounds.elm_gaussian_softmax_printed(test.embeddings, stats["means"], sigma_squared, train.priors)
+        exact = bounds.elm_gaussian_posterior(test.embeddings, stats["means"], sigma_squared, train.priors)
+        total_variation = 0.5 * np.abs(printed - exact).sum(axis=1)
+        assert row.split == "test"
+        # the corrected row measures rounding noise (~1e-15): absolute agreement is what is meaningful there
+        assert row.measured == pytest.approx(total_variation.max(), rel=1e-9, abs=1e-13)
+        assert row.terms["mean_total_variation"] == pytest.approx(total_variation.mean(), rel=1e-9, abs=1e-13)
+    assert printed_row.measured > 0.01 and not printed_row.holds and corrected_row.holds
 
 
 def test_prop2_multiclass_is_certified_on_heldout_and_only_shape_on_train(splits):

@@ -45,6 +45,8 @@ __all__ = [
     "elm_prop1",
     "elm_prop1_expanded",
     "elm_pull",
+    "gaussian_posterior_from_products",
+    "gaussian_softmax_printed_from_products",
     "isotropic_gaussian_nll",
     "logit_adjusted_loss",
     "margin_loss_sandwich",
@@ -292,10 +294,10 @@ def elm_gaussian_posterior(z: Any, means: Any, variances: Any, priors: Any) -> n
     log P(y | z) = -K/2 log(2 pi sigma_y^2) - ||z - mu_y||^2 / (2 sigma_y^2) + log P(y) - normaliser.
     """
     points, mu, var, prior = _gaussian_inputs(z, means, variances, priors)
-    k = mu.shape[1]
-    sq = np.einsum("ij,ij->i", points, points)[:, None] + np.einsum("ij,ij->i", mu, mu)[None, :] - 2.0 * points @ mu.T
-    log_joint = -0.5 * k * np.log(2 * np.pi * var)[None, :] - np.maximum(sq, 0.0) / (2 * var)[None, :] + np.log(prior)
-    return softmax(log_joint, axis=1)
+    squares = np.einsum("ij,ij->i", points, points)
+    return gaussian_posterior_from_products(
+        points @ mu.T, squares, np.einsum("ij,ij->i", mu, mu), var, prior, mu.shape[1]
+    )
 
 
 def elm_gaussian_softmax_printed(z: Any, means: Any, variances: Any, priors: Any) -> np.ndarray:
@@ -307,8 +309,47 @@ def elm_gaussian_softmax_printed(z: Any, means: Any, variances: Any, priors: Any
     -||z||^2/(2 sigma^2) - K log sigma do not depend on y); not otherwise (the errata entry of elm, Section 4.2).
     """
     points, mu, var, prior = _gaussian_inputs(z, means, variances, priors)
-    exponent = points @ (mu / var[:, None]).T - np.einsum("ij,ij->i", mu, mu) / (2 * var) + np.log(prior)
-    return softmax(exponent, axis=1)
+    return gaussian_softmax_printed_from_products(points @ mu.T, np.einsum("ij,ij->i", mu, mu), var, prior)
+
+
+# The two posteriors from the products z_i . mu_y, so that one (n, K) @ (K, C) GEMM serves both, for any
+# number of variance choices (ltbounds.statements.elm.gaussian_softmax_rows: per-class and pooled sigma).
+
+
+def gaussian_posterior_from_products(
+    products: np.ndarray,
+    point_squares: np.ndarray,
+    mean_squares: np.ndarray,
+    variances: np.ndarray,
+    priors: np.ndarray,
+    dim: int,
+) -> np.ndarray:
+    """``elm_gaussian_posterior`` on checked float64 inputs: products[i, y] = z_i . mu_y, point_squares[i] =
+    ||z_i||^2, mean_squares[y] = ||mu_y||^2, variances[y] = sigma_y^2, priors[y] = P(y), dim = K:
+
+    log P(y | z) = -K/2 log(2 pi sigma_y^2) - ||z - mu_y||^2 / (2 sigma_y^2) + log P(y) - normaliser,
+    ||z - mu_y||^2 = ||z||^2 + ||mu_y||^2 - 2 z . mu_y (clamped at 0: rounding can make it negative),
+
+    the Bayes posterior of the Gaussian class-conditionals N(mu_y, sigma_y^2 I_K) of elm, Section 4.2.
+    """
+    squared_distances = point_squares[:, None] + mean_squares[None, :] - 2.0 * products
+    log_joint = (
+        -0.5 * dim * np.log(2 * np.pi * variances)[None, :]
+        - np.maximum(squared_distances, 0.0) / (2 * variances)[None, :]
+        + np.log(priors)
+    )
+    return softmax(log_joint, axis=1)
+
+
+def gaussian_softmax_printed_from_products(
+    products: np.ndarray, mean_squares: np.ndarray, variances: np.ndarray, priors: np.ndarray
+) -> np.ndarray:
+    """``elm_gaussian_softmax_printed`` on checked float64 inputs: products[i, y] = z_i . mu_y, mean_squares[y] =
+    ||mu_y||^2, variances[y] = sigma_y^2, priors[y] = P(y); elm, Section 4.2, as printed:
+
+    P(y | z) = softmax_y((z . mu_y) / sigma_y^2 - ||mu_y||^2 / (2 sigma_y^2) + log P(y)).
+    """
+    return softmax(products / variances - mean_squares / (2 * variances) + np.log(priors), axis=1)
 
 
 # ---------------------------------------------------------------------------------------------
