@@ -117,16 +117,26 @@ def main() -> None:
         "needs more fails with MemoryError and is reported as an error row instead of exhausting the machine",
     )
     parser.add_argument("--keep", action="store_true", help="keep the outputs directory and the report")
+    parser.add_argument(
+        "--outputs",
+        default=None,
+        help="an outputs directory written earlier by this script with --keep for the same --size: evaluated as is "
+        "(not written, not removed)",
+    )
     args = parser.parse_args()
     size = SIZES[args.size]
 
     root = Path(tempfile.mkdtemp(prefix=f"ltbounds-scale-{args.size}-", dir=args.workdir))
     try:
         data, report = root / "outputs", root / "report"
-        started = time.perf_counter()
-        write_outputs(data, size, rows_per_write=max(64, (1 << 20) // max(size.classes, size.dim)))
-        written = time.perf_counter() - started
-        print(f"wrote {directory_bytes(data) / 1e9:.2f} GB of float32 outputs to {data} in {written:.1f} s", flush=True)
+        if args.outputs is None:
+            started = time.perf_counter()
+            write_outputs(data, size, rows_per_write=max(64, (1 << 20) // max(size.classes, size.dim)))
+            written = time.perf_counter() - started
+            print(f"wrote {directory_bytes(data) / 1e9:.2f} GB of float32 outputs to {data} in {written:.1f} s")
+        else:
+            data = Path(args.outputs)
+        sys.stdout.flush()
         command = [sys.executable, "-m", "ltbounds", "evaluate", str(data), "--out", str(report)]
         command += ["--no-plots", "--no-progress"]
         command += ["--chunk-size", str(args.chunk_size)] if args.chunk_size else []

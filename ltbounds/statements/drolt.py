@@ -9,7 +9,6 @@ it and report that assumption as unknown, so no drolt row is ever a certified gu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,6 @@ import numpy as np
 
 from ltbounds.bounds.drolt import (
     METRICS,
-    THEOREM1_FORMS,
     DroLtTheorem1,
     centroid_distances,
     drolt_centroid_radius,
@@ -191,30 +189,6 @@ def _centroid_shift(splits: EvaluationSplits) -> _CentroidShift | None:
     return splits.computed(("drolt.centroid_shift",), compute)
 
 
-@dataclass(frozen=True)
-class _Variant:
-    """One per-sample quantity of eq. (6) / Theorem 1: numerator(D, y)_i + L[y_i], L_c = log sum_{z' in Z}
-    exp(column(D', y')_{z', c}), D the Euclidean distances to ``centroids`` ("hat" or "true")."""
-
-    centroids: str
-    column: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    numerator: Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def _squared_or_not(metric: str) -> Callable[[np.ndarray], np.ndarray]:
-    if metric not in METRICS:
-        raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
-    return (lambda distances: distances) if metric == "euclidean" else (lambda distances: distances**2)
-
-
-def _nll_variant(metric: str) -> _Variant:
-    """``drolt_nll_from_distances`` at the stand-in true centroids: d(mu_y, z) + log sum_{z'} e^{-d(mu_y, z')}."""
-    d = _squared_or_not(metric)
-    return _Variant(
-        "true", lambda distances, _y: -d(distances), lambda distances, y: d(distances)[np.arange(y.size), y]
-    )
-
-
 def _checked_radius(radius: np.ndarray, num_classes: int) -> np.ndarray:
     r = check_finite(np.asarray(radius, dtype=np.float64), "radius").reshape(-1)
     if r.size == 1:
@@ -224,51 +198,65 @@ def _checked_radius(radius: np.ndarray, num_classes: int) -> np.ndarray:
     return r
 
 
-def _theorem1_variant(r: np.ndarray, metric: str, form: str) -> _Variant:
-    """``dro_lt_theorem1_from_distances``'s per-sample bound (distances to hat mu) for one form and metric."""
-    if form not in THEOREM1_FORMS:
-        raise InputError(f"form must be 'as_printed' or 'corrected', got {form!r}")
-    d = _squared_or_not(metric)
-    classes = np.arange(r.size)
-    if form == "as_printed":
-        eps = r if metric == "euclidean" else r**2
-        return _Variant(
-            "hat",
-            lambda distances, y: -d(distances) - 2.0 * eps[None, :] * (y[:, None] == classes[None, :]),
-            lambda distances, y: d(distances)[np.arange(y.size), y] + 2.0 * eps[y],
-        )
-    if metric == "euclidean":
-        return _Variant(
-            "hat", lambda distances, _y: -distances, lambda distances, y: distances[np.arange(y.size), y] + 2.0 * r[y]
-        )
-    return _Variant(
-        "hat",
-        lambda distances, _y: -(np.maximum(distances - r[None, :], 0.0) ** 2),
-        lambda distances, y: (distances[np.arange(y.size), y] + r[y]) ** 2,
-    )
+class _ColumnLogSumExp:
+    """log sum_i exp(values[i, c]) per column c, accumulated over row blocks (running max, rescaled sum)."""
+
+    def __init__(self, columns: int) -> None:
+        self.top = np.full(columns, -np.inf)
+        self.total = np.zeros(columns)
+
+    def add(self, values: np.ndarray) -> None:
+        new_top = np.maximum(self.top, values.max(axis=0, initial=-np.inf))
+        shift = np.where(np.isfinite(new_top), new_top, 0.0)
+        self.total = self.total * np.exp(self.top - shift) + np.exp(values - shift).sum(axis=0)
+        self.top = new_top
+
+    def result(self) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.total) + np.where(np.isfinite(self.top), self.top, 0.0)
+
+
+def _class_logsumexp(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """log sum_{i: y_i = c} exp(values_i) per class c (-inf for a class without samples), O(n)."""
+    top = np.full(num_classes, -np.inf)
+    np.maximum.at(top, labels, values)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    total = np.bincount(labels, weights=np.exp(values - shift[labels]), minlength=num_classes)
+    with np.errstate(divide="ignore"):
+        return np.log(total) + shift
 
 
 def _per_sample_values(splits: EvaluationSplits, setup: _CentroidShift, delta: float) -> dict[tuple, np.ndarray]:
     """Every per-sample array Theorem 1 and eqs. (8)/(18) need at this delta (eq. (6) at the true centroids,
     Theorem 1 for each form and radius of ``_radii``, both metrics), in ONE pass over row chunks of the kept
-    training samples: the (chunk, C) distances to hat mu and to mu are computed once per chunk; each
-    variant's per-class logsumexp over Z is accumulated (running max and sum) and its per-sample numerator
-    kept (O(n)); value_i = numerator_i + L[y_i] at the end. Never the (n, C) distance matrices."""
+    training samples, never the (n, C) distance matrices: value_i = numerator_i + L_c at c = y_i, where
+    L_c = log sum_{z' in Z} exp(column(z', c)) is accumulated per class over the chunks (O(n) numerators).
+
+    The columns, D = ||z' - hat mu_c||, D* = ||z' - mu_c|| (d = D or D^2 by metric), and how L_c is summed:
+
+    - eq. (6) at mu (both metrics): -d(D*), one exp pass each;
+    - Theorem 1 as printed, -d(D) - 2 eps_c [y' = c], and corrected Euclidean, -D: the sum splits into the
+      z' of other classes (one exp pass of -d(D) with each z''s own class masked, shared by every radius)
+      and those of class c (an O(n) sum), L_c = logaddexp(L_other, L_same - 2 eps_c) (eps = 0: corrected);
+    - Theorem 1 corrected, squared: -([D - r_c]_+)^2 depends on r everywhere, one exp pass per radius.
+    """
 
     def compute() -> dict[tuple, np.ndarray]:
-        variants: dict[tuple, _Variant] = {}
+        num_classes = setup.mu_hat.shape[0]
+        squared_radii = {}  # r.tobytes() -> r, the radii of the squared corrected forms
+        plans: list[tuple[tuple, str, str, np.ndarray]] = []  # (key, metric, form, r)
         for metric in METRICS:
-            variants[("nll", metric)] = _nll_variant(metric)
             for corrected in (False, True):
                 for form, radius in _radii(setup, delta, corrected=corrected):
                     bound_form = "as_printed" if form == "as_printed" else "corrected"
-                    r = _checked_radius(radius, setup.mu_hat.shape[0])
-                    variants[("theorem1", metric, bound_form, r.tobytes())] = _theorem1_variant(r, metric, bound_form)
-        num_classes = setup.mu_hat.shape[0]
-        top = {key: np.full(num_classes, -np.inf) for key in variants}
-        total = {key: np.zeros(num_classes) for key in variants}
-        numerators: dict[tuple, list[np.ndarray]] = {key: [] for key in variants}
-        labels = []
+                    r = _checked_radius(radius, num_classes)
+                    plans.append((("theorem1", metric, bound_form, r.tobytes()), metric, bound_form, r))
+                    if bound_form == "corrected" and metric == "squared_euclidean":
+                        squared_radii[r.tobytes()] = r
+        true_sums = {metric: _ColumnLogSumExp(num_classes) for metric in METRICS}
+        other_sums = {metric: _ColumnLogSumExp(num_classes) for metric in METRICS}
+        clipped_sums = {key: _ColumnLogSumExp(num_classes) for key in squared_radii}
+        own_hat, own_true, labels = [], [], []  # D(z_i, hat mu_{y_i}), D(z_i, mu_{y_i}) per kept sample
         train = splits.train
         for rows in chunks(splits, train, "drolt distances"):
             kept = setup.keep[rows]
@@ -276,24 +264,41 @@ def _per_sample_values(splits: EvaluationSplits, setup: _CentroidShift, delta: f
                 continue
             embeddings = embeddings_chunk(train, rows)[kept]
             y = train.labels[rows][kept]
+            index = np.arange(y.size)
             labels.append(y)
-            distances = {"hat": centroid_distances(embeddings, setup.mu_hat)}
-            distances["true"] = centroid_distances(embeddings, setup.mu_true)
-            for key, variant in variants.items():
-                d = distances[variant.centroids]
-                values = variant.column(d, y)
-                new_top = np.maximum(top[key], values.max(axis=0))
-                shift = np.where(np.isfinite(new_top), new_top, 0.0)
-                total[key] = total[key] * np.exp(top[key] - shift) + np.exp(values - shift).sum(axis=0)
-                top[key] = new_top
-                numerators[key].append(variant.numerator(d, y))
+            for distances, sums, own in (
+                (centroid_distances(embeddings, setup.mu_true), true_sums, own_true),
+                (centroid_distances(embeddings, setup.mu_hat), None, own_hat),
+            ):
+                own.append(distances[index, y])
+                for metric in METRICS:
+                    column = -distances if metric == "euclidean" else -(distances**2)
+                    if sums is not None:
+                        sums[metric].add(column)
+                    else:
+                        column[index, y] = -np.inf  # the z' of class c are summed apart (O(n))
+                        other_sums[metric].add(column)
+            for key, r in squared_radii.items():
+                clipped_sums[key].add(-(np.maximum(distances - r[None, :], 0.0) ** 2))
         y_all = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
-        result = {}
-        for key in variants:
-            with np.errstate(divide="ignore"):
-                denominator = np.log(total[key]) + np.where(np.isfinite(top[key]), top[key], 0.0)
-            values = np.concatenate(numerators[key]) if numerators[key] else np.zeros(0)
-            result[key] = values + denominator[y_all]
+        hat = np.concatenate(own_hat) if own_hat else np.zeros(0)
+        true = np.concatenate(own_true) if own_true else np.zeros(0)
+        result: dict[tuple, np.ndarray] = {}
+        for metric in METRICS:
+            power = 1 if metric == "euclidean" else 2
+            result[("nll", metric)] = true**power + true_sums[metric].result()[y_all]
+            same = _class_logsumexp(-(hat**power), y_all, num_classes)
+            other = other_sums[metric].result()
+            for key, plan_metric, bound_form, r in plans:
+                if plan_metric != metric:
+                    continue
+                if bound_form == "as_printed":
+                    eps = r**power
+                    result[key] = hat**power + 2.0 * eps[y_all] + np.logaddexp(other, same - 2.0 * eps)[y_all]
+                elif metric == "euclidean":
+                    result[key] = hat + 2.0 * r[y_all] + np.logaddexp(other, same)[y_all]
+                else:
+                    result[key] = (hat + r[y_all]) ** 2 + clipped_sums[r.tobytes()].result()[y_all]
         return result
 
     return splits.computed(("drolt.per_sample_values", float(delta)), compute)
