@@ -17,6 +17,13 @@ import argparse
 import time
 from pathlib import Path
 
+from ltbounds.commands.inference_options import (
+    add_inference_arguments,
+    add_progress_argument,
+    check_batch_size,
+    inference_device,
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="CKPT_OR_OUTPUTS", help="checkpoints (.pt) or outputs files")
@@ -36,15 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="split fixed-model bounds are certified on (default auto: val when the source has one, else test)",
     )
-    parser.add_argument(
-        "--data-root", default=None, metavar="DIR", help="folder with local datasets (CIFAR, ...; default: none)"
-    )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        help="inference device: auto | cpu | cuda | cuda:N (default auto: cuda if available, else cpu)",
-    )
-    parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
+    add_inference_arguments(parser)
     parser.add_argument(
         "--chunk-size",
         type=int,
@@ -64,9 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "certify's manifest shows a prior independent of S_bound and training data only (default: none)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots (default: draw them)")
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (default: shown when stderr is a terminal)"
-    )
+    add_progress_argument(parser)
     parser.add_argument(
         "--only",
         default=None,
@@ -95,16 +92,6 @@ def select_statements(only: str | None) -> dict | None:
     return chosen
 
 
-def _device(choice: str) -> str:
-    from ltbounds.checks import check_device
-
-    if check_device(choice, "--device") != "auto":
-        return choice
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def run(args: argparse.Namespace) -> int:
     from ltbounds.artifacts import check_writable_location
     from ltbounds.checks import InputError, check_delta
@@ -114,10 +101,9 @@ def run(args: argparse.Namespace) -> int:
     check_delta(args.delta, "--delta")
     check_output_directory(args.out, inputs=[*args.sources, *args.certificates])
     check_writable_location(Path(args.out).parent, "--out", args.out)  # the report is staged beside it
-    device = _device(args.device)  # an unknown or absent device fails here, before any inference
+    device = inference_device(args.device)  # an unknown or absent device fails here, before any inference
     select_statements(args.only)  # fail fast, before any inference
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    check_batch_size(args.batch_size)
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError(f"--chunk-size must be a positive number of rows, got {args.chunk_size}")
     evaluation = evaluate(

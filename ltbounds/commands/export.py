@@ -15,6 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ltbounds.commands.inference_options import (
+    add_inference_arguments,
+    add_progress_argument,
+    check_batch_size,
+    inference_device,
+)
+
 SPLIT_CHOICES = ("train", "val", "test")
 
 
@@ -33,24 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated splits of the checkpoint's dataset, from train, val, test (default: train, val when "
         "the dataset has a non-empty one, and test: what 'ltbounds evaluate' reads)",
     )
-    parser.add_argument(
-        "--data-root", default=None, metavar="DIR", help="folder with local datasets (CIFAR, ...; default: none)"
-    )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        help="inference device: auto | cpu | cuda | cuda:N (default auto: cuda if available, else cpu)",
-    )
-    parser.add_argument("--batch-size", type=int, default=512, help="inference batch size (default 512)")
+    add_inference_arguments(parser)
     parser.add_argument(
         "--dtype",
         choices=("float32", "float64"),
         default="float32",
         help="storage of logits and embeddings (default float32: half the disk, and exact for a float32 model)",
     )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (default: shown when stderr is a terminal)"
-    )
+    add_progress_argument(parser)
 
 
 def parse_splits(text: str | None) -> tuple[str, ...] | None:
@@ -80,15 +77,12 @@ def check_new_directory(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ltbounds.artifacts import check_writable_location
-    from ltbounds.checks import InputError
-    from ltbounds.commands.evaluate import _device
 
     check_new_directory(args.out)
     check_writable_location(Path(args.out).parent, "--out", args.out)  # the export is staged beside it
     splits = parse_splits(args.splits)
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
-    device = _device(args.device)  # an unknown or absent device fails here, before any inference
+    check_batch_size(args.batch_size)
+    device = inference_device(args.device)  # an unknown or absent device fails here, before any inference
     from training.checkpoint_outputs import export_checkpoint
 
     target = Path(args.out)
