@@ -2,6 +2,7 @@
 
 - Hypothesis profiles: ``ci`` (default, derandomized, reproducible, CI-sized) and ``slow``
   (searches harder locally: ``HYPOTHESIS_PROFILE=slow make test``).
+- ``cli_error_line``: the one error line a refused ``ltbounds COMMAND`` call prints (shared by the CLI tests).
 - One torch intra-op thread for the whole suite: the tests use tiny tensors and models, where
   OpenMP threads only add synchronisation (10-100x slower on a loaded 2-core machine), and one
   thread keeps the forked DDP workers of test_distributed.py fork-safe.
@@ -9,6 +10,7 @@
 
 import os
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -30,3 +32,18 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def cli_error_line(capsys):
+    """``cli_error_line(command)``: reads what the test's ``capsys`` captured since it last read, asserts stderr
+    holds exactly one non-blank line, starting ``ltbounds COMMAND: error: `` (the CLI's one-line refusal), and
+    returns that line."""
+
+    def read(command: str) -> str:
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"ltbounds {command}: error: "), lines
+        return lines[0]
+
+    return read

@@ -91,13 +91,6 @@ def exported_outputs(path, classes=3, seed=0):
     return path
 
 
-def one_error_line(capsys) -> str:
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("ltbounds evaluate: error: ")
-    return lines[0]
-
-
 def check_tables(out):
     bounds = pd.read_csv(out / "bounds.csv")
     assert REQUIRED_BOUND_COLUMNS <= set(bounds.columns)
@@ -143,38 +136,40 @@ def test_evaluate_several_exported_outputs_files_ranks_them(tmp_path):
     assert "Kendall's tau" in report or "No overall bound" in report
 
 
-def test_corrupt_file_is_one_line_exit_2_and_no_output_directory(tmp_path, capsys):
+def test_corrupt_file_is_one_line_exit_2_and_no_output_directory(tmp_path, cli_error_line):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"\x80\x02 definitely not a checkpoint")
     out = tmp_path / "report"
     assert main(["evaluate", str(broken), "--out", str(out), "--no-plots"]) == 2
-    assert "broken.pt" in one_error_line(capsys)
+    assert "broken.pt" in cli_error_line("evaluate")
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.pt"], "no temporary directory left behind"
 
 
-def test_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(tmp_path, capsys):
+def test_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(tmp_path, cli_error_line):
     foreign = tmp_path / "weights.pt"
     torch.save({"fc.weight": torch.zeros(2, 2)}, foreign)
     assert main(["evaluate", str(foreign), "--out", str(tmp_path / "r"), "--no-plots"]) == 2
-    assert "neither an ltbounds checkpoint nor an outputs file" in one_error_line(capsys)
+    assert "neither an ltbounds checkpoint nor an outputs file" in cli_error_line("evaluate")
     missing = tmp_path / "nowhere.pt"
     assert main(["evaluate", str(missing), "--out", str(tmp_path / "r"), "--no-plots"]) == 2
-    assert "nowhere.pt" in one_error_line(capsys)
+    assert "nowhere.pt" in cli_error_line("evaluate")
 
 
-def test_class_counts_that_do_not_match_the_data_are_one_line_exit_2(trained_checkpoint, tmp_path, capsys):
+def test_class_counts_that_do_not_match_the_data_are_one_line_exit_2(trained_checkpoint, tmp_path, cli_error_line):
     checkpoint = torch.load(trained_checkpoint, weights_only=True)
     checkpoint["class_counts"] = [c + 1 for c in checkpoint["class_counts"]]
     tampered = tmp_path / "tampered.pt"
     torch.save(checkpoint, tampered)
     out = tmp_path / "report"
     assert main(["evaluate", str(tampered), "--out", str(out), "--no-plots"]) == 2
-    assert "do not match" in one_error_line(capsys)
+    assert "do not match" in cli_error_line("evaluate")
     assert not out.exists()
 
 
-def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(trained_checkpoint, tmp_path, capsys):
+def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(
+    trained_checkpoint, tmp_path, cli_error_line
+):
     out = tmp_path / "report"
     out.mkdir()
     for name in ("bounds.csv", "old.txt"):
@@ -183,32 +178,32 @@ def test_missing_data_root_is_one_line_exit_2_and_an_existing_report_survives(tr
     (out / "manifest.json").write_text(json.dumps({"files": ["bounds.csv", "old.txt"]}))
     code = main(["evaluate", str(trained_checkpoint), "--out", str(out), "--data-root", str(tmp_path / "absent")])
     assert code == 2
-    assert "--data-root" in one_error_line(capsys)
+    assert "--data-root" in cli_error_line("evaluate")
     checkpoint = torch.load(trained_checkpoint, weights_only=True)
     checkpoint["dataset"] = {**checkpoint["dataset"], "name": "cifar10", "options": {}}
     cifar = tmp_path / "cifar.pt"
     torch.save(checkpoint, cifar)
     assert main(["evaluate", str(cifar), "--out", str(out), "--no-plots"]) == 2
-    line = one_error_line(capsys)
+    line = cli_error_line("evaluate")
     assert "cifar" in line and ("data_root" in line or "data-root" in line)
     assert sorted(p.name for p in out.iterdir()) == ["bounds.csv", "manifest.json", "old.txt"]
     assert (out / "old.txt").read_text() == "previous run"
 
 
-def test_an_out_directory_holding_other_files_is_refused_not_wiped(tmp_path, capsys):
+def test_an_out_directory_holding_other_files_is_refused_not_wiped(tmp_path, cli_error_line):
     source = exported_outputs(tmp_path / "a.npz")
     assert main(["evaluate", str(source), "--out", str(tmp_path), "--no-plots"]) == 2
-    assert "not an earlier ltbounds evaluate report" in one_error_line(capsys)
+    assert "not an earlier ltbounds evaluate report" in cli_error_line("evaluate")
     assert (tmp_path / "a.npz").exists()
 
 
-def test_bad_delta_is_one_line_exit_2(tmp_path, capsys):
+def test_bad_delta_is_one_line_exit_2(tmp_path, cli_error_line):
     source = exported_outputs(tmp_path / "a.npz")
     assert main(["evaluate", str(source), "--out", str(tmp_path / "r"), "--delta", "1.5"]) == 2
-    assert "--delta" in one_error_line(capsys)
+    assert "--delta" in cli_error_line("evaluate")
 
 
-def test_only_restricts_the_statements_and_an_unknown_one_is_refused(tmp_path, capsys):
+def test_only_restricts_the_statements_and_an_unknown_one_is_refused(tmp_path, capsys, cli_error_line):
     source = exported_outputs(tmp_path / "a.npz")
     out = tmp_path / "report"
     assert main(["evaluate", str(source), "--out", str(out), "--no-plots", "--only", "wang23,elm.prop1"]) == 0
@@ -217,10 +212,10 @@ def test_only_restricts_the_statements_and_an_unknown_one_is_refused(tmp_path, c
     assert any(b.startswith("wang23.") for b in bounds["bound"])
     capsys.readouterr()
     assert main(["evaluate", str(source), "--out", str(tmp_path / "r2"), "--only", "nosuch"]) == 2
-    assert "nosuch" in one_error_line(capsys)
+    assert "nosuch" in cli_error_line("evaluate")
 
 
-def test_the_issues_commands_never_delete_an_input_or_a_users_file(tmp_path, capsys, monkeypatch):
+def test_the_issues_commands_never_delete_an_input_or_a_users_file(tmp_path, capsys, cli_error_line, monkeypatch):
     """Issue 14's reproduction: an input and a note put inside an earlier report survive, exit 2."""
     monkeypatch.chdir(tmp_path)
     exported_outputs(tmp_path / "good.npz")
@@ -230,23 +225,23 @@ def test_the_issues_commands_never_delete_an_input_or_a_users_file(tmp_path, cap
     before = {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir()}
     capsys.readouterr()
     assert main(["evaluate", "rep/model.npz", "--out", "rep"]) == 2
-    line = one_error_line(capsys)
+    line = cli_error_line("evaluate")
     assert "did not write" in line and "model.npz" in line and "notes.md" in line
     assert {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir()} == before  # touched nothing
     # the input elsewhere, but the user's files still there: refused, nothing touched
     assert main(["evaluate", "good.npz", "--out", "rep"]) == 2
-    assert "notes.md" in one_error_line(capsys)
+    assert "notes.md" in cli_error_line("evaluate")
     assert {p.name: p.read_bytes() for p in (tmp_path / "rep").iterdir()} == before
 
 
-def test_an_input_inside_the_out_folder_is_refused_even_when_the_manifest_lists_it(tmp_path, capsys):
+def test_an_input_inside_the_out_folder_is_refused_even_when_the_manifest_lists_it(tmp_path, cli_error_line):
     source = exported_outputs(tmp_path / "a.npz")
     out = tmp_path / "report"
     assert main(["evaluate", str(source), "--out", str(out), "--no-plots"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     (out / "bounds.csv").write_bytes(source.read_bytes())  # a listed name, now the user's input
     assert main(["evaluate", str(out / "bounds.csv"), "--out", str(out), "--no-plots"]) == 2
-    assert "holds the input" in one_error_line(capsys)
+    assert "holds the input" in cli_error_line("evaluate")
     assert (out / "bounds.csv").read_bytes() == source.read_bytes()
     assert json.loads((out / "manifest.json").read_text()) == manifest
 
@@ -262,14 +257,14 @@ def test_a_report_holding_only_its_own_files_is_replaced_whole(tmp_path, capsys)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no backup or staging left
 
 
-def test_a_report_whose_manifest_lists_no_files_is_refused(tmp_path, capsys):
+def test_a_report_whose_manifest_lists_no_files_is_refused(tmp_path, cli_error_line):
     source = exported_outputs(tmp_path / "a.npz")
     out = tmp_path / "report"
     out.mkdir()
     for name in ("manifest.json", "bounds.csv"):
         (out / name).write_text("{}")
     assert main(["evaluate", str(source), "--out", str(out), "--no-plots"]) == 2
-    assert "does not list the report's files" in one_error_line(capsys)
+    assert "does not list the report's files" in cli_error_line("evaluate")
     assert sorted(p.name for p in out.iterdir()) == ["bounds.csv", "manifest.json"]
 
 
@@ -318,15 +313,15 @@ def _dead_pid() -> int:
     ("device", "message"),
     [("banana", "--device 'banana' is not a device"), ("cuda:99", "--device 'cuda:99'")],
 )
-def test_an_unknown_or_absent_device_is_one_line_exit_2(tmp_path, capsys, device, message):
+def test_an_unknown_or_absent_device_is_one_line_exit_2(tmp_path, cli_error_line, device, message):
     source = exported_outputs(tmp_path / "a.npz")
     assert main(["evaluate", str(source), "--out", str(tmp_path / "r"), "--device", device]) == 2
-    assert message in one_error_line(capsys)
+    assert message in cli_error_line("evaluate")
     assert not (tmp_path / "r").exists()
     assert socket.gethostname()  # the host key of temporaries is built from it
 
 
-def test_an_out_that_cannot_be_written_is_one_line_exit_2_before_any_work(tmp_path, capsys, monkeypatch):
+def test_an_out_that_cannot_be_written_is_one_line_exit_2_before_any_work(tmp_path, cli_error_line, monkeypatch):
     source = exported_outputs(tmp_path / "a.npz")
     blocked = tmp_path / "ro"
     blocked.mkdir()
@@ -338,8 +333,8 @@ def test_an_out_that_cannot_be_written_is_one_line_exit_2_before_any_work(tmp_pa
     assert main(["evaluate", str(source), "--out", str(blocked / "report"), "--no-plots"]) == 2
     assert (
         f"--out {blocked / 'report'} cannot be written (read-only file system or permission denied"
-        in one_error_line(capsys)
+        in cli_error_line("evaluate")
     )
     assert not any(blocked.iterdir())
     assert main(["evaluate", str(source), "--out", str(source / "report"), "--no-plots"]) == 2
-    assert "is a file, not a folder" in one_error_line(capsys)
+    assert "is a file, not a folder" in cli_error_line("evaluate")

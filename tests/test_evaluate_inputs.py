@@ -315,6 +315,19 @@ def _old_rules(outputs: Outputs) -> tuple[bool, bool]:
     return consistent, reproduces
 
 
+def _test_split(values: dict, logits: np.ndarray) -> Outputs:
+    """The test split of ``record``'s ``values``, with ``logits`` in place of its own."""
+    return Outputs(
+        logits=logits,
+        embeddings=values["test/embeddings"],
+        labels=values["test/labels"],
+        class_counts=TRAIN_COUNTS,
+        head_weight=values["head_weight"],
+        head_bias=values["head_bias"],
+        split="test",
+    )
+
+
 @given(
     seed=st.integers(0, 2**16),
     scale=st.sampled_from([1e-3, 1.0, 1e4]),
@@ -330,15 +343,7 @@ def test_the_one_pass_head_agreement_gives_the_rules_of_the_full_check(seed, sca
     for row, column in entries:
         logits[row, column] += relative * size * (1 if (row + column) % 2 else -1)
     values["test/logits"] = logits
-    outputs = Outputs(
-        logits=logits,
-        embeddings=values["test/embeddings"],
-        labels=values["test/labels"],
-        class_counts=TRAIN_COUNTS,
-        head_weight=values["head_weight"],
-        head_bias=values["head_bias"],
-        split="test",
-    )
+    outputs = _test_split(values, logits)
     agreement = head_agreement(outputs)
     assert (agreement.consistent, agreement.reproduces) == _old_rules(outputs)
 
@@ -349,15 +354,7 @@ def test_the_head_agreement_power_check_a_logit_off_by_the_tolerance_breaks_both
     values = record()
     logits = values["test/logits"].copy()
     logits[3, 1] += 1.5 * HEAD_RTOL * np.abs(logits).max() + 1.5 * HEAD_RTOL * 100 * np.abs(logits[3]).sum()
-    outputs = Outputs(
-        logits=logits,
-        embeddings=values["test/embeddings"],
-        labels=values["test/labels"],
-        class_counts=TRAIN_COUNTS,
-        head_weight=values["head_weight"],
-        head_bias=values["head_bias"],
-        split="test",
-    )
+    outputs = _test_split(values, logits)
     agreement = head_agreement(outputs)
     assert not agreement.consistent and not agreement.reproduces
     assert _old_rules(outputs) == (False, False)

@@ -129,13 +129,6 @@ def test_a_bad_split_is_refused_before_anything_is_written(trained_checkpoint, t
     assert list(tmp_path.iterdir()) == []
 
 
-def _one_error_line(capsys) -> str:
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("ltbounds export: error: ")
-    return lines[0]
-
-
 def test_help_shows_every_option_with_its_default(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["export", "--help"])
@@ -168,12 +161,14 @@ def test_float64_storage_is_chosen_with_dtype(trained_checkpoint, tmp_path):
     assert {item.logits.dtype for item in open_outputs_dir(out).values()} == {np.dtype(np.float64)}
 
 
-def test_a_non_empty_out_or_a_file_there_is_refused_and_left_alone(trained_checkpoint, tmp_path, capsys):
+def test_a_non_empty_out_or_a_file_there_is_refused_and_left_alone(
+    trained_checkpoint, tmp_path, capsys, cli_error_line
+):
     occupied = tmp_path / "occupied"
     occupied.mkdir()
     (occupied / "notes.txt").write_text("mine")
     assert main(["export", str(trained_checkpoint), "--out", str(occupied), "--no-progress"]) == 2
-    assert "is not empty" in _one_error_line(capsys)
+    assert "is not empty" in cli_error_line("export")
     assert [p.name for p in occupied.iterdir()] == ["notes.txt"] and (occupied / "notes.txt").read_text() == "mine"
     # an earlier export is not replaced either: it may be the only copy of a long inference
     earlier = tmp_path / "earlier"
@@ -181,12 +176,12 @@ def test_a_non_empty_out_or_a_file_there_is_refused_and_left_alone(trained_check
     before = (earlier / "outputs.json").read_bytes()
     capsys.readouterr()
     assert main(["export", str(trained_checkpoint), "--out", str(earlier), "--no-progress"]) == 2
-    assert "is not empty" in _one_error_line(capsys)
+    assert "is not empty" in cli_error_line("export")
     assert (earlier / "outputs.json").read_bytes() == before
     a_file = tmp_path / "a_file.npz"
     a_file.write_bytes(b"user data")
     assert main(["export", str(trained_checkpoint), "--out", str(a_file), "--no-progress"]) == 2
-    assert "exists and is not a directory" in _one_error_line(capsys)
+    assert "exists and is not a directory" in cli_error_line("export")
     assert a_file.read_bytes() == b"user data"
 
 
@@ -198,25 +193,25 @@ def test_a_non_empty_out_or_a_file_there_is_refused_and_left_alone(trained_check
         (["--device", "warp"], "is not a device"),
     ],
 )
-def test_bad_options_are_one_line_exit_2(trained_checkpoint, tmp_path, capsys, arguments, message):
+def test_bad_options_are_one_line_exit_2(trained_checkpoint, tmp_path, cli_error_line, arguments, message):
     out = tmp_path / "outputs"
     assert main(["export", str(trained_checkpoint), "--out", str(out), *arguments, "--no-progress"]) == 2
-    assert message in _one_error_line(capsys)
+    assert message in cli_error_line("export")
     assert not out.exists()
 
 
-def test_a_foreign_file_is_one_line_exit_2_and_an_empty_out_is_kept(tmp_path, capsys):
+def test_a_foreign_file_is_one_line_exit_2_and_an_empty_out_is_kept(tmp_path, cli_error_line):
     foreign = tmp_path / "weights.pt"
     torch.save({"fc.weight": torch.zeros(2, 2)}, foreign)
     out = tmp_path / "outputs"
     out.mkdir()
     assert main(["export", str(foreign), "--out", str(out), "--no-progress"]) == 2
-    assert "not an ltbounds checkpoint" in _one_error_line(capsys)
+    assert "not an ltbounds checkpoint" in cli_error_line("export")
     assert out.is_dir() and list(out.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs", "weights.pt"], "nothing staged is left"
     missing = tmp_path / "nowhere.pt"
     assert main(["export", str(missing), "--out", str(tmp_path / "other"), "--no-progress"]) == 2
-    assert "nowhere.pt" in _one_error_line(capsys)
+    assert "nowhere.pt" in cli_error_line("export")
     assert not (tmp_path / "other").exists()
 
 

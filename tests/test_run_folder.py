@@ -41,13 +41,6 @@ def dead_pid() -> int:
     return child.pid
 
 
-def error_line(capsys) -> str:
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("ltbounds train: error: "), lines
-    return lines[0]
-
-
 def epochs_in(out: Path) -> list[int]:
     return [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
 
@@ -55,7 +48,9 @@ def epochs_in(out: Path) -> list[int]:
 # --- the lock ------------------------------------------------------------------------------------
 
 
-def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_holders_lock_is_taken_over(tmp_path, capsys):
+def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_holders_lock_is_taken_over(
+    tmp_path, capsys, cli_error_line
+):
     out = tmp_path / "run"
     out.mkdir()
     holder = subprocess.Popen(
@@ -66,7 +61,7 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_holders_lock_
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert main([*RUN, "--out", str(out)]) == 2
-        line = error_line(capsys)
+        line = cli_error_line("train")
         assert f"in use by another ltbounds run (pid {holder.pid} on host {socket.gethostname()}" in line
         assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]  # the second writer wrote nothing
     finally:
@@ -79,7 +74,7 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_holders_lock_
     assert epochs_in(out) == [1]
 
 
-def test_a_fake_stale_lock_is_taken_over_and_another_hosts_lock_is_not(tmp_path, capsys):
+def test_a_fake_stale_lock_is_taken_over_and_another_hosts_lock_is_not(tmp_path, capsys, cli_error_line):
     out = tmp_path / "run"
     out.mkdir()
     (out / LOCK_NAME).write_text(json.dumps({"pid": dead_pid(), "host": socket.gethostname()}))
@@ -87,7 +82,7 @@ def test_a_fake_stale_lock_is_taken_over_and_another_hosts_lock_is_not(tmp_path,
     assert "took over the lock" in capsys.readouterr().out
     (out / LOCK_NAME).write_text(json.dumps({"pid": dead_pid(), "host": "elsewhere.example"}))
     assert main([*RUN, "--epochs", "1", "--out", str(out), "--overwrite"]) == 2
-    assert "on host elsewhere.example" in error_line(capsys)
+    assert "on host elsewhere.example" in cli_error_line("train")
     assert (out / LOCK_NAME).exists()
 
 
@@ -184,14 +179,14 @@ def test_a_truncated_last_metrics_line_is_dropped_with_a_warning(tmp_path, unint
     assert losses == [json.loads(x)["train_loss"] for x in (uninterrupted / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_a_corrupt_line_before_the_last_is_one_line_exit_2(tmp_path, capsys):
+def test_a_corrupt_line_before_the_last_is_one_line_exit_2(tmp_path, capsys, cli_error_line):
     out = tmp_path / "run"
     assert main([*RUN, "--epochs", "2", "--out", str(out)]) == 0
     lines = (out / "metrics.jsonl").read_text().splitlines()
     (out / "metrics.jsonl").write_text("{not json\n" + lines[1] + "\n")
     capsys.readouterr()
     assert main([*RUN, "--epochs", "2", "--out", str(out), "--resume"]) == 2
-    assert "metrics.jsonl line 1 is not a JSON object" in error_line(capsys)
+    assert "metrics.jsonl line 1 is not a JSON object" in cli_error_line("train")
 
 
 # --- overwrite, leftovers, permissions -----------------------------------------------------------
@@ -209,15 +204,15 @@ def test_overwrite_removes_the_old_runs_files_and_nothing_else(tmp_path, capsys)
     assert (out / "notes.md").read_text() == "mine"
 
 
-def test_leftovers_of_an_earlier_run_without_last_pt_are_not_overwritten_silently(tmp_path, capsys):
+def test_leftovers_of_an_earlier_run_without_last_pt_are_not_overwritten_silently(tmp_path, capsys, cli_error_line):
     out = tmp_path / "run"
     assert main([*RUN, "--epochs", "2", "--out", str(out)]) == 0
     (out / "last.pt").unlink()  # e.g. a user's clean-up: two epochs of record, no last.pt
     capsys.readouterr()
     assert main([*RUN, "--epochs", "1", "--out", str(out)]) == 2
-    assert "holds files of an earlier run (metrics.jsonl, epoch_002.pt) but no last.pt" in error_line(capsys)
+    assert "holds files of an earlier run (metrics.jsonl, epoch_002.pt) but no last.pt" in cli_error_line("train")
     assert main([*RUN, "--epochs", "2", "--out", str(out), "--resume"]) == 2  # nothing to continue from
-    assert "pass --overwrite to start over" in error_line(capsys)
+    assert "pass --overwrite to start over" in cli_error_line("train")
     assert epochs_in(out) == [1, 2]
     assert main([*RUN, "--epochs", "1", "--out", str(out), "--overwrite"]) == 0
     assert epochs_in(out) == [1] and not (out / "epoch_002.pt").exists()
@@ -277,24 +272,24 @@ CUDA = torch.cuda.is_available()
         (["--resume", "--overwrite"], "--resume and --overwrite contradict each other"),
     ],
 )
-def test_bad_execution_options_are_one_line_exit_2(arguments, message, tmp_path, capsys):
+def test_bad_execution_options_are_one_line_exit_2(arguments, message, tmp_path, cli_error_line):
     out = tmp_path / "run"
     assert main([*RUN, "--out", str(out), *arguments]) == 2
-    assert __import__("re").search(message, error_line(capsys))
+    assert __import__("re").search(message, cli_error_line("train"))
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_out_at_a_file_or_under_a_file_is_one_line_exit_2(tmp_path, capsys):
+def test_out_at_a_file_or_under_a_file_is_one_line_exit_2(tmp_path, cli_error_line):
     target = tmp_path / "a_file"
     target.write_text("mine")
     assert main([*RUN, "--out", str(target)]) == 2
-    assert f"--out {target} is a file; give a folder" in error_line(capsys)
+    assert f"--out {target} is a file; give a folder" in cli_error_line("train")
     assert main([*RUN, "--out", str(target / "run")]) == 2
-    assert "a part of the path is a file" in error_line(capsys)
+    assert "a part of the path is a file" in cli_error_line("train")
     assert target.read_text() == "mine"
 
 
-def test_out_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+def test_out_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, cli_error_line, monkeypatch):
     # Tests run as root, where chmod does not stop writes: simulate what the OS would answer.
     real_mkdir = Path.mkdir
 
@@ -305,16 +300,16 @@ def test_out_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, capsys, mon
 
     monkeypatch.setattr(Path, "mkdir", read_only)
     assert main([*RUN, "--out", str(tmp_path / "run")]) == 2
-    assert "cannot be written (read-only file system); choose a writable folder" in error_line(capsys)
+    assert "cannot be written (read-only file system); choose a writable folder" in cli_error_line("train")
 
 
-def test_out_without_write_permission_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+def test_out_without_write_permission_is_one_line_exit_2(tmp_path, cli_error_line, monkeypatch):
     out = tmp_path / "run"
     out.mkdir()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != out and real_access(path, mode, **kw))
     assert main([*RUN, "--out", str(out)]) == 2
-    assert f"--out {out} cannot be written (permission denied)" in error_line(capsys)
+    assert f"--out {out} cannot be written (permission denied)" in cli_error_line("train")
     assert not any(out.iterdir())
 
 
@@ -336,7 +331,7 @@ def test_a_refused_checkpoint_error_keeps_torchs_whole_sentence(tmp_path, capsys
     assert "\x1b" not in message and "\n" not in message
 
 
-def test_a_classifier_stage_into_a_locked_folder_is_refused(tmp_path, capsys):
+def test_a_classifier_stage_into_a_locked_folder_is_refused(tmp_path, capsys, cli_error_line):
     base = tmp_path / "ce"
     assert main([*RUN, "--epochs", "1", "--out", str(base)]) == 0
     out = tmp_path / "tau"
@@ -344,6 +339,6 @@ def test_a_classifier_stage_into_a_locked_folder_is_refused(tmp_path, capsys):
     capsys.readouterr()
     with RunLock(out):  # a live writer holds the folder
         assert main(stage) == 2
-        assert f"in use by another ltbounds run (pid {os.getpid()}" in error_line(capsys)
+        assert f"in use by another ltbounds run (pid {os.getpid()}" in cli_error_line("train")
         assert not (out / "last.pt").exists()
     assert main(stage) == 0 and (out / "last.pt").exists() and not (out / LOCK_NAME).exists()
