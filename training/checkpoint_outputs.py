@@ -57,9 +57,7 @@ def outputs_from_checkpoint(
             batch_size=batch_size,
             device=device,
             split=split,
-            name=rebuilt.label,
-            method=rebuilt.method,
-            loss_parameters=rebuilt.loss_parameters,
+            **rebuilt.identity_keywords,
         )
         for split, part in parts.items()
     }
@@ -117,9 +115,7 @@ def export_checkpoint(
             batch_size=batch_size,
             device=device,
             dtype=dtype,
-            name=rebuilt.label,
-            method=rebuilt.method,
-            loss_parameters=rebuilt.loss_parameters,
+            **rebuilt.identity_keywords,
             metadata={"source": rebuilt.source},
             on_batch=advance,
         )
@@ -137,6 +133,13 @@ class _RebuiltCheckpoint:
     method: str
     loss_parameters: LossParameters
     source: dict[str, Any]  # dataset, imbalance, seed, epoch: what evaluate reports of a checkpoint
+
+    @property
+    def identity_keywords(self) -> dict[str, Any]:
+        """``name``, ``method`` and ``loss_parameters`` for ``Outputs.from_module`` and ``export_module``: one
+        source for both, so 'ltbounds evaluate CHECKPOINT' and 'ltbounds export' + 'evaluate DIR' give a
+        checkpoint the same row key and read the same training-loss parameters."""
+        return {"name": self.label, "method": self.method, "loss_parameters": self.loss_parameters}
 
     def split(self, split: str) -> Any:
         """The data of ``split``, refused when the dataset has no such split or it is empty."""
