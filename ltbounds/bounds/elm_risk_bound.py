@@ -200,6 +200,24 @@ class ElmProp2:
     per_class_bound: np.ndarray  # (C,) upper bound on each class-conditional risk (multi-class form), else nan
 
 
+@dataclass(frozen=True)
+class Prop2Inputs:
+    """What both forms of Proposition 2 read of a sample and a fixed head, per class: ``_prop2_inputs`` computes it
+    from the arrays, ``ltbounds.statements.elm`` from chunked statistics of the clipped model. Float64 throughout."""
+
+    delta: float  # confidence of the risk bound, checked in (0, 1)
+    head_weight: np.ndarray  # (C, d) W
+    labels: np.ndarray  # (n,) y, int64
+    priors: np.ndarray  # (C,) training priors pi_y = P(y)
+    alpha: np.ndarray  # (C,) pull margins alpha_y
+    counts: np.ndarray  # (C,) n_y, as floats (each >= 2)
+    loss: np.ndarray  # (n,) the logit-adjusted loss of each sample, adjustment log pi
+    loss_mean: np.ndarray  # (C,) L-hat_y, its mean over each class
+    pull_mean: np.ndarray  # (C,) bar Omega_pull(y), the soft pull term's class mean
+    radius: float  # R: the embeddings are within R (or clipped to it)
+    ranges: np.ndarray  # (C,) B_y of ``elm_loss_range`` at R
+
+
 def _prop2_inputs(
     embeddings: Any,
     labels: Any,
@@ -210,7 +228,7 @@ def _prop2_inputs(
     alpha: Any,
     radius: float | None,
     clip: bool = False,
-) -> dict[str, Any]:
+) -> Prop2Inputs:
     delta = check_delta(delta)
     z, y, w, b = check_head(embeddings, labels, head_weight, head_bias)
     if clip:
@@ -238,22 +256,19 @@ def _prop2_inputs(
     loss = logit_adjusted_loss(z @ w.T + b, y, adjustment)
     pull = pull_terms(z, y, alphas, num_classes)
     counts = stats["counts"].astype(np.float64)
-    return {
-        "delta": delta,
-        "z": z,
-        "y": y,
-        "w": w,
-        "b": b,
-        "priors": priors,
-        "alpha": alphas,
-        "counts": counts,
-        "trace": stats["trace"],
-        "loss": loss,
-        "loss_mean": np.bincount(y, weights=loss, minlength=num_classes) / counts,
-        "pull_mean": pull.soft_mean,
-        "radius": float(radius),
-        "ranges": elm_loss_range(w, b, float(radius), adjustment),
-    }
+    return Prop2Inputs(
+        delta=delta,
+        head_weight=w,
+        labels=y,
+        priors=priors,
+        alpha=alphas,
+        counts=counts,
+        loss=loss,
+        loss_mean=np.bincount(y, weights=loss, minlength=num_classes) / counts,
+        pull_mean=pull.soft_mean,
+        radius=float(radius),
+        ranges=elm_loss_range(w, b, float(radius), adjustment),
+    )
 
 
 def elm_prop2(
@@ -286,22 +301,23 @@ def elm_prop2(
     assumption on the tail of ||Phi||; R must then not depend on this sample (``select_radius`` on another).
     """
     data = _prop2_inputs(embeddings, labels, head_weight, head_bias, class_counts, delta, alpha, radius, clip)
-    if data["w"].shape[0] != 2:
-        raise InputError(f"Proposition 2 as printed is binary: head_weight needs 2 rows, got {data['w'].shape[0]}")
-    priors, counts = data["priors"], data["counts"]
-    log_term = math.log(log_factor / data["delta"])
-    bound_b = float(data["ranges"].max())
-    w_norm = float(np.linalg.norm(data["w"][1] - data["w"][0]))
+    rows = data.head_weight.shape[0]
+    if rows != 2:
+        raise InputError(f"Proposition 2 as printed is binary: head_weight needs 2 rows, got {rows}")
+    priors, counts = data.priors, data.counts
+    log_term = math.log(log_factor / data.delta)
+    bound_b = float(data.ranges.max())
+    w_norm = float(np.linalg.norm(data.head_weight[1] - data.head_weight[0]))
     range_term = 7.0 * bound_b * log_term / 3.0 * float(np.sum(priors / (counts - 1.0)))
-    empirical = float(np.sum(priors * data["loss_mean"]))
-    pull_term = w_norm * math.sqrt(log_term * float(np.sum(priors / counts * (data["pull_mean"] + data["alpha"]))))
+    empirical = float(np.sum(priors * data.loss_mean))
+    pull_term = w_norm * math.sqrt(log_term * float(np.sum(priors / counts * (data.pull_mean + data.alpha))))
     terms = {
         "range_term": range_term,
         "empirical_risk": empirical,
         "pull_term": pull_term,
         "B": bound_b,
         "w_norm": w_norm,
-        "radius": data["radius"],
+        "radius": data.radius,
         "log_term": log_term,
     }
     return ElmProp2(range_term + empirical + pull_term, terms, priors, counts.astype(np.int64), np.full(2, np.nan))
@@ -341,33 +357,31 @@ def elm_prop2_multiclass(
     return elm_prop2_multiclass_from_inputs(data, weights)
 
 
-def elm_prop2_multiclass_from_inputs(data: dict[str, Any], weights: Any | None = None) -> ElmProp2:
+def elm_prop2_multiclass_from_inputs(data: Prop2Inputs, weights: Any | None = None) -> ElmProp2:
     """``elm_prop2_multiclass`` from its per-class inputs, for callers that computed them in chunks
-    (``ltbounds.statements.elm``): ``data`` holds "delta", "w" (C, d), "counts" (C,) float, "alpha",
-    "pull_mean", "loss_mean", "ranges" (C,), "loss" (n,) and "y" (n,) (the per-sample loss and labels)
-    and "radius", as ``_prop2_inputs`` returns them."""
-    num_classes = data["w"].shape[0]
+    (``ltbounds.statements.elm``); ``data.priors`` is not read (the class weights are ``weights``)."""
+    num_classes = data.head_weight.shape[0]
     if weights is None:
         class_weights = np.full(num_classes, 1.0 / num_classes)
     else:
         class_weights = check_finite(np.asarray(weights, dtype=np.float64), "weights").reshape(-1)
         if class_weights.shape[0] != num_classes or np.any(class_weights < 0) or not np.isclose(class_weights.sum(), 1):
             raise InputError(f"weights must be {num_classes} non-negative numbers summing to 1")
-    counts = data["counts"]
-    spectral = centred_spectral_norm(data["w"])
-    pull_variance = spectral**2 * np.maximum(data["pull_mean"] + data["alpha"] - np.log(counts - 1.0), 0.0)
-    class_delta = data["delta"] / num_classes
-    via_pull = empirical_bernstein_terms(data["loss_mean"], pull_variance, counts, class_delta, data["ranges"])
-    loss_variance = class_variance(data["loss"], data["y"], counts.astype(np.int64)) * counts / (counts - 1.0)
-    direct = empirical_bernstein_terms(data["loss_mean"], loss_variance, counts, class_delta, data["ranges"])
+    counts = data.counts
+    spectral = centred_spectral_norm(data.head_weight)
+    pull_variance = spectral**2 * np.maximum(data.pull_mean + data.alpha - np.log(counts - 1.0), 0.0)
+    class_delta = data.delta / num_classes
+    via_pull = empirical_bernstein_terms(data.loss_mean, pull_variance, counts, class_delta, data.ranges)
+    loss_variance = class_variance(data.loss, data.labels, counts.astype(np.int64)) * counts / (counts - 1.0)
+    direct = empirical_bernstein_terms(data.loss_mean, loss_variance, counts, class_delta, data.ranges)
     terms = {
-        "empirical_risk": float(np.sum(class_weights * data["loss_mean"])),
+        "empirical_risk": float(np.sum(class_weights * data.loss_mean)),
         "variance_term": float(np.sum(class_weights * via_pull["variance_term"])),
         "range_term": float(np.sum(class_weights * via_pull["range_term"])),
         "value_with_loss_variance": float(np.sum(class_weights * direct["value"])),
         "centred_head_spectral_norm": spectral,
-        "max_B": float(data["ranges"].max()),
-        "radius": data["radius"],
+        "max_B": float(data.ranges.max()),
+        "radius": data.radius,
         "log_term": math.log(2.0 / class_delta),
     }
     value = float(np.sum(class_weights * via_pull["value"]))

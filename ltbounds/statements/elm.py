@@ -46,6 +46,7 @@ from ltbounds.bounds.elm import (
 from ltbounds.bounds.elm import _one_vs_rest_log_odds as one_vs_rest_log_odds
 from ltbounds.bounds.elm_risk_bound import (
     RADIUS_GRID,
+    Prop2Inputs,
     clip_embeddings,
     elm_loss_range,
     elm_prop2,
@@ -884,7 +885,9 @@ def _prop2_arguments(outputs: Outputs, risk_delta: float, radius: float) -> tupl
     )
 
 
-def _prop2_inputs_chunked(splits: EvaluationSplits, outputs: Outputs, risk_delta: float, radius: float) -> dict:
+def _prop2_inputs_chunked(
+    splits: EvaluationSplits, outputs: Outputs, risk_delta: float, radius: float
+) -> Prop2Inputs:
     """``bounds.elm_risk_bound._prop2_inputs`` for the clipped model (clip=True), from chunked statistics:
     the per-sample loss of ``_clipped_loss``, Omega_pull of the clipped embeddings gathered one class at a
     time (``MappedRows``), B_y of ``_loss_ranges``. Memory O(chunk x C + C x d + n + max n_y x d)."""
@@ -900,18 +903,19 @@ def _prop2_inputs_chunked(splits: EvaluationSplits, outputs: Outputs, risk_delta
             lambda: pull_terms(MappedRows(outputs.embeddings, radius), outputs.labels, alphas, num_classes),
         )
     loss = _clipped_loss(splits, outputs, radius)
-    return {
-        "delta": check_delta(risk_delta),
-        "w": outputs.head_weight,
-        "y": outputs.labels,
-        "alpha": alphas,
-        "counts": counts,
-        "loss": loss,
-        "loss_mean": np.bincount(outputs.labels, weights=loss, minlength=num_classes) / counts,
-        "pull_mean": pull.soft_mean,
-        "radius": float(radius),
-        "ranges": _loss_ranges(splits, outputs, np.log(outputs.priors), radius),
-    }
+    return Prop2Inputs(
+        delta=check_delta(risk_delta),
+        head_weight=outputs.head_weight,
+        labels=outputs.labels,
+        priors=outputs.priors,
+        alpha=alphas,
+        counts=counts,
+        loss=loss,
+        loss_mean=np.bincount(outputs.labels, weights=loss, minlength=num_classes) / counts,
+        pull_mean=pull.soft_mean,
+        radius=float(radius),
+        ranges=_loss_ranges(splits, outputs, np.log(outputs.priors), radius),
+    )
 
 
 def _tail_terms(value: float, weights: np.ndarray, ranges, fraction, tail, risk_delta: float, delta: float) -> dict:
