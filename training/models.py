@@ -69,6 +69,21 @@ class _Classifier(nn.Module):
         return self.head(self.embed(x))
 
 
+def _residual_stages(block: Any, width: int, blocks_per_stage: Sequence[int]) -> tuple[nn.Sequential, int]:
+    """The stages of a ResNet (He et al. 2016): stage i holds ``blocks_per_stage[i]`` blocks of ``width * 2**i``
+    planes, and the first block of every stage after the first has stride 2 (halving the resolution). ``block``
+    is ``_BasicBlock`` or ``_Bottleneck`` (``block(in_planes, planes, stride)``, output ``planes * block.expansion``
+    channels). Returns the blocks in order, as one ``nn.Sequential``, and the channels of the last one."""
+    blocks = []
+    in_planes = width
+    for index, count in enumerate(blocks_per_stage):
+        planes = width * 2**index
+        for position in range(count):
+            blocks.append(block(in_planes, planes, 2 if index > 0 and position == 0 else 1))
+            in_planes = planes * block.expansion
+    return nn.Sequential(*blocks), in_planes
+
+
 # --- CIFAR ResNet-32 (He et al. 2016, option-A shortcuts as in Cao et al.'s code) ---------------
 
 
@@ -85,6 +100,8 @@ class _ShortcutA(nn.Module):
 
 
 class _BasicBlock(nn.Module):
+    expansion = 1
+
     def __init__(self, in_planes: int, planes: int, stride: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
@@ -116,16 +133,8 @@ class CifarResNet(_Classifier):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        stages = []
-        in_planes = width
-        for index, planes in enumerate((width, 2 * width, 4 * width)):
-            for block in range(blocks_per_stage):
-                stride = 2 if index > 0 and block == 0 else 1
-                stages.append(_BasicBlock(in_planes, planes, stride))
-                in_planes = planes
-        self.layers = nn.Sequential(*stages)
-        self.embedding_dim = in_planes
-        self.head = _make_head(in_planes, num_classes, head, scale)
+        self.layers, self.embedding_dim = _residual_stages(_BasicBlock, width, (blocks_per_stage,) * 3)
+        self.head = _make_head(self.embedding_dim, num_classes, head, scale)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight)
@@ -187,16 +196,8 @@ class ResNet50(_Classifier):
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         )
-        blocks = []
-        in_planes = width
-        for index, count in enumerate(layers):
-            planes = width * 2**index
-            for block in range(count):
-                blocks.append(_Bottleneck(in_planes, planes, 2 if index > 0 and block == 0 else 1))
-                in_planes = planes * _Bottleneck.expansion
-        self.layers = nn.Sequential(*blocks)
-        self.embedding_dim = in_planes
-        self.head = _make_head(in_planes, num_classes, head, scale)
+        self.layers, self.embedding_dim = _residual_stages(_Bottleneck, width, layers)
+        self.head = _make_head(self.embedding_dim, num_classes, head, scale)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
