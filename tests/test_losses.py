@@ -524,6 +524,26 @@ def test_dro_lt_loss_matches_eq_18_computed_pairwise(case, radii_pool, squared, 
 
 
 @settings(max_examples=30)
+@given(embedding_cases, hnp.arrays(np.float64, 4, elements=st.floats(0.0, 5.0)), st.booleans())
+def test_dro_lt_loss_at_temperature_1_is_theorem_1_as_printed(case, radius_pool, squared):
+    """Loss (18) per sample is the right side of drolt's Theorem 1 as printed, with the batch as the sample and
+    eps_c = r_c (Euclidean) or r_c^2 (squared). The float64 NumPy bound (``bounds.drolt``, for the evaluated
+    rows) and the differentiable torch loss (for training) stay two functions: ``bounds`` and ``losses`` are
+    independent layers. This keeps them equal (tolerance of the pairwise test above: sqrt near 0)."""
+    from ltbounds.bounds.drolt import dro_lt_theorem1
+
+    classes = case.logits.shape[1]
+    radius = radius_pool[:classes]
+    assume(radius.shape[0] == classes)
+    centroids, _ = losses.class_centroids(case.embeddings, case.labels, classes)
+    metric = "squared_euclidean" if squared else "euclidean"
+    eps = radius**2 if squared else radius
+    loss = losses.dro_lt_loss(case.embeddings, case.labels, centroids, t64(eps), metric, reduction="none")
+    bound = dro_lt_theorem1(case.embeddings.numpy(), case.labels.numpy(), centroids.numpy(), radius, metric)
+    assert close(loss, t64(bound.bound), rtol=1e-7, atol=1e-7)
+
+
+@settings(max_examples=30)
 @given(embedding_cases)
 def test_dro_lt_with_zero_radii_is_the_class_centroid_nll(case):
     classes = case.logits.shape[1]
