@@ -98,6 +98,12 @@ _LDAM = {"max_margin": 0.5, "scale": 30.0}
 _DRO = {"lambda_ce": 0.5, "dro_start_epoch": EpochOf.WARMUP_END}
 
 
+def _ldam(name: str, summary: str, source: str, reweighting: dict[str, Any] | None = None) -> Recipe:
+    """An LDAM recipe (Cao et al. 2019): every variant trains the LDAM loss (``_LDAM``) on the cosine head it
+    needs ("normed"); they differ only in the ``reweighting`` schedule added to the loss (none, DRW, ADRW)."""
+    return _r(name, summary, source, "ldam", hparams={**_LDAM, **(reweighting or {})}, head="normed")
+
+
 def _dro_lt(name: str, summary: str, source: str, radius: str, epsilon: float) -> Recipe:
     """A DRO-LT recipe (drolt, Sec. 4-5): every variant shares the protocol (CE warm-up over half the
     epochs, the joint loss (19) weighted by lambda_ce, a balanced classifier fine-tune); only the radius
@@ -139,21 +145,9 @@ RECIPES: dict[str, Recipe] = {
             "reweight",
         ),
         _r("resample", "CE with class-balanced re-sampling", "tutorial", "ce", sampler=Sampler.CLASS_BALANCED),
-        _r(
-            "ldam",
-            "LDAM, max_m = 0.5, s = 30, normalised head",
-            "wang23, Table 1; Cao et al. 2019",
-            "ldam",
-            hparams=_LDAM,
-            head="normed",
-        ),
-        _r(
-            "ldam_drw",
-            "LDAM + deferred re-weighting (CB weights) from T0",
-            "wang23, Table 1; Cao et al. 2019",
-            "ldam",
-            hparams={**_LDAM, **_DRW},
-            head="normed",
+        _ldam("ldam", "LDAM, max_m = 0.5, s = 30, normalised head", "wang23, Table 1; Cao et al. 2019"),
+        _ldam(
+            "ldam_drw", "LDAM + deferred re-weighting (CB weights) from T0", "wang23, Table 1; Cao et al. 2019", _DRW
         ),
         _r("la", "logit-adjusted loss, tau = 1", "tutorial; Menon et al. 2021", "la", hparams={"tau": 1.0}),
         _r(
@@ -169,14 +163,7 @@ RECIPES: dict[str, Recipe] = {
         _r("vs", "vector-scaling loss", "wang23, Table 1; Kini et al. 2021", "vs"),
         _r("vs_drw", "VS + DRW from T0", "wang23, Table 1", "vs", hparams=_DRW),
         _r("ce_adrw", "CE + ADRW (alpha_y ~ pi_y^-nu from T0)", "wang23, Table 1, Algorithm 1", "ce", hparams=_ADRW),
-        _r(
-            "ldam_adrw",
-            "LDAM + ADRW",
-            "wang23, Table 1, Algorithm 1",
-            "ldam",
-            hparams={**_LDAM, **_ADRW},
-            head="normed",
-        ),
+        _ldam("ldam_adrw", "LDAM + ADRW", "wang23, Table 1, Algorithm 1", _ADRW),
         _r(
             "vs_tla_drw",
             "VS + truncated logit adjustment + DRW from T0",
