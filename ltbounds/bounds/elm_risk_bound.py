@@ -97,10 +97,18 @@ def _explicit_distance_upper(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _range_from_distances(distances: np.ndarray, radius: float, shift: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """log(1 + sum_{y' != y} exp(R d_yy' + shift_y' - shift_y)) for the rows y in ``rows``."""
+    """log(1 + sum_{y' != y} exp(R d_yy' + shift_y' - shift_y)) for the rows y in ``rows``, rounded up.
+
+    The float64 evaluation (the gaps, C exponentials and their sum, two logarithms) errs by a few u times
+    C + |largest gap| relative to the result (relative, since the result is >= max(largest gap, 0) when the
+    largest gap m >= 0, and ~ e^m with relative error ~ u |m| when m < 0; u = 2^-53). It is multiplied by
+    1 + 4u (C + 16 + max(-m, 0)), which covers that (an upper bound must not come out an ulp low: 1e-12
+    relative at C = 8,142). An underflowed 0 stays 0."""
     gaps = radius * distances + shift[None, :] - shift[rows, None]
     gaps[np.arange(rows.size), rows] = -np.inf
-    return np.logaddexp(0.0, logsumexp(gaps, axis=1))
+    largest = gaps.max(axis=1, initial=-np.inf)
+    safety = 4 * _ROUNDOFF * (gaps.shape[1] + 16 + np.maximum(-np.where(np.isfinite(largest), largest, 0.0), 0.0))
+    return np.logaddexp(0.0, logsumexp(gaps, axis=1)) * (1 + safety)
 
 
 def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: Any | None = None) -> np.ndarray:
