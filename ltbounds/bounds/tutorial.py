@@ -76,6 +76,11 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
+def checked_priors(priors: Any, num_classes: int) -> np.ndarray:
+    """Priors as the functions of this module read them (finite, > 0, one per class, renormalised)."""
+    return _check_distribution(priors, "priors", length=num_classes)
+
+
 def _check_distribution(
     values: Any, name: str, length: int | None = None, strictly_positive: bool = True
 ) -> np.ndarray:
@@ -240,8 +245,14 @@ def balanced_error_rate(scores: Any, labels: Any, num_classes: int | None = None
         errors = values[rows, targets] < values.max(axis=1)
     else:
         errors = np.argmax(values, axis=1) != targets
-    per_class_samples = np.bincount(targets, minlength=classes)
-    per_class_errors = np.bincount(targets, weights=errors.astype(np.float64), minlength=classes)
+    return balanced_error_of_errors(errors, targets, classes)
+
+
+def balanced_error_of_errors(errors: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
+    """``balanced_error_rate`` from per-sample error indicators (checked labels): 1/L sum over the classes
+    present of the class's error rate (so that the indicators may be computed in row chunks)."""
+    per_class_samples = np.bincount(labels, minlength=num_classes)
+    per_class_errors = np.bincount(labels, weights=np.asarray(errors, dtype=np.float64), minlength=num_classes)
     present = per_class_samples > 0
     return float(np.mean(per_class_errors[present] / per_class_samples[present]))
 
@@ -299,17 +310,23 @@ def threshold_moving_agreement(logits: Any, priors: Any, tau: float = 1.0) -> tu
     pi = _check_distribution(priors, "priors", length=z.shape[1])
     if z.shape[0] == 0:
         raise InputError("logits has no rows: agreement needs at least one sample")
+    agree = threshold_moving_agreement_of_rows(z, pi, tau, float(np.abs(z).max()))
+    return float(agree.mean()), agree
+
+
+def threshold_moving_agreement_of_rows(z: np.ndarray, pi: np.ndarray, tau: float, largest: float) -> np.ndarray:
+    """``threshold_moving_agreement``'s per-sample flags on checked rows ``z`` of a split whose largest |logit|
+    is ``largest`` (the tolerance is relative to the whole split's scale, so rows may come in chunks)."""
     moved = threshold_moving_scores(z, logit_adjustment_costs(pi, tau))
     adjusted = post_hoc_logit_adjustment(z, pi, tau)
     rows = np.arange(z.shape[0])
     choice_moved = np.argmax(moved, axis=1)
     choice_adjusted = np.argmax(adjusted, axis=1)
-    scale = max(1.0, float(np.abs(z).max()), float(np.abs(tau * np.log(pi)).max()))
+    scale = max(1.0, largest, float(np.abs(tau * np.log(pi)).max()))
     tolerance = 64 * np.finfo(np.float64).eps * scale
     adjusted_ok = adjusted[rows, choice_moved] >= adjusted.max(axis=1) - tolerance
     moved_ok = moved[rows, choice_adjusted] >= moved.max(axis=1) * math.exp(-tolerance)
-    agree = (choice_moved == choice_adjusted) | (adjusted_ok & moved_ok)
-    return float(agree.mean()), agree
+    return (choice_moved == choice_adjusted) | (adjusted_ok & moved_ok)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,11 +542,16 @@ def reweighting_disagreement(logits: Any, priors: Any) -> float:
     """
     scores = check_matrix(logits, "logits")
     pi = _check_distribution(priors, "priors", length=scores.shape[1])
+    return float(np.mean(reweighting_disagreement_of_rows(scores, pi)))
+
+
+def reweighting_disagreement_of_rows(scores: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """``reweighting_disagreement``'s per-sample flags (the two argmax sets differ) on checked rows."""
     divided = scores / pi
     adjusted = scores - np.log(pi)
     first = divided == divided.max(axis=1, keepdims=True)
     second = adjusted == adjusted.max(axis=1, keepdims=True)
-    return float(np.mean(np.any(first != second, axis=1)))
+    return np.any(first != second, axis=1)
 
 
 def ldam_losses(logits: Any, labels: Any, margins: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -34,14 +34,14 @@ from ltbounds.bounds.elm import (
     gaussian_posterior_from_products,
     gaussian_softmax_printed_from_products,
     isotropic_gaussian_nll,
+    label_in_argmax,
     logit_adjusted_loss,
     logsumexp,
-    margin_loss_sandwich,
+    margin_loss_sandwich_of_rows,
     per_class_alpha,
     prop1_left,
     pull_terms,
     require_samples,
-    zero_one_risks,
 )
 from ltbounds.bounds.elm import _one_vs_rest_log_odds as one_vs_rest_log_odds
 from ltbounds.bounds.elm_risk_bound import (
@@ -53,7 +53,7 @@ from ltbounds.bounds.elm_risk_bound import (
     elm_prop2_multiclass_from_inputs,
 )
 from ltbounds.bounds.result import Assumption, BoundResult, Form
-from ltbounds.checks import check_delta
+from ltbounds.checks import InputError, check_delta
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import identity_row, per_class_rows, relative_gaps, row_factory, violations_row
@@ -66,6 +66,7 @@ from ltbounds.statements.statistics import (
     head_pass,
     per_sample,
     release_mapped_pages,
+    symbolic_rows,
 )
 
 if TYPE_CHECKING:
@@ -1101,8 +1102,17 @@ def zero_one_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) ->
         split=outputs.split,
         form="corrected" if corrected else "as_printed",
     )
-    printed, error = zero_one_risks(outputs.logits, outputs.labels)
-    misclassified = float(np.mean(outputs.logits.argmax(axis=1) != outputs.labels))
+    if outputs.num_samples == 0:
+        raise InputError("zero_one_loss needs a non-empty measurement split")
+    # per sample in row chunks: y in argmax f (the printed indicator, ties correct) and argmax f != y
+    in_argmax, first_wrong = per_sample(
+        splits,
+        outputs,
+        "elm.zero_one",
+        lambda f, y: (label_in_argmax(f, y), f.argmax(axis=1) != y),
+    )
+    printed, error = float(np.mean(in_argmax)), float(np.mean(~in_argmax))  # zero_one_risks' two means
+    misclassified = float(np.mean(first_wrong))
     value = error if corrected else printed
     return [
         row(
@@ -1179,10 +1189,14 @@ DECLARED.add_corrected_pair(
     ),
 )
 def evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
-    outputs = splits.train
+    outputs = symbolic_rows(splits, splits.train)  # a pointwise inequality: at most SYMBOLIC_ROWS rows
     log_prior = np.log(outputs.priors)
-    margins = log_prior[None, :] - log_prior[:, None]  # Delta_yy' = log P(y')/P(y), ELM's choice
-    hinge, smooth = per_sample(splits, outputs, "elm.margin_sandwich", lambda f, y: margin_loss_sandwich(f, y, margins))
+
+    def sandwich(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Delta_yy' = log P(y')/P(y), ELM's choice, row by row (the (C, C) matrix is 0.5 GB at C = 8,142)
+        return margin_loss_sandwich_of_rows(f, y, log_prior[None, :] - log_prior[y][:, None])
+
+    hinge, smooth = per_sample(splits, outputs, "elm.margin_sandwich", sandwich)
     row = row_factory(statement="elm.margin_loss_relaxation", split=outputs.split, form="as_printed")
     return [
         row(
@@ -1200,20 +1214,31 @@ def evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[B
     ]
 
 
+def _center_losses(outputs: Outputs) -> list[tuple[int, float, np.ndarray, np.ndarray]]:
+    """(c, sigma_c^2, ||z - mu_c||^2, -log N(z; mu_c, sigma_c^2 I)) for each class with >= 2 samples and a
+    positive variance, its rows read once (one stable sort of the labels, not one mask over n per class)."""
+    order = np.argsort(outputs.labels, kind="stable")
+    sizes = class_sizes(outputs.labels, outputs.num_classes)
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    result = []
+    for c in np.flatnonzero(sizes >= 2):
+        members = np.array(outputs.embeddings[order[starts[c] : starts[c + 1]]], dtype=np.float64)  # float64
+        release_mapped_pages(outputs)  # the class's scattered rows are copied: unmap them (issue 15)
+        mu = members.mean(axis=0)
+        variance = float(np.mean((members - mu) ** 2))
+        if variance > 0:
+            squared = np.sum((members - mu) ** 2, axis=1)
+            result.append((int(c), variance, squared, isotropic_gaussian_nll(members, mu, variance)))
+    return result
+
+
 def center_loss_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> list[BoundResult]:
     """Per class, the spread over its samples of ||z - mu||^2 - c (-log N(z; mu, sigma^2 I)), c = 1 as
     printed or 2 sigma^2 corrected: 0 iff the two sides differ by a constant."""
     outputs = splits.train
     rows = []
-    for c in np.flatnonzero(class_sizes(outputs.labels, outputs.num_classes) >= 2):
-        members = np.array(outputs.embeddings[outputs.labels == c], dtype=np.float64)  # one class; float64
-        release_mapped_pages(outputs)  # the class's scattered rows are copied: unmap them (issue 15)
-        mu = members.mean(axis=0)
-        variance = float(np.mean((members - mu) ** 2))
-        if variance <= 0:
-            continue
-        squared = np.sum((members - mu) ** 2, axis=1)
-        nll = isotropic_gaussian_nll(members, mu, variance)
+    per_class = splits.computed(("elm.center_loss", outputs.split), lambda: _center_losses(outputs))
+    for c, variance, squared, nll in per_class:
         # "= sum -log N + constant": the per-sample difference must not depend on the sample
         difference = squared - (2.0 * variance if corrected else 1.0) * nll
         rows.append(

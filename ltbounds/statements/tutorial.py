@@ -27,7 +27,8 @@ from ltbounds.bounds.representation import (
 )
 from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.bounds.tutorial import (
-    balanced_error_rate,
+    balanced_error_of_errors,
+    checked_priors,
     class_balanced_weights,
     ldam_losses,
     ldam_margin_objective,
@@ -37,10 +38,10 @@ from ltbounds.bounds.tutorial import (
     ltssl_refine,
     post_hoc_logit_adjustment,
     records_l2_bound,
-    reweighting_disagreement,
+    reweighting_disagreement_of_rows,
     risk_decomposition,
     sam_perturbation,
-    threshold_moving_agreement,
+    threshold_moving_agreement_of_rows,
 )
 from ltbounds.checks import InputError
 from ltbounds.outputs import Outputs
@@ -102,9 +103,18 @@ def _sample_split(splits: EvaluationSplits) -> Outputs:
 def _evaluate_fisher(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
     pi = outputs.priors
-    # first-maximiser predictions: the printed tie rule would score constant logits as error-free
-    plain = balanced_error_rate(outputs.logits, outputs.labels, outputs.num_classes, ties="first")
-    adjusted = balanced_error_rate(post_hoc_logit_adjustment(outputs.logits, pi, 1.0), outputs.labels, ties="first")
+    # first-maximiser predictions: the printed tie rule would score constant logits as error-free; per-sample
+    # errors in row chunks (balanced_error_rate's ties="first" rule), then the per-class means
+    errors_plain, errors_adjusted = statistics.per_sample(
+        splits,
+        outputs,
+        "tutorial.fisher_errors",
+        lambda f, y: (np.argmax(f, axis=1) != y, np.argmax(post_hoc_logit_adjustment(f, pi, 1.0), axis=1) != y),
+    )
+    if outputs.num_samples == 0:
+        raise InputError("labels is empty: the balanced error needs at least one sample")
+    plain = balanced_error_of_errors(errors_plain, outputs.labels, outputs.num_classes)
+    adjusted = balanced_error_of_errors(errors_adjusted, outputs.labels, outputs.num_classes)
     return [
         BoundResult(
             statement="tutorial.fisher_consistency",
@@ -154,9 +164,22 @@ def _evaluate_fisher(splits: EvaluationSplits, delta: float) -> list[BoundResult
 )
 def _evaluate_threshold_moving(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
+    if outputs.num_samples == 0:
+        raise InputError("logits has no rows: agreement needs at least one sample")
+    pi = checked_priors(outputs.priors, outputs.num_classes)
+    largest = statistics.head_pass(splits, outputs).agreement.largest  # max |logit| of the split
     results = []
     for tau in (0.5, 1.0, 2.0):
-        agreement, _ = threshold_moving_agreement(outputs.logits, outputs.priors, tau)
+        agreement = float(
+            np.mean(
+                statistics.per_sample(
+                    splits,
+                    outputs,
+                    ("tutorial.threshold_moving", tau),
+                    lambda f, _y, tau=tau: threshold_moving_agreement_of_rows(f, pi, tau, largest),
+                )
+            )
+        )
         results.append(
             BoundResult(
                 statement="tutorial.threshold_moving",
@@ -569,15 +592,29 @@ def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list
 )
 def _evaluate_plugin_consistency(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
-    probabilities = softmax(outputs.logits, axis=1)
+    c = outputs.num_classes
+
+    def positives(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        # per chunk and class k: how many samples are predicted k (softmax_k > threshold) and how many of those
+        # are of class k, for the plug-in threshold pi_k and for 1/2; returned per row so the chunks stack
+        probabilities = softmax(f, axis=1)
+        rows = np.arange(y.size)
+        counts = []
+        for threshold in (outputs.priors[None, :], 0.5):
+            predicted = probabilities > threshold
+            counts += [predicted.sum(axis=0)[None, :], np.bincount(y, weights=predicted[rows, y], minlength=c)[None, :]]
+        return tuple(counts)
+
+    per_chunk = statistics.per_sample(splits, outputs, "tutorial.plugin_positives", positives)
+    sizes = np.bincount(outputs.labels, minlength=c)
+    n = outputs.num_samples
     plugin, naive = [], []
-    for k in range(outputs.num_classes):
-        truth = np.where(outputs.labels == k, 1, -1)
-        if np.all(truth == 1) or np.all(truth == -1):
-            continue
-        for threshold, store in ((outputs.priors[k], plugin), (0.5, naive)):
-            predicted = np.where(probabilities[:, k] > threshold, 1, -1)
-            store.append(0.5 * (np.mean(predicted[truth == 1] == -1) + np.mean(predicted[truth == -1] == 1)))
+    classes = np.flatnonzero((sizes > 0) & (sizes < n))  # one-vs-rest needs both a positive and a negative
+    for store, (predicted, correct) in ((plugin, per_chunk[0:2]), (naive, per_chunk[2:4])):
+        predicted, correct = predicted.sum(axis=0), correct.sum(axis=0)
+        for k in classes:
+            # balanced error of the one-vs-rest rule: (missed positives / n_k + false positives / (n - n_k)) / 2
+            store.append(0.5 * ((sizes[k] - correct[k]) / sizes[k] + (predicted[k] - correct[k]) / (n - sizes[k])))
     if not plugin:
         raise InputError("tutorial.plugin_am_consistency needs a split with at least two classes")
     return [
@@ -660,7 +697,14 @@ def _evaluate_la_two_forms(splits: EvaluationSplits, delta: float) -> list[Bound
 )
 def _evaluate_reweighting_remark(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
-    share = reweighting_disagreement(outputs.logits, outputs.priors)
+    pi = checked_priors(outputs.priors, outputs.num_classes)
+    share = float(
+        np.mean(
+            statistics.per_sample(
+                splits, outputs, "tutorial.reweighting", lambda f, _y: reweighting_disagreement_of_rows(f, pi)
+            )
+        )
+    )
     return [
         BoundResult(
             statement="tutorial.reweighting_vs_logit_adjustment",
