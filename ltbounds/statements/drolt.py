@@ -17,14 +17,14 @@ import numpy as np
 from ltbounds.bounds.drolt import (
     METRICS,
     DroLtTheorem1,
-    centroid_distances,
     drolt_centroid_radius,
     drolt_kl_radius,
     gaussian_kl,
     kl_same_variance_gaussians,
+    squared_centroid_distances,
 )
 from ltbounds.bounds.result import Assumption, BoundResult, Form
-from ltbounds.checks import InputError, check_delta, check_finite
+from ltbounds.checks import InputError, check_delta, check_finite, check_matrix
 from ltbounds.per_class import class_means, class_sizes
 from ltbounds.statements.context import EvaluationSplits
 from ltbounds.statements.declaration import Declarations
@@ -205,10 +205,13 @@ class _ColumnLogSumExp:
         self.top = np.full(columns, -np.inf)
         self.total = np.zeros(columns)
 
-    def add(self, values: np.ndarray) -> None:
-        new_top = np.maximum(self.top, values.max(axis=0, initial=-np.inf))
+    def add_negated(self, values: np.ndarray) -> None:
+        """Add the rows of -values (+inf in ``values``: an entry left out), with one temporary array."""
+        new_top = np.maximum(self.top, -values.min(axis=0, initial=np.inf))
         shift = np.where(np.isfinite(new_top), new_top, 0.0)
-        self.total = self.total * np.exp(self.top - shift) + np.exp(values - shift).sum(axis=0)
+        exponent = values + shift[None, :]
+        np.negative(exponent, out=exponent)
+        self.total = self.total * np.exp(self.top - shift) + np.exp(exponent, out=exponent).sum(axis=0)
         self.top = new_top
 
     def result(self) -> np.ndarray:
@@ -258,28 +261,35 @@ def _per_sample_values(splits: EvaluationSplits, setup: _CentroidShift, delta: f
         clipped_sums = {key: _ColumnLogSumExp(num_classes) for key in squared_radii}
         own_hat, own_true, labels = [], [], []  # D(z_i, hat mu_{y_i}), D(z_i, mu_{y_i}) per kept sample
         train = splits.train
+        # the centroids are checked once here, not once per chunk
+        dimension = train.embeddings.shape[1]
+        mu_true, mu_hat = (check_matrix(mu, "centroids", columns=dimension) for mu in (setup.mu_true, setup.mu_hat))
+        true_norms, hat_norms = (np.einsum("ij,ij->i", mu, mu) for mu in (mu_true, mu_hat))
         for rows in chunks(splits, train, "drolt distances"):
             kept = setup.keep[rows]
             if not kept.any():
                 continue
-            embeddings = embeddings_chunk(train, rows)[kept]
+            embeddings = check_matrix(embeddings_chunk(train, rows)[kept], "embeddings")
             y = train.labels[rows][kept]
             index = np.arange(y.size)
             labels.append(y)
-            for distances, sums, own in (
-                (centroid_distances(embeddings, setup.mu_true), true_sums, own_true),
-                (centroid_distances(embeddings, setup.mu_hat), None, own_hat),
-            ):
-                own.append(distances[index, y])
-                for metric in METRICS:
-                    column = -distances if metric == "euclidean" else -(distances**2)
-                    if sums is not None:
-                        sums[metric].add(column)
-                    else:
-                        column[index, y] = -np.inf  # the z' of class c are summed apart (O(n))
-                        other_sums[metric].add(column)
+            squared = squared_centroid_distances(embeddings, mu_true, true_norms)
+            distances = np.sqrt(squared)
+            own_true.append(distances[index, y])
+            true_sums["euclidean"].add_negated(distances)
+            true_sums["squared_euclidean"].add_negated(squared)
+            squared = squared_centroid_distances(embeddings, mu_hat, hat_norms)
+            distances = np.sqrt(squared)
+            own_hat.append(distances[index, y])
             for key, r in squared_radii.items():
-                clipped_sums[key].add(-(np.maximum(distances - r[None, :], 0.0) ** 2))
+                clipped = np.subtract(distances, r[None, :])
+                np.maximum(clipped, 0.0, out=clipped)
+                clipped_sums[key].add_negated(np.square(clipped, out=clipped))
+            # the z' of class c are summed apart (O(n), ``same`` below): left out of the column sums here
+            distances[index, y] = np.inf
+            squared[index, y] = np.inf
+            other_sums["euclidean"].add_negated(distances)
+            other_sums["squared_euclidean"].add_negated(squared)
         y_all = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
         hat = np.concatenate(own_hat) if own_hat else np.zeros(0)
         true = np.concatenate(own_true) if own_true else np.zeros(0)
@@ -287,7 +297,7 @@ def _per_sample_values(splits: EvaluationSplits, setup: _CentroidShift, delta: f
         for metric in METRICS:
             power = 1 if metric == "euclidean" else 2
             result[("nll", metric)] = true**power + true_sums[metric].result()[y_all]
-            same = _class_logsumexp(-(hat**power), y_all, num_classes)
+            same = _class_logsumexp(-(hat**power), y_all, num_classes)  # the z' of class c (left out above)
             other = other_sums[metric].result()
             for key, plan_metric, bound_form, r in plans:
                 if plan_metric != metric:
