@@ -24,6 +24,7 @@ from ltbounds.bounds.representation import (
     simplex_etf,
     ts_temperature,
     uniform_structure,
+    uniform_structure_gram_gap,
 )
 from ltbounds.bounds.result import Assumption, BoundResult
 from ltbounds.bounds.tutorial import (
@@ -1136,8 +1137,7 @@ def _evaluate_gh_corrected(splits: EvaluationSplits, delta: float) -> list[Bound
         raise InputError("tutorial.gh_uniform_structure_corrected needs >= 2 classes")
     floor = -1.0 / (k - 1)
     vectors = uniform_structure(k, floor)  # the extreme case: the simplex ETF
-    gram = vectors @ vectors.T
-    gap = float(np.max(np.abs(gram - ((1 - floor) * np.eye(k) + floor))))
+    gap = uniform_structure_gram_gap(vectors, floor)
     return [
         identity_row(
             statement="tutorial.gh_uniform_structure_corrected",
