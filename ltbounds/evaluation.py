@@ -793,12 +793,19 @@ def certificate_table(name: str, method: str, record: CertificateRecord, splits:
 # ---------------------------------------------------------------- per-class quantities (NumPy)
 
 
-def per_class_accuracy(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
-    """(accuracy per class, samples per class) of argmax predictions; nan where a class has none."""
+def per_class_accuracy(outputs: Outputs, splits: EvaluationSplits | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(accuracy per class, samples per class) of argmax predictions (first maximiser); nan where a class has
+    none. With ``splits``: from its chunked per-sample hits (``statistics.predictions_correct``), never the
+    whole logits at once."""
     from ltbounds import per_class
 
-    logits, labels, classes = outputs.logits, outputs.labels, outputs.num_classes
-    return per_class.class_accuracy(logits, labels, classes), per_class.class_sizes(labels, classes)
+    labels, classes = outputs.labels, outputs.num_classes
+    if splits is None:
+        return per_class.class_accuracy(outputs.logits, labels, classes), per_class.class_sizes(labels, classes)
+    from ltbounds.statements import statistics
+
+    hits = statistics.predictions_correct(splits, outputs)
+    return per_class.class_means(hits, labels, classes), per_class.class_sizes(labels, classes)
 
 
 def minimal_predictions(outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
@@ -854,7 +861,7 @@ def elm_prop1_sides(train: Outputs, alpha: np.ndarray) -> tuple[np.ndarray, np.n
     return left, right
 
 
-def local_lipschitz(train: Outputs, reading: Reading) -> tuple[np.ndarray, str]:
+def local_lipschitz(train: Outputs, reading: Reading, splits: EvaluationSplits | None = None) -> tuple[np.ndarray, str]:
     """(mu_y, why missing) of wang23, Lemma 4 (eq. 15) from ``statements.wang23.vs_local_lipschitz_of`` (which owns the
     reading of "softmax(beta_y B_y(f) + Delta_y)"), with the training loss's VS parameters
     (``Outputs.loss_parameters``). Where it cannot be computed (e.g. a class without training samples, or a
@@ -863,7 +870,7 @@ def local_lipschitz(train: Outputs, reading: Reading) -> tuple[np.ndarray, str]:
     from ltbounds.statements.wang23 import vs_local_lipschitz_of
 
     try:
-        values = np.asarray(vs_local_lipschitz_of(train, reading).mu, dtype=np.float64)
+        values = np.asarray(vs_local_lipschitz_of(train, reading, splits=splits).mu, dtype=np.float64)
     except InputError as error:
         return np.full(train.num_classes, np.nan), str(error)
     if values.shape != (train.num_classes,):
@@ -897,8 +904,8 @@ def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
     """The rows of ``per_class.csv`` for one checkpoint (training quantities on the train split)."""
     train, test = splits.train, splits.test if splits.test is not None else splits.heldout
     counts = train.class_counts
-    train_accuracy, train_samples = per_class_accuracy(train)
-    test_accuracy, test_samples = per_class_accuracy(test)
+    train_accuracy, train_samples = per_class_accuracy(train, splits)
+    test_accuracy, test_samples = per_class_accuracy(test, splits)
     # the chunked statistics of the evaluation context (statements.statistics): the values of
     # minimal_predictions, class_geometry and elm_prop1_sides without (n, C) or (n, d) copies
     from ltbounds.statements import statistics
@@ -909,7 +916,7 @@ def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
     trace, centroid_norm = moments.trace, np.linalg.norm(moments.centroids, axis=1)
     alpha = elm_alpha(train)
     prop1_left, omega = _elm_prop1_sides_chunked(splits, alpha)
-    mu, mu_missing = local_lipschitz(train, "corrected")
+    mu, mu_missing = local_lipschitz(train, "corrected", splits)
     return pd.DataFrame(
         {
             "checkpoint": name,
@@ -929,7 +936,7 @@ def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
             "omega_pull": omega,
             "elm_prop1_left": prop1_left,
             "mu_y": mu,
-            "mu_y_as_printed": local_lipschitz(train, "as_printed")[0],
+            "mu_y_as_printed": local_lipschitz(train, "as_printed", splits)[0],
             "mu_y_missing": mu_missing,
         }
     )
@@ -938,7 +945,7 @@ def per_class_table(name: str, splits: EvaluationSplits) -> pd.DataFrame:
 def checkpoint_summary(name: str, splits: EvaluationSplits, info: Mapping[str, Any]) -> dict[str, Any]:
     """One row of ``checkpoints.csv``: balanced test error and Many/Medium/Few accuracy."""
     test = splits.test if splits.test is not None else splits.heldout
-    accuracy, samples = per_class_accuracy(test)
+    accuracy, samples = per_class_accuracy(test, splits)
     groups = class_groups(splits.train.class_counts)
     present = samples > 0
     row = {

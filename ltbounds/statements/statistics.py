@@ -308,8 +308,8 @@ def head_pass(splits: EvaluationSplits, outputs: Outputs) -> HeadPass:
 # ------------------------------------------------------------------------------ rows for symbolic checks
 
 # Rows a pointwise identity or symbolic statement is checked on (``symbolic_rows``): such a check holds or
-# fails sample by sample, so every training row adds cost but no evidence once there are tens of thousands.
-SYMBOLIC_ROWS = 1 << 16
+# fails sample by sample, so every training row adds cost but no evidence once there are thousands of them.
+SYMBOLIC_ROWS = 1 << 14
 
 
 def symbolic_rows(splits: EvaluationSplits, outputs: Outputs) -> Outputs:

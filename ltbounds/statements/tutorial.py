@@ -790,7 +790,7 @@ def _rwsam_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
                 terms={"rho": rho, "gradient_norm": float(np.linalg.norm(gradient))},
                 split=outputs.split,
                 note="closed ball: e*^T g at e* = rho g/||g|| (measured) attains rho ||g|| (value); CE gradient of "
-                "the head on the training split (every k-th row beyond 65,536: the split column says which)",
+                "the head on the training split (every k-th row beyond 16,384: the split column says which)",
             )
         ]
     return [
