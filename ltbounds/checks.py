@@ -36,10 +36,17 @@ def check_delta(delta: float, name: str = "delta") -> float:
     return value
 
 
+def _finite_sum(values: np.ndarray) -> bool:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(values.sum()))
+
+
 def check_finite(array: Any, name: str) -> np.ndarray:
     """Array with no NaN or infinity."""
     values = _as_numpy(array)
-    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+    # a finite sum means no NaN or infinity (either would make it non-finite): one pass without the (n, C)
+    # boolean array; only a sum that overflows or is not finite needs the entrywise check
+    if values.dtype.kind in "fc" and not _finite_sum(values) and not np.all(np.isfinite(values)):
         bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
         raise InputError(f"{name} contains {bad} non-finite value(s) (NaN or inf); clean them first")
     return values
