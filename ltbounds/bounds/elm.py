@@ -62,8 +62,9 @@ def logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
     """log sum exp along ``axis`` (max-shifted; rows of -inf give -inf). 15x faster than scipy's on (N, C)."""
     largest = np.max(values, axis=axis, keepdims=True)
     largest = np.where(np.isfinite(largest), largest, 0.0)
+    shifted = values - largest
     with np.errstate(divide="ignore"):
-        total = np.log(np.sum(np.exp(values - largest), axis=axis, keepdims=True)) + largest
+        total = np.log(np.sum(np.exp(shifted, out=shifted), axis=axis, keepdims=True)) + largest
     return np.squeeze(total, axis=axis)
 
 
