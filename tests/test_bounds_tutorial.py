@@ -705,7 +705,7 @@ def test_etf_corrected_evaluator_returns_rows_that_hold_and_can_fail(monkeypatch
     monkeypatch.setattr(declared, "dot_regression_gradient", representation.dot_regression_gradient_printed)
     assert not _etf_corrected_rows(_splits())["max_gradient_gap_vs_finite_difference"].holds
     monkeypatch.undo()
-    monkeypatch.setattr(declared, "etf_gram_printed", lambda k: k / (k - 1) * np.eye(k) - 1.0 / k)  # wrong 1/K
+    monkeypatch.setattr(declared, "etf_gram_printed_entries", lambda k: (k / (k - 1) - 1.0 / k, -1.0 / k))  # wrong 1/K
     assert not _etf_corrected_rows(_splits())["max_gram_deviation"].holds
     monkeypatch.undo()
     monkeypatch.setattr(declared, "dot_regression_gradient_printed", lambda h, w, ew, eh: -w)  # drops the cosine

@@ -34,7 +34,9 @@ __all__ = [
     "dot_regression_gradient",
     "dot_regression_gradient_printed",
     "dot_regression_loss",
+    "etf_gram_deviation",
     "etf_gram_printed",
+    "etf_gram_printed_entries",
     "etf_gram_symbolic",
     "gh_uniform_loss",
     "simplex_etf",
@@ -52,9 +54,11 @@ def simplex_etf(num_classes: int, dim: int | None = None, rotation: Any = None, 
     """Simplex ETF ``M = sqrt(K/(K-1)) U (I_K - 1_K 1_K^T / K)`` as a (dim, K) matrix (columns ``m_k``).
 
     Source: tutorial, slide "Simplex Equiangular Tight Frame" (Yang et al. 2022). ``U`` (dim, K) must have
-    orthonormal columns (``U^T U = I_K``, so dim >= K); if not given, a random one is drawn (QR of a
-    Gaussian matrix, ``seed``). Then ``M^T M = K/(K-1) (I_K - 1 1^T / K)``: unit columns, pairwise
-    cosine ``-1/(K-1)``.
+    orthonormal columns (``U^T U = I_K``, so dim >= K); if not given, a random one is drawn: the first K
+    columns of the Householder reflection I - 2 v v^T of a uniformly random unit direction v (``seed``),
+    orthonormal by construction in O(dim K) (a QR of a Gaussian matrix is O(dim K^2): minutes and 1.5 GB
+    at K = 8,142). Then ``M^T M = K/(K-1) (I_K - 1 1^T / K)``: unit columns, pairwise cosine ``-1/(K-1)``.
+    ``U (I_K - 1 1^T / K)`` is computed as U minus its row means (no K x K matrix).
     """
     if int(num_classes) != num_classes or num_classes < 2:
         raise InputError(f"num_classes must be an integer >= 2 for a simplex ETF, got {num_classes!r}")
@@ -63,21 +67,52 @@ def simplex_etf(num_classes: int, dim: int | None = None, rotation: Any = None, 
         d = k if dim is None else int(dim)
         if d < k:
             raise InputError(f"dim={d} < num_classes={k}: U with U^T U = I_K needs dim >= K (the slide's construction)")
-        basis, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, k)))
+        direction = np.random.default_rng(seed).standard_normal(d)
+        direction /= np.linalg.norm(direction)
+        etf = np.outer(direction, direction[:k])
+        etf *= -2.0
+        etf[np.arange(k), np.arange(k)] += 1.0
     else:
         basis = check_matrix(rotation, "rotation", columns=k)
         if not np.allclose(basis.T @ basis, np.eye(k), atol=1e-10):
             raise InputError("rotation U must have orthonormal columns (U^T U = I_K)")
-    centring = np.eye(k) - np.full((k, k), 1.0 / k)
-    return math.sqrt(k / (k - 1)) * basis @ centring
+        etf = basis.copy()
+    etf -= etf.mean(axis=1, keepdims=True)  # in place: one (dim, K) array, 0.5 GB at K = 8,142
+    etf *= math.sqrt(k / (k - 1))
+    return etf
+
+
+def etf_gram_deviation(columns: np.ndarray, entries: tuple[float, float]) -> float:
+    """max_ij |m_i^T m_j - G_ij| for the K columns m_i of ``columns`` (dim, K) and the Gram G with diagonal
+    ``entries[0]`` and off-diagonal ``entries[1]`` (``etf_gram_printed_entries``), in blocks of columns
+    (memory O(block x K), never a K x K matrix)."""
+    k = columns.shape[1]
+    diagonal, off_diagonal = entries
+    deviation = 0.0
+    step = max(1, (1 << 22) // max(k, 1))
+    for start in range(0, k, step):
+        stop = min(start + step, k)
+        block = columns[:, start:stop].T @ columns - off_diagonal
+        block[np.arange(stop - start), np.arange(start, stop)] -= diagonal - off_diagonal
+        deviation = max(deviation, float(np.abs(block).max()))
+    return deviation
 
 
 def etf_gram_printed(num_classes: int) -> np.ndarray:
     """The printed Gram matrix ``m_i^T m_j = K/(K-1) delta_ij - 1/(K-1)`` (K x K). Source: tutorial, ETF slide."""
     if int(num_classes) != num_classes or num_classes < 2:
         raise InputError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    diagonal, off_diagonal = etf_gram_printed_entries(num_classes)
     k = int(num_classes)
-    return k / (k - 1) * np.eye(k) - 1.0 / (k - 1)
+    return (diagonal - off_diagonal) * np.eye(k) + off_diagonal
+
+
+def etf_gram_printed_entries(num_classes: int) -> tuple[float, float]:
+    """(m_i^T m_i, m_i^T m_j for i != j) of the printed Gram: (K/(K-1) - 1/(K-1), -1/(K-1)) = (1, -1/(K-1))."""
+    if int(num_classes) != num_classes or num_classes < 2:
+        raise InputError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    k = int(num_classes)
+    return k / (k - 1) - 1.0 / (k - 1), -1.0 / (k - 1)
 
 
 def _check_dot_regression(features: Any, class_weights: Any, energy_w: float, energy_h: float):

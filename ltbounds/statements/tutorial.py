@@ -19,7 +19,8 @@ from ltbounds.bounds.representation import (
     dot_regression_gradient,
     dot_regression_gradient_printed,
     dot_regression_loss,
-    etf_gram_printed,
+    etf_gram_deviation,
+    etf_gram_printed_entries,
     gh_uniform_loss,
     simplex_etf,
     ts_temperature,
@@ -324,7 +325,7 @@ def _evaluate_etf(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     results = []
     if k >= 2 and np.all(norms > 0):
         unit = centred / norms
-        deviation = float(np.abs(unit @ unit.T - etf_gram_printed(k)).max())
+        deviation = etf_gram_deviation(unit.T, etf_gram_printed_entries(k))
         results.append(
             BoundResult(
                 statement="tutorial.etf",
@@ -442,7 +443,7 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
     results = []
     dim = max(outputs.embeddings.shape[1], k)  # U needs d >= K: build it in max(d, K) (zero-padding is harmless)
     etf = simplex_etf(k, dim, seed=0)
-    gram_gap = float(np.abs(etf.T @ etf - etf_gram_printed(k)).max())
+    gram_gap = etf_gram_deviation(etf, etf_gram_printed_entries(k))
     results.append(
         BoundResult(
             statement="tutorial.etf_corrected",
