@@ -209,8 +209,7 @@ class _ColumnLogSumExp:
         """Add the rows of -values (+inf in ``values``: an entry left out), with one temporary array."""
         new_top = np.maximum(self.top, -values.min(axis=0, initial=np.inf))
         shift = np.where(np.isfinite(new_top), new_top, 0.0)
-        exponent = values + shift[None, :]
-        np.negative(exponent, out=exponent)
+        exponent = np.subtract(-shift[None, :], values)  # -(values + shift), one pass
         self.total = self.total * np.exp(self.top - shift) + np.exp(exponent, out=exponent).sum(axis=0)
         self.top = new_top
 
