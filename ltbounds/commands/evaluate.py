@@ -101,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
     check_delta(args.delta, "--delta")
     check_output_directory(args.out, inputs=[*args.sources, *args.certificates])
     check_writable_location(Path(args.out).parent, "--out", args.out)  # the report is staged beside it
-    device = inference_device(args.device)  # an unknown or absent device fails here, before any inference
+    # an unknown or absent device fails here, before any inference; "auto" is resolved where a checkpoint is
+    # read (evaluation.load_splits), so that outputs files and directories never import torch (0.2 GB)
+    device = args.device if args.device == "auto" else inference_device(args.device)
     select_statements(args.only)  # fail fast, before any inference
     check_batch_size(args.batch_size)
     if args.chunk_size is not None and args.chunk_size < 1:

@@ -109,7 +109,8 @@ def _statistics(splits: EvaluationSplits) -> dict[str, np.ndarray]:
         empty = moments.sizes == 0
         return {
             "counts": moments.sizes,
-            "means": np.where(empty[:, None], 0.0, moments.centroids),
+            # the moments' own array when no class is empty (a copy is 133 MB at 8,142 classes x 2,048 dims)
+            "means": np.where(empty[:, None], 0.0, moments.centroids) if empty.any() else moments.centroids,
             "trace": np.where(empty, 0.0, moments.trace),
         }
 

@@ -12,7 +12,7 @@ Two kinds of quantity:
   target logit, the largest other logit). Row-separable, so the chunked result is the in-memory one
   entry for entry, whatever the chunk size. Per-class sums, sums of squares, minima and maxima of v
   are then O(n) reductions (``ltbounds.per_class``).
-- ``class_moments(splits, outputs)``: n_y, the class sums of the embeddings, the centroids mu_y and
+- ``class_moments(splits, outputs)``: n_y, the centroids mu_y (from the class sums) and
   tr Ĉ_y = (1/n_y) sum_{x in S_y} ||Phi(x) - mu_y||^2 (divisor n_y, elm App. C.1), two passes over the
   chunks (sums, then centred squares: the same two-pass formula as ``per_class.class_scatter``).
 
@@ -199,7 +199,6 @@ class ClassMoments:
     """Per-class first and second moments of one split's embeddings (float64)."""
 
     sizes: np.ndarray  # (C,) n_y
-    sums: np.ndarray  # (C, d) sum_{x in S_y} Phi(x)
     centroids: np.ndarray  # (C, d) mu_y (NaN rows where S_y is empty)
     trace: np.ndarray  # (C,) tr Ĉ_y, divisor n_y (NaN where S_y is empty)
 
@@ -217,7 +216,7 @@ def _add_class_sums(sums: np.ndarray, labels: np.ndarray, values: np.ndarray) ->
 
 
 def class_moments(splits: EvaluationSplits, outputs: Outputs) -> ClassMoments:
-    """n_y, class sums, mu_y and tr Ĉ_y of ``outputs``' embeddings in two chunked passes (the two-pass formula
+    """n_y, mu_y and tr Ĉ_y of ``outputs``' embeddings in two chunked passes (the two-pass formula
     of ``per_class.class_scatter``: centre on mu_y, then square, so no large ||x||^2 cancels)."""
 
     def compute() -> ClassMoments:
@@ -227,7 +226,7 @@ def class_moments(splits: EvaluationSplits, outputs: Outputs) -> ClassMoments:
         for rows in chunks(splits, outputs, "class sums"):
             _add_class_sums(sums, outputs.labels[rows], embeddings_chunk(outputs, rows))
         with np.errstate(invalid="ignore", divide="ignore"):
-            centroids = sums / sizes[:, None].astype(np.float64)
+            centroids = np.divide(sums, sizes[:, None].astype(np.float64), out=sums)  # in place: one (C, d) array
         squared = np.zeros(c)
         for rows in chunks(splits, outputs, "class scatter"):
             labels = outputs.labels[rows]
@@ -235,7 +234,7 @@ def class_moments(splits: EvaluationSplits, outputs: Outputs) -> ClassMoments:
             squared += np.bincount(labels, weights=np.einsum("ij,ij->i", deviations, deviations), minlength=c)
         with np.errstate(invalid="ignore", divide="ignore"):
             trace = np.where(sizes > 0, squared / np.maximum(sizes, 1), np.nan)
-        return ClassMoments(sizes, sums, centroids, trace)
+        return ClassMoments(sizes, centroids, trace)
 
     return splits.computed(("statistics", "class_moments", outputs.split), compute)
 
