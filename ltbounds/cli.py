@@ -37,6 +37,7 @@ ltbounds: long-tail learning theory, checked on real checkpoints.
 
   ltbounds train --method vs --dataset mnist5k --out runs/vs   train with a long-tail loss
   ltbounds evaluate runs/vs/last.pt --out reports/vs            bounds vs measured risk
+  ltbounds export runs/vs/last.pt --out outputs/vs              large models: outputs to disk, then evaluate them
   ltbounds errata                                               which printed statements hold
   ltbounds study coverage --quick                               theory-vs-practice studies
   ltbounds figures                                              plots of finished studies

@@ -27,7 +27,7 @@ def _help(name: str) -> str:
     return " ".join(_subparser(name).format_help().split())
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "study", "figures", "errata", "demo"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "export", "study", "figures", "errata", "demo"])
 def test_every_option_has_help_and_every_value_option_says_its_default(command):
     missing = []
     for action in _subparser(command)._actions:
