@@ -203,3 +203,12 @@ def check_device(choice: str, option: str = "--device") -> str:
     elif device.type not in ("cpu", "cuda", "mps"):
         raise InputError(f"{option} {choice!r}: ltbounds runs on cpu, cuda or mps; use one of those")
     return choice
+
+
+def resolve_device(choice: str, option: str = "--device") -> str:
+    """``check_device``, then ``auto`` made concrete: cuda when available, else cpu."""
+    if check_device(choice, option) != "auto":
+        return choice
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

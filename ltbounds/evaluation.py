@@ -39,7 +39,7 @@ import pandas as pd
 
 from ltbounds.bounds.result import BoundResult
 from ltbounds.bounds.vs_family import Reading
-from ltbounds.checks import InputError, check_delta
+from ltbounds.checks import InputError, check_delta, resolve_device
 from ltbounds.class_groups import class_groups
 from ltbounds.outputs import (
     CHECKPOINT_FORMAT,
@@ -414,10 +414,7 @@ def load_splits(
                 heldout = "val" if has_val else "test"
             needed = tuple(dict.fromkeys(("train", heldout, "test")))
             read = _outputs_from_checkpoint()
-            if device == "auto":
-                import torch
-
-                device = "cuda" if torch.cuda.is_available() else "cpu"
+            device = resolve_device(device, "device")  # "auto" here: only a checkpoint needs torch
             outputs = read(path, needed, data_root=data_root, device=device, batch_size=batch_size)
             name = checkpoint_name(path)
             dataset = record.get("dataset") or {}
@@ -814,16 +811,13 @@ def certificate_table(name: str, method: str, record: CertificateRecord, splits:
 
 def per_class_accuracy(outputs: Outputs, splits: EvaluationSplits | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(accuracy per class, samples per class) of argmax predictions (first maximiser); nan where a class has
-    none. With ``splits``: from its chunked per-sample hits (``statistics.predictions_correct``), never the
-    whole logits at once."""
+    none. From the chunked per-sample hits (``statistics.predictions_correct``) of ``splits`` (default: a fresh
+    context on ``outputs``), never the whole logits at once."""
     from ltbounds import per_class
-
-    labels, classes = outputs.labels, outputs.num_classes
-    if splits is None:
-        return per_class.class_accuracy(outputs.logits, labels, classes), per_class.class_sizes(labels, classes)
     from ltbounds.statements import statistics
 
-    hits = statistics.predictions_correct(splits, outputs)
+    labels, classes = outputs.labels, outputs.num_classes
+    hits = statistics.predictions_correct(EvaluationSplits(train=outputs) if splits is None else splits, outputs)
     return per_class.class_means(hits, labels, classes), per_class.class_sizes(labels, classes)
 
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import os
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -386,24 +386,20 @@ def _matrix(array: Any, name: str, rows: int | None = None, columns: int | None 
 HEAD_RTOL = 1e-2
 
 
-def head_logits(outputs: Outputs) -> np.ndarray:
-    """The logits the head (W, b) gives on the embeddings, in float64.
-
-    linear: ``E W^T + b``; cosine: ``s cos(e_i, w_j) + b_j`` with ``F.normalize``'s convention (a zero
-    vector has cosine 0; LDAM's cosine head has b = 0). Rows are divided by their largest entry first,
-    so that embeddings near the float64 limit do not overflow in the norm."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _head_logits(outputs, outputs.embeddings)
-
-
 _HEAD_CHECK_ROWS = 8192
 
 
 def _head_logits(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
+    """The logits the head (W, b) gives on some rows' float64 embeddings (overflow gives inf, not a warning).
+
+    linear: ``E W^T + b``; cosine: ``s cos(e_i, w_j) + b_j`` with ``F.normalize``'s convention (a zero
+    vector has cosine 0; LDAM's cosine head has b = 0). Rows are divided by their largest entry first,
+    so that embeddings near the float64 limit do not overflow in the norm."""
     weight, bias = outputs.head_weight, outputs.head_bias
-    if outputs.head_kind == "linear":
-        return embeddings @ weight.T + bias
-    return float(outputs.head_scale) * _unit_rows(embeddings) @ _unit_rows(weight).T + bias
+    with np.errstate(over="ignore", invalid="ignore"):
+        if outputs.head_kind == "linear":
+            return embeddings @ weight.T + bias
+        return float(outputs.head_scale) * _unit_rows(embeddings) @ _unit_rows(weight).T + bias
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -425,7 +421,7 @@ class HeadAgreement:
     HEAD_RTOL times their own terms sum_k |e_ik w_jk| + |b_j| (-inf: none); such an entry breaks
     ``check_head_consistency``'s rule exactly when it also exceeds HEAD_RTOL * largest. ``allclose_excess``:
     max of |L_ij - H_ij| - REPRODUCE_RTOL |L_ij| (-inf for no entry), or for rows already within the
-    tolerance an upper bound of it that is within too (``head_agreement_of_rows``): the two verdicts are
+    tolerance an upper bound of it that is within too (``_head_agreement_of_rows``): the two verdicts are
     exact either way. Entries where H overflows are skipped.
     """
 
@@ -452,13 +448,7 @@ class HeadAgreement:
         )
 
 
-NO_ROWS = HeadAgreement(0.0, -math.inf, -math.inf)
-
-
-def head_logits_of_rows(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
-    """``head_logits`` of some rows' float64 embeddings (overflow gives inf, not a warning)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _head_logits(outputs, embeddings)
+_NO_ROWS = HeadAgreement(0.0, -math.inf, -math.inf)
 
 
 def _head_terms(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
@@ -470,7 +460,7 @@ def _head_terms(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
     return np.broadcast_to(abs(float(outputs.head_scale)) + np.abs(outputs.head_bias), shape)
 
 
-def head_agreement_of_rows(
+def _head_agreement_of_rows(
     outputs: Outputs, embeddings: np.ndarray, logits: np.ndarray, expected: np.ndarray, largest_so_far: float
 ) -> HeadAgreement:
     """``HeadAgreement`` of some rows: float64 ``embeddings`` and ``logits``, ``expected`` = their head logits.
@@ -512,21 +502,31 @@ def largest_abs_logit(logits: np.ndarray) -> float:
     return largest
 
 
-def head_agreement(outputs: Outputs) -> HeadAgreement:
-    """``HeadAgreement`` of a whole split, in blocks of rows (memory: a few (block, C) arrays)."""
-    total = NO_ROWS
-    for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS):
+def head_agreement(
+    outputs: Outputs,
+    blocks: Iterable[slice] | None = None,
+    on_block: Callable[[slice, np.ndarray], None] | None = None,
+) -> HeadAgreement:
+    """``HeadAgreement`` of a whole split, block by block (memory: a few (block, C) arrays).
+
+    ``blocks``: the row slices (default: blocks of 8,192 rows). ``on_block(rows, H)`` receives each block's
+    head logits, for a caller that needs more of them than the agreement (``statements.statistics.head_pass``)
+    without a second matrix product."""
+    total = _NO_ROWS
+    for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS) if blocks is None else blocks:
         embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
         logits = np.asarray(outputs.logits[rows], dtype=np.float64)
         largest = max(total.largest, largest_abs_logit(logits))
-        expected = head_logits_of_rows(outputs, embeddings)
-        total = total.merge(head_agreement_of_rows(outputs, embeddings, logits, expected, largest))
+        expected = _head_logits(outputs, embeddings)
+        total = total.merge(_head_agreement_of_rows(outputs, embeddings, logits, expected, largest))
+        if on_block is not None:
+            on_block(rows, expected)
         release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
     return total
 
 
 def check_head_consistency(outputs: Outputs, source: str = "outputs", agreement: HeadAgreement | None = None) -> None:
-    """The logits must be the head applied to the embeddings: ``|logits - head_logits| <= HEAD_RTOL * scale``.
+    """The logits must be the head applied to the embeddings: ``|logits - head(E)| <= HEAD_RTOL * scale``.
 
     ``scale`` is, per entry, the larger of the largest |logit| of the split and sum_k |e_k w_jk| + |b_j|
     (the size of the terms the dot product sums, which a rounding error is relative to). Bounds that

@@ -37,6 +37,7 @@ __all__ = [
     "class_margins",
     "class_maximum",
     "class_means",
+    "class_members",
     "class_minimum",
     "class_scatter",
     "class_sizes",
@@ -50,6 +51,14 @@ __all__ = [
 def class_sizes(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """n_y, int64 of shape (C,)."""
     return np.bincount(labels, minlength=num_classes)
+
+
+def class_members(labels: np.ndarray, num_classes: int) -> list[np.ndarray]:
+    """For each class y, the indices of its samples in increasing order (one stable sort of the labels, not one
+    mask over n per class): ``members[y]`` selects S_y."""
+    order = np.argsort(labels, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(class_sizes(labels, num_classes))))
+    return [order[starts[y] : starts[y + 1]] for y in range(num_classes)]
 
 
 def class_means(values: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:

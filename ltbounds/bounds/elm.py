@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import softmax
 
 from ltbounds.checks import InputError, check_delta, check_finite, check_labels, check_matrix
-from ltbounds.per_class import class_scatter, class_sizes
+from ltbounds.per_class import class_members, class_scatter, class_sizes
 
 __all__ = [
     "ElmProp1",
@@ -142,11 +142,10 @@ def pull_terms(z: np.ndarray, y: np.ndarray, alpha: np.ndarray, num_classes: int
     soft = np.zeros(n)
     hard = np.zeros(n)
     pair_sum = np.zeros(num_classes)
-    order = np.argsort(y, kind="stable")
     counts = np.bincount(y, minlength=num_classes)
-    starts = np.concatenate(([0], np.cumsum(counts)))
+    members = class_members(y, num_classes)
     for c in np.flatnonzero(counts >= 2):
-        index = order[starts[c] : starts[c + 1]]
+        index = members[c]
         block = z[index]
         # Centring first keeps the Gram-form distances accurate (no large ||x||^2 to cancel).
         block = block - block.mean(axis=0)

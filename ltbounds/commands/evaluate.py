@@ -21,7 +21,6 @@ from ltbounds.commands.inference_options import (
     add_inference_arguments,
     add_progress_argument,
     check_batch_size,
-    inference_device,
 )
 
 
@@ -94,7 +93,7 @@ def select_statements(only: str | None) -> dict | None:
 
 def run(args: argparse.Namespace) -> int:
     from ltbounds.artifacts import check_writable_location
-    from ltbounds.checks import InputError, check_delta
+    from ltbounds.checks import InputError, check_delta, resolve_device
     from ltbounds.evaluation import check_output_directory, evaluate
 
     started = time.perf_counter()
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable_location(Path(args.out).parent, "--out", args.out)  # the report is staged beside it
     # an unknown or absent device fails here, before any inference; "auto" is resolved where a checkpoint is
     # read (evaluation.load_splits), so that outputs files and directories never import torch (0.2 GB)
-    device = args.device if args.device == "auto" else inference_device(args.device)
+    device = args.device if args.device == "auto" else resolve_device(args.device)
     select_statements(args.only)  # fail fast, before any inference
     check_batch_size(args.batch_size)
     if args.chunk_size is not None and args.chunk_size < 1:

@@ -19,7 +19,6 @@ from ltbounds.commands.inference_options import (
     add_inference_arguments,
     add_progress_argument,
     check_batch_size,
-    inference_device,
 )
 
 SPLIT_CHOICES = ("train", "val", "test")
@@ -77,12 +76,13 @@ def check_new_directory(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ltbounds.artifacts import check_writable_location
+    from ltbounds.checks import resolve_device
 
     check_new_directory(args.out)
     check_writable_location(Path(args.out).parent, "--out", args.out)  # the export is staged beside it
     splits = parse_splits(args.splits)
     check_batch_size(args.batch_size)
-    device = inference_device(args.device)  # an unknown or absent device fails here, before any inference
+    device = resolve_device(args.device)  # an unknown or absent device fails here, before any inference
     from training.checkpoint_outputs import export_checkpoint
 
     target = Path(args.out)

@@ -31,15 +31,3 @@ def check_batch_size(batch_size: int) -> None:
     """``--batch-size`` must be >= 1 (refused here, before any inference, rather than by torch mid-run)."""
     if batch_size < 1:
         raise InputError(f"--batch-size must be a positive integer, got {batch_size}")
-
-
-def inference_device(choice: str) -> str:
-    """The torch device of ``--device``: ``auto`` is cuda when available, else cpu; an unknown or absent device
-    fails here (``checks.check_device``), before any inference."""
-    from ltbounds.checks import check_device
-
-    if check_device(choice, "--device") != "auto":
-        return choice
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

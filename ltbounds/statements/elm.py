@@ -54,7 +54,7 @@ from ltbounds.bounds.elm_risk_bound import (
 )
 from ltbounds.bounds.result import Assumption, BoundResult, Form
 from ltbounds.checks import InputError, check_delta
-from ltbounds.per_class import class_means, class_sizes
+from ltbounds.per_class import class_maximum, class_means, class_members, class_sizes
 from ltbounds.statements.declaration import Declarations
 from ltbounds.statements.rows import identity_row, per_class_rows, relative_gaps, row_factory, violations_row
 from ltbounds.statements.statistics import (
@@ -66,6 +66,7 @@ from ltbounds.statements.statistics import (
     head_pass,
     per_sample,
     release_mapped_pages,
+    row_chunks,
     symbolic_rows,
 )
 
@@ -211,11 +212,7 @@ def evaluate_hard_pull(splits: EvaluationSplits, delta: float) -> list[BoundResu
     counts, mask = _eligible(outputs)
     pull = _pull(splits)
     gap = pull.hard - pull.soft
-    worst = np.full(outputs.num_classes, np.nan)
-    order = np.argsort(outputs.labels, kind="stable")
-    starts = np.concatenate(([0], np.cumsum(counts)))
-    nonempty = np.flatnonzero(counts > 0)
-    worst[nonempty] = np.maximum.reduceat(gap[order], starts[nonempty])
+    worst = class_maximum(gap, outputs.labels, outputs.num_classes)
     return _class_rows(
         statement="elm.hard_pull_below_soft",
         form="as_printed",
@@ -539,8 +536,8 @@ def _clipped_loss(splits: EvaluationSplits, outputs: Outputs, radius: float) -> 
         def compute() -> np.ndarray:
             loss = unclipped.copy()
             far = np.flatnonzero(embedding_norms(splits, outputs) > radius)
-            for start in range(0, far.size, chunk_rows(splits, outputs)):
-                rows = far[start : start + chunk_rows(splits, outputs)]
+            for block in row_chunks(far.size, chunk_rows(splits, outputs)):
+                rows = far[block]
                 clipped = clip_embeddings(MappedRows(outputs.embeddings)[rows], radius)
                 loss[rows] = logit_adjusted_loss(clipped @ weight.T + bias, outputs.labels[rows], adjustment)
             return loss
@@ -661,11 +658,10 @@ def lemma3_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
         assumptions = (*_common_assumptions(fixed, radius, outputs, splits), _size_assumption(counts, 2))
         # corrected rows: delta/2 for Maurer-Pontil, delta/2 for the class's tail bound (docs/elm_radius.md)
         fraction, tail = _tail_bounds(splits, outputs, radius, delta / 2.0)
-        order = np.argsort(outputs.labels, kind="stable")
-        starts = np.concatenate(([0], np.cumsum(counts)))
+        members = class_members(outputs.labels, outputs.num_classes)
         for c in np.flatnonzero(mask):
             # the clipped model's loss is <= B_y(R) exactly; the minimum only absorbs float rounding
-            values = np.clip(loss[order[starts[c] : starts[c + 1]]], 0.0, ranges[c])
+            values = np.clip(loss[members[c]], 0.0, ranges[c])
             terms = {
                 "mean": float(values.mean()),
                 "B": float(ranges[c]),
@@ -1218,12 +1214,11 @@ def evaluate_margin_relaxation(splits: EvaluationSplits, delta: float) -> list[B
 def _center_losses(outputs: Outputs) -> list[tuple[int, float, np.ndarray, np.ndarray]]:
     """(c, sigma_c^2, ||z - mu_c||^2, -log N(z; mu_c, sigma_c^2 I)) for each class with >= 2 samples and a
     positive variance, its rows read once (one stable sort of the labels, not one mask over n per class)."""
-    order = np.argsort(outputs.labels, kind="stable")
     sizes = class_sizes(outputs.labels, outputs.num_classes)
-    starts = np.concatenate(([0], np.cumsum(sizes)))
+    indices = class_members(outputs.labels, outputs.num_classes)
     result = []
     for c in np.flatnonzero(sizes >= 2):
-        members = np.array(outputs.embeddings[order[starts[c] : starts[c + 1]]], dtype=np.float64)  # float64
+        members = np.array(outputs.embeddings[indices[c]], dtype=np.float64)  # float64
         release_mapped_pages(outputs)  # the class's scattered rows are copied: unmap them (issue 15)
         mu = members.mean(axis=0)
         variance = float(np.mean((members - mu) ** 2))

@@ -23,6 +23,7 @@ The chunk size is ``EvaluationSplits.chunk_size`` (rows; ``ltbounds evaluate --c
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,16 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ltbounds.checks import InputError
-from ltbounds.outputs import (
-    NO_ROWS,
-    HeadAgreement,
-    head_agreement_of_rows,
-    head_logits_of_rows,
-    largest_abs_logit,
-)
+from ltbounds.outputs import HeadAgreement, head_agreement
 from ltbounds.outputs_layout import release_mapped_arrays
 from ltbounds.outputs_store import release_mapped_pages
-from ltbounds.per_class import class_sizes
+from ltbounds.per_class import class_maximum, class_minimum, class_sizes
 
 if TYPE_CHECKING:
     from ltbounds.outputs import Outputs
@@ -156,12 +151,10 @@ def embedding_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
 
 
 def cross_entropy(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
-    """-log softmax(f(x_i))_{y_i} = logsumexp_j f(x_i)_j - f(x_i)_{y_i} per sample (nats)."""
-    from scipy.special import logsumexp
+    """-log softmax(f(x_i))_{y_i} per sample (nats): ``bounds.elm.logit_adjusted_loss`` without adjustment."""
+    from ltbounds.bounds.elm import logit_adjusted_loss
 
-    return per_sample(
-        splits, outputs, "cross_entropy", lambda f, y: logsumexp(f, axis=1) - f[np.arange(y.size), y]
-    )
+    return per_sample(splits, outputs, "cross_entropy", logit_adjusted_loss)
 
 
 def predictions_correct(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
@@ -172,26 +165,18 @@ def predictions_correct(splits: EvaluationSplits, outputs: Outputs) -> np.ndarra
 # ------------------------------------------------------------------------------ per-class reductions
 
 
-def class_extremes(values: np.ndarray, labels: np.ndarray, num_classes: int, reduce: np.ufunc) -> np.ndarray:
-    """min (``np.minimum``) or max (``np.maximum``) of ``values`` over each class; NaN where S_y is empty."""
-    out = np.full(num_classes, np.inf if reduce is np.minimum else -np.inf)
-    reduce.at(out, labels, values)
-    out[class_sizes(labels, num_classes) == 0] = np.nan
-    return out
-
-
 def logit_extremes(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(B_y(f), A_y(f)) of wang23, Lemma 4 / Remark 2 (``per_class.logit_extremes``), from the chunked
     per-sample target and largest other logits."""
     target, other = target_and_other_max(splits, outputs)
     c = outputs.num_classes
-    return class_extremes(target, outputs.labels, c, np.minimum), class_extremes(other, outputs.labels, c, np.maximum)
+    return class_minimum(target, outputs.labels, c), class_maximum(other, outputs.labels, c)
 
 
 def class_margins(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
     """margin_y = min_{x in S_y} (f(x)_y - max_{j != y} f(x)_j) (``per_class.class_margins``)."""
     target, other = target_and_other_max(splits, outputs)
-    return class_extremes(target - other, outputs.labels, outputs.num_classes, np.minimum)
+    return class_minimum(target - other, outputs.labels, outputs.num_classes)
 
 
 @dataclass(frozen=True)
@@ -287,18 +272,19 @@ def head_pass(splits: EvaluationSplits, outputs: Outputs) -> HeadPass:
 
     def compute() -> HeadPass:
         adjustment = np.log(outputs.priors) if bool(np.all(outputs.class_counts > 0)) else None
-        with_loss = outputs.head_kind == "linear" and adjustment is not None
-        agreement, losses = NO_ROWS, []
-        for rows in chunks(splits, outputs, "head logits"):
-            logits, embeddings = logits_chunk(outputs, rows), embeddings_chunk(outputs, rows)
-            largest = max(agreement.largest, largest_abs_logit(logits))
-            expected = head_logits_of_rows(outputs, embeddings)
-            agreement = agreement.merge(head_agreement_of_rows(outputs, embeddings, logits, expected, largest))
-            if with_loss and np.all(np.isfinite(expected)):
-                losses.append(logit_adjusted_loss(expected, outputs.labels[rows], adjustment))
-            else:
-                with_loss = False
-        la_loss = (np.concatenate(losses) if losses else np.zeros(0)) if with_loss else None
+        # None once the loss cannot be had (a cosine head, a class without training samples, an overflowed H)
+        losses: list[np.ndarray] | None = [] if outputs.head_kind == "linear" and adjustment is not None else None
+
+        def keep_loss(rows: slice, expected: np.ndarray) -> None:
+            nonlocal losses
+            if losses is not None:
+                try:
+                    losses.append(logit_adjusted_loss(expected, outputs.labels[rows], adjustment))
+                except InputError:  # a non-finite H
+                    losses = None
+
+        agreement = head_agreement(outputs, chunks(splits, outputs, "head logits"), keep_loss)
+        la_loss = None if losses is None else (np.concatenate(losses) if losses else np.zeros(0))
         return HeadPass(agreement, la_loss)
 
     return splits.computed(("statistics", "head_pass", outputs.split), compute)
@@ -323,8 +309,6 @@ def symbolic_rows(splits: EvaluationSplits, outputs: Outputs) -> Outputs:
     step = -(-n // SYMBOLIC_ROWS)
 
     def compute() -> Outputs:
-        import dataclasses
-
         rows = slice(0, n, step)
         return dataclasses.replace(
             outputs,

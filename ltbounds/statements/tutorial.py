@@ -595,37 +595,36 @@ def _evaluate_risk_decomposition(splits: EvaluationSplits, delta: float) -> list
 def _evaluate_plugin_consistency(splits: EvaluationSplits, delta: float) -> list[BoundResult]:
     outputs = _sample_split(splits)
     c = outputs.num_classes
-
-    def positives(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-        # per chunk and class k: how many samples are predicted k (softmax_k > threshold) and how many of those
-        # are of class k, for the plug-in threshold pi_k and for 1/2; returned per row so the chunks stack
-        probabilities = softmax(f, axis=1)
-        rows = np.arange(y.size)
-        counts = []
-        for threshold in (outputs.priors[None, :], 0.5):
-            predicted = probabilities > threshold
-            counts += [predicted.sum(axis=0)[None, :], np.bincount(y, weights=predicted[rows, y], minlength=c)[None, :]]
-        return tuple(counts)
-
-    per_chunk = statistics.per_sample(splits, outputs, "tutorial.plugin_positives", positives)
+    # per class k and threshold (the plug-in pi_k, and 1/2): how many samples are predicted k (softmax_k above
+    # the threshold) and how many of those are of class k, summed over row chunks
+    thresholds = {"plugin": outputs.priors[None, :], "naive": 0.5}
+    predicted = {key: np.zeros(c) for key in thresholds}
+    correct = {key: np.zeros(c) for key in thresholds}
+    for rows in statistics.chunks(splits, outputs, "plug-in predictions"):
+        probabilities = softmax(statistics.logits_chunk(outputs, rows), axis=1)
+        y = outputs.labels[rows]
+        for key, threshold in thresholds.items():
+            chosen = probabilities > threshold
+            predicted[key] += chosen.sum(axis=0)
+            correct[key] += np.bincount(y, weights=chosen[np.arange(y.size), y], minlength=c)
     sizes = np.bincount(outputs.labels, minlength=c)
-    n = outputs.num_samples
-    plugin, naive = [], []
-    classes = np.flatnonzero((sizes > 0) & (sizes < n))  # one-vs-rest needs both a positive and a negative
-    for store, (predicted, correct) in ((plugin, per_chunk[0:2]), (naive, per_chunk[2:4])):
-        predicted, correct = predicted.sum(axis=0), correct.sum(axis=0)
-        for k in classes:
-            # balanced error of the one-vs-rest rule: (missed positives / n_k + false positives / (n - n_k)) / 2
-            store.append(0.5 * ((sizes[k] - correct[k]) / sizes[k] + (predicted[k] - correct[k]) / (n - sizes[k])))
-    if not plugin:
+    classes = np.flatnonzero((sizes > 0) & (sizes < outputs.num_samples))  # one-vs-rest needs both labels
+    if classes.size == 0:
         raise InputError("tutorial.plugin_am_consistency needs a split with at least two classes")
+    positives, negatives = sizes[classes], outputs.num_samples - sizes[classes]
+    # balanced error of each one-vs-rest rule: (missed positives / n_k + false positives / (n - n_k)) / 2
+    hits = {key: correct[key][classes] for key in thresholds}
+    plugin, naive = (
+        0.5 * ((positives - hits[key]) / positives + (predicted[key][classes] - hits[key]) / negatives)
+        for key in ("plugin", "naive")
+    )
     return [
         BoundResult(
             statement="tutorial.plugin_am_consistency",
             form="diagnostic",
             value=float(np.mean(naive)),
             measured=float(np.mean(plugin)),
-            terms={"classes": float(len(plugin))},
+            terms={"classes": float(classes.size)},
             assumptions=(
                 _softmax_estimates_posterior(
                     outputs,

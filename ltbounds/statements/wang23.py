@@ -169,31 +169,33 @@ def _checked_extremes(outputs: Outputs, splits: EvaluationSplits | None = None) 
 
 
 def _feature_norms_squared(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
-    """||x_i||^2 of the features ``_head`` gives (with the constant-1 column; unit rows for a cosine head), chunked."""
+    """||x_i||^2 of the features the head acts on (``_head_features``: the constant-1 column; unit rows for a
+    cosine head), chunked."""
 
     if outputs.head_kind == "linear":  # ||(e, 1)||^2 = ||e||^2 + 1, from the split's one pass over the norms
         return embedding_squared_norms(splits, outputs) + 1.0
 
     def squared(e: np.ndarray, _y: np.ndarray) -> np.ndarray:
-        features, _ = _head_of(outputs, e)
+        features = _head_features(outputs, e)
         return np.einsum("ij,ij->i", features, features)
 
     return per_sample(splits, outputs, "wang23.feature_norms_squared", squared, source="embeddings")
 
 
-def _head(outputs: Outputs) -> tuple[np.ndarray, float]:
-    """Features the head acts on (bias as a constant-1 column) and the head's Frobenius radius."""
-    return _head_of(outputs, outputs.embeddings)
-
-
-def _head_of(outputs: Outputs, embeddings: np.ndarray) -> tuple[np.ndarray, float]:
-    """``_head`` of some rows of ``outputs``' embeddings."""
+def _head_features(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
+    """The features the head acts on, for some rows of ``outputs``' embeddings: unit rows for a cosine head,
+    else the embeddings with a constant-1 column for the bias."""
     if outputs.head_kind == "cosine":
         norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-        features = embeddings / np.maximum(norms, 1e-300)
-        return features, float(outputs.head_scale * math.sqrt(outputs.num_classes))
-    features = np.hstack([embeddings, np.ones((embeddings.shape[0], 1))])
-    return features, float(np.linalg.norm(np.hstack([outputs.head_weight, outputs.head_bias[:, None]])))
+        return embeddings / np.maximum(norms, 1e-300)
+    return np.hstack([embeddings, np.ones((embeddings.shape[0], 1))])
+
+
+def _head_radius(outputs: Outputs) -> float:
+    """The head's Frobenius radius on those features: ||[W, b]||_F, or s sqrt(C) for a cosine head."""
+    if outputs.head_kind == "cosine":
+        return float(outputs.head_scale * math.sqrt(outputs.num_classes))
+    return float(np.linalg.norm(np.hstack([outputs.head_weight, outputs.head_bias[:, None]])))
 
 
 def _head_reproduces_logits(outputs: Outputs, splits: EvaluationSplits | None = None) -> bool:
@@ -249,7 +251,7 @@ def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None) -> _S
         missing = np.flatnonzero(counts < 1).tolist()[:10]
         raise InputError(f"the training split must contain every class (per-class bounds); missing {missing}")
     alpha, beta, shift = vs_parameters_of(train)
-    _, norm = _head_of(train, np.zeros((0, train.embeddings.shape[1])))
+    norm = _head_radius(train)
     radius = _grid_up(RADIUS_GRID, norm)
     losses = per_sample(splits, train, "wang23.vs_loss", lambda f, y: vs_loss(f, y, alpha, beta, shift))
     squared_norms = _feature_norms_squared(splits, train)  # ||[x_i, 1]||^2, chunked (no (n, d + 1) copy)
