@@ -131,6 +131,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes: how ``ltbounds evaluate`` matches a checkpoint (or the outputs directory
+    ``ltbounds export`` made of it) to its certificate."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def json_safe(value: Any) -> Any:
     """``value`` with NumPy arrays and scalars turned into Python lists and numbers, tuples into lists and
     mapping keys into strings, recursively: what ``json.dumps`` and ``torch.load(weights_only=True)`` accept

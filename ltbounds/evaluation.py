@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ltbounds.artifacts import file_sha256
 from ltbounds.bounds.result import BoundResult
 from ltbounds.bounds.vs_family import Reading
 from ltbounds.checks import InputError, check_delta, resolve_device
@@ -50,6 +51,7 @@ from ltbounds.outputs import (
     load_outputs,
     read_record,
 )
+from ltbounds.outputs_layout import exported_source
 from ltbounds.report import CERTIFICATE_PREFIX
 from ltbounds.statements import EvaluationSplits, Statement
 
@@ -284,7 +286,8 @@ def evaluate(
 
 
 def _match_certificates(sources: list[Any], directories: Sequence[str | os.PathLike]) -> dict[int, Any]:
-    """Position of a source -> its ``CertificateRecord`` (``read_certificates``; matched by the file's sha256)."""
+    """Position of a source -> its ``CertificateRecord`` (``read_certificates``; matched by the checkpoint file's
+    sha256, or for an outputs directory by the sha256 ``ltbounds export`` recorded of its checkpoint)."""
     if isinstance(directories, (str, os.PathLike)):
         directories = [directories]
     if not directories:
@@ -292,10 +295,15 @@ def _match_certificates(sources: list[Any], directories: Sequence[str | os.PathL
     records = read_certificates(directories)
     matched = {}
     for position, source in enumerate(sources):
-        if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-            record = records.get(file_sha256(source))
-            if record is not None:
-                matched[position] = record
+        path = Path(source) if isinstance(source, (str, os.PathLike)) else None
+        if path is not None and path.is_file():
+            record = records.get(file_sha256(path))
+        elif path is not None and path.is_dir():
+            record = records.get(exported_source(path).get("checkpoint_sha256"))
+        else:
+            continue
+        if record is not None:
+            matched[position] = record
     used = {str(record.directory) for record in matched.values()}
     unused = [str(d) for d in directories if str(Path(d)) not in used]
     if unused:
@@ -423,6 +431,9 @@ def load_splits(
         elif is_outputs_record(record):
             outputs = load_outputs(path)
             name = next(iter(outputs.values())).name
+            if path.is_dir():  # 'ltbounds export' recorded the checkpoint's dataset, imbalance, seed and epoch
+                exported = exported_source(path)
+                info.update({key: exported.get(key) for key in ("dataset", "imbalance", "seed", "epoch")})
         else:
             found = record.get("format")
             what = f"its format is {found!r}" if found else f"its keys are {sorted(record)[:6]}"
@@ -646,17 +657,6 @@ def _empty_bounds() -> pd.DataFrame:
 
 CERTIFICATE_SOURCE = "ltbounds certify (docs/certificates.md): our PAC-Bayes certificate, not a seed statement"
 CERTIFICATE_SPLIT = "train (S_bound)"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The sha256 of a file's bytes: how ``ltbounds evaluate`` matches a checkpoint to its certificate."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

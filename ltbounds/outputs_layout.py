@@ -291,11 +291,9 @@ class OutputsDirectory:
     splits: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def read_outputs_dir(path: str | os.PathLike) -> OutputsDirectory:
-    """Open an outputs directory: its ``outputs.json`` record and its arrays (logits/embeddings memory-mapped).
-
-    ``InputError`` naming the directory and the file when ``outputs.json`` or an array is missing, the
-    metadata is not this format, or the arrays disagree in shape or with the declared sample counts."""
+def read_outputs_record(path: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``outputs.json`` of an outputs directory, checked to be this format and version
+    (``InputError`` naming the file otherwise)."""
     source = Path(path)
     meta_path = source / METADATA_FILE
     if not meta_path.is_file():
@@ -314,6 +312,24 @@ def read_outputs_dir(path: str | os.PathLike) -> OutputsDirectory:
             f"{meta_path}: format_version {record.get('format_version')!r} is not supported "
             f"(expected {OUTPUTS_FORMAT_VERSION})"
         )
+    return record
+
+
+def exported_source(path: str | os.PathLike) -> dict[str, Any]:
+    """What ``ltbounds export`` recorded, under ``metadata.source``, of the checkpoint an outputs directory was
+    made from (dataset, imbalance, seed, epoch, checkpoint_sha256); {} for a directory written otherwise."""
+    source = (read_outputs_record(path).get("metadata") or {}).get("source")
+    return dict(source) if isinstance(source, dict) else {}
+
+
+def read_outputs_dir(path: str | os.PathLike) -> OutputsDirectory:
+    """Open an outputs directory: its ``outputs.json`` record and its arrays (logits/embeddings memory-mapped).
+
+    ``InputError`` naming the directory and the file when ``outputs.json`` or an array is missing, the
+    metadata is not this format, or the arrays disagree in shape or with the declared sample counts."""
+    source = Path(path)
+    record = read_outputs_record(source)
+    meta_path = source / METADATA_FILE
     declared = record.get("splits")
     if not isinstance(declared, dict) or not declared:
         raise InputError(f"{meta_path}: 'splits' must map each split name to its number of samples")

@@ -75,6 +75,30 @@ def test_the_plot_draws_the_certificates_among_the_guarantees(certified):
     assert all(not any(t.startswith("certified form") for t in labels[section:i]) for i in drawn)
 
 
+def test_an_exported_outputs_directory_gets_its_checkpoints_certificate_and_only_that(certified, tmp_path):
+    from ltbounds.evaluation import evaluate
+    from ltbounds.statements import STATEMENTS
+    from training.checkpoint_outputs import export_checkpoint
+
+    root, paths, certs = certified
+    only = {"elm.prop1": STATEMENTS["elm.prop1"]}
+    exported = export_checkpoint(paths["pbb"], tmp_path / "pbb_outputs")
+    direct = evaluate(str(paths["pbb"]), statements=only, certificates=[certs], progress=False)
+    via_export = evaluate(str(exported), statements=only, certificates=[certs], progress=False)
+    ours, theirs = (e.bounds[e.bounds["bound"].str.startswith(CERTIFICATE_PREFIX)] for e in (direct, via_export))
+    assert len(ours) > 0 and ours["guarantee"].all()
+    columns = ["bound", "form", "class", "value", "measured", "guarantee", "assumption_status"]
+    pd.testing.assert_frame_equal(ours[columns].reset_index(drop=True), theirs[columns].reset_index(drop=True))
+    # the match is the recorded sha256 of the checkpoint file: another checkpoint's export matches nothing here
+    record = json.loads((exported / "outputs.json").read_text())
+    record["metadata"]["source"]["checkpoint_sha256"] = "0" * 64
+    (exported / "outputs.json").write_text(json.dumps(record))
+    out = tmp_path / "never"
+    code = main(["evaluate", str(exported), "--out", str(out), "--certificates", str(certs), "--no-progress",
+                 "--only", "elm.prop1"])  # fmt: skip
+    assert code == 2 and not out.exists()
+
+
 def test_a_certificate_whose_prior_saw_s_bound_is_not_a_guarantee(certified, tmp_path):
     root, paths, certs = certified
     broken = tmp_path / "certs"

@@ -4,6 +4,7 @@ and ``ltbounds export``, checked against ``ltbounds evaluate CHECKPOINT``."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 
@@ -70,6 +71,7 @@ def test_the_exported_arrays_and_annotations_are_those_of_the_in_memory_pass(tra
         "imbalance": dataset["imbalance"],
         "seed": dataset["seed"],
         "epoch": checkpoint["epoch"],
+        "checkpoint_sha256": hashlib.sha256(trained_checkpoint.read_bytes()).hexdigest(),
     }
 
 
@@ -93,7 +95,9 @@ def test_evaluating_the_export_gives_the_rows_of_evaluating_the_checkpoint(train
     assert (rows["status"] == "ok").sum() > 0
     pd.testing.assert_frame_equal(from_checkpoint.per_class, from_directory.per_class)
     same = ["checkpoint", "method", "heldout_split", "train_samples", "test_samples", "balanced_error"]
+    same += ["dataset", "imbalance", "seed", "epoch"]  # read back from the export's metadata.source
     pd.testing.assert_frame_equal(from_checkpoint.checkpoints[same], from_directory.checkpoints[same])
+    assert from_directory.checkpoints.loc[0, ["dataset", "epoch"]].notna().all()
     assert from_directory.checkpoints["heldout_split"].tolist() == ["val"]
 
 

@@ -67,6 +67,15 @@ def test_a_vs_loss_whose_parameters_are_not_read_is_recorded():
     assert "exposes no VS parameters" in parameters.unknown_reason
 
 
+@pytest.mark.parametrize("method", ["ldam", "ldam_drw", "ldam_adrw"])
+def test_an_ldam_checkpoint_is_not_read_as_weighted_ce(method):
+    # LDAM-DRW's loss has class weights, but its label-only margin is no VS parameter: the weights alone would
+    # describe weighted CE, another loss than the one trained
+    parameters = training_loss_parameters(_checkpoint(method), COUNTS)
+    assert "not a VS loss" in parameters.unknown_reason
+    assert not parameters.has_vs_parameters and parameters.loss == "ldam"
+
+
 def _splits(loss_parameters: LossParameters | None) -> EvaluationSplits:
     rng = np.random.default_rng(0)
     means = rng.normal(size=(3, 4)) * 2

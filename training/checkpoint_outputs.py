@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ltbounds.artifacts import file_sha256
 from ltbounds.checks import InputError
 from ltbounds.outputs import LossParameters, Outputs, checkpoint_name
 from training.checkpoints import load_checkpoint, model_from_checkpoint
@@ -116,9 +117,17 @@ def export_checkpoint(
             device=device,
             dtype=dtype,
             **rebuilt.identity_keywords,
-            metadata={"source": rebuilt.source},
+            metadata={"source": _exported_source(checkpoint, rebuilt)},
             on_batch=advance,
         )
+
+
+def _exported_source(checkpoint: str | os.PathLike | Mapping[str, Any], rebuilt: _RebuiltCheckpoint) -> dict:
+    """``metadata.source`` of an exported directory: the checkpoint's dataset, imbalance, seed and epoch, and the
+    sha256 of its file, by which ``ltbounds evaluate --certificates`` finds the checkpoint's certificate."""
+    if isinstance(checkpoint, Mapping):
+        return dict(rebuilt.source)
+    return {**rebuilt.source, "checkpoint_sha256": file_sha256(checkpoint)}
 
 
 @dataclass(frozen=True)
@@ -254,6 +263,15 @@ def training_loss_parameters(checkpoint: Mapping[str, Any], class_counts: np.nda
             f"{sorted(hparams)} ({error}); the bounds that need its parameters would otherwise use plain CE's"
         ) from error
     loss = getattr(loss, "main", loss)
+    if getattr(loss, "margins", None) is not None:
+        # LDAM subtracts s m_y from the label's own logit only (a margin that depends on the label), on s times
+        # the cosine head: no alpha, beta, Delta of the VS family give this loss, and reading only its weights
+        # (as weighted CE on the unscaled cosines) would report bounds of another loss as the training loss's
+        return LossParameters.unknown(
+            f"loss {loss_name!r} of method {name!r} is LDAM: its margin applies to the label's own logit only, "
+            "which is not a VS loss (wang23, eq. 3), so it has no VS parameters",
+            loss=str(loss_name),
+        )
     found: dict[str, Any] = {}
     weights = getattr(loss, "class_weights", None)
     if weights is not None:

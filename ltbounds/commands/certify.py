@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     target = _check_out(args.out, args.checkpoints)
     if args.steps < 0 or args.mc_passes < 1:
         raise InputError("--steps must be >= 0 and --mc-passes >= 1")
-    from ltbounds.evaluation import file_sha256
+    from ltbounds.artifacts import file_sha256
 
     rows, lines, limits, splits, identities = [], [], [], {}, {}
     for path in args.checkpoints:
