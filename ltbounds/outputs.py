@@ -461,11 +461,17 @@ def _head_terms(outputs: Outputs, embeddings: np.ndarray) -> np.ndarray:
 
 
 def _head_agreement_of_rows(
-    outputs: Outputs, embeddings: np.ndarray, logits: np.ndarray, expected: np.ndarray, largest_so_far: float
+    outputs: Outputs,
+    embeddings: np.ndarray,
+    logits: np.ndarray,
+    expected: np.ndarray,
+    largest_so_far: float,
+    largest_here: float,
 ) -> HeadAgreement:
     """``HeadAgreement`` of some rows: float64 ``embeddings`` and ``logits``, ``expected`` = their head logits.
 
-    ``largest_so_far``: max |L| over every row read so far, these included (<= the split's). An entry with
+    ``largest_here``: ``largest_abs_logit(logits)``, read once by the caller. ``largest_so_far``: max |L| over
+    every row read so far, these included (<= the split's). An entry with
     |L - H| <= HEAD_RTOL * largest_so_far satisfies the rule whatever the terms, so the terms (a second
     matrix product, as costly as the head's) are computed only for a block holding another entry: never
     for logits that are the head's up to rounding."""
@@ -479,7 +485,7 @@ def _head_agreement_of_rows(
         # entry is suspect, so the entrywise work below is skipped.
         if worst <= HEAD_RTOL * largest_so_far and worst <= REPRODUCE_RTOL * max(1.0, largest_so_far):
             if bool(np.isfinite(expected.sum())):
-                return HeadAgreement(largest_abs_logit(logits), -math.inf, worst)
+                return HeadAgreement(largest_here, -math.inf, worst)
         finite = np.isfinite(expected)
         suspect = finite & ~(error <= HEAD_RTOL * largest_so_far)
         consistency = -math.inf
@@ -491,7 +497,7 @@ def _head_agreement_of_rows(
                 consistency = math.inf if math.isnan(worst) else worst
         slack = np.where(finite, error - REPRODUCE_RTOL * np.abs(logits), -np.inf)
         allclose = float(np.max(slack, initial=-np.inf))
-    return HeadAgreement(largest_abs_logit(logits), consistency, math.inf if math.isnan(allclose) else allclose)
+    return HeadAgreement(largest_here, consistency, math.inf if math.isnan(allclose) else allclose)
 
 
 def largest_abs_logit(logits: np.ndarray) -> float:
@@ -516,9 +522,10 @@ def head_agreement(
     for rows in _row_slices(outputs.num_samples, _HEAD_CHECK_ROWS) if blocks is None else blocks:
         embeddings = np.asarray(outputs.embeddings[rows], dtype=np.float64)
         logits = np.asarray(outputs.logits[rows], dtype=np.float64)
-        largest = max(total.largest, largest_abs_logit(logits))
+        here = largest_abs_logit(logits)
         expected = _head_logits(outputs, embeddings)
-        total = total.merge(_head_agreement_of_rows(outputs, embeddings, logits, expected, largest))
+        agreement = _head_agreement_of_rows(outputs, embeddings, logits, expected, max(total.largest, here), here)
+        total = total.merge(agreement)
         if on_block is not None:
             on_block(rows, expected)
         release_mapped_pages(outputs)  # a memory-mapped split's pages leave resident memory block by block
