@@ -463,6 +463,18 @@ def test_simplex_etf_needs_orthonormal_u():
     assert not np.allclose(m.T @ m, representation.etf_gram_printed(3))
 
 
+@pytest.mark.parametrize("k", [2, 7, 2100])  # 2100 > 2^22 / 2100 rows: several blocks of the upper triangle
+def test_etf_gram_deviation_upper_triangle_equals_full_gram(k):
+    # only the blocks i <= j are formed (the Gram is symmetric): the same maximum as the whole K x K Gram
+    columns = np.random.default_rng(k).standard_normal((5, k))
+    entries = representation.etf_gram_printed_entries(k)
+    full = columns.T @ columns - entries[1]
+    full[np.diag_indices(k)] -= entries[0] - entries[1]
+    assert representation.etf_gram_deviation(columns, entries) == pytest.approx(np.abs(full).max(), rel=1e-13)
+    etf = representation.simplex_etf(k, k + 3, seed=1)
+    assert representation.etf_gram_deviation(etf, entries) <= 1e-12
+
+
 vectors = st.integers(1, 6).flatmap(
     lambda d: st.tuples(
         arrays(np.float64, (3, d), elements=st.floats(-10, 10, **finite)),

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.special import logsumexp
 
 from ltbounds import errata, statements
 from ltbounds.bounds import representation, tutorial
@@ -316,6 +317,34 @@ def test_gh_uniform_structure_exists_exactly_in_its_range(k, c):
     else:
         with pytest.raises(InputError, match="pairwise inner product"):
             representation.uniform_structure(k, c)
+
+
+@given(k=st.integers(2, 40), c=st.floats(-1.0, 1.0))
+def test_gh_structured_products_equal_the_dense_ones(k, c):
+    # uniform_structure_gram_gap and gh_uniform_loss form V V^T as a V + b (V 1) 1^T (V = a I + b 11^T is
+    # symmetric): the dense product V @ V.T gives the same gap and loss up to rounding
+    assume(representation.uniform_structure_exists(k, c))
+    vectors = representation.uniform_structure(k, c)
+    gram = vectors @ vectors.T
+    target = (1 - c) * np.eye(k) + c * np.ones((k, k))
+    gap = representation.uniform_structure_gram_gap(k, c)
+    assert gap <= 1e-12
+    assert abs(gap - np.abs(gram - target).max()) <= 1e-12
+    dense = float(np.mean(logsumexp(gram, axis=1) - np.diag(gram)))
+    assert representation.gh_uniform_loss(k, c)[0] == pytest.approx(dense, rel=1e-13, abs=1e-15)
+
+
+@pytest.mark.parametrize("k", [2, 3, 50, 2100])  # 2100 rows: several row blocks of the upper triangle
+def test_pairwise_cosine_summary_equals_the_full_cosine_matrix(k):
+    rows = np.random.default_rng(k).standard_normal((k, 4)) * np.linspace(0.5, 3.0, k)[:, None]
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    off_diagonal = (unit @ unit.T)[~np.eye(k, dtype=bool)]
+    smallest, largest, mean = representation.pairwise_cosine_summary(rows)
+    assert smallest == pytest.approx(off_diagonal.min(), rel=1e-13)
+    assert largest == pytest.approx(off_diagonal.max(), rel=1e-13)
+    assert mean == pytest.approx(off_diagonal.mean(), rel=1e-10, abs=1e-13)
+    with pytest.raises(InputError, match="non-zero"):
+        representation.pairwise_cosine_summary(np.vstack([rows, np.zeros((1, 4))]))
 
 
 def test_rwsam_records_and_ltssl_evaluators():

@@ -39,6 +39,7 @@ __all__ = [
     "etf_gram_printed_entries",
     "etf_gram_symbolic",
     "gh_uniform_loss",
+    "pairwise_cosine_summary",
     "simplex_etf",
     "ts_temperature",
     "uniform_structure",
@@ -85,16 +86,24 @@ def simplex_etf(num_classes: int, dim: int | None = None, rotation: Any = None, 
 def etf_gram_deviation(columns: np.ndarray, entries: tuple[float, float]) -> float:
     """max_ij |m_i^T m_j - G_ij| for the K columns m_i of ``columns`` (dim, K) and the Gram G with diagonal
     ``entries[0]`` and off-diagonal ``entries[1]`` (``etf_gram_printed_entries``), in blocks of columns
-    (memory O(block x K), never a K x K matrix)."""
+    (memory O(block x K), never a K x K matrix).
+
+    Both the Gram and G are symmetric, so only the upper block triangle (columns ``start:`` of the block
+    of rows ``start:stop``) is computed: every entry i <= j is the same dot product m_i^T m_j, at half the
+    O(d K^2) flops of the full Gram (15 s at d = K = 8,142). The entry (j, i) the full product also formed
+    is m_j^T m_i, equal to m_i^T m_j up to the summation order of BLAS, so the maximum can differ from the
+    full product's in the last bits only."""
     k = columns.shape[1]
     diagonal, off_diagonal = entries
     deviation = 0.0
     step = max(1, (1 << 22) // max(k, 1))
     for start in range(0, k, step):
         stop = min(start + step, k)
-        block = columns[:, start:stop].T @ columns - off_diagonal
-        block[np.arange(stop - start), np.arange(start, stop)] -= diagonal - off_diagonal
-        deviation = max(deviation, float(np.abs(block).max()))
+        block = columns[:, start:stop].T @ columns[:, start:]
+        block -= off_diagonal
+        own = np.arange(stop - start)  # the diagonal m_i^T m_i sits at column i - start of the block
+        block[own, own] -= diagonal - off_diagonal
+        deviation = max(deviation, float(block.max()), -float(block.min()))
     return deviation
 
 
@@ -190,17 +199,73 @@ def uniform_structure_exists(num_vectors: int, inner_product: float) -> bool:
     return bool(-1.0 / (k - 1) - 1e-12 <= float(inner_product) <= 1.0 + 1e-12)
 
 
+def pairwise_cosine_summary(vectors: np.ndarray) -> tuple[float, float, float]:
+    """(min, max, mean) of the cosines v_i . v_j / (||v_i|| ||v_j||) over the pairs i != j of the K >= 2
+    non-zero rows of ``vectors`` (K, d): all equal iff the normalised rows form a geometric uniform structure.
+
+    The cosine matrix is symmetric, so the pairs i < j hold every value: they are formed a block of rows at
+    a time over the upper block triangle only, half the O(K^2 d) flops of the full K x K product, in memory
+    O(block x K) instead of that K x K matrix and its off-diagonal copy (1 GB at K = 8,142). The mean is
+    2 sum_{i<j} / (K (K-1)), the mean over the off-diagonal entries up to rounding.
+    """
+    rows = check_matrix(vectors, "vectors")
+    k = rows.shape[0]
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    if k < 2 or np.any(norms == 0):
+        raise InputError("pairwise cosines need >= 2 rows, all non-zero")
+    unit = rows / norms
+    smallest, largest, total = math.inf, -math.inf, 0.0
+    for block_rows in _row_blocks(k, k):
+        start, size = block_rows.start, block_rows.stop - block_rows.start
+        block = unit[block_rows] @ unit[start:].T  # columns j >= start: the pairs i < j, and some j <= i
+        within = block[:, :size][np.triu_indices(size, 1)]  # i < j among the block's own rows
+        beyond = block[:, size:]  # j >= stop > i
+        for values in (within, beyond):
+            if values.size:
+                smallest = min(smallest, float(values.min()))
+                largest = max(largest, float(values.max()))
+                total += float(values.sum())
+    return smallest, largest, 2.0 * total / (k * (k - 1))
+
+
 def uniform_structure(num_vectors: int, inner_product: float) -> np.ndarray:
     """K unit vectors (rows) in R^K with pairwise inner products C: v_i = a e_i + b 1, a = sqrt(1 - C),
     b = (sqrt(1 + (K - 1) C) - a) / K, the symmetric square root of the Gram (1 - C) I + C 11^T in closed
     form (||v_i||^2 - v_i . v_j = a^2 = 1 - C and v_i . v_j = 2ab + K b^2 = C). O(K^2): an eigen-
     decomposition of the Gram is O(K^3), a minute at K = 8,142."""
+    k = int(num_vectors)
+    a, b = _uniform_structure_coefficients(k, inner_product)
+    return _uniform_structure_rows(k, a, b, slice(0, k))
+
+
+def _uniform_structure_coefficients(num_vectors: int, inner_product: float) -> tuple[float, float]:
+    """(a, b) of ``uniform_structure``'s v_i = a e_i + b 1 (InputError when no such K vectors exist)."""
     k, c = int(num_vectors), float(inner_product)
     if not uniform_structure_exists(k, c):
         raise InputError(f"no {k} unit vectors have pairwise inner product {c}: need -1/(K-1) <= C <= 1")
     a = math.sqrt(max(1.0 - c, 0.0))
-    b = (math.sqrt(max(1.0 + (k - 1) * c, 0.0)) - a) / k
-    return a * np.eye(k) + b
+    return a, (math.sqrt(max(1.0 + (k - 1) * c, 0.0)) - a) / k
+
+
+def _uniform_structure_rows(num_vectors: int, a: float, b: float, rows: slice) -> np.ndarray:
+    """The rows ``rows`` of V = a I + b 11^T (K columns): b everywhere, a + b on the diagonal."""
+    block = np.full((rows.stop - rows.start, num_vectors), b)
+    block[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] += a
+    return block
+
+
+def _uniform_structure_gram_rows(num_vectors: int, a: float, b: float, rows: slice) -> np.ndarray:
+    """The rows ``rows`` of V V^T for V = a I + b 11^T, from the rows of V and the structure of V^T.
+
+    V is symmetric, so V^T = a I + b 11^T and V[rows] V^T = a V[rows] + b (V[rows] 1) 1^T: the same
+    entries v_i . v_j as the dense product V[rows] @ V.T (which sums K products per entry, O(K^3) in all:
+    about 10 s at K = 8,142) up to rounding, in O(K) per row.
+    """
+    block = _uniform_structure_rows(num_vectors, a, b, rows)
+    sums = block.sum(axis=1)  # V[rows] 1
+    block *= a
+    block += (b * sums)[:, None]
+    return block
 
 
 def _row_blocks(num_rows: int, width: int) -> Iterator[slice]:
@@ -209,14 +274,21 @@ def _row_blocks(num_rows: int, width: int) -> Iterator[slice]:
     return (slice(start, min(start + step, num_rows)) for start in range(0, num_rows, step))
 
 
-def uniform_structure_gram_gap(vectors: np.ndarray, inner_product: float) -> float:
-    """max |V V^T - ((1 - C) I + C 11^T)| over every entry, in row blocks (memory O(block x K), not K^2)."""
-    c = float(inner_product)
+def uniform_structure_gram_gap(num_vectors: int, inner_product: float) -> float:
+    """max |V V^T - ((1 - C) I + C 11^T)| over every entry for V = ``uniform_structure(K, C)``.
+
+    Built a block of rows at a time (memory O(block x K): neither V nor V V^T is held whole), each block of
+    V V^T as a V[rows] + b (V[rows] 1) 1^T (``_uniform_structure_gram_rows``: V is symmetric with the closed
+    form a I + b 11^T), O(K^2) in all instead of the dense product's O(K^3).
+    """
+    k, c = int(num_vectors), float(inner_product)
+    a, b = _uniform_structure_coefficients(k, c)
     gap = 0.0
-    for rows in _row_blocks(vectors.shape[0], vectors.shape[0]):
-        block = vectors[rows] @ vectors.T - c
+    for rows in _row_blocks(k, k):
+        block = _uniform_structure_gram_rows(k, a, b, rows)
+        block -= c
         block[np.arange(block.shape[0]), np.arange(rows.start, rows.stop)] -= 1.0 - c
-        gap = max(gap, float(np.abs(block).max()))
+        gap = max(gap, float(block.max()), -float(block.min()))
     return gap
 
 
@@ -225,11 +297,14 @@ def gh_uniform_loss(num_vectors: int, inner_product: float) -> tuple[float, floa
 
     A feature equal to its prototype M_y scores the prototypes by M_y^T M_k (1 for k = y, C otherwise), so
     -log softmax_y = log(1 + (K-1) e^{C-1}), the printed -log(1 / (1 + (K-1) exp(C-1))) of Theorem 3.4 (5).
+    ``computed`` is the mean over the K prototypes M_y = v_y of ``uniform_structure(K, C)`` of the cross-entropy
+    of the scores v_y . v_k, formed a block of rows at a time by ``_uniform_structure_gram_rows`` (O(K^2)).
     """
-    vectors = uniform_structure(num_vectors, inner_product)
+    k = int(num_vectors)
+    a, b = _uniform_structure_coefficients(k, inner_product)
     losses = []
-    for rows in _row_blocks(vectors.shape[0], vectors.shape[0]):  # the (K, K) scores a block of rows at a time
-        scores = vectors[rows] @ vectors.T
+    for rows in _row_blocks(k, k):  # the (K, K) scores a block of rows at a time
+        scores = _uniform_structure_gram_rows(k, a, b, rows)
         losses.append(logsumexp(scores, axis=1) - scores[np.arange(scores.shape[0]), np.arange(rows.start, rows.stop)])
     computed = float(np.mean(np.concatenate(losses)))
     printed = -math.log(1.0 / (1.0 + (num_vectors - 1) * math.exp(inner_product - 1.0)))
