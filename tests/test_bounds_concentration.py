@@ -15,6 +15,7 @@ from ltbounds import bounds
 from ltbounds.bounds.concentration import (
     bennett,
     clopper_pearson,
+    clopper_pearson_upper,
     empirical_bernstein,
     empirical_bernstein_terms,
     hoeffding,
@@ -173,3 +174,15 @@ def test_clopper_pearson_interval_contains_the_estimate(k, n, delta):
     k = min(k, n)
     lower, upper = clopper_pearson(k, n, delta)
     assert 0.0 <= lower <= k / n <= upper <= 1.0
+
+
+def test_clopper_pearson_upper_equals_the_scalar_interval_entry_for_entry():
+    rng = np.random.default_rng(3)
+    trials = rng.integers(1, 3000, 400)
+    successes = np.minimum(trials, rng.integers(0, 40, 400))
+    successes[::7], successes[::5] = trials[::7], 0  # k = n (upper end 1) and k = 0
+    for delta in (0.999, 0.05 / 8142, 0.3):
+        scalar = [clopper_pearson(int(k), int(n), delta)[1] for k, n in zip(successes, trials, strict=True)]
+        np.testing.assert_array_equal(clopper_pearson_upper(successes.astype(float), trials, delta), scalar)
+    with pytest.raises(InputError, match="successes"):
+        clopper_pearson_upper([11], [10], 0.05)

@@ -167,6 +167,26 @@ def test_elm_eq5_is_drolt_eq18_with_squared_distance(seed, num_classes, scale):
     np.testing.assert_allclose(elm.elm_dro_regulariser(z, labels, mu, 2 * radius**2), printed, rtol=1e-10, atol=1e-10)
 
 
+def test_eq5_and_eq18_read_only_the_classes_present():
+    """statements.elm.evaluate_dro_regulariser drops the centroids of classes absent from its samples and
+    renumbers the labels: each sample's value is unchanged (up to the rounding of a narrower GEMM)."""
+    rng = np.random.default_rng(11)
+    labels = rng.choice([0, 2, 5], size=30)
+    z, mu, radius = rng.normal(size=(30, 4)), rng.normal(size=(7, 4)), rng.uniform(0.1, 2, size=7)
+    present, local = np.unique(labels, return_inverse=True)
+    for full, reduced in (
+        (
+            elm.elm_dro_regulariser(z, labels, mu, 2 * radius**2),
+            elm.elm_dro_regulariser(z, local, mu[present], 2 * radius[present] ** 2),
+        ),
+        (
+            drolt.dro_lt_theorem1(z, labels, mu, radius, metric="squared_euclidean").bound,
+            drolt.dro_lt_theorem1(z, local, mu[present], radius[present], metric="squared_euclidean").bound,
+        ),
+    ):
+        np.testing.assert_allclose(reduced, full, rtol=1e-13, atol=0)
+
+
 def test_cross_entropy_two_forms_of_section_2_1():
     """elm, Sec. 2.1: -log softmax_y(f) = log[1 + sum_{y' != y} e^{f_y' - f_y}], the tau = 0 case of
     tutorial.la_loss_two_forms (priors then play no role)."""

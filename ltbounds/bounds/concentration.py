@@ -28,6 +28,7 @@ __all__ = [
     "ConcentrationBound",
     "bennett",
     "clopper_pearson",
+    "clopper_pearson_upper",
     "empirical_bernstein",
     "empirical_bernstein_terms",
     "hoeffding",
@@ -177,3 +178,20 @@ def clopper_pearson(successes: int, trials: int, delta: float) -> tuple[float, f
     lower = 0.0 if k == 0 else float(stats.beta.ppf(delta / 2.0, k, n - k + 1))
     upper = 1.0 if k == n else float(stats.beta.ppf(1.0 - delta / 2.0, k + 1, n - k))
     return lower, upper
+
+
+def clopper_pearson_upper(successes: Any, trials: Any, delta: float) -> np.ndarray:
+    """The upper ends of ``clopper_pearson(k, n, delta)`` for arrays of k and n at once, equal to it entry for
+    entry (the same Beta quantile, evaluated by one array call of ``stats.beta.ppf`` instead of one call per
+    entry: 8,142 scalar calls took seconds per class-wise tail bound at iNaturalist-2018 size)."""
+    delta = check_delta(delta)
+    k = np.asarray(successes, dtype=np.int64).reshape(-1)
+    n = np.asarray(trials, dtype=np.int64).reshape(-1)
+    if k.shape != n.shape:
+        raise InputError(f"successes and trials need the same length, got {k.shape[0]} and {n.shape[0]}")
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
+        raise InputError("trials must be >= 1 and successes must lie in [0, trials]")
+    upper = np.ones(k.shape[0])
+    below = k < n
+    upper[below] = stats.beta.ppf(1.0 - delta / 2.0, k[below] + 1, n[below] - k[below])
+    return upper

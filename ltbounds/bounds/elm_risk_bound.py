@@ -224,6 +224,9 @@ class Prop2Inputs:
     pull_mean: np.ndarray  # (C,) bar Omega_pull(y), the soft pull term's class mean
     radius: float  # R: the embeddings are within R (or clipped to it)
     ranges: np.ndarray  # (C,) B_y of ``elm_loss_range`` at R
+    # ||W_c||_2 of ``centred_spectral_norm(head_weight)`` when the caller has it (an SVD of the (C, d) head:
+    # seconds at 8,142 x 2,048, the same for every split of a checkpoint); None: computed here
+    spectral_norm: float | None = None
 
 
 def _prop2_inputs(
@@ -376,7 +379,7 @@ def elm_prop2_multiclass_from_inputs(data: Prop2Inputs, weights: Any | None = No
         if class_weights.shape[0] != num_classes or np.any(class_weights < 0) or not np.isclose(class_weights.sum(), 1):
             raise InputError(f"weights must be {num_classes} non-negative numbers summing to 1")
     counts = data.counts
-    spectral = centred_spectral_norm(data.head_weight)
+    spectral = centred_spectral_norm(data.head_weight) if data.spectral_norm is None else data.spectral_norm
     pull_variance = spectral**2 * np.maximum(data.pull_mean + data.alpha - np.log(counts - 1.0), 0.0)
     class_delta = data.delta / num_classes
     via_pull = empirical_bernstein_terms(data.loss_mean, pull_variance, counts, class_delta, data.ranges)
