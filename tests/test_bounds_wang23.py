@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -469,3 +469,110 @@ def test_vs_loss_bound_dominates_the_loss_of_every_bounded_logit_vector(case, lo
     worst = np.full_like(bounded, logit_bound)
     worst[np.arange(labels.size), labels] = -logit_bound
     np.testing.assert_allclose(bounds.vs_loss(worst, labels, alpha, beta, shift), ceiling[labels], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# the O(C) and distinct-value forms equal the (C, C) forms they replace
+
+
+def _dense_log_sum_others(matrix: np.ndarray) -> np.ndarray:
+    """Row-wise log-sum-exp of a (C, C) matrix without its diagonal (the direct O(C^2) form)."""
+    matrix = matrix.copy()
+    np.fill_diagonal(matrix, -np.inf)
+    return np.logaddexp.reduce(matrix, axis=1)
+
+
+def _dense_lipschitz(lower, upper, alpha, beta, shift, reading):
+    bt = bounds.beta_tilde(beta)
+    if reading == "as_printed":
+        v = beta * lower + shift
+        return alpha * bt * np.exp(_dense_log_sum_others(np.tile(v, (v.size, 1))) - np.logaddexp.reduce(v))
+    others = _dense_log_sum_others(beta[None, :] * upper[:, None] + shift[None, :])
+    return alpha * bt / (1.0 + np.exp(np.clip(beta * lower + shift - others, -700, 700)))
+
+
+@st.composite
+def box_case(draw):
+    """Per-class box (lower may be -inf, upper may be +inf) and VS parameters whose betas repeat or not."""
+    c = draw(st.integers(2, 9))
+    finite = st.floats(-50.0, 50.0)
+    lower = draw(arrays(np.float64, c, elements=finite | st.just(-np.inf)))
+    upper = draw(arrays(np.float64, c, elements=finite | st.just(np.inf)))
+    alpha = draw(arrays(np.float64, c, elements=st.floats(0.05, 20.0)))
+    distinct = draw(arrays(np.float64, draw(st.integers(1, c)), elements=st.floats(0.05, 3.0)))
+    beta = distinct[draw(arrays(np.int64, c, elements=st.integers(0, distinct.size - 1)))]
+    shift = draw(arrays(np.float64, c, elements=st.floats(-5.0, 5.0)))
+    return lower, upper, alpha, beta, shift
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=arrays(np.float64, st.integers(1, 9), elements=st.floats(-700.0, 700.0) | st.just(-np.inf)))
+def test_leave_one_out_logsumexp_equals_the_dense_form(values):
+    dense = _dense_log_sum_others(np.tile(values, (values.size, 1)))
+    fast = bounds.leave_one_out_logsumexp(values)
+    assert np.array_equal(np.isneginf(fast), np.isneginf(dense))
+    finite = np.isfinite(dense)
+    np.testing.assert_allclose(fast[finite], dense[finite], rtol=1e-13, atol=1e-13)
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=box_case())
+def test_lipschitz_constants_equal_the_dense_form(case):
+    lower, upper, alpha, beta, shift = case
+    assume(np.any(np.isfinite(lower)))  # all -inf: -inf - (-inf) = NaN in the printed reading, in both forms
+    for reading in ("as_printed", "corrected"):
+        fast = bounds.vs_lipschitz_constants(lower, upper, alpha, beta, shift, reading)
+        dense = _dense_lipschitz(lower, upper, alpha, beta, shift, reading)
+        # a sigmoid of a difference of log-sums of terms up to ~150: rounding of 1e-13 relative at most
+        np.testing.assert_allclose(fast, dense, rtol=1e-11, atol=1e-300)
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=box_case(), logit_bound=st.floats(0.0, 100.0))
+def test_vs_loss_bound_equals_the_dense_form(case, logit_bound):
+    _, _, alpha, beta, shift = case
+    dense = alpha * np.logaddexp(
+        0.0, _dense_log_sum_others(beta[None, :] * logit_bound + shift[None, :] + (beta * logit_bound - shift)[:, None])
+    )
+    np.testing.assert_allclose(bounds.vs_loss_bound(logit_bound, alpha, beta, shift), dense, rtol=1e-13)
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=vs_case())
+def test_vs_loss_and_gradient_norm_are_the_two_functions_bit_for_bit(case):
+    logits, labels, alpha, beta, shift = case
+    loss, gradient = bounds.vs_loss_and_gradient_norm(logits, labels, alpha, beta, shift)
+    assert np.array_equal(loss, bounds.vs_loss(logits, labels, alpha, beta, shift))
+    assert np.array_equal(gradient, bounds.vs_gradient_norm(logits, labels, alpha, beta, shift))
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=box_case(), counts=arrays(np.int64, 9, elements=st.integers(1, 5)))
+def test_pair_counts_over_distinct_values_equal_the_dense_counts(case, counts):
+    _, _, _, beta, _ = case
+    counts = counts[: beta.size]
+    pi = counts / counts.sum()
+    assert bounds.beta_tilde_order_identity_gap(beta) == bounds.beta_tilde_order_identity(beta).max()
+    bt = bounds.beta_tilde(beta)
+    bigger = (pi[:, None] > pi[None, :]) & (beta[:, None] >= beta[None, :])
+    dense = int(np.count_nonzero(bigger & (bt[:, None] < bt[None, :] * (1 - 1e-12))))
+    assert bounds.beta_tilde_discordant_pairs(pi, beta) == dense
+
+
+@settings(max_examples=100, deadline=None)
+@given(counts=arrays(np.int64, st.integers(2, 12), elements=st.integers(1, 6)), tau=st.floats(0.1, 3.0))
+def test_in3_counts_over_distinct_counts_equal_the_dense_counts(counts, tau):
+    pi = counts / counts.sum()
+    choices = {
+        "balanced_alpha": (1.0 / pi, -1),
+        "class_balanced_alpha": (bounds.vs_family_parameters(counts, "class_balanced")[0], -1),
+        "ldam_delta": (-(counts**-0.25), 1),
+        "la_delta": (tau * np.log(pi), 1),
+        "cdt_beta": (bounds.vs_family_parameters(counts, "cdt")[1], 1),
+    }
+    more = pi[:, None] > pi[None, :]
+    violations = bounds.in3_monotonicity_violations(counts, tau=tau)
+    for name, (values, direction) in choices.items():
+        step = direction * (values[:, None] - values[None, :])
+        dense = int(np.count_nonzero(more & (step < -1e-12 * np.maximum(1.0, np.abs(values).max()))))
+        assert violations[name] == dense

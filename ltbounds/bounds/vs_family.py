@@ -25,6 +25,7 @@ box (which is convex), hence for every f whose training logits lie in it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -38,15 +39,18 @@ __all__ = [
     "beta_tilde",
     "beta_tilde_discordant_pairs",
     "beta_tilde_order_identity",
+    "beta_tilde_order_identity_gap",
     "checked_logit_extremes",
     "fisher_family_mismatch",
     "fisher_loss",
     "in3_monotonicity_violations",
+    "leave_one_out_logsumexp",
     "vs_family_parameters",
     "vs_gradient_norm",
     "vs_lipschitz_constants",
     "vs_local_lipschitz",
     "vs_loss",
+    "vs_loss_and_gradient_norm",
     "vs_loss_bound",
     "vs_parameters",
 ]
@@ -102,6 +106,23 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return z - top - np.log(np.exp(z - top).sum(axis=1, keepdims=True))
 
 
+def leave_one_out_logsumexp(values: np.ndarray) -> np.ndarray:
+    """out_i = log sum_{k != i} e^{values_k} for a 1-d array (-inf where no other value), in O(n).
+
+    out_i = logaddexp(log sum_{k < i} e^{v_k}, log sum_{k > i} e^{v_k}), both sides from one prefix and one
+    suffix ``np.logaddexp.accumulate``. The same quantity as reducing, row by row, the (n, n) matrix of the
+    values with -inf on the diagonal (which costs O(n^2) time and memory); equal to it up to rounding, since
+    the additions are grouped differently. -inf and +inf entries are allowed (logaddexp handles them).
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    prefix = np.full(v.size, -np.inf)
+    suffix = np.full(v.size, -np.inf)
+    if v.size > 1:
+        prefix[1:] = np.logaddexp.accumulate(v[:-1])
+        suffix[:-1] = np.logaddexp.accumulate(v[:0:-1])[::-1]
+    return np.logaddexp(prefix, suffix)
+
+
 def vs_loss(logits, labels, alpha=None, beta=None, logit_shift=None) -> np.ndarray:
     """Per-sample VS loss -alpha_y log softmax(beta * f(x) + Delta)_y (wang23, eq. 3). Float64, stable."""
     z, y = _logits_labels(logits, labels)
@@ -131,6 +152,30 @@ def vs_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift=None) ->
     return alpha[y] * np.linalg.norm(gradient, axis=1)
 
 
+def vs_loss_and_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift=None) -> tuple[np.ndarray, ...]:
+    """(``vs_loss``, ``vs_gradient_norm``) per sample from one softmax: the same arrays, bit for bit.
+
+    Both start from s = beta * f + Delta - max_k (beta * f + Delta)_k and log Z = log sum_k e^{s_k}: the loss
+    is alpha_y (log Z - s_y) and the gradient's p is e^{s - log Z} (``log_softmax``'s own operations, in the
+    same order). One pass over a chunk of logits where the two functions make two.
+    """
+    z, y = _logits_labels(logits, labels)
+    alpha, beta, shift = vs_parameters(z.shape[1], alpha, beta, logit_shift)
+    scaled = z * beta + shift
+    top = scaled.max(axis=1)
+    scaled -= top[:, None]
+    log_partition = np.log(np.exp(scaled).sum(axis=1))
+    rows = np.arange(y.size)
+    loss = alpha[y] * (log_partition - scaled[rows, y])
+    others = np.exp(scaled - log_partition[:, None])
+    del scaled
+    others[rows, y] = 0.0
+    one_minus = others.sum(axis=1)
+    others *= beta
+    others[rows, y] = -beta[y] * one_minus
+    return loss, alpha[y] * np.linalg.norm(others, axis=1)
+
+
 def vs_loss_bound(logit_bound, alpha=None, beta=None, logit_shift=None, num_classes: int | None = None) -> np.ndarray:
     """Per class, the largest VS loss over logit vectors with |f_k| <= U: the loss bound M of wang23, Prop. 3.
 
@@ -145,9 +190,10 @@ def vs_loss_bound(logit_bound, alpha=None, beta=None, logit_shift=None, num_clas
             raise InputError("vs_loss_bound needs num_classes or a per-class alpha, beta or logit_shift")
         num_classes = sizes[0]
     alpha, beta, shift = vs_parameters(int(num_classes), alpha, beta, logit_shift)
-    others = beta[None, :] * u + shift[None, :] + (beta * u - shift)[:, None]
-    np.fill_diagonal(others, -np.inf)
-    return alpha * np.logaddexp(0.0, np.logaddexp.reduce(others, axis=1))
+    # sum_{k != y} e^{beta_k U + Delta_k + beta_y U - Delta_y} = e^{beta_y U - Delta_y} sum_{k != y} e^{beta_k U +
+    # Delta_k}: one leave-one-out log-sum-exp of a C-vector (O(C)), not a (C, C) matrix reduced row by row
+    others = (beta * u - shift) + leave_one_out_logsumexp(beta * u + shift)
+    return alpha * np.logaddexp(0.0, others)
 
 
 def beta_tilde(beta) -> np.ndarray:
@@ -183,7 +229,8 @@ def vs_lipschitz_constants(
       v^(y)_k = beta_k upper_y + Delta_k (k != y): valid for every logit vector with target >= lower_y
       and non-targets <= upper_y (proof: ||grad|| <= alpha_y beta~_y (1 - p_y), and p_y is increasing in
       the target and decreasing in the others when beta > 0). ``upper`` is required here.
-    Units: loss per unit Euclidean change of the logit vector. O(C^2) memory.
+    Units: loss per unit Euclidean change of the logit vector. O(C) memory; time O(C) for the printed reading
+    and O(C m) for the corrected one, m the number of distinct betas (``_log_sum_others``).
     """
     if reading not in READINGS:
         raise InputError(f"reading must be one of {READINGS}, got {reading!r}")
@@ -198,22 +245,57 @@ def vs_lipschitz_constants(
     bt = beta_tilde(beta)
     if reading == "as_printed":
         v = beta * lo + shift
-        others = np.tile(v, (c, 1))
-        np.fill_diagonal(others, -np.inf)
-        one_minus = np.exp(np.logaddexp.reduce(others, axis=1) - np.logaddexp.reduce(v))
+        one_minus = np.exp(leave_one_out_logsumexp(v) - np.logaddexp.reduce(v))
         return alpha * bt * one_minus
     if upper is None:
         raise InputError("upper (the bound on non-target logits per class, A_y) is required for reading='corrected'")
     up = np.asarray(upper, dtype=np.float64).reshape(-1)
     if up.shape != (c,) or np.any(np.isnan(up)) or np.any(up == -np.inf):
         raise InputError(f"upper must hold one number (or +inf) per class ({c}), no NaN or -inf")
-    v = beta[None, :] * up[:, None] + shift[None, :]
     diagonal = beta * lo + shift
-    np.fill_diagonal(v, -np.inf)
-    log_others = np.logaddexp.reduce(v, axis=1)
+    log_others = _log_sum_others(beta, shift, up)
     # 1 - q_y = e^{others} / (e^{target} + e^{others}) = sigmoid(others - target), computed stably.
     one_minus = 1.0 / (1.0 + np.exp(np.clip(diagonal - log_others, -700, 700)))
     return alpha * bt * one_minus
+
+
+# rows of y per block of ``_log_sum_others`` (a (rows, distinct beta values) array: at most 2^22 entries)
+_OTHERS_BLOCK_ENTRIES = 1 << 22
+
+
+def _log_sum_others(beta: np.ndarray, shift: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """log sum_{k != y} e^{beta_k upper_y + Delta_k} for every class y, grouped by the distinct values of beta.
+
+    With b_1 < ... < b_m the distinct betas and G_g = {k : beta_k = b_g}, the sum is sum_g e^{b_g upper_y}
+    sum_{k in G_g, k != y} e^{Delta_k}: per group one log-sum-exp of the shifts (leaving y out of its own
+    group), then a (C, m) log-sum-exp over the groups, in row blocks. O(C m) time and no (C, C) array
+    (m = 1 for CE, LA, the balanced and CB losses; m = C at worst, the cost of the direct (C, C) form). The
+    same quantity as the (C, C) matrix beta_k upper_y + Delta_k with -inf on the diagonal reduced by rows;
+    equal to it up to rounding (the terms are added in another order).
+    """
+    values, group = np.unique(beta, return_inverse=True)
+    m = values.size
+    group_total = np.full(m, -np.inf)  # log sum_{k in G_g} e^{Delta_k}
+    own_group = np.full(beta.size, -np.inf)  # log sum_{k in G_{g(y)}, k != y} e^{Delta_k}
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(m + 1))
+    for g in range(m):
+        members = order[starts[g] : starts[g + 1]]
+        group_total[g] = np.logaddexp.reduce(shift[members])
+        own_group[members] = leave_one_out_logsumexp(shift[members])
+    rows = np.arange(beta.size)
+    log_others = np.empty(beta.size)
+    step = max(1, _OTHERS_BLOCK_ENTRIES // m)
+    for start in range(0, beta.size, step):
+        block = rows[start : start + step]
+        terms = values[None, :] * upper[block, None] + group_total[None, :]
+        # y's own group without y: -inf when y is alone in it (not b_g upper_y - inf, NaN for upper_y = +inf)
+        own = own_group[block]
+        with np.errstate(invalid="ignore"):  # that NaN is computed, then replaced by np.where
+            own_terms = np.where(own == -np.inf, -np.inf, values[group[block]] * upper[block] + own)
+        terms[np.arange(block.size), group[block]] = own_terms
+        log_others[block] = np.logaddexp.reduce(terms, axis=1)
+    return log_others
 
 
 @dataclass(frozen=True)
@@ -297,7 +379,12 @@ def fisher_loss(logits, labels, priors, delta_weights) -> np.ndarray:
     rows = np.arange(y.size)
     exponent = z - z[rows, y][:, None] + np.log(d)[None, :] - np.log(d[y])[:, None]
     exponent[rows, y] = -np.inf
-    return d[y] / pi[y] * np.logaddexp(0.0, np.logaddexp.reduce(exponent, axis=1))
+    # log sum_{y' != y} e^{exponent}, shifted by the row's largest term (one exp per entry; logaddexp.reduce
+    # would take an exp and a log1p per entry). The clamp keeps a row with no other class (C = 1) at -inf.
+    top = np.maximum(exponent.max(axis=1), np.finfo(np.float64).min)
+    with np.errstate(divide="ignore"):  # log(0) = -inf only for such a row
+        log_others = top + np.log(np.exp(exponent - top[:, None]).sum(axis=1))
+    return d[y] / pi[y] * np.logaddexp(0.0, log_others)
 
 
 def fisher_family_mismatch(priors, alpha, logit_shift) -> float:
@@ -329,6 +416,32 @@ def beta_tilde_order_identity(beta) -> np.ndarray:
     return np.abs(left - right)
 
 
+# rows per block of ``beta_tilde_order_identity_gap`` (a (rows, distinct betas) array: at most 2^22 entries)
+_IDENTITY_BLOCK_ENTRIES = 1 << 22
+
+
+def beta_tilde_order_identity_gap(beta) -> float:
+    """``beta_tilde_order_identity(beta).max()``, the same float, without the (C, C) array.
+
+    The gap of a pair (y, k) is a function of (beta_y, beta_k) alone (sum_j beta_j is one number for every
+    pair, and beta~_y^2 is computed from beta_y and that sum by the same operations), so the maximum over the
+    C^2 class pairs is the maximum over the m^2 pairs of distinct values (m = 1 for CE: all betas equal).
+    Computed in row blocks of the (m, m) table.
+    """
+    b = check_finite(np.asarray(beta, dtype=np.float64), "beta").reshape(-1)
+    total = b.sum()
+    values = np.unique(b)
+    bt2 = np.sqrt(values**2 + (total - values) ** 2) ** 2  # beta_tilde's operations, on the distinct values
+    step = max(1, _IDENTITY_BLOCK_ENTRIES // values.size)
+    gap = 0.0
+    for start in range(0, values.size, step):
+        rows = slice(start, start + step)
+        left = bt2[rows, None] - bt2[None, :]
+        right = 2.0 * (values[rows, None] - values[None, :]) * (values[rows, None] + values[None, :] - total)
+        gap = max(gap, float(np.abs(left - right).max()))
+    return gap
+
+
 def beta_tilde_discordant_pairs(priors, beta) -> int:
     """Pairs (y, k) with pi_y > pi_k and beta_y >= beta_k but beta~_y < beta~_k: each one contradicts (In4-a).
 
@@ -336,9 +449,32 @@ def beta_tilde_discordant_pairs(priors, beta) -> int:
     """
     pi = check_finite(np.asarray(priors, dtype=np.float64), "priors").reshape(-1)
     b = check_finite(np.asarray(beta, dtype=np.float64), "beta").reshape(-1)
-    bt = beta_tilde(b)
-    bigger = (pi[:, None] > pi[None, :]) & (b[:, None] >= b[None, :])
-    return int(np.count_nonzero(bigger & (bt[:, None] < bt[None, :] * (1 - 1e-12))))
+    pi, b, bt = np.broadcast_arrays(pi, b, beta_tilde(b))
+    # whether a pair is discordant depends only on the classes' (pi, beta) (beta~ is a function of beta): count
+    # over the distinct (pi, beta) rows, each pair weighted by how many classes share each row
+    _, first, multiplicity = np.unique(np.stack([pi, b], axis=1), axis=0, return_index=True, return_counts=True)
+    pi, b, bt = pi[first], b[first], bt[first]
+
+    def discordant(rows: slice) -> np.ndarray:
+        bigger = (pi[rows, None] > pi[None, :]) & (b[rows, None] >= b[None, :])
+        return bigger & (bt[rows, None] < bt[None, :] * (1 - 1e-12))
+
+    return _weighted_pair_count(multiplicity, discordant)
+
+
+def _weighted_pair_count(multiplicity: np.ndarray, pairs: Callable[[slice], np.ndarray]) -> int:
+    """sum_{i, j} m_i m_j [pairs(rows)[i - rows.start, j]], over row blocks of at most 2^22 entries.
+
+    The number of ordered class pairs (y, k) with a property that depends only on the classes' values, when
+    item i stands for the m_i classes that share its values: the same count as the (C, C) mask's
+    ``np.count_nonzero``, from an (m, m) one.
+    """
+    step = max(1, _IDENTITY_BLOCK_ENTRIES // max(multiplicity.size, 1))
+    total = 0
+    for start in range(0, multiplicity.size, step):
+        rows = slice(start, start + step)
+        total += int(multiplicity[rows] @ (pairs(rows) @ multiplicity))
+    return total
 
 
 def in3_monotonicity_violations(class_counts, tau: float = 1.0, gamma: float = 0.5, p: float = 0.9999) -> dict:
@@ -358,9 +494,17 @@ def in3_monotonicity_violations(class_counts, tau: float = 1.0, gamma: float = 0
         "la_delta": (tau * np.log(pi), 1),
         "cdt_beta": (vs_family_parameters(counts, "cdt", gamma=gamma)[1], 1),
     }
-    more = pi[:, None] > pi[None, :]
+    # every value is a function of N_y: count the pairs over the distinct counts (``_weighted_pair_count``)
+    _, first, multiplicity = np.unique(counts, return_index=True, return_counts=True)
+    distinct_pi = pi[first]
     result = {}
     for name, (values, direction) in choices.items():
-        step = direction * (values[:, None] - values[None, :])
-        result[name] = int(np.count_nonzero(more & (step < -1e-12 * np.maximum(1.0, np.abs(values).max()))))
+        threshold = -1e-12 * np.maximum(1.0, np.abs(values).max())
+        distinct = values[first]
+
+        def violating(rows: slice, distinct=distinct, direction=direction, threshold=threshold) -> np.ndarray:
+            step = direction * (distinct[rows, None] - distinct[None, :])
+            return (distinct_pi[rows, None] > distinct_pi[None, :]) & (step < threshold)
+
+        result[name] = _weighted_pair_count(multiplicity, violating)
     return result

@@ -32,15 +32,15 @@ from ltbounds.bounds.vs_family import (
     Reading,
     beta_tilde,
     beta_tilde_discordant_pairs,
-    beta_tilde_order_identity,
+    beta_tilde_order_identity_gap,
     fisher_family_mismatch,
     fisher_loss,
     in3_monotonicity_violations,
     log_softmax,
     vs_family_parameters,
-    vs_gradient_norm,
     vs_lipschitz_constants,
     vs_loss,
+    vs_loss_and_gradient_norm,
     vs_loss_bound,
     vs_parameters,
 )
@@ -238,10 +238,25 @@ def _setup(splits: EvaluationSplits, role: str = "train") -> _Setup:
     """The shared setup on ``splits.train`` (role "train") or ``splits.heldout`` ("heldout"), computed once
     per ``EvaluationSplits``."""
     outputs = splits.train if role == "train" else splits.heldout
-    return splits.computed(("wang23.setup", role), lambda: _compute_setup(outputs, splits))
+    return splits.computed(("wang23.setup", role), lambda: _compute_setup(outputs, splits, role == "train"))
 
 
-def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None) -> _Setup:
+def _vs_losses_and_gradient_norms(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample of ``outputs``, the VS loss and its gradient norm with the checkpoint's parameters, from one
+    chunked pass over the logits (``vs_loss_and_gradient_norm``: the training losses of the setup and Lemma 4's
+    measured gradient norms share one softmax per chunk)."""
+    alpha, beta, shift = vs_parameters_of(outputs)
+    return per_sample(
+        splits,
+        outputs,
+        "wang23.vs_loss_and_gradient_norm",
+        lambda f, y: vs_loss_and_gradient_norm(f, y, alpha, beta, shift),
+    )
+
+
+def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None, with_gradients: bool = False) -> _Setup:
+    """``with_gradients``: take the losses from the pass that also computes the gradient norms (Lemma 4 asks
+    for them on the training split), else compute the losses alone."""
     from ltbounds.statements.context import EvaluationSplits
 
     splits = EvaluationSplits(train=train) if splits is None else splits
@@ -253,7 +268,10 @@ def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None) -> _S
     alpha, beta, shift = vs_parameters_of(train)
     norm = _head_radius(train)
     radius = _grid_up(RADIUS_GRID, norm)
-    losses = per_sample(splits, train, "wang23.vs_loss", lambda f, y: vs_loss(f, y, alpha, beta, shift))
+    if with_gradients:
+        losses = _vs_losses_and_gradient_norms(splits, train)[0]
+    else:
+        losses = per_sample(splits, train, "wang23.vs_loss", lambda f, y: vs_loss(f, y, alpha, beta, shift))
     squared_norms = _feature_norms_squared(splits, train)  # ||[x_i, 1]||^2, chunked (no (n, d + 1) copy)
     # |f(x)_k| <= ||[w_k, b_k]|| ||[x, 1]|| <= r max_i ||[x_i, 1]||: the logit bound U on the training points
     logit_bound = radius * float(np.sqrt(np.max(squared_norms)))
@@ -627,10 +645,8 @@ def lemma4_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> l
     largest gradient norm of the VS loss over S_y (measured)."""
     check_delta(delta)
     outputs = splits.train
-    alpha, beta, shift = vs_parameters_of(outputs)
-    gradients = per_sample(
-        splits, outputs, "wang23.vs_gradient_norm", lambda f, y: vs_gradient_norm(f, y, alpha, beta, shift)
-    )
+    _, beta, _ = vs_parameters_of(outputs)
+    gradients = _vs_losses_and_gradient_norms(splits, outputs)[1]
     largest = np.full(outputs.num_classes, -np.inf)
     np.maximum.at(largest, outputs.labels, gradients)
     reading = "corrected" if corrected else "as_printed"
@@ -916,6 +932,7 @@ def evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResu
     counts = outputs.class_counts
     pi = outputs.priors
     fisher_delta = np.sqrt(pi)  # any positive delta; sqrt(pi) sits between balanced (1) and LA (pi)
+    parameters = {member: vs_family_parameters(counts, member) for member in VS_FAMILY_MEMBERS}  # once, not per chunk
 
     def gaps_per_sample(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per sample, |VS - reference| / max(1, |reference|) for each member, then eq. (4) (row by row)."""
@@ -924,13 +941,13 @@ def evaluate_vs_family(splits: EvaluationSplits, delta: float) -> list[BoundResu
         references = {
             "ce": -log_probabilities[rows, y],
             "balanced": -log_probabilities[rows, y] / pi[y],
-            "class_balanced": -log_probabilities[rows, y] * vs_family_parameters(counts, "class_balanced")[0][y],
+            "class_balanced": -log_probabilities[rows, y] * parameters["class_balanced"][0][y],
             "logit_adjusted": -log_softmax(z + np.log(pi))[rows, y],
-            "cdt": -log_softmax(z * vs_family_parameters(counts, "cdt")[1])[rows, y],
+            "cdt": -log_softmax(z * parameters["cdt"][1])[rows, y],
         }
         gaps = []
         for member in VS_FAMILY_MEMBERS:
-            vs = vs_loss(z, y, *vs_family_parameters(counts, member))
+            vs = vs_loss(z, y, *parameters[member])
             gaps.append(relative_gaps(references[member], vs))
         fisher = fisher_loss(z, y, pi, fisher_delta)
         vs = vs_loss(z, y, fisher_delta / pi, 1.0, np.log(fisher_delta))
@@ -1050,7 +1067,7 @@ def in4a_rows(splits: EvaluationSplits, delta: float, *, corrected: bool) -> lis
     results = []
     for name, beta in (("checkpoint", own_beta), ("cdt_gamma_0.5", cdt_beta)):
         if corrected:
-            gap = float(beta_tilde_order_identity(beta).max())
+            gap = beta_tilde_order_identity_gap(beta)  # the maximum of beta_tilde_order_identity(beta)
             scale = float(np.max(beta_tilde(beta) ** 2))
             results.append(
                 identity_row(
