@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
+from scipy.special import softmax
 
 from ltbounds import per_class
 from ltbounds.bounds import representation, tutorial
@@ -234,6 +235,14 @@ def test_fisher_inputs_are_validated():
 # ----------------------------------------------------------------------------------------------
 # tutorial.threshold_moving
 # ----------------------------------------------------------------------------------------------
+
+
+@given(st.integers(1, 8).flatmap(lambda k: logits_strategy(num_classes=k)))
+def test_softmax_rows_is_scipys_softmax_bit_for_bit(logits):
+    values = np.asarray(logits, dtype=np.float64)
+    before = values.copy()
+    assert np.array_equal(tutorial.softmax_rows(values), softmax(values, axis=1))
+    assert np.array_equal(values, before)  # the input is left alone
 
 
 @given(

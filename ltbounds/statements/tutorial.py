@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import softmax
 
 from ltbounds.bounds.representation import (
     bcl_memorization_scores,
@@ -43,6 +42,7 @@ from ltbounds.bounds.tutorial import (
     reweighting_disagreement_of_rows,
     risk_decomposition,
     sam_perturbation,
+    softmax_rows,
     threshold_moving_agreement_of_rows,
 )
 from ltbounds.checks import InputError
@@ -601,7 +601,7 @@ def _evaluate_plugin_consistency(splits: EvaluationSplits, delta: float) -> list
     predicted = {key: np.zeros(c) for key in thresholds}
     correct = {key: np.zeros(c) for key in thresholds}
     for rows in statistics.chunks(splits, outputs, "plug-in predictions"):
-        probabilities = softmax(statistics.logits_chunk(outputs, rows), axis=1)
+        probabilities = softmax_rows(statistics.logits_chunk(outputs, rows))
         y = outputs.labels[rows]
         for key, threshold in thresholds.items():
             chosen = probabilities > threshold
@@ -763,7 +763,7 @@ def _head_gradient(outputs: Outputs, splits: EvaluationSplits | None = None) -> 
     splits = EvaluationSplits(train=outputs) if splits is None else splits
     total = np.zeros((outputs.num_classes, outputs.embeddings.shape[1] + 1))
     for rows in statistics.chunks(splits, outputs, "head gradient"):
-        probabilities = softmax(statistics.logits_chunk(outputs, rows), axis=1)
+        probabilities = softmax_rows(statistics.logits_chunk(outputs, rows))
         labels = outputs.labels[rows]
         probabilities[np.arange(labels.size), labels] -= 1.0
         embeddings = statistics.embeddings_chunk(outputs, rows)
@@ -849,7 +849,7 @@ def _ltssl_pseudo_labels(outputs: Outputs) -> tuple[np.ndarray, np.ndarray, np.n
     """Softmax pseudo-labels of the first 2000 samples (which keeps 200 sweeps cheap on large test splits),
     restricted and renormalised to the classes present there, with those classes' totals; and the labels."""
     keep = slice(0, 2000)
-    pseudo = np.clip(softmax(np.asarray(outputs.logits[keep], dtype=np.float64), axis=1), 1e-300, None)
+    pseudo = np.clip(softmax_rows(np.asarray(outputs.logits[keep], dtype=np.float64)), 1e-300, None)
     pseudo /= pseudo.sum(axis=1, keepdims=True)
     labels = outputs.labels[keep]
     counts = np.bincount(labels, minlength=outputs.num_classes).astype(np.float64)
