@@ -232,6 +232,30 @@ def test_lemma4_loss_variance_is_below_log_odds_variance(data):
     assert np.all(result.left[present] <= result.right[present] * (1 + 1e-9) + 1e-9)
 
 
+@given(logit_data())
+def test_one_vs_rest_log_odds_overwriting_its_scratch_input_gives_the_same_values(data):
+    logits, labels, adjustment = data
+    shifted = logits + adjustment
+    expected = elm._one_vs_rest_log_odds(shifted, labels)
+    np.testing.assert_array_equal(elm._one_vs_rest_log_odds(shifted.copy(), labels, overwrite=True), expected)
+
+
+def test_lemma4_statement_reads_the_log_odds_of_the_shared_logit_pass():
+    """statistics.adjusted_log_odds (one pass with the cross-entropy) gives elm_lemma4's m and loss."""
+    from ltbounds.statements import statistics
+
+    outputs = gaussian_outputs(np.array([40, 12, 6, 3]), np.array([9, 6, 5, 2]), seed=4, dim=3)
+    splits = EvaluationSplits(train=outputs, chunk_size=5)
+    m, loss = statistics.adjusted_log_odds(splits, outputs)
+    adjusted = outputs.logits + np.log(outputs.priors)
+    np.testing.assert_array_equal(m, elm._one_vs_rest_log_odds(adjusted, outputs.labels))
+    np.testing.assert_array_equal(loss, np.logaddexp(0.0, -m))
+    comparison = bounds.elm_lemma4(outputs.logits, outputs.labels, np.log(outputs.priors))
+    rows = [r for r in statements.STATEMENTS["elm.lemma4"].evaluate(splits, 0.05) if r.class_index is not None]
+    np.testing.assert_allclose([r.measured for r in rows], comparison.left, rtol=1e-12)
+    np.testing.assert_allclose([r.value for r in rows], comparison.right, rtol=1e-12)
+
+
 @given(hnp.arrays(np.float64, (12, 2), elements=st.floats(-50, 50)), st.floats(-5, 5))
 def test_lemma4_binary_reading_is_the_papers_ell_log(logits, delta_y):
     labels = np.arange(12) % 2

@@ -395,12 +395,14 @@ def logit_adjusted_loss(logits: Any, labels: Any, adjustment: Any | None = None)
     return logsumexp(f, axis=1) - f[np.arange(f.shape[0]), y]
 
 
-def _one_vs_rest_log_odds(f: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """m_y = f_y - logsumexp_{y' != y} f_y', so that -log softmax(f)_y = log(1 + e^{-m_y})."""
+def _one_vs_rest_log_odds(f: np.ndarray, y: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """m_y = f_y - logsumexp_{y' != y} f_y', so that -log softmax(f)_y = log(1 + e^{-m_y}). ``overwrite``: f is
+    a scratch array the caller no longer needs (its label entries become -inf), which saves an (n, C) copy."""
     rows = np.arange(f.shape[0])
-    others = f.copy()
+    target = f[rows, y]  # a copy (fancy indexing), read before ``others`` may overwrite it
+    others = f if overwrite else f.copy()
     others[rows, y] = -np.inf
-    return f[rows, y] - logsumexp(others, axis=1)
+    return target - logsumexp(others, axis=1)
 
 
 def class_variance(values: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:

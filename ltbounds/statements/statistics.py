@@ -128,23 +128,38 @@ def per_sample(
 
 
 def _logit_summaries(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, ...]:
-    """(target logit, largest other logit, cross-entropy, 1.0 where correct) per sample, from ONE pass over
-    the logits: at iNaturalist-2018 size each pass reads and converts 14 GB of float32 logits, and these
-    four are asked for by different statements. Each is the function its accessor documents, so fusing the
-    passes changes no value."""
-    from ltbounds.bounds.elm import logit_adjusted_loss
+    """(target logit, largest other logit, cross-entropy, 1.0 where correct[, m, log(1 + e^{-m})]) per sample,
+    from ONE pass over the logits: at iNaturalist-2018 size each pass reads and converts 14 GB of float32
+    logits, and these are asked for by different statements. Each is the function its accessor documents, so
+    fusing the passes changes no value. The last two (``adjusted_log_odds``) only when every class has
+    training samples (log pi finite)."""
+    from ltbounds.bounds.elm import _one_vs_rest_log_odds, logit_adjusted_loss
     from ltbounds.per_class import other_max_logits, target_logits
+
+    adjustment = np.log(outputs.priors) if bool(np.all(outputs.class_counts > 0)) else None
 
     def summaries(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         correct = (np.argmax(f, axis=1) == y).astype(np.float64)
-        return target_logits(f, y), other_max_logits(f, y), logit_adjusted_loss(f, y), correct
+        common = (target_logits(f, y), other_max_logits(f, y), logit_adjusted_loss(f, y), correct)
+        if adjustment is None:
+            return common
+        m = _one_vs_rest_log_odds(f + adjustment, y, overwrite=True)  # f + adjustment is a scratch copy
+        return (*common, m, np.logaddexp(0.0, -m))
 
     return per_sample(splits, outputs, "logit_summaries", summaries)
 
 
+def adjusted_log_odds(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray] | None:
+    """(m, log(1 + e^{-m})) per sample, m = the one-vs-rest log-odds of the logit-adjusted logits f + log pi
+    (``bounds.elm._one_vs_rest_log_odds``, elm Lemma 4; log(1 + e^{-m}) is the logit-adjusted loss), from the
+    one pass of ``_logit_summaries``; None when a class has no training sample (log pi = -inf)."""
+    summaries = _logit_summaries(splits, outputs)
+    return (summaries[4], summaries[5]) if len(summaries) == 6 else None
+
+
 def target_and_other_max(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(f(x_i)_{y_i}, max_{j != y_i} f(x_i)_j) per sample (``per_class.target_logits`` / ``other_max_logits``)."""
-    target, other, _, _ = _logit_summaries(splits, outputs)
+    target, other = _logit_summaries(splits, outputs)[:2]
     return target, other
 
 
