@@ -356,6 +356,33 @@ def test_evaluators_return_finite_rows_with_a_two_sample_class_and_rho_1000():
         statements.STATEMENTS["wang23.thm1"].evaluate(splits, 0.0)
 
 
+def test_wang23_evaluators_share_one_loss_pass_per_split():
+    """The training losses and Lemma 4's gradient norms come from one pass; on the test split, the held-out
+    setup's losses and the unclipped measured losses (equal parameters) are one pass; the values are vs_loss's."""
+    rng = np.random.default_rng(2)
+    counts = np.array([300, 40, 5])
+    train = gaussian_split(rng, counts, None, "train", counts)
+    test = gaussian_split(rng, np.array([20, 20, 20]), (train.head_weight, train.head_bias), "test", counts)
+    splits = EvaluationSplits(train=train, heldout=test, test=test)
+    for statement_id, statement in statements.STATEMENTS.items():
+        if statement_id.startswith("wang23."):
+            statement.evaluate(splits, 0.05)
+    passes = [key for key in splits._context if key[0] == "statistics" and "wang23.vs_loss" in str(key[1])]
+    on_train = [key[1] for key in passes if key[2] == "train"]
+    on_test = [key[1] for key in passes if key[2] == "test"]
+    assert on_train == ["wang23.vs_loss_and_gradient_norm"]
+    assert sorted(key[1] is None for key in on_test) == [False, True]  # unclipped once, box-clipped once
+    # gaussian_split's VS parameters
+    alpha, beta, shift = np.array([1.0, 2.0, 4.0]), np.array([1.0, 0.8, 0.5]), np.array([0.5, 0.0, -0.5])
+    loss, gradient = splits._context[("statistics", on_train[0], "train")]
+    assert np.array_equal(loss, bounds.vs_loss(train.logits, train.labels, alpha, beta, shift))
+    assert np.array_equal(gradient, bounds.vs_gradient_norm(train.logits, train.labels, alpha, beta, shift))
+    unclipped = next(key for key in on_test if key[1] is None)
+    assert np.array_equal(
+        splits._context[("statistics", unclipped, "test")], bounds.vs_loss(test.logits, test.labels, alpha, beta, shift)
+    )
+
+
 # Coverage of the certified forms (issue 11, section 3). Two classes of n = 5000 samples, 1-D embeddings: class 0
 # sits at +1 (classified right) or -1 (wrong) with probability 1/2 each, class 1 mirrors it, and the head
 # W = [[2], [-2]] is fixed (a head inside the radius ball: every certified form is uniform over it). The VS loss

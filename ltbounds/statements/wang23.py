@@ -19,6 +19,7 @@ of the box-clipped truncated VS loss. ``measured`` is the balanced (class-averag
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -254,6 +255,30 @@ def _vs_losses_and_gradient_norms(splits: EvaluationSplits, outputs: Outputs) ->
     )
 
 
+def _vs_losses(
+    splits: EvaluationSplits,
+    outputs: Outputs,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    shift: np.ndarray,
+    box: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Per sample of ``outputs``, the VS loss with these parameters (of the logits clipped to ``box``, if
+    given), one chunked pass cached per (split, box, parameters): the held-out setup's losses and the
+    unclipped measured risks' losses are one pass when the held-out and measurement splits are one and the
+    two parameter sets are equal (both are the checkpoint's). The parameters enter the cache key as a
+    128-bit BLAKE2 digest of their float64 bytes (a short key, also the progress bar's label)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for values in (alpha, beta, shift):
+        digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    parameters = digest.hexdigest()
+
+    def loss(f: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return vs_loss(f if box is None else _clip_box(f, y, *box), y, alpha, beta, shift)
+
+    return per_sample(splits, outputs, ("wang23.vs_loss", box, parameters), loss)
+
+
 def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None, with_gradients: bool = False) -> _Setup:
     """``with_gradients``: take the losses from the pass that also computes the gradient norms (Lemma 4 asks
     for them on the training split), else compute the losses alone."""
@@ -271,7 +296,7 @@ def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None, with_
     if with_gradients:
         losses = _vs_losses_and_gradient_norms(splits, train)[0]
     else:
-        losses = per_sample(splits, train, "wang23.vs_loss", lambda f, y: vs_loss(f, y, alpha, beta, shift))
+        losses = _vs_losses(splits, train, alpha, beta, shift)
     squared_norms = _feature_norms_squared(splits, train)  # ||[x_i, 1]||^2, chunked (no (n, d + 1) copy)
     # |f(x)_k| <= ||[w_k, b_k]|| ||[x, 1]|| <= r max_i ||[x_i, 1]||: the logit bound U on the training points
     logit_bound = radius * float(np.sqrt(np.max(squared_norms)))
@@ -331,10 +356,7 @@ def _measured_class_risks(
     if test is None:
         return np.full(c, np.nan)
 
-    def loss(f: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return vs_loss(f if box is None else _clip_box(f, y, *box), y, setup.alpha, setup.beta, setup.shift)
-
-    losses = np.minimum(per_sample(splits, test, ("wang23.vs_loss", box), loss), setup.loss_cap)
+    losses = np.minimum(_vs_losses(splits, test, setup.alpha, setup.beta, setup.shift, box), setup.loss_cap)
     return class_means(losses, test.labels, c)
 
 
