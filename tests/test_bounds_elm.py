@@ -732,3 +732,17 @@ def test_deterministic_statements_hold_on_long_tailed_checkpoints(train):
     ):
         rows = statements.STATEMENTS[statement].evaluate(splits, 0.05)
         assert rows and all(row.holds for row in rows), statement
+
+
+def test_center_losses_square_the_deviations_once_with_the_same_values():
+    """statements.elm._center_losses squares each class's deviations once for sigma^2, ||z - mu||^2 and the NLL:
+    the values of recomputing each from the embeddings."""
+    outputs = gaussian_outputs(np.array([40, 12, 6, 3]), np.array([9, 6, 5, 2]), seed=4, dim=3)
+    per_class = elm_statements._center_losses(outputs)
+    assert [c for c, *_ in per_class] == [0, 1, 2, 3]
+    for c, variance, squared, nll in per_class:
+        members = np.asarray(outputs.embeddings[outputs.labels == c], dtype=np.float64)
+        mu = members.mean(axis=0)
+        assert variance == float(np.mean((members - mu) ** 2))
+        np.testing.assert_array_equal(squared, np.sum((members - mu) ** 2, axis=1))
+        np.testing.assert_array_equal(nll, elm.isotropic_gaussian_nll(members, mu, variance))

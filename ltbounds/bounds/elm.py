@@ -48,6 +48,7 @@ __all__ = [
     "gaussian_posterior_from_products",
     "gaussian_softmax_printed_from_products",
     "isotropic_gaussian_nll",
+    "isotropic_gaussian_nll_of_squares",
     "logit_adjusted_loss",
     "margin_loss_sandwich",
     "pairwise_variance_identity",
@@ -549,8 +550,13 @@ def isotropic_gaussian_nll(embeddings: Any, mean: Any, variance: float) -> np.nd
     mu = np.asarray(check_finite(mean, "mean"), dtype=np.float64).reshape(-1)
     if mu.shape[0] != z.shape[1] or not (math.isfinite(variance) and variance > 0):
         raise InputError("mean must have one entry per embedding dimension and variance must be > 0")
-    squared = np.sum((z - mu) ** 2, axis=1)
-    return squared / (2.0 * variance) + 0.5 * z.shape[1] * math.log(2.0 * math.pi * variance)
+    return isotropic_gaussian_nll_of_squares(np.sum((z - mu) ** 2, axis=1), z.shape[1], variance)
+
+
+def isotropic_gaussian_nll_of_squares(squared: np.ndarray, dim: int, variance: float) -> np.ndarray:
+    """``isotropic_gaussian_nll`` from ||z - mu||^2 (checked inputs, K = dim): ||z - mu||^2 / (2 sigma^2) +
+    (K/2) log(2 pi sigma^2), for a caller that has the squared distances already."""
+    return squared / (2.0 * variance) + 0.5 * dim * math.log(2.0 * math.pi * variance)
 
 
 def class_weighted_gap(losses: Any, labels: Any, priors: Any) -> tuple[float, float]:

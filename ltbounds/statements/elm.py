@@ -33,7 +33,7 @@ from ltbounds.bounds.elm import (
     elm_lemma3_as_printed,
     gaussian_posterior_from_products,
     gaussian_softmax_printed_from_products,
-    isotropic_gaussian_nll,
+    isotropic_gaussian_nll_of_squares,
     label_in_argmax,
     logit_adjusted_loss,
     logsumexp,
@@ -1234,11 +1234,14 @@ def _center_losses(outputs: Outputs) -> list[tuple[int, float, np.ndarray, np.nd
     for c in np.flatnonzero(sizes >= 2):
         members = np.array(outputs.embeddings[indices[c]], dtype=np.float64)  # float64
         release_mapped_pages(outputs)  # the class's scattered rows are copied: unmap them (issue 15)
-        mu = members.mean(axis=0)
-        variance = float(np.mean((members - mu) ** 2))
+        # the squared deviations once, for sigma^2, ||z - mu||^2 and the NLL (the same values as recomputing them)
+        deviations = members - members.mean(axis=0)
+        np.square(deviations, out=deviations)
+        variance = float(np.mean(deviations))
         if variance > 0:
-            squared = np.sum((members - mu) ** 2, axis=1)
-            result.append((int(c), variance, squared, isotropic_gaussian_nll(members, mu, variance)))
+            squared = np.sum(deviations, axis=1)
+            nll = isotropic_gaussian_nll_of_squares(squared, members.shape[1], variance)
+            result.append((int(c), variance, squared, nll))
     return result
 
 
