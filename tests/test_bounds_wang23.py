@@ -383,6 +383,22 @@ def test_wang23_evaluators_share_one_loss_pass_per_split():
     )
 
 
+def test_local_lipschitz_of_is_computed_once_per_split_and_reading():
+    rng = np.random.default_rng(3)
+    counts = np.array([60, 10, 3])
+    train = gaussian_split(rng, counts, None, "train", counts)
+    splits = EvaluationSplits(train=train)
+    for reading in ("as_printed", "corrected"):
+        cached = vs_local_lipschitz_of(train, reading, splits=splits)
+        assert vs_local_lipschitz_of(train, reading, splits=splits) is cached
+        fresh = vs_local_lipschitz_of(train, reading)
+        assert np.array_equal(cached.mu, fresh.mu) and cached.reading == reading
+    # overridden parameters are never served from the cache of the checkpoint's own
+    overridden = vs_local_lipschitz_of(train, "corrected", alpha=1.0, beta=1.0, logit_shift=0.0, splits=splits)
+    assert np.array_equal(overridden.mu, vs_local_lipschitz_of(train, "corrected", 1.0, 1.0, 0.0).mu)
+    assert not np.array_equal(overridden.mu, vs_local_lipschitz_of(train, "corrected", splits=splits).mu)
+
+
 # Coverage of the certified forms (issue 11, section 3). Two classes of n = 5000 samples, 1-D embeddings: class 0
 # sits at +1 (classified right) or -1 (wrong) with probability 1/2 each, class 1 mirrors it, and the head
 # W = [[2], [-2]] is fixed (a head inside the radius ball: every certified form is uniform over it). The VS loss

@@ -142,7 +142,19 @@ def vs_local_lipschitz_of(
 ) -> LocalLipschitz:
     """wang23, Lemma 4 (eq. 15) on a checkpoint's split: ``vs_local_lipschitz`` of its logits with the VS
     parameters of its training loss (``vs_parameters_of``, each overridable). B_y and A_y come from the
-    chunked statistics of ``splits`` (None: computed afresh), never a copy of the whole logits."""
+    chunked statistics of ``splits`` (None: computed afresh), never a copy of the whole logits. With
+    ``splits`` and the checkpoint's own parameters, computed once per (split, reading) in the evaluation
+    context (Lemma 3, Prop. 2, Lemma 4 and the per-class table ask for the same constants)."""
+    if splits is not None and alpha is None and beta is None and logit_shift is None:
+        return splits.computed(
+            ("wang23.local_lipschitz", outputs.split, reading), lambda: _local_lipschitz(outputs, reading, splits)
+        )
+    return _local_lipschitz(outputs, reading, splits, alpha, beta, logit_shift)
+
+
+def _local_lipschitz(
+    outputs: Outputs, reading: Reading, splits: EvaluationSplits | None, alpha=None, beta=None, logit_shift=None
+) -> LocalLipschitz:
     alpha, beta, logit_shift = vs_parameters_of(outputs, alpha, beta, logit_shift)
     lower, upper = _checked_extremes(outputs, splits)
     return LocalLipschitz(
