@@ -164,11 +164,13 @@ def vs_loss_and_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift
     scaled = z * beta + shift
     top = scaled.max(axis=1)
     scaled -= top[:, None]
-    log_partition = np.log(np.exp(scaled).sum(axis=1))
+    others = np.exp(scaled)  # one (n, C) buffer, reused for p below (no fresh temporaries per step)
+    log_partition = np.log(others.sum(axis=1))
     rows = np.arange(y.size)
     loss = alpha[y] * (log_partition - scaled[rows, y])
-    others = np.exp(scaled - log_partition[:, None])
+    np.subtract(scaled, log_partition[:, None], out=others)
     del scaled
+    np.exp(others, out=others)  # p = e^{s - log Z}, the same operations as exp(log_softmax)
     others[rows, y] = 0.0
     one_minus = others.sum(axis=1)
     others *= beta
