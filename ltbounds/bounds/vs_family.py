@@ -102,8 +102,11 @@ def _logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise log softmax, (z - max) - log sum e^{z - max}, computed in one (n, C) array plus one temporary."""
     top = z.max(axis=1, keepdims=True)
-    return z - top - np.log(np.exp(z - top).sum(axis=1, keepdims=True))
+    shifted = z - top
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
 
 
 def leave_one_out_logsumexp(values: np.ndarray) -> np.ndarray:
@@ -127,7 +130,8 @@ def vs_loss(logits, labels, alpha=None, beta=None, logit_shift=None) -> np.ndarr
     """Per-sample VS loss -alpha_y log softmax(beta * f(x) + Delta)_y (wang23, eq. 3). Float64, stable."""
     z, y = _logits_labels(logits, labels)
     alpha, beta, shift = vs_parameters(z.shape[1], alpha, beta, logit_shift)
-    scaled = z * beta + shift
+    scaled = z * beta
+    scaled += shift  # in place: the same sums as z * beta + shift, one (n, C) array fewer
     top = scaled.max(axis=1)
     scaled -= top[:, None]
     log_partition = np.log(np.exp(scaled).sum(axis=1))
