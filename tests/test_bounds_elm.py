@@ -357,6 +357,24 @@ def test_loss_range_row_blocks_and_explicit_rows_agree_with_the_reference():
     np.testing.assert_allclose(ranges, reference, rtol=1e-9, atol=0.0)
 
 
+def test_loss_range_from_the_upper_block_triangle_agrees_with_the_reference_over_several_blocks():
+    # 2,300 classes: three column blocks of the streamed Gram pass, so every row takes blocks computed for it
+    # (its own block row), transposed ones (blocks above it) and the diagonal block; classes 100 and 2,200 are
+    # duplicates in different blocks, far from the mean, so their rows take the explicit path
+    rng = np.random.default_rng(8)
+    weight = rng.normal(size=(2300, 3))
+    weight[100] = weight[2200] = 1e6 * rng.normal(size=3)
+    shift = 3.0 * rng.normal(size=2300)
+    shift[[100, 2200]] = 1e5
+    for radius in (1e-3, 0.7):
+        ranges = bounds.elm_loss_range(weight, shift, radius)
+        reference = _explicit_loss_range(weight, shift, radius)
+        assert np.all(ranges >= reference)
+        np.testing.assert_allclose(ranges, reference, rtol=1e-9, atol=0.0)
+        if radius == 1e-3:  # the shifts of 1e5 hide every other class: B = log 2, from their distance 0
+            assert ranges[100] == ranges[2200] == pytest.approx(math.log(2), rel=1e-12)
+
+
 # ----------------------------------------------------------------------------------------------
 # Proposition 2: formula by hand, and coverage by simulation
 

@@ -56,9 +56,9 @@ def _gamma(n: int) -> float:
 
 
 def _gram_distance_bounds(
-    centred: np.ndarray, squares: np.ndarray, norm_bounds: np.ndarray, rows: slice
+    centred: np.ndarray, squares: np.ndarray, norm_bounds: np.ndarray, rows: slice, columns: slice
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) on ||w_i - w_j|| for i in ``rows``, all j, from one GEMM on the centred head.
+    """(lower, upper) on ||w_i - w_j|| for i in ``rows``, j in ``columns``, from one GEMM on the centred head.
 
     c = fl(W - 1 m^T) for any m (distances are shift-invariant); q_i = fl(||c_i||^2); r_i >= ||c_i||.
     With s = fl(q_i + q_j - 2 fl(c_i . c_j)), the dot-product bound |fl(x . y) - x . y| <= gamma_n |x|.|y|
@@ -75,10 +75,10 @@ def _gram_distance_bounds(
     n = centred.shape[1]
     slack = _gamma(n) + 4 * _ROUNDOFF
     shift = _ROUNDOFF / (1 - _ROUNDOFF)
-    pair = norm_bounds[rows, None] + norm_bounds[None, :]
+    pair = norm_bounds[rows, None] + norm_bounds[None, columns]
     allowance = slack * pair * pair + 16 * n * _SMALLEST_SUBNORMAL
     centred_gap = shift * pair
-    estimate = squares[rows, None] + squares[None, :] - 2.0 * (centred[rows] @ centred.T)
+    estimate = squares[rows, None] + squares[None, columns] - 2.0 * (centred[rows] @ centred[columns].T)
     upper = (np.sqrt(np.maximum(estimate + allowance, 0.0)) + centred_gap) * (1 + 16 * _ROUNDOFF)
     lower = np.maximum(np.sqrt(np.maximum(estimate - allowance, 0.0)) - centred_gap, 0.0) * (1 - 16 * _ROUNDOFF)
     return lower, upper
@@ -111,6 +111,66 @@ def _range_from_distances(distances: np.ndarray, radius: float, shift: np.ndarra
     return np.logaddexp(0.0, logsumexp(gaps, axis=1)) * (1 + safety)
 
 
+class _StreamedLogSumExp:
+    """Per row, log sum_j exp(g_j) over blocks of columns given one at a time (the running maximum m and
+    sum_j exp(g_j - m), rescaled when m grows), so no row of C gaps is held whole. Rows of -inf give -inf;
+    a nan or +inf gap makes the row's result non-finite."""
+
+    def __init__(self, num_rows: int) -> None:
+        self.peak = np.full(num_rows, -np.inf)
+        self.total = np.zeros(num_rows)
+
+    def add(self, rows: slice, gaps: np.ndarray) -> None:
+        peak = np.maximum(self.peak[rows], gaps.max(axis=1, initial=-np.inf))
+        finite = np.where(np.isfinite(peak), peak, 0.0)
+        rescaled = self.total[rows] * np.exp(self.peak[rows] - finite)
+        self.total[rows] = rescaled + np.exp(gaps - finite[:, None]).sum(axis=1)
+        self.peak[rows] = peak
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(log sum exp, the largest gap) per row."""
+        finite = np.where(np.isfinite(self.peak), self.peak, 0.0)
+        with np.errstate(divide="ignore"):
+            return np.log(self.total) + finite, self.peak
+
+
+def _rounded_up_range(streamed: _StreamedLogSumExp, num_classes: int) -> np.ndarray:
+    """log(1 + sum_{y' != y} exp(gap_yy')) from the streamed log-sum-exp, times the factor 1 + 4u (C + 16 +
+    max(-m, 0)) of ``_range_from_distances`` (m the largest gap). Streaming adds one rescaling (a few u
+    relative) per block of columns, fewer than C, which that factor's 4u C covers with room to spare."""
+    total, largest = streamed.result()
+    safety = 4 * _ROUNDOFF * (num_classes + 16 + np.maximum(-np.where(np.isfinite(largest), largest, 0.0), 0.0))
+    return np.logaddexp(0.0, total) * (1 + safety)
+
+
+def _gram_ranges(
+    centred: np.ndarray, squares: np.ndarray, norm_bounds: np.ndarray, radius: float, shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(high, low): ``_range_from_distances`` of the upper and of the lower distance bounds of
+    ``_gram_distance_bounds``, for every row, from the upper block triangle of the Gram matrix.
+
+    The bounds on ||w_i - w_j|| are symmetric in (i, j) (q_i + q_j - 2 c_i . c_j and r_i + r_j), so each block
+    (I, J), J > I, of one GEMM serves rows I (columns J) and, transposed, rows J (columns I): half the GEMM
+    work of the full block rows, and no (C, C) array (each row's log-sum-exp is accumulated over the column
+    blocks, ``_StreamedLogSumExp``)."""
+    num_classes = centred.shape[0]
+    step = 1024  # (step, step) blocks: 8 MiB each
+    high, low = _StreamedLogSumExp(num_classes), _StreamedLogSumExp(num_classes)
+    for first in range(0, num_classes, step):
+        rows = slice(first, min(first + step, num_classes))
+        for second in range(first, num_classes, step):
+            columns = slice(second, min(second + step, num_classes))
+            bounds = _gram_distance_bounds(centred, squares, norm_bounds, rows, columns)
+            for distances, streamed in zip(bounds, (low, high), strict=True):
+                gaps = radius * distances + shift[None, columns] - shift[rows, None]
+                if first == second:
+                    np.fill_diagonal(gaps, -np.inf)  # y' != y
+                streamed.add(rows, gaps)
+                if first != second:
+                    streamed.add(columns, radius * distances.T + shift[None, rows] - shift[columns, None])
+    return _rounded_up_range(high, num_classes), _rounded_up_range(low, num_classes)
+
+
 def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: Any | None = None) -> np.ndarray:
     """B_y >= sup_{||z|| <= R} ell(y, Wz + b + Delta), per class y (the range of Lemma 3's Z):
 
@@ -120,7 +180,8 @@ def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: 
     Assumes every embedding, in the population too, has norm <= R.
 
     The distances come from the Gram matrix of the centred head, ||c_i||^2 + ||c_j||^2 - 2 c_i . c_j (one
-    GEMM per block of rows instead of (block, C, d) arrays of differences), rounded *up* by the
+    GEMM per block (I, J >= I) of its upper block triangle, serving rows I and, transposed, rows J:
+    ``_gram_ranges``; no (block, C, d) arrays of differences, no (C, C) array), rounded *up* by the
     rigorous allowance of ``_gram_distance_bounds`` (the classical dot-product error bound
     |fl(x . y) - x . y| <= gamma_n sum |x_k y_k| <= gamma_n ||x|| ||y||, gamma_n = n u / (1 - n u),
     Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed. 2002, eq. (3.5)), so no distance is
@@ -145,20 +206,12 @@ def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: 
         centred = w - w.mean(axis=0)
         squares = np.einsum("ij,ij->i", centred, centred)
         norm_bounds = np.sqrt((squares + n * _SMALLEST_SUBNORMAL) / (1 - gamma))
-    # rows in blocks: a few (block, C) arrays at a time (16 MiB each)
-    step = max(1, (1 << 21) // max(num_classes, 1))
-    ranges = np.empty(num_classes)
-    for start in range(0, num_classes, step):
-        rows = np.arange(start, min(start + step, num_classes))
-        with np.errstate(over="ignore", invalid="ignore"):
-            lower, upper = _gram_distance_bounds(centred, squares, norm_bounds, slice(rows[0], rows[-1] + 1))
-            high = _range_from_distances(upper, radius, shift, rows)
-            low = _range_from_distances(lower, radius, shift, rows)
-            loose = ~np.isfinite(high) | ~(high - low <= _RANGE_RELATIVE_WIDTH * high)
-        ranges[rows] = high
-        for row in rows[loose]:
-            single = np.array([row])
-            ranges[row] = _range_from_distances(_explicit_distance_upper(w, single), radius, shift, single)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        ranges, low = _gram_ranges(centred, squares, norm_bounds, radius, shift)
+        loose = ~np.isfinite(ranges) | ~(ranges - low <= _RANGE_RELATIVE_WIDTH * ranges)
+    for row in np.flatnonzero(loose):
+        single = np.array([row])
+        ranges[row] = _range_from_distances(_explicit_distance_upper(w, single), radius, shift, single)[0]
     return ranges
 
 
