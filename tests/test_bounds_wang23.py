@@ -383,6 +383,24 @@ def test_wang23_evaluators_share_one_loss_pass_per_split():
     )
 
 
+def test_box_clipped_losses_recomputed_only_outside_the_box_equal_the_direct_pass():
+    from ltbounds.statements import wang23 as wang23_statements
+
+    rng = np.random.default_rng(4)
+    counts = np.array([300, 40, 5])
+    train = gaussian_split(rng, counts, None, "train", counts)
+    test = gaussian_split(rng, np.array([30, 30, 30]), (train.head_weight, train.head_bias), "test", counts)
+    alpha, beta, shift = np.array([1.0, 2.0, 4.0]), np.array([1.0, 0.8, 0.5]), np.array([0.5, 0.0, -0.5])
+    logits = test.logits
+    target = logits[np.arange(test.labels.size), test.labels]
+    # boxes that clip some rows (targets below b, others above a), none, and every row
+    for box in ((float(np.quantile(target, 0.3)), float(np.quantile(logits, 0.7))), (-np.inf, np.inf), (10.0, -10.0)):
+        splits = EvaluationSplits(train=train, heldout=test, test=test, chunk_size=16)
+        boxed = wang23_statements._vs_losses(splits, test, alpha, beta, shift, box)
+        direct = bounds.vs_loss(wang23_statements._clip_box(logits, test.labels, *box), test.labels, alpha, beta, shift)
+        assert np.array_equal(boxed, direct)
+
+
 def test_local_lipschitz_of_is_computed_once_per_split_and_reading():
     rng = np.random.default_rng(3)
     counts = np.array([60, 10, 3])

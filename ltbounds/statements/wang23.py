@@ -284,11 +284,28 @@ def _vs_losses(
     for values in (alpha, beta, shift):
         digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
     parameters = digest.hexdigest()
+    if box is None:
+        return per_sample(
+            splits, outputs, ("wang23.vs_loss", box, parameters), lambda f, y: vs_loss(f, y, alpha, beta, shift)
+        )
+    # A row inside the box is its own projection onto it (min(f, a) = f, max(f_y, b) = f_y), so its clipped loss
+    # is its unclipped loss bit for bit (vs_loss treats each row on its own): recompute only the rows that
+    # leave the box (few on a test split, since the box covers every training logit).
+    unclipped = _vs_losses(splits, outputs, alpha, beta, shift)
 
-    def loss(f: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return vs_loss(f if box is None else _clip_box(f, y, *box), y, alpha, beta, shift)
+    def outside_rows(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(whether the row leaves the box, its clipped loss there and 0 elsewhere)."""
+        rows = np.arange(y.size)
+        above = f > box[1]
+        above[rows, y] = False
+        outside = above.any(axis=1) | (f[rows, y] < box[0])
+        losses = np.zeros(y.size)
+        if outside.any():
+            losses[outside] = vs_loss(_clip_box(f[outside], y[outside], *box), y[outside], alpha, beta, shift)
+        return outside, losses
 
-    return per_sample(splits, outputs, ("wang23.vs_loss", box, parameters), loss)
+    outside, clipped = per_sample(splits, outputs, ("wang23.vs_loss", box, parameters), outside_rows)
+    return np.where(outside, clipped, unclipped)
 
 
 def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None, with_gradients: bool = False) -> _Setup:
