@@ -472,6 +472,27 @@ def test_simplex_etf_needs_orthonormal_u():
     assert not np.allclose(m.T @ m, representation.etf_gram_printed(3))
 
 
+@pytest.mark.parametrize("n, d", [(1, 1), (3, 5), (16, 40)])
+def test_dot_regression_central_differences_are_the_shifted_copies_ones(n, d):
+    # one column of two copies of h shifted at a time: the same evaluations as building h +- s e_j per j
+    rng = np.random.default_rng(n * d)
+    h, w, step = rng.standard_normal((n, d)), rng.standard_normal((n, d)), 1e-3
+    expected = np.empty_like(h)
+    for j in range(d):
+        shift = np.zeros_like(h)
+        shift[:, j] = step
+        expected[:, j] = (
+            representation.dot_regression_loss(h + shift, w, 2.0, 3.0)
+            - representation.dot_regression_loss(h - shift, w, 2.0, 3.0)
+        ) / (2 * step)
+    numeric = representation.dot_regression_central_differences(h, w, 2.0, 3.0, step)
+    assert np.array_equal(numeric, expected)
+    exact = representation.dot_regression_gradient(h, w, 2.0, 3.0)
+    np.testing.assert_allclose(numeric, exact, atol=1e-8 * (1 + np.abs(exact).max()))
+    with pytest.raises(InputError, match="step"):
+        representation.dot_regression_central_differences(h, w, 2.0, 3.0, 0.0)
+
+
 @pytest.mark.parametrize("k", [2, 7, 2100])  # 2100 > 2^22 / 2100 rows: several blocks of the upper triangle
 def test_etf_gram_deviation_upper_triangle_equals_full_gram(k):
     # only the blocks i <= j are formed (the Gram is symmetric): the same maximum as the whole K x K Gram

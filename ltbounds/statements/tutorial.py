@@ -15,9 +15,9 @@ import numpy as np
 
 from ltbounds.bounds.representation import (
     bcl_memorization_scores,
+    dot_regression_central_differences,
     dot_regression_gradient,
     dot_regression_gradient_printed,
-    dot_regression_loss,
     etf_gram_deviation,
     etf_gram_printed_entries,
     gh_uniform_loss,
@@ -489,14 +489,7 @@ def _evaluate_etf_corrected(splits: EvaluationSplits, delta: float) -> list[Boun
     h_fd = np.asarray(outputs.embeddings[first], dtype=np.float64)
     w_fd = weight[outputs.labels[first]]
     exact = dot_regression_gradient(h_fd, w_fd, energy_w, energy_h)
-    numeric = np.empty_like(h_fd)
-    for j in range(h_fd.shape[1]):
-        shift = np.zeros_like(h_fd)
-        shift[:, j] = step
-        numeric[:, j] = (
-            dot_regression_loss(h_fd + shift, w_fd, energy_w, energy_h)
-            - dot_regression_loss(h_fd - shift, w_fd, energy_w, energy_h)
-        ) / (2 * step)
+    numeric = dot_regression_central_differences(h_fd, w_fd, energy_w, energy_h, step)
     # scale of the gradient: ||w_c|| (|w_c^T h| / root + 1), so the gap is relative
     scale = np.linalg.norm(w_fd, axis=1) * (np.abs(np.einsum("nd,nd->n", w_fd, h_fd)) / root + 1.0)
     gradient_gap = float((np.linalg.norm(numeric - exact, axis=1) / scale).max())
