@@ -598,9 +598,11 @@ def test_gaussian_softmax_statements_share_one_pass_and_match_the_public_posteri
         _outputs([50, 20, 8, 2], "train", 0), _outputs([20] * 4, "val", 1), _outputs([30] * 4, "test", 2)
     )
     calls = []
-    shared = elm_statements.gaussian_posterior_from_products
+    shared = elm_statements.gaussian_posterior_from_squared_distances
     monkeypatch.setattr(
-        elm_statements, "gaussian_posterior_from_products", lambda *args: (calls.append(1), shared(*args))[1]
+        elm_statements,
+        "gaussian_posterior_from_squared_distances",
+        lambda *args: (calls.append(1), shared(*args))[1],
     )
     (printed_row,) = statements.STATEMENTS["elm.gaussian_softmax"].evaluate(splits, 0.05)
     (corrected_row,) = statements.STATEMENTS["elm.gaussian_softmax_corrected"].evaluate(splits, 0.05)

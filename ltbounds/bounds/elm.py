@@ -46,6 +46,8 @@ __all__ = [
     "elm_prop1_expanded",
     "elm_pull",
     "gaussian_posterior_from_products",
+    "gaussian_posterior_from_squared_distances",
+    "gaussian_squared_distances",
     "gaussian_softmax_printed_from_products",
     "isotropic_gaussian_nll",
     "isotropic_gaussian_nll_of_squares",
@@ -337,10 +339,25 @@ def gaussian_posterior_from_products(
 
     the Bayes posterior of the Gaussian class-conditionals N(mu_y, sigma_y^2 I_K) of elm, Section 4.2.
     """
-    squared_distances = point_squares[:, None] + mean_squares[None, :] - 2.0 * products
+    return gaussian_posterior_from_squared_distances(
+        gaussian_squared_distances(products, point_squares, mean_squares), variances, priors, dim
+    )
+
+
+def gaussian_squared_distances(products: np.ndarray, point_squares: np.ndarray, mean_squares: np.ndarray) -> np.ndarray:
+    """||z_i - mu_y||^2 = ||z_i||^2 + ||mu_y||^2 - 2 z_i . mu_y, clamped at 0 (rounding can make it negative), from
+    the products of ``gaussian_posterior_from_products``: computed once for every choice of the variances."""
+    return np.maximum(point_squares[:, None] + mean_squares[None, :] - 2.0 * products, 0.0)
+
+
+def gaussian_posterior_from_squared_distances(
+    squared_distances: np.ndarray, variances: np.ndarray, priors: np.ndarray, dim: int
+) -> np.ndarray:
+    """``gaussian_posterior_from_products`` from ``gaussian_squared_distances``: softmax_y(-K/2 log(2 pi sigma_y^2)
+    - ||z - mu_y||^2 / (2 sigma_y^2) + log P(y))."""
     log_joint = (
         -0.5 * dim * np.log(2 * np.pi * variances)[None, :]
-        - np.maximum(squared_distances, 0.0) / (2 * variances)[None, :]
+        - squared_distances / (2 * variances)[None, :]
         + np.log(priors)
     )
     return softmax(log_joint, axis=1)

@@ -31,8 +31,9 @@ from ltbounds.bounds.elm import (
     class_weighted_gap,
     elm_dro_regulariser,
     elm_lemma3_as_printed,
-    gaussian_posterior_from_products,
+    gaussian_posterior_from_squared_distances,
     gaussian_softmax_printed_from_products,
+    gaussian_squared_distances,
     isotropic_gaussian_nll_of_squares,
     label_in_argmax,
     logit_adjusted_loss,
@@ -398,12 +399,13 @@ def gaussian_softmax_rows(splits: EvaluationSplits, delta: float, *, corrected: 
         # (n, C) exponents and posteriors peaked at 1.3 GB on ImageNet-LT). One GEMM z . mu_y per chunk serves
         # both posteriors of both statements (per-class sigma_y^2, then the pooled sigma^2 of the corrected one).
         products = z @ means.T
-        point_squares = np.einsum("ij,ij->i", z, z)
+        # ||z - mu_y||^2 does not depend on the variances: once for both exact posteriors
+        squared_distances = gaussian_squared_distances(products, np.einsum("ij,ij->i", z, z), mean_squares)
 
         def total_variation(sigma_squared: np.ndarray) -> np.ndarray:
             printed = gaussian_softmax_printed_from_products(products, mean_squares, sigma_squared, train.priors)
-            exact = gaussian_posterior_from_products(
-                products, point_squares, mean_squares, sigma_squared, train.priors, z.shape[1]
+            exact = gaussian_posterior_from_squared_distances(
+                squared_distances, sigma_squared, train.priors, z.shape[1]
             )
             return 0.5 * np.abs(printed - exact).sum(axis=1)
 
