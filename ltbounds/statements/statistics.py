@@ -131,12 +131,15 @@ def _logit_summaries(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.nda
     """(target logit, largest other logit, cross-entropy, 1.0 where correct[, m, log(1 + e^{-m})]) per sample,
     from ONE pass over the logits: at iNaturalist-2018 size each pass reads and converts 14 GB of float32
     logits, and these are asked for by different statements. Each is the function its accessor documents, so
-    fusing the passes changes no value. The last two (``adjusted_log_odds``) only when every class has
-    training samples (log pi finite)."""
+    fusing the passes changes no value. The last two (``adjusted_log_odds``, for elm's Lemma 4) only on the
+    training split, when every class has training samples (log pi finite)."""
     from ltbounds.bounds.elm import _one_vs_rest_log_odds, logit_adjusted_loss
     from ltbounds.per_class import other_max_logits, target_logits
 
-    adjustment = np.log(outputs.priors) if bool(np.all(outputs.class_counts > 0)) else None
+    # Lemma 4 reads the training split only: the other splits' passes (the test split's, for the per-class
+    # accuracy) skip its (rows, C) exponentials
+    lemma4 = outputs is getattr(splits, "train", None) and bool(np.all(outputs.class_counts > 0))
+    adjustment = np.log(outputs.priors) if lemma4 else None
 
     def summaries(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         correct = (np.argmax(f, axis=1) == y).astype(np.float64)
@@ -152,7 +155,8 @@ def _logit_summaries(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.nda
 def adjusted_log_odds(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray] | None:
     """(m, log(1 + e^{-m})) per sample, m = the one-vs-rest log-odds of the logit-adjusted logits f + log pi
     (``bounds.elm._one_vs_rest_log_odds``, elm Lemma 4; log(1 + e^{-m}) is the logit-adjusted loss), from the
-    one pass of ``_logit_summaries``; None when a class has no training sample (log pi = -inf)."""
+    one pass of ``_logit_summaries``; None when ``outputs`` is not the training split of ``splits`` or a class
+    has no training sample (log pi = -inf)."""
     summaries = _logit_summaries(splits, outputs)
     return (summaries[4], summaries[5]) if len(summaries) == 6 else None
 
