@@ -754,15 +754,17 @@ def test_deterministic_statements_hold_on_long_tailed_checkpoints(train):
         assert rows and all(row.holds for row in rows), statement
 
 
-def test_center_losses_square_the_deviations_once_with_the_same_values():
-    """statements.elm._center_losses squares each class's deviations once for sigma^2, ||z - mu||^2 and the NLL:
-    the values of recomputing each from the embeddings."""
+def test_center_losses_come_from_the_chunked_class_moments():
+    """statements.elm._center_losses reads mu_c, ||z - mu_c||^2 and sigma_c^2 = tr Ĉ_c / K of the chunked class
+    moments (no class's rows gathered again): the direct formulas on each class's rows up to the rounding of a
+    chunked sum."""
     outputs = gaussian_outputs(np.array([40, 12, 6, 3]), np.array([9, 6, 5, 2]), seed=4, dim=3)
-    per_class = elm_statements._center_losses(outputs)
+    splits = EvaluationSplits(train=outputs, chunk_size=4)
+    per_class = elm_statements._center_losses(splits, outputs)
     assert [c for c, *_ in per_class] == [0, 1, 2, 3]
     for c, variance, squared, nll in per_class:
         members = np.asarray(outputs.embeddings[outputs.labels == c], dtype=np.float64)
         mu = members.mean(axis=0)
-        assert variance == float(np.mean((members - mu) ** 2))
-        np.testing.assert_array_equal(squared, np.sum((members - mu) ** 2, axis=1))
-        np.testing.assert_array_equal(nll, elm.isotropic_gaussian_nll(members, mu, variance))
+        assert variance == pytest.approx(float(np.mean((members - mu) ** 2)), rel=1e-12)
+        np.testing.assert_allclose(squared, np.sum((members - mu) ** 2, axis=1), rtol=1e-12)
+        np.testing.assert_allclose(nll, elm.isotropic_gaussian_nll(members, mu, variance), rtol=1e-12)

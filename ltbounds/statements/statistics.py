@@ -215,6 +215,8 @@ class ClassMoments:
     sizes: np.ndarray  # (C,) n_y
     centroids: np.ndarray  # (C, d) mu_y (NaN rows where S_y is empty)
     trace: np.ndarray  # (C,) tr Ĉ_y, divisor n_y (NaN where S_y is empty)
+    # (n,) ||Phi(x_i) - mu_{y_i}||^2 per sample, whose class sums are n_y tr Ĉ_y (elm's centre loss reads them)
+    squared_deviations: np.ndarray
 
 
 def _add_class_sums(sums: np.ndarray, labels: np.ndarray, values: np.ndarray) -> None:
@@ -242,13 +244,15 @@ def class_moments(splits: EvaluationSplits, outputs: Outputs) -> ClassMoments:
         with np.errstate(invalid="ignore", divide="ignore"):
             centroids = np.divide(sums, sizes[:, None].astype(np.float64), out=sums)  # in place: one (C, d) array
         squared = np.zeros(c)
+        deviations_squared = np.empty(outputs.num_samples)
         for rows in chunks(splits, outputs, "class scatter"):
             labels = outputs.labels[rows]
             deviations = embeddings_chunk(outputs, rows) - centroids[labels]
-            squared += np.bincount(labels, weights=np.einsum("ij,ij->i", deviations, deviations), minlength=c)
+            deviations_squared[rows] = np.einsum("ij,ij->i", deviations, deviations)
+            squared += np.bincount(labels, weights=deviations_squared[rows], minlength=c)
         with np.errstate(invalid="ignore", divide="ignore"):
             trace = np.where(sizes > 0, squared / np.maximum(sizes, 1), np.nan)
-        return ClassMoments(sizes, centroids, trace)
+        return ClassMoments(sizes, centroids, trace, deviations_squared)
 
     return splits.computed(("statistics", "class_moments", outputs.split), compute)
 
