@@ -254,6 +254,24 @@ def test_ltssl_algorithm_reaches_the_unique_solution_as_t_grows(seed, weights):
             assert tutorial.ltssl_objective(moved, pseudo, w) >= best - 1e-12
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("weight", [1.0, 0.7])
+def test_ltssl_equal_weights_take_one_row_of_powers(order, weight):
+    # equal w_m: one row of K powers repeated over the rows, the same numbers as the M x K powers of the
+    # printed update (whatever the memory order of the pseudo-labels)
+    pseudo, totals = _ltssl_case(0)
+    pseudo = np.asarray(pseudo, order=order)
+    w = np.full(pseudo.shape[0], weight)
+    alpha, beta = np.ones(pseudo.shape[0]), np.ones(pseudo.shape[1])
+    for t in range(1, 8):
+        if t % 2 == 1 or t == 7:
+            alpha = 1.0 / np.sum(pseudo * beta[None, :] ** (1.0 / w)[:, None], axis=1)
+        else:
+            beta = (totals / (pseudo * alpha[:, None]).sum(axis=0)) ** weight
+    expected = pseudo * alpha[:, None] * beta[None, :] ** (1.0 / w)[:, None]
+    assert np.array_equal(tutorial.ltssl_refine(pseudo, totals, w, 7), expected)
+
+
 def test_ltssl_rejects_infeasible_totals():
     pseudo, totals = _ltssl_case(0)
     with pytest.raises(InputError, match="class_totals"):

@@ -337,8 +337,9 @@ def threshold_moving_agreement_of_rows(z: np.ndarray, pi: np.ndarray, tau: float
     choice_adjusted = np.argmax(adjusted, axis=1)
     scale = max(1.0, largest, float(np.abs(tau * np.log(pi)).max()))
     tolerance = 64 * np.finfo(np.float64).eps * scale
-    adjusted_ok = adjusted[rows, choice_moved] >= adjusted.max(axis=1) - tolerance
-    moved_ok = moved[rows, choice_adjusted] >= moved.max(axis=1) * math.exp(-tolerance)
+    # each rule's maximum is its score at its own argmax (the same value as .max(axis=1), one pass fewer each)
+    adjusted_ok = adjusted[rows, choice_moved] >= adjusted[rows, choice_adjusted] - tolerance
+    moved_ok = moved[rows, choice_adjusted] >= moved[rows, choice_moved] * math.exp(-tolerance)
     return (choice_moved == choice_adjusted) | (adjusted_ok & moved_ok)
 
 
@@ -641,12 +642,22 @@ def ltssl_refine(pseudo_labels: Any, class_totals: Any, weights: Any = None, ite
         raise InputError("iterations (T) must be >= 1")
     alpha, beta = np.ones(m), np.ones(k)
     exponent = 1.0 / w
+    equal_weights = bool(np.all(w == w[0]))
+
+    def powers(base: np.ndarray) -> np.ndarray:
+        # (M, K) base_k^{1/w_m}: when every w_m is equal, one row of K powers repeated over the M rows (the
+        # same values as M x K calls of pow, in the same C-ordered array, so that the products and sums with
+        # y0 below are formed and summed in the same order as before)
+        if equal_weights:
+            return np.repeat((base ** exponent[0])[None, :], m, axis=0)
+        return base[None, :] ** exponent[:, None]
+
     for t in range(1, int(iterations) + 1):
         if t % 2 == 1 or t == int(iterations):
-            alpha = 1.0 / np.sum(y0 * beta[None, :] ** exponent[:, None], axis=1)
+            alpha = 1.0 / np.sum(y0 * powers(beta), axis=1)
         else:
             coefficients = y0 * alpha[:, None]  # (M, K): sum_m c_mk Z^{1/w_m} = M_k, increasing in Z
-            if np.all(w == w[0]):
+            if equal_weights:
                 beta = (totals / coefficients.sum(axis=0)) ** w[0]
             else:
                 low, high = np.zeros(k), np.ones(k)
@@ -657,7 +668,7 @@ def ltssl_refine(pseudo_labels: Any, class_totals: Any, weights: Any = None, ite
                     below = np.sum(coefficients * middle[None, :] ** exponent[:, None], axis=0) < totals
                     low, high = np.where(below, middle, low), np.where(below, high, middle)
                 beta = (low + high) / 2
-    return y0 * alpha[:, None] * beta[None, :] ** exponent[:, None]
+    return y0 * alpha[:, None] * powers(beta)
 
 
 def ltssl_objective(refined: Any, pseudo_labels: Any, weights: Any = None) -> float:
