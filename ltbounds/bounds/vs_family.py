@@ -134,8 +134,10 @@ def vs_loss(logits, labels, alpha=None, beta=None, logit_shift=None) -> np.ndarr
     scaled += shift  # in place: the same sums as z * beta + shift, one (n, C) array fewer
     top = scaled.max(axis=1)
     scaled -= top[:, None]
-    log_partition = np.log(np.exp(scaled).sum(axis=1))
-    return alpha[y] * (log_partition - scaled[np.arange(y.size), y])
+    target = scaled[np.arange(y.size), y]
+    np.exp(scaled, out=scaled)  # in place too: the target entries were read first
+    log_partition = np.log(scaled.sum(axis=1))
+    return alpha[y] * (log_partition - target)
 
 
 def vs_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift=None) -> np.ndarray:
