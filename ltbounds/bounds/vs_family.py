@@ -385,13 +385,17 @@ def fisher_loss(logits, labels, priors, delta_weights) -> np.ndarray:
     if np.any(pi <= 0) or np.any(d <= 0):
         raise InputError("priors and delta_weights must be > 0 (eq. 4 divides by both)")
     rows = np.arange(y.size)
-    exponent = z - z[rows, y][:, None] + np.log(d)[None, :] - np.log(d[y])[:, None]
+    exponent = z - z[rows, y][:, None]  # then in place, in the order of f_y' - f_y + log d_y' - log d_y
+    exponent += np.log(d)[None, :]
+    exponent -= np.log(d[y])[:, None]
     exponent[rows, y] = -np.inf
     # log sum_{y' != y} e^{exponent}, shifted by the row's largest term (one exp per entry; logaddexp.reduce
     # would take an exp and a log1p per entry). The clamp keeps a row with no other class (C = 1) at -inf.
     top = np.maximum(exponent.max(axis=1), np.finfo(np.float64).min)
+    exponent -= top[:, None]
+    np.exp(exponent, out=exponent)
     with np.errstate(divide="ignore"):  # log(0) = -inf only for such a row
-        log_others = top + np.log(np.exp(exponent - top[:, None]).sum(axis=1))
+        log_others = top + np.log(exponent.sum(axis=1))
     return d[y] / pi[y] * np.logaddexp(0.0, log_others)
 
 
