@@ -768,3 +768,17 @@ def test_center_losses_come_from_the_chunked_class_moments():
         assert variance == pytest.approx(float(np.mean((members - mu) ** 2)), rel=1e-12)
         np.testing.assert_allclose(squared, np.sum((members - mu) ** 2, axis=1), rtol=1e-12)
         np.testing.assert_allclose(nll, elm.isotropic_gaussian_nll(members, mu, variance), rtol=1e-12)
+
+
+@settings(max_examples=60)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.sampled_from([1e-200, 1e-3, 1.0, 1e8, 1e200]),
+    st.integers(0, 2**32 - 1),
+)
+def test_centred_spectral_norm_from_the_gram_matrix_equals_the_svd_norm(rows, columns, scale, seed):
+    weight = np.random.default_rng(seed).normal(size=(rows, columns)) * scale
+    centred = weight - weight.mean(axis=0, keepdims=True)
+    reference = float(np.linalg.norm(centred, 2))
+    assert elm.centred_spectral_norm(weight) == pytest.approx(reference, rel=1e-12, abs=0.0)
