@@ -167,7 +167,8 @@ def vs_loss_and_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift
     """
     z, y = _logits_labels(logits, labels)
     alpha, beta, shift = vs_parameters(z.shape[1], alpha, beta, logit_shift)
-    scaled = z * beta + shift
+    scaled = z * beta
+    scaled += shift
     top = scaled.max(axis=1)
     scaled -= top[:, None]
     others = np.exp(scaled)  # one (n, C) buffer, reused for p below (no fresh temporaries per step)
