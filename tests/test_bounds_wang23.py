@@ -378,6 +378,8 @@ def test_wang23_evaluators_share_one_loss_pass_per_split():
     assert np.array_equal(loss, bounds.vs_loss(train.logits, train.labels, alpha, beta, shift))
     assert np.array_equal(gradient, bounds.vs_gradient_norm(train.logits, train.labels, alpha, beta, shift))
     unclipped = next(key for key in on_test if key[1] is None)
+    # the two setups (train, held-out) share one head: its norm is computed once
+    assert sum(1 for key in splits._context if key[0] == "wang23.head_radius") == 1
     assert np.array_equal(
         splits._context[("statistics", unclipped, "test")], bounds.vs_loss(test.logits, test.labels, alpha, beta, shift)
     )
@@ -399,6 +401,20 @@ def test_box_clipped_losses_recomputed_only_outside_the_box_equal_the_direct_pas
         boxed = wang23_statements._vs_losses(splits, test, alpha, beta, shift, box)
         direct = bounds.vs_loss(wang23_statements._clip_box(logits, test.labels, *box), test.labels, alpha, beta, shift)
         assert np.array_equal(boxed, direct)
+
+
+def test_head_radius_is_shared_by_splits_with_one_head_only():
+    from ltbounds.statements import wang23 as wang23_statements
+
+    rng = np.random.default_rng(5)
+    counts = np.array([50, 20, 5])
+    train = gaussian_split(rng, counts, None, "train", counts)
+    test = gaussian_split(rng, np.array([9, 9, 9]), (train.head_weight, train.head_bias), "test", counts)
+    other = gaussian_split(rng, counts, (2.0 * train.head_weight, train.head_bias), "other", counts)
+    splits = EvaluationSplits(train=train, heldout=test, test=test)
+    radii = [wang23_statements._shared_head_radius(splits, outputs) for outputs in (train, test, other)]
+    assert radii == [wang23_statements._head_radius(outputs) for outputs in (train, test, other)]
+    assert radii[0] == radii[1] != radii[2]
 
 
 def test_local_lipschitz_of_is_computed_once_per_split_and_reading():

@@ -211,6 +211,21 @@ def _head_radius(outputs: Outputs) -> float:
     return float(np.linalg.norm(np.hstack([outputs.head_weight, outputs.head_bias[:, None]])))
 
 
+def _shared_head_radius(splits: EvaluationSplits, outputs: Outputs) -> float:
+    """``_head_radius``, once per head in the evaluation context: the splits of one checkpoint share its head
+    arrays' memory, and the linear head's norm needs a (C, d + 1) concatenation (133 MB at iNaturalist size).
+    Keyed by where the arrays' data lie (address, shape, strides, dtype; ``Outputs`` may hold its own view of
+    one buffer); the cached value holds the arrays, so that memory cannot be reused while it is cached."""
+
+    def memory(array: np.ndarray) -> tuple:
+        return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+    weight, bias = outputs.head_weight, outputs.head_bias
+    key = ("wang23.head_radius", outputs.head_kind, outputs.head_scale, memory(weight), memory(bias))
+    _, _, radius = splits.computed(key, lambda: (weight, bias, _head_radius(outputs)))
+    return radius
+
+
 def _head_reproduces_logits(outputs: Outputs, splits: EvaluationSplits | None = None) -> bool:
     """np.allclose(head(E), logits, rtol=1e-4, atol=1e-4 max(1, max |logits|)), from the split's one pass over
     the head's logits (``statistics.head_pass``, shared with evaluate's head check)."""
@@ -320,7 +335,7 @@ def _compute_setup(train: Outputs, splits: EvaluationSplits | None = None, with_
         missing = np.flatnonzero(counts < 1).tolist()[:10]
         raise InputError(f"the training split must contain every class (per-class bounds); missing {missing}")
     alpha, beta, shift = vs_parameters_of(train)
-    norm = _head_radius(train)
+    norm = _shared_head_radius(splits, train)
     radius = _grid_up(RADIUS_GRID, norm)
     if with_gradients:
         losses = _vs_losses_and_gradient_norms(splits, train)[0]
