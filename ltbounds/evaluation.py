@@ -469,6 +469,9 @@ def check_evaluation_inputs(name: str, splits: EvaluationSplits) -> None:
     """What ``evaluate`` refuses rather than answer silently wrong (``InputError`` naming the fix):
 
     - ``class_counts`` that are not the per-class counts of the train split's labels;
+    - splits with another head (kind, scale, W or b) than the train split's: one model per source, and the
+      statements compute what depends only on the head (ELM's loss ranges and spectral norm, wang23's head
+      radius) once per checkpoint;
     - logits of any split that are not the head applied to its embeddings (``check_head_consistency``);
     - an empty held-out split, and a test split (where risks are measured) that is empty or lacks a
       class: the balanced error is a mean over every class, and a mean over the classes present
@@ -484,6 +487,8 @@ def check_evaluation_inputs(name: str, splits: EvaluationSplits) -> None:
         raise InputError(f"{name}: no test or held-out split; measured risks need the balanced test split")
     try:
         check_counts_match_labels(splits.train.class_counts, splits.train.labels)
+        for item in (s for s in (splits.heldout, test) if s is not None):
+            _check_same_head(splits.train, item)
         for item in dict.fromkeys(s for s in (splits.train, splits.heldout, test) if s is not None):
             # one pass over the head's logits per split, kept in the context for the statements that need them
             check_head_consistency(item, name, agreement=head_pass(splits, item).agreement)
@@ -495,6 +500,18 @@ def check_evaluation_inputs(name: str, splits: EvaluationSplits) -> None:
     except InputError as error:
         message = str(error)
         raise InputError(message if message.startswith(f"{name}:") else f"{name}: {message}") from error
+
+
+def _check_same_head(train: Outputs, other: Outputs) -> None:
+    """InputError unless ``other`` has the train split's head (the same kind, scale, W and b)."""
+    same = (train.head_kind, float(train.head_scale)) == (other.head_kind, float(other.head_scale))
+    for mine, theirs in ((train.head_weight, other.head_weight), (train.head_bias, other.head_bias)):
+        same = same and (mine is theirs or np.array_equal(mine, theirs))
+    if not same:
+        raise InputError(
+            f"split {other.split!r} has another head than 'train' (head_kind, head_scale, head_weight or "
+            "head_bias differ); the splits of one source are one model's outputs"
+        )
 
 
 def bound_table(

@@ -193,6 +193,36 @@ def test_class_counts_are_checked_for_python_sources_as_well():
 # ------------------------------------------------------------------------------- the head
 
 
+@pytest.mark.parametrize("change", ["weight", "bias", "scale"])
+def test_a_split_with_another_head_than_train_is_refused(change):
+    # each split's logits are its own head's, so the head check alone passes; but the statements read what
+    # depends only on the head once per checkpoint, so another head on the test split must be refused
+    splits = load_outputs_splits(record())
+    train, test = splits["train"], splits["test"]
+    weight, bias, scale = test.head_weight.copy(), test.head_bias.copy(), 1.0
+    if change == "weight":
+        weight[0, 0] += 1.0
+    elif change == "bias":
+        bias[1] -= 1.0
+    else:
+        scale = 2.0
+    embeddings = test.embeddings
+    kind = "linear" if change != "scale" else "cosine"
+    other = Outputs(embeddings @ weight.T + bias, embeddings, test.labels, weight, bias, test.class_counts,
+                    split="test", head_kind=kind, head_scale=scale)  # fmt: skip
+    if kind == "cosine":
+        units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        rows = weight / np.linalg.norm(weight, axis=1, keepdims=True)
+        other = Outputs(scale * units @ rows.T + bias, embeddings, test.labels, weight, bias, test.class_counts,
+                        split="test", head_kind=kind, head_scale=scale)  # fmt: skip
+    with pytest.raises(InputError, match="another head than 'train'"):
+        evaluate(EvaluationSplits(train=train, heldout=other, test=other), statements={}, progress=False)
+    # the same head held in other arrays (a copy) is the same model
+    copy = Outputs(test.logits, embeddings, test.labels, test.head_weight.copy(), test.head_bias.copy(),
+                   test.class_counts, split="test")  # fmt: skip
+    evaluate(EvaluationSplits(train=train, heldout=copy, test=copy), statements={}, progress=False)
+
+
 def test_logits_that_are_not_the_linear_head_of_the_embeddings_are_refused(tmp_path, capsys):
     values = record()
     shifted = values["test/logits"] + np.log(TRAIN_COUNTS / TRAIN_COUNTS.sum())  # post-hoc logit adjustment
