@@ -36,6 +36,19 @@ def check_delta(delta: float, name: str = "delta") -> float:
     return value
 
 
+def check_chunk_size(chunk_size: Any, name: str = "chunk_size") -> int | None:
+    """Rows per chunk of the chunked statistics: None (the default size) or a whole number >= 1."""
+    if chunk_size is None:
+        return None
+    try:
+        whole = not isinstance(chunk_size, bool) and int(chunk_size) == chunk_size
+    except (TypeError, ValueError, OverflowError):  # "12", nan and inf are no number of rows
+        whole = False
+    if not whole or int(chunk_size) < 1:
+        raise InputError(f"{name} must be a positive number of rows, got {chunk_size!r}; e.g. 4096")
+    return int(chunk_size)
+
+
 def _finite_sum(values: np.ndarray) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(values.sum()))

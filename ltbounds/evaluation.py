@@ -40,7 +40,7 @@ import pandas as pd
 from ltbounds.artifacts import file_sha256
 from ltbounds.bounds.result import BoundResult
 from ltbounds.bounds.vs_family import Reading
-from ltbounds.checks import InputError, check_delta, resolve_device
+from ltbounds.checks import InputError, check_chunk_size, check_delta, resolve_device
 from ltbounds.class_groups import class_groups
 from ltbounds.outputs import (
     CHECKPOINT_FORMAT,
@@ -230,8 +230,7 @@ def evaluate(
     of the sources is refused before any inference.
     """
     delta = check_delta(delta)
-    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1):
-        raise InputError(f"chunk_size must be a positive number of rows, got {chunk_size!r}; e.g. 4096")
+    chunk_size = check_chunk_size(chunk_size)
     if heldout not in HELDOUT_CHOICES:
         raise InputError(f"heldout must be one of {HELDOUT_CHOICES}, got {heldout!r}")
     if statements is None:

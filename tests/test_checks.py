@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ltbounds.checks import InputError, check_finite
+from ltbounds.checks import InputError, check_chunk_size, check_finite
 
 _ENTRIES = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -34,3 +34,14 @@ def test_check_finite_accepts_finite_entries_whose_sum_overflows():
     values[1, 1] = np.nan
     with pytest.raises(InputError, match="1 non-finite"):
         check_finite(values, "x")
+
+
+@pytest.mark.parametrize("good", [None, 1, 7, 4096, np.int64(3), 5.0])
+def test_check_chunk_size_accepts_none_and_whole_numbers_of_rows(good):
+    assert check_chunk_size(good) == (None if good is None else int(good))
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "12", float("nan"), float("inf")])
+def test_check_chunk_size_refuses_anything_else_naming_the_option(bad):
+    with pytest.raises(InputError, match="--chunk-size must be a positive number of rows"):
+        check_chunk_size(bad, "--chunk-size")

@@ -93,7 +93,7 @@ def select_statements(only: str | None) -> dict | None:
 
 def run(args: argparse.Namespace) -> int:
     from ltbounds.artifacts import check_writable_location
-    from ltbounds.checks import InputError, check_delta, resolve_device
+    from ltbounds.checks import check_chunk_size, check_delta, resolve_device
     from ltbounds.evaluation import check_output_directory, evaluate
 
     started = time.perf_counter()
@@ -105,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
     device = args.device if args.device == "auto" else resolve_device(args.device)
     select_statements(args.only)  # fail fast, before any inference
     check_batch_size(args.batch_size)
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise InputError(f"--chunk-size must be a positive number of rows, got {args.chunk_size}")
+    check_chunk_size(args.chunk_size, "--chunk-size")
     evaluation = evaluate(
         args.sources,
         delta=args.delta,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ltbounds.checks import InputError
+from ltbounds.checks import InputError, check_chunk_size
 from ltbounds.outputs import HeadAgreement, head_agreement
 from ltbounds.outputs_layout import release_mapped_arrays
 from ltbounds.outputs_store import release_mapped_pages
@@ -51,12 +51,8 @@ def default_chunk_rows(outputs: Outputs) -> int:
 
 def chunk_rows(splits: EvaluationSplits, outputs: Outputs) -> int:
     """The chunk size in force: ``splits.chunk_size`` when set (>= 1), else ``default_chunk_rows``."""
-    size = getattr(splits, "chunk_size", None)
-    if size is None:
-        return default_chunk_rows(outputs)
-    if int(size) < 1:
-        raise InputError(f"chunk_size must be a positive number of rows, got {size!r}")
-    return int(size)
+    size = check_chunk_size(getattr(splits, "chunk_size", None))
+    return default_chunk_rows(outputs) if size is None else size
 
 
 def row_chunks(num_rows: int, rows: int) -> Iterator[slice]:
