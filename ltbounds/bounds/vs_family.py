@@ -130,10 +130,7 @@ def vs_loss(logits, labels, alpha=None, beta=None, logit_shift=None) -> np.ndarr
     """Per-sample VS loss -alpha_y log softmax(beta * f(x) + Delta)_y (wang23, eq. 3). Float64, stable."""
     z, y = _logits_labels(logits, labels)
     alpha, beta, shift = vs_parameters(z.shape[1], alpha, beta, logit_shift)
-    scaled = z * beta
-    scaled += shift  # in place: the same sums as z * beta + shift, one (n, C) array fewer
-    top = scaled.max(axis=1)
-    scaled -= top[:, None]
+    scaled = _centred_vs_logits(z, beta, shift)
     target = scaled[np.arange(y.size), y]
     np.exp(scaled, out=scaled)  # in place too: the target entries were read first
     log_partition = np.log(scaled.sum(axis=1))
@@ -148,14 +145,27 @@ def vs_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift=None) ->
     """
     z, y = _logits_labels(logits, labels)
     alpha, beta, shift = vs_parameters(z.shape[1], alpha, beta, logit_shift)
-    p = np.exp(log_softmax(z * beta + shift))
+    return _gradient_norms(np.exp(log_softmax(z * beta + shift)), y, alpha, beta)
+
+
+def _centred_vs_logits(z: np.ndarray, beta: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """s = beta * f + Delta - max_k (beta * f + Delta)_k per row, in one fresh (n, C) array (the shift added and
+    the maximum taken off in place: the same sums as (z * beta + shift) - top)."""
+    scaled = z * beta
+    scaled += shift
+    scaled -= scaled.max(axis=1)[:, None]
+    return scaled
+
+
+def _gradient_norms(p: np.ndarray, y: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """alpha_y ||grad_f L_VS||_2 from the softmax probabilities p (``vs_gradient_norm``'s formula, 1 - p_y as
+    sum_{k != y} p_k). Overwrites p with the gradient / alpha_y."""
     rows = np.arange(y.size)
-    others = p.copy()
-    others[rows, y] = 0.0
-    one_minus = others.sum(axis=1)
-    gradient = others * beta
-    gradient[rows, y] = -beta[y] * one_minus
-    return alpha[y] * np.linalg.norm(gradient, axis=1)
+    p[rows, y] = 0.0
+    one_minus = p.sum(axis=1)
+    p *= beta
+    p[rows, y] = -beta[y] * one_minus
+    return alpha[y] * np.linalg.norm(p, axis=1)
 
 
 def vs_loss_and_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift=None) -> tuple[np.ndarray, ...]:
@@ -167,22 +177,14 @@ def vs_loss_and_gradient_norm(logits, labels, alpha=None, beta=None, logit_shift
     """
     z, y = _logits_labels(logits, labels)
     alpha, beta, shift = vs_parameters(z.shape[1], alpha, beta, logit_shift)
-    scaled = z * beta
-    scaled += shift
-    top = scaled.max(axis=1)
-    scaled -= top[:, None]
-    others = np.exp(scaled)  # one (n, C) buffer, reused for p below (no fresh temporaries per step)
-    log_partition = np.log(others.sum(axis=1))
-    rows = np.arange(y.size)
-    loss = alpha[y] * (log_partition - scaled[rows, y])
-    np.subtract(scaled, log_partition[:, None], out=others)
+    scaled = _centred_vs_logits(z, beta, shift)
+    p = np.exp(scaled)  # one (n, C) buffer, reused for p below (no fresh temporaries per step)
+    log_partition = np.log(p.sum(axis=1))
+    loss = alpha[y] * (log_partition - scaled[np.arange(y.size), y])
+    np.subtract(scaled, log_partition[:, None], out=p)
     del scaled
-    np.exp(others, out=others)  # p = e^{s - log Z}, the same operations as exp(log_softmax)
-    others[rows, y] = 0.0
-    one_minus = others.sum(axis=1)
-    others *= beta
-    others[rows, y] = -beta[y] * one_minus
-    return loss, alpha[y] * np.linalg.norm(others, axis=1)
+    np.exp(p, out=p)  # p = e^{s - log Z}, the same operations as exp(log_softmax)
+    return loss, _gradient_norms(p, y, alpha, beta)
 
 
 def vs_loss_bound(logit_bound, alpha=None, beta=None, logit_shift=None, num_classes: int | None = None) -> np.ndarray:
