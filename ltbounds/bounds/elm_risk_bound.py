@@ -106,9 +106,15 @@ def _range_from_distances(distances: np.ndarray, radius: float, shift: np.ndarra
     relative at C = 8,142). An underflowed 0 stays 0."""
     gaps = radius * distances + shift[None, :] - shift[rows, None]
     gaps[np.arange(rows.size), rows] = -np.inf
-    largest = gaps.max(axis=1, initial=-np.inf)
-    safety = 4 * _ROUNDOFF * (gaps.shape[1] + 16 + np.maximum(-np.where(np.isfinite(largest), largest, 0.0), 0.0))
-    return np.logaddexp(0.0, logsumexp(gaps, axis=1)) * (1 + safety)
+    return _rounded_up_range(logsumexp(gaps, axis=1), gaps.max(axis=1, initial=-np.inf), gaps.shape[1])
+
+
+def _rounded_up_range(log_sum: np.ndarray, largest: np.ndarray, num_classes: int) -> np.ndarray:
+    """log(1 + e^{log_sum}) times 1 + 4u (C + 16 + max(-m, 0)), m = ``largest`` gap: the rounding-up of
+    ``_range_from_distances``, also for the streamed log-sum-exp of ``_gram_ranges`` (which adds one rescaling,
+    a few u relative, per block of columns, fewer than C: that factor's 4u C covers it with room to spare)."""
+    safety = 4 * _ROUNDOFF * (num_classes + 16 + np.maximum(-np.where(np.isfinite(largest), largest, 0.0), 0.0))
+    return np.logaddexp(0.0, log_sum) * (1 + safety)
 
 
 class _StreamedLogSumExp:
@@ -132,15 +138,6 @@ class _StreamedLogSumExp:
         finite = np.where(np.isfinite(self.peak), self.peak, 0.0)
         with np.errstate(divide="ignore"):
             return np.log(self.total) + finite, self.peak
-
-
-def _rounded_up_range(streamed: _StreamedLogSumExp, num_classes: int) -> np.ndarray:
-    """log(1 + sum_{y' != y} exp(gap_yy')) from the streamed log-sum-exp, times the factor 1 + 4u (C + 16 +
-    max(-m, 0)) of ``_range_from_distances`` (m the largest gap). Streaming adds one rescaling (a few u
-    relative) per block of columns, fewer than C, which that factor's 4u C covers with room to spare."""
-    total, largest = streamed.result()
-    safety = 4 * _ROUNDOFF * (num_classes + 16 + np.maximum(-np.where(np.isfinite(largest), largest, 0.0), 0.0))
-    return np.logaddexp(0.0, total) * (1 + safety)
 
 
 def _gram_ranges(
@@ -168,7 +165,7 @@ def _gram_ranges(
                 streamed.add(rows, gaps)
                 if first != second:
                     streamed.add(columns, radius * distances.T + shift[None, rows] - shift[columns, None])
-    return _rounded_up_range(high, num_classes), _rounded_up_range(low, num_classes)
+    return _rounded_up_range(*high.result(), num_classes), _rounded_up_range(*low.result(), num_classes)
 
 
 def elm_loss_range(head_weight: Any, head_bias: Any, radius: float, adjustment: Any | None = None) -> np.ndarray:
