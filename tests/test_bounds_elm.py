@@ -236,8 +236,8 @@ def test_lemma4_loss_variance_is_below_log_odds_variance(data):
 def test_one_vs_rest_log_odds_overwriting_its_scratch_input_gives_the_same_values(data):
     logits, labels, adjustment = data
     shifted = logits + adjustment
-    expected = elm._one_vs_rest_log_odds(shifted, labels)
-    np.testing.assert_array_equal(elm._one_vs_rest_log_odds(shifted.copy(), labels, overwrite=True), expected)
+    expected = elm.one_vs_rest_log_odds(shifted, labels)
+    np.testing.assert_array_equal(elm.one_vs_rest_log_odds(shifted.copy(), labels, overwrite=True), expected)
 
 
 def test_lemma4_statement_reads_the_log_odds_of_the_shared_logit_pass():
@@ -246,9 +246,9 @@ def test_lemma4_statement_reads_the_log_odds_of_the_shared_logit_pass():
 
     outputs = gaussian_outputs(np.array([40, 12, 6, 3]), np.array([9, 6, 5, 2]), seed=4, dim=3)
     splits = EvaluationSplits(train=outputs, chunk_size=5)
-    m, loss = statistics.adjusted_log_odds(splits, outputs)
+    m, loss = statistics.adjusted_log_odds(splits)
     adjusted = outputs.logits + np.log(outputs.priors)
-    np.testing.assert_array_equal(m, elm._one_vs_rest_log_odds(adjusted, outputs.labels))
+    np.testing.assert_array_equal(m, elm.one_vs_rest_log_odds(adjusted, outputs.labels))
     np.testing.assert_array_equal(loss, np.logaddexp(0.0, -m))
     comparison = bounds.elm_lemma4(outputs.logits, outputs.labels, np.log(outputs.priors))
     rows = [r for r in statements.STATEMENTS["elm.lemma4"].evaluate(splits, 0.05) if r.class_index is not None]

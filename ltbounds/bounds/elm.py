@@ -53,6 +53,7 @@ __all__ = [
     "isotropic_gaussian_nll_of_squares",
     "logit_adjusted_loss",
     "margin_loss_sandwich",
+    "one_vs_rest_log_odds",
     "pairwise_variance_identity",
     "zero_one_risks",
 ]
@@ -417,7 +418,7 @@ def logit_adjusted_loss(logits: Any, labels: Any, adjustment: Any | None = None)
     return logsumexp(f, axis=1) - f[np.arange(f.shape[0]), y]
 
 
-def _one_vs_rest_log_odds(f: np.ndarray, y: np.ndarray, overwrite: bool = False) -> np.ndarray:
+def one_vs_rest_log_odds(f: np.ndarray, y: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """m_y = f_y - logsumexp_{y' != y} f_y', so that -log softmax(f)_y = log(1 + e^{-m_y}). ``overwrite``: f is
     a scratch array the caller no longer needs (its label entries become -inf), which saves an (n, C) copy."""
     rows = np.arange(f.shape[0])
@@ -465,7 +466,7 @@ def elm_lemma4(logits: Any, labels: Any, adjustment: Any | None = None) -> Varia
             raise InputError(f"adjustment needs one entry per class ({f.shape[1]}), got {shift.shape[0]}")
         f = f + shift
     counts = np.bincount(y, minlength=f.shape[1])
-    m = _one_vs_rest_log_odds(f, y)
+    m = one_vs_rest_log_odds(f, y)
     loss = np.logaddexp(0.0, -m)
     return VarianceComparison(class_variance(loss, y, counts), class_variance(m, y, counts), counts)
 

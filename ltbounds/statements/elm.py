@@ -44,7 +44,6 @@ from ltbounds.bounds.elm import (
     pull_terms,
     require_samples,
 )
-from ltbounds.bounds.elm import _one_vs_rest_log_odds as one_vs_rest_log_odds
 from ltbounds.bounds.elm_risk_bound import (
     RADIUS_GRID,
     Prop2Inputs,
@@ -781,16 +780,7 @@ def evaluate_lemma4(splits: EvaluationSplits, delta: float) -> list[BoundResult]
     outputs = splits.train
     # elm_lemma4's per-sample m and log(1 + e^{-m}), from the split's one pass over its logits (shared with the
     # cross-entropy and the target logits: a pass over iNaturalist-2018's training logits reads 14 GB)
-    shared = adjusted_log_odds(splits, outputs)
-    if shared is None:  # a class without training samples: log pi = -inf, computed here as before
-        adjustment = np.log(outputs.priors)
-
-        def log_odds_and_loss(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            m = one_vs_rest_log_odds(f + adjustment, y)
-            return m, np.logaddexp(0.0, -m)
-
-        shared = per_sample(splits, outputs, "elm.lemma4", log_odds_and_loss)
-    m, loss = shared
+    m, loss = adjusted_log_odds(splits)
     counts, mask = _eligible(outputs, 1)
     comparison = VarianceComparison(
         class_variance(loss, outputs.labels, counts), class_variance(m, outputs.labels, counts), counts

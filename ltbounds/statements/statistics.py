@@ -123,44 +123,54 @@ def per_sample(
 # ------------------------------------------------------------------------------ per-sample quantities
 
 
-def _logit_summaries(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, ...]:
-    """(target logit, largest other logit, cross-entropy, 1.0 where correct[, m, log(1 + e^{-m})]) per sample,
-    from ONE pass over the logits: at iNaturalist-2018 size each pass reads and converts 14 GB of float32
-    logits, and these are asked for by different statements. Each is the function its accessor documents, so
-    fusing the passes changes no value. The last two (``adjusted_log_odds``, for elm's Lemma 4) only on the
-    training split, when every class has training samples (log pi finite)."""
-    from ltbounds.bounds.elm import _one_vs_rest_log_odds, logit_adjusted_loss
+@dataclass(frozen=True)
+class LogitSummaries:
+    """Per-sample values of one split from ONE pass over its logits (``_logit_summaries``)."""
+
+    target: np.ndarray  # f(x_i)_{y_i}
+    other_max: np.ndarray  # max_{j != y_i} f(x_i)_j
+    cross_entropy: np.ndarray  # -log softmax(f(x_i))_{y_i}
+    correct: np.ndarray  # 1.0 where argmax f(x_i) (first maximiser) = y_i
+    # the training split only (elm Lemma 4): m, the one-vs-rest log-odds of f + log pi, and log(1 + e^{-m})
+    adjusted_log_odds: np.ndarray | None = None
+    adjusted_loss: np.ndarray | None = None
+
+
+def _logit_summaries(splits: EvaluationSplits, outputs: Outputs) -> LogitSummaries:
+    """``LogitSummaries`` of ``outputs``, from ONE pass over the logits: at iNaturalist-2018 size each pass
+    reads and converts 14 GB of float32 logits, and these are asked for by different statements. Each is the
+    function its accessor documents, so fusing the passes changes no value."""
+    from ltbounds.bounds.elm import logit_adjusted_loss, one_vs_rest_log_odds
     from ltbounds.per_class import other_max_logits, target_logits
 
     # Lemma 4 reads the training split only: the other splits' passes (the test split's, for the per-class
-    # accuracy) skip its (rows, C) exponentials
-    lemma4 = outputs is getattr(splits, "train", None) and bool(np.all(outputs.class_counts > 0))
-    adjustment = np.log(outputs.priors) if lemma4 else None
+    # accuracy) skip its (rows, C) exponentials. Every class has training samples (Outputs refuses a count of
+    # 0), so log pi is finite.
+    adjustment = np.log(outputs.priors) if outputs is getattr(splits, "train", None) else None
 
     def summaries(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         correct = (np.argmax(f, axis=1) == y).astype(np.float64)
         common = (target_logits(f, y), other_max_logits(f, y), logit_adjusted_loss(f, y), correct)
         if adjustment is None:
             return common
-        m = _one_vs_rest_log_odds(f + adjustment, y, overwrite=True)  # f + adjustment is a scratch copy
+        m = one_vs_rest_log_odds(f + adjustment, y, overwrite=True)  # f + adjustment is a scratch copy
         return (*common, m, np.logaddexp(0.0, -m))
 
-    return per_sample(splits, outputs, "logit_summaries", summaries)
+    return LogitSummaries(*per_sample(splits, outputs, "logit_summaries", summaries))
 
 
-def adjusted_log_odds(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray] | None:
-    """(m, log(1 + e^{-m})) per sample, m = the one-vs-rest log-odds of the logit-adjusted logits f + log pi
-    (``bounds.elm._one_vs_rest_log_odds``, elm Lemma 4; log(1 + e^{-m}) is the logit-adjusted loss), from the
-    one pass of ``_logit_summaries``; None when ``outputs`` is not the training split of ``splits`` or a class
-    has no training sample (log pi = -inf)."""
-    summaries = _logit_summaries(splits, outputs)
-    return (summaries[4], summaries[5]) if len(summaries) == 6 else None
+def adjusted_log_odds(splits: EvaluationSplits) -> tuple[np.ndarray, np.ndarray]:
+    """(m, log(1 + e^{-m})) per training sample, m = the one-vs-rest log-odds of the logit-adjusted logits
+    f + log pi (``bounds.elm.one_vs_rest_log_odds``, elm Lemma 4; log(1 + e^{-m}) is the logit-adjusted loss),
+    from the training split's one pass of ``_logit_summaries``."""
+    summaries = _logit_summaries(splits, splits.train)
+    return summaries.adjusted_log_odds, summaries.adjusted_loss
 
 
 def target_and_other_max(splits: EvaluationSplits, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
     """(f(x_i)_{y_i}, max_{j != y_i} f(x_i)_j) per sample (``per_class.target_logits`` / ``other_max_logits``)."""
-    target, other = _logit_summaries(splits, outputs)[:2]
-    return target, other
+    summaries = _logit_summaries(splits, outputs)
+    return summaries.target, summaries.other_max
 
 
 def embedding_squared_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
@@ -179,12 +189,12 @@ def embedding_norms(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
 
 def cross_entropy(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
     """-log softmax(f(x_i))_{y_i} per sample (nats): ``bounds.elm.logit_adjusted_loss`` without adjustment."""
-    return _logit_summaries(splits, outputs)[2]
+    return _logit_summaries(splits, outputs).cross_entropy
 
 
 def predictions_correct(splits: EvaluationSplits, outputs: Outputs) -> np.ndarray:
     """1.0 where argmax f(x_i) (first maximiser) = y_i, else 0.0."""
-    return _logit_summaries(splits, outputs)[3]
+    return _logit_summaries(splits, outputs).correct
 
 
 # ------------------------------------------------------------------------------ per-class reductions
